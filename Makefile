@@ -1,0 +1,64 @@
+# Every target bootstraps .venv from the lock files first; nothing is assumed beyond python3
+# (with venv and pip) and make.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST := $(BIN)/pytest
+
+.DEFAULT_GOAL := help
+.PHONY: help install lock generate check-generated lint fmt test test-unit test-integration mutation clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(STAMP): requirements/dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+install: $(STAMP) ## create or update .venv from the lock files (idempotent)
+
+lock: $(STAMP) ## re-resolve requirements/*.txt from pyproject.toml
+	cd requirements && ../$(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url \
+	  --no-emit-find-links --extra tools --extra dev --output-file dev.txt ../pyproject.toml
+	cd requirements && ../$(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url \
+	  --no-emit-find-links --constraint dev.txt --output-file runtime.txt ../pyproject.toml
+
+generate: $(STAMP) ## regenerate the DataStorage models and the package-data copies of the spec and the CRD
+	scripts/generate.sh
+
+check-generated: $(STAMP) ## fail when a generated file is stale (fix: make generate)
+	scripts/generate.sh --check
+
+lint: $(STAMP) ## ruff (lint + format check), mypy --strict, import-linter contracts
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+fmt: $(STAMP) ## format and autofix
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+# pytest exits 5 when it collected nothing: a tier that silently ran no test is a failure here.
+define run_pytest
+	$(PYTEST) $(1); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests in $(1)" >&2; exit 1; fi; exit $$rc
+endef
+
+test-unit: $(STAMP) ## the unit tier: pure core, no I/O
+	@$(call run_pytest,tests/unit)
+
+test-integration: $(STAMP) ## the integration tier: real processes over HTTP (emulator, simulator, audit service)
+	@$(call run_pytest,tests/integration)
+
+test: check-generated lint test-unit test-integration ## everything CI runs
+
+mutation: $(STAMP) ## mutation testing of the pure core (slow; not in CI)
+	$(BIN)/mutmut run; $(BIN)/mutmut results
+
+clean: ## remove the virtual environment and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache mutants

@@ -1,0 +1,5 @@
+import sys
+
+from kubernaut_wfe.cli import main
+
+sys.exit(main())

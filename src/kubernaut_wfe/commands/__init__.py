@@ -1,0 +1,1 @@
+"""`kubernaut-wfe` subcommands, one module each."""

@@ -1,0 +1,238 @@
+"""Every protocol string of the controller, in one place.
+
+Labels, annotations, the finalizer, phases, condition types and reasons, failure reasons, Event
+reasons and ADR-034 v1.5 audit event types. Code compares and writes these names only; a string
+literal for any of them elsewhere is a bug waiting for a rename.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+GROUP: Final = "kubernaut.ai"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+KIND: Final = "WorkflowExecution"
+PLURAL: Final = "workflowexecutions"
+SHORT_NAME: Final = "wfe"
+CRD_NAME: Final = f"{PLURAL}.{GROUP}"
+
+TEKTON_GROUP: Final = "tekton.dev"
+TEKTON_VERSION: Final = "v1"
+TEKTON_API_VERSION: Final = f"{TEKTON_GROUP}/{TEKTON_VERSION}"
+PIPELINERUN_KIND: Final = "PipelineRun"
+PIPELINERUN_PLURAL: Final = "pipelineruns"
+TASKRUN_KIND: Final = "TaskRun"
+TASKRUN_PLURAL: Final = "taskruns"
+
+FINALIZER: Final = "workflowexecution.kubernaut.ai/workflowexecution-cleanup"
+"""The Go controller's finalizer name, so that the two controllers never fight over objects."""
+
+PIPELINERUN_NAME_PREFIX: Final = "wfe-"
+RESERVED_PARAMETER: Final = "TARGET_RESOURCE"
+BUNDLE_PIPELINE_NAME: Final = "workflow"
+"""Every workflow bundle holds a Pipeline of this name."""
+
+
+class Label(StrEnum):
+    """Labels the controller puts on a PipelineRun, for selection (values are sanitised)."""
+
+    WORKFLOW_EXECUTION = "kubernaut.ai/workflow-execution"
+    SOURCE_NAMESPACE = "kubernaut.ai/source-namespace"
+    WORKFLOW_ID = "kubernaut.ai/workflow-id"
+    TARGET_RESOURCE = "kubernaut.ai/target-resource"
+    CORRELATION_ID = "kubernaut.ai/correlation-id"
+    """Read from a WFE (never written): the audit correlation id when the spec lacks one."""
+
+
+class Annotation(StrEnum):
+    """Annotations the controller puts on a PipelineRun, for ownership (values are exact)."""
+
+    TARGET_RESOURCE = "kubernaut.ai/target-resource"
+    WORKFLOW_EXECUTION = "kubernaut.ai/workflow-execution"
+    WORKFLOW_EXECUTION_UID = "kubernaut.ai/workflow-execution-uid"
+
+
+class TektonLabel(StrEnum):
+    """Labels Tekton itself writes on PipelineRuns and TaskRuns."""
+
+    PIPELINE = "tekton.dev/pipeline"
+    PIPELINE_RUN = "tekton.dev/pipelineRun"
+    PIPELINE_RUN_UID = "tekton.dev/pipelineRunUID"
+    PIPELINE_TASK = "tekton.dev/pipelineTask"
+    MEMBER_OF = "tekton.dev/memberOf"
+    TASK = "tekton.dev/task"
+    MANAGED_BY = "app.kubernetes.io/managed-by"
+
+
+class Phase(StrEnum):
+    PENDING = "Pending"
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+
+
+class ConditionType(StrEnum):
+    TEKTON_PIPELINE_CREATED = "TektonPipelineCreated"
+    TEKTON_PIPELINE_RUNNING = "TektonPipelineRunning"
+    TEKTON_PIPELINE_COMPLETE = "TektonPipelineComplete"
+    AUDIT_RECORDED = "AuditRecorded"
+    RESOURCE_LOCKED = "ResourceLocked"
+    READY = "Ready"
+
+
+class ConditionStatus(StrEnum):
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class ConditionReason(StrEnum):
+    PIPELINE_CREATED = "PipelineCreated"
+    PIPELINE_CREATION_FAILED = "PipelineCreationFailed"
+    QUOTA_EXCEEDED = "QuotaExceeded"
+    RBAC_DENIED = "RBACDenied"
+    PIPELINE_STARTED = "PipelineStarted"
+    PIPELINE_SUCCEEDED = "PipelineSucceeded"
+    TASK_FAILED = "TaskFailed"
+    DEADLINE_EXCEEDED = "DeadlineExceeded"
+    OOM_KILLED = "OOMKilled"
+    PIPELINE_FAILED = "PipelineFailed"
+    AUDIT_SUCCEEDED = "AuditSucceeded"
+    AUDIT_PENDING = "AuditPending"
+    AUDIT_FAILED = "AuditFailed"
+    RECENTLY_REMEDIATED = "RecentlyRemediated"
+    LOCK_ACQUIRED = "LockAcquired"
+    COMPLETED = "Completed"
+    PENDING = "Pending"
+    RUNNING = "Running"
+
+
+class FailureReason(StrEnum):
+    """`status.failureDetails.reason`: the CRD enum."""
+
+    OOM_KILLED = "OOMKilled"
+    DEADLINE_EXCEEDED = "DeadlineExceeded"
+    FORBIDDEN = "Forbidden"
+    RESOURCE_EXHAUSTED = "ResourceExhausted"
+    CONFIGURATION_ERROR = "ConfigurationError"
+    IMAGE_PULL_BACK_OFF = "ImagePullBackOff"
+    TASK_FAILED = "TaskFailed"
+    DEDUPLICATED = "Deduplicated"
+    UNKNOWN = "Unknown"
+
+
+class EventReason(StrEnum):
+    """Reasons of the Kubernetes Events the controller emits on a WFE."""
+
+    PIPELINE_RUN_CREATED = "PipelineRunCreated"
+    WORKFLOW_COMPLETED = "WorkflowCompleted"
+    WORKFLOW_FAILED = "WorkflowFailed"
+    LOCK_RELEASED = "LockReleased"
+    WORKFLOW_EXECUTION_DELETED = "WorkflowExecutionDeleted"
+    STATUS_WRITE_REJECTED = "StatusWriteRejected"
+
+
+class EventType(StrEnum):
+    """Kubernetes Event types."""
+
+    NORMAL = "Normal"
+    WARNING = "Warning"
+
+
+class AuditEventType(StrEnum):
+    """ADR-034 v1.5 audit event types emitted by this controller."""
+
+    SELECTION_COMPLETED = "workflowexecution.selection.completed"
+    EXECUTION_STARTED = "workflowexecution.execution.started"
+    WORKFLOW_COMPLETED = "workflowexecution.workflow.completed"
+    WORKFLOW_FAILED = "workflowexecution.workflow.failed"
+
+
+AUDIT_CATEGORY: Final = "workflowexecution"
+AUDIT_ACTOR_TYPE: Final = "service"
+AUDIT_ACTOR_ID: Final = "workflowexecution-controller"
+AUDIT_RESOURCE_TYPE: Final = "WorkflowExecution"
+AUDIT_VERSION: Final = "1.0"
+AUDIT_COMPONENT: Final = "workflowexecution"
+
+
+class TektonReason(StrEnum):
+    """Reasons Tekton v1.7 writes on the `Succeeded` condition of PipelineRuns and TaskRuns."""
+
+    # PipelineRun
+    STARTED = "Started"
+    RUNNING = "Running"
+    RESOLVING_PIPELINE_REF = "ResolvingPipelineRef"
+    SUCCEEDED = "Succeeded"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+    PIPELINE_RUN_TIMEOUT = "PipelineRunTimeout"
+    PIPELINE_RUN_STOPPING = "PipelineRunStopping"
+    PIPELINE_RUN_PENDING = "PipelineRunPending"
+    COULDNT_GET_PIPELINE = "CouldntGetPipeline"
+    COULDNT_GET_TASK = "CouldntGetTask"
+    PARAMETER_MISSING = "ParameterMissing"
+    PARAMETER_TYPE_MISMATCH = "ParameterTypeMismatch"
+    INVALID_PARAM_VALUE = "InvalidParamValue"
+    PIPELINE_VALIDATION_FAILED = "PipelineValidationFailed"
+    PIPELINE_INVALID_GRAPH = "PipelineInvalidGraph"
+    INVALID_WORKSPACE_BINDINGS = "InvalidWorkspaceBindings"
+    CREATE_RUN_FAILED = "CreateRunFailed"
+    # TaskRun
+    PENDING = "Pending"
+    TASK_RUN_TIMEOUT = "TaskRunTimeout"
+    TASK_RUN_CANCELLED = "TaskRunCancelled"
+    TASK_RUN_IMAGE_PULL_FAILED = "TaskRunImagePullFailed"
+    PULL_IMAGE_FAILED = "PullImageFailed"
+    EXCEEDED_RESOURCE_QUOTA = "ExceededResourceQuota"
+    EXCEEDED_NODE_RESOURCES = "ExceededNodeResources"
+    POD_ADMISSION_FAILED = "PodAdmissionFailed"
+    POD_CREATION_FAILED = "PodCreationFailed"
+    CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
+    FAILURE_IGNORED = "FailureIgnored"
+    TO_BE_RETRIED = "ToBeRetried"
+
+
+class StepReason(StrEnum):
+    """Step `terminated.reason` / `terminationReason` and `waiting.reason` values."""
+
+    COMPLETED = "Completed"
+    ERROR = "Error"
+    OOM_KILLED = "OOMKilled"
+    SKIPPED = "Skipped"
+    CONTINUED = "Continued"
+    TIMEOUT_EXCEEDED = "TimeoutExceeded"
+    ERR_IMAGE_PULL = "ErrImagePull"
+    IMAGE_PULL_BACK_OFF = "ImagePullBackOff"
+    INVALID_IMAGE_NAME = "InvalidImageName"
+    POD_INITIALIZING = "PodInitializing"
+
+
+SUCCEEDED_CONDITION: Final = "Succeeded"
+"""The one Knative condition type Tekton writes on runs."""
+
+
+BUNDLES_RESOLVER: Final = "bundles"
+"""Tekton's resolver for OCI bundles (`spec.pipelineRef.resolver`)."""
+
+
+class BundleParam(StrEnum):
+    """Parameter names of the bundles resolver, and the `kind` value for a Pipeline."""
+
+    BUNDLE = "bundle"
+    NAME = "name"
+    KIND = "kind"
+    PIPELINE_KIND = "pipeline"
+
+
+TASKS_COMPLETED_PREFIX: Final = "Tasks Completed:"
+"""Start of the counts message Tekton writes on a PipelineRun's `Succeeded` condition."""
+EXCEEDED_QUOTA_TEXT: Final = "exceeded quota"
+"""What an apiserver quota rejection says (403 on create, or a child TaskRun's message)."""
+IS_FORBIDDEN_TEXT: Final = "is forbidden"
+"""What a forbidden pod creation says in a `PodCreationFailed` TaskRun message."""
+PIPELINERUN_DELETED_EXTERNALLY: Final = "PipelineRun was deleted externally"
+"""`failureDetails.message` when a Running WFE's run disappears."""

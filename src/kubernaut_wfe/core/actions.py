@@ -1,0 +1,129 @@
+"""The decision the core hands back: a status to write, Events, actions for the handler."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from kubernaut_wfe.constants import EventReason, EventType, Phase
+from kubernaut_wfe.core.audit import DueAuditEvent
+from kubernaut_wfe.core.conditions import truncate
+from kubernaut_wfe.core.models import WorkflowExecutionStatus
+
+EVENT_MESSAGE_MAX = 1024
+
+
+@dataclass(frozen=True)
+class KubeEvent:
+    """A Kubernetes Event to post on the WFE."""
+
+    reason: EventReason
+    type: EventType
+    message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", truncate(self.message, EVENT_MESSAGE_MAX))
+
+
+@dataclass(frozen=True)
+class ReadRun:
+    """GET the PipelineRun by name, then decide again."""
+
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ReadHolder:
+    """GET the WFE that holds the target, then decide again."""
+
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ReadTaskRuns:
+    """List the run's child TaskRuns, then decide again."""
+
+    namespace: str
+    pipelinerun: str
+
+
+@dataclass(frozen=True)
+class CreateRun:
+    """CREATE this PipelineRun, then decide again with the outcome."""
+
+    body: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class DeleteRun:
+    """DELETE the run with uid and resourceVersion preconditions, then decide again."""
+
+    namespace: str
+    name: str
+    uid: str
+    resource_version: str
+
+
+@dataclass(frozen=True)
+class Requeue:
+    """Reconcile again after this delay (cooldown end, lock release, backoff)."""
+
+    after: timedelta
+    why: str
+
+
+@dataclass(frozen=True)
+class AddFinalizer:
+    """Add the controller's finalizer to the WFE, then decide again."""
+
+
+@dataclass(frozen=True)
+class RemoveFinalizer:
+    """Remove the finalizer, after waiting at most `audit_wait` for due audit events."""
+
+    audit_wait: timedelta = timedelta(0)
+
+
+Action = (
+    ReadRun
+    | ReadHolder
+    | ReadTaskRuns
+    | CreateRun
+    | DeleteRun
+    | Requeue
+    | AddFinalizer
+    | RemoveFinalizer
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the metrics record: the terminal phase reached and the run's duration."""
+
+    phase: Phase
+    duration_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The result of one decision. The handler writes `status` (one write), posts `events`,
+    executes `actions` in order, hands `audit` to delivery and counts `outcome`."""
+
+    status: WorkflowExecutionStatus | None = None
+    events: tuple[KubeEvent, ...] = ()
+    actions: tuple[Action, ...] = ()
+    audit: tuple[DueAuditEvent, ...] = ()
+    outcome: Outcome | None = None
+    pipelinerun_created: bool = False
+    notes: tuple[str, ...] = field(default=())
+    """Log lines explaining the decision (for the handler's logger)."""
+
+    def status_patch(self) -> dict[str, Any] | None:
+        """The merge patch for the status subresource, or None when nothing is written."""
+        if self.status is None:
+            return None
+        return {"status": self.status.to_api()}

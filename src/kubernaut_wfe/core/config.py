@@ -1,0 +1,201 @@
+"""The controller's configuration (spec §6): defaults, then a YAML file, then command-line flags."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kubernaut_wfe.core.durations import DurationError, parse_cooldown, parse_duration
+
+DEFAULT_SERVICE_ACCOUNT = "kubernaut-workflow-runner"
+"""The runner service account of PipelineRuns unless configured otherwise."""
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; `problems` holds one `<dotted.key>: <message>` line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except DurationError as error:
+            raise ValueError(str(error)) from None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f'invalid duration "{value}" (missing unit, e.g. "{value}s")')
+    return value
+
+
+def _cooldown(value: Any) -> Any:
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        try:
+            return parse_cooldown(value)
+        except DurationError as error:
+            raise ValueError(str(error)) from None
+    return value
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be greater than zero")
+    return value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class ExecutionSettings(_Section):
+    namespace: str = Field(default="kubernaut-workflows", min_length=1, max_length=63)
+    """Namespace where PipelineRuns are created (never the WFE's namespace)."""
+    service_account: str = Field(default=DEFAULT_SERVICE_ACCOUNT, min_length=1, max_length=253)
+    """Runner service account of every PipelineRun unless the WFE names an allowed one."""
+    allowed_service_accounts: tuple[str, ...] = ()
+    """Further runner service accounts a WFE may request; the default one is always allowed."""
+    cooldown_period: timedelta = timedelta(minutes=5)
+    """How long a finished run keeps its target locked (a bare integer means minutes)."""
+    resync_period: timedelta = timedelta(seconds=10)
+    """Periodic safety re-check of Running WFEs."""
+    max_create_attempts: int = Field(default=3, ge=1, le=100)
+    """Attempts at creating a PipelineRun on transient errors (5xx, 429) before the WFE fails."""
+    deleting_run_backoff: timedelta = timedelta(seconds=5)
+    """Re-check interval while an old PipelineRun on the target is still being deleted."""
+
+    _parse_durations = field_validator("resync_period", "deleting_run_backoff", mode="before")(
+        _duration
+    )
+    _parse_cooldown = field_validator("cooldown_period", mode="before")(_cooldown)
+
+    @field_validator("resync_period", "deleting_run_backoff")
+    @classmethod
+    def _must_be_positive(cls, value: timedelta) -> timedelta:
+        return _positive(value)
+
+    @field_validator("cooldown_period")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative")
+        return value
+
+    @property
+    def runner_service_accounts(self) -> frozenset[str]:
+        """Every runner service account a WFE may use (the default is always among them)."""
+        return frozenset((self.service_account, *self.allowed_service_accounts))
+
+
+class AuditSettings(_Section):
+    datastorage_url: str = Field(default="http://datastorage-service:8080", pattern=r"^https?://")
+    """Base URL of the DataStorage service."""
+    timeout: timedelta = timedelta(seconds=10)
+    """Timeout of one request to DataStorage."""
+    buffer_size: int = Field(default=50000, ge=1)
+    """Maximum audit events buffered in memory."""
+    batch_size: int = Field(default=1000, ge=1, le=1000)
+    """Maximum events per batch request (the API accepts at most 1000)."""
+    flush_interval: timedelta = timedelta(seconds=1)
+    """How often the buffer is flushed."""
+    ca_file: str | None = None
+    """CA bundle for TLS to DataStorage; re-read when it changes."""
+    token_file: str | None = None
+    """Bearer token file for DataStorage; re-read when it changes (projected tokens rotate)."""
+    shutdown_flush_timeout: timedelta = timedelta(seconds=10)
+    """Bound on flushing the buffer at shutdown."""
+    deletion_delivery_timeout: timedelta = timedelta(seconds=5)
+    """Bound on waiting for the "deleted while running" event before the finalizer goes."""
+
+    _parse_durations = field_validator(
+        "timeout",
+        "flush_interval",
+        "shutdown_flush_timeout",
+        "deletion_delivery_timeout",
+        mode="before",
+    )(_duration)
+
+    @field_validator(
+        "timeout", "flush_interval", "shutdown_flush_timeout", "deletion_delivery_timeout"
+    )
+    @classmethod
+    def _must_be_positive(cls, value: timedelta) -> timedelta:
+        return _positive(value)
+
+
+class ControllerSettings(_Section):
+    metrics_addr: str = ":9090"
+    """Bind address of the Prometheus metrics endpoint."""
+    health_probe_addr: str = ":8081"
+    """Bind address of `/healthz` and `/readyz`."""
+    leader_election: bool = False
+    """Whether to hold a Lease before reconciling."""
+    leader_election_id: str = Field(default="workflowexecution.kubernaut.ai", min_length=1)
+    """Name of the Lease, in the controller's namespace."""
+    namespaces: tuple[str, ...] = ()
+    """Namespaces to watch for WFEs; empty means all."""
+
+
+class ControllerConfig(_Section):
+    """The whole configuration tree."""
+
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
+    """PipelineRun creation and locking."""
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    """Delivery of the audit trail to DataStorage."""
+    controller: ControllerSettings = Field(default_factory=ControllerSettings)
+    """Process-level settings."""
+
+
+def _merge_override(tree: dict[str, Any], dotted_key: str, value: Any) -> None:
+    node = tree
+    *sections, leaf = dotted_key.split(".")
+    for section in sections:
+        child = node.get(section)
+        if not isinstance(child, dict):
+            child = {}
+            node[section] = child
+        node = child
+    node[leaf] = value
+
+
+def _problems(error: ValidationError) -> list[str]:
+    lines = []
+    for detail in error.errors():
+        location = ".".join(str(part) for part in detail["loc"]) or "<root>"
+        message = detail["msg"].removeprefix("Value error, ")
+        if detail["type"] == "extra_forbidden":
+            message = "unknown setting"
+        lines.append(f"{location}: {message}")
+    return lines
+
+
+def load_config(
+    yaml_text: str | None = None, overrides: Mapping[str, Any] | None = None
+) -> ControllerConfig:
+    """Build the configuration: defaults, then the YAML document, then flag `overrides`.
+
+    `overrides` maps dotted keys (`execution.cooldown_period`) to values; `None` values mean the
+    flag was not given. Raises `ConfigError` naming every bad key.
+    """
+    tree: dict[str, Any] = {}
+    if yaml_text is not None and yaml_text.strip():
+        try:
+            loaded = yaml.safe_load(yaml_text)
+        except yaml.YAMLError as error:
+            raise ConfigError([f"<config file>: not valid YAML: {error}"]) from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(["<config file>: must be a mapping of sections"])
+        tree = loaded or {}
+    for dotted_key, value in (overrides or {}).items():
+        if value is not None:
+            _merge_override(tree, dotted_key, value)
+    try:
+        return ControllerConfig.model_validate(tree)
+    except ValidationError as error:
+        raise ConfigError(_problems(error)) from None

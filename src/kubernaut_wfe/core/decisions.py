@@ -1,0 +1,229 @@
+"""THE reconcile decision (spec §3): one pure function per situation, composed by `decide`.
+
+The handler reads, calls `decide`, executes the returned `Decision` (status write, Events,
+actions), and when an action needs an answer (read, create, delete) calls `decide` again with
+that answer in the `Observation`. No I/O and no clock here: `now` is passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from kubernaut_wfe.constants import (
+    FINALIZER,
+    PIPELINERUN_DELETED_EXTERNALLY,
+    ConditionReason,
+    ConditionStatus,
+    EventReason,
+    EventType,
+    FailureReason,
+    Phase,
+)
+from kubernaut_wfe.core import tekton
+from kubernaut_wfe.core.actions import (
+    AddFinalizer,
+    Decision,
+    KubeEvent,
+    Outcome,
+    ReadTaskRuns,
+    RemoveFinalizer,
+    Requeue,
+)
+from kubernaut_wfe.core.audit import undelivered_audit_events
+from kubernaut_wfe.core.config import ControllerConfig
+from kubernaut_wfe.core.decision_support import (
+    backoff,
+    delete_run_as_read,
+    outcome_of,
+    read_run,
+    run_ref,
+    with_status,
+)
+from kubernaut_wfe.core.durations import format_duration
+from kubernaut_wfe.core.failure import (
+    failure_details,
+    pipeline_complete_reason,
+    preexecution_failure,
+)
+from kubernaut_wfe.core.models import WorkflowExecution
+from kubernaut_wfe.core.observation import (
+    UNREAD,
+    Observation,
+)
+from kubernaut_wfe.core.pending import decide_pending
+from kubernaut_wfe.core.pipelinerun import owned_by
+from kubernaut_wfe.core.runstatus import nothing_started, run_summary
+from kubernaut_wfe.core.transitions import (
+    minimal_failed_status,
+    refresh_running,
+    to_completed,
+    to_failed,
+)
+from kubernaut_wfe.core.validation import parse_wfe
+
+# --- Running ---------------------------------------------------------------------------------
+
+
+def decide_run_lost(wfe: WorkflowExecution, now: datetime) -> Decision:
+    """Running → Failed: the run was deleted by someone else."""
+    executed = not nothing_started(wfe.status.pipeline_run_status)
+    details = preexecution_failure(
+        wfe, FailureReason.UNKNOWN, PIPELINERUN_DELETED_EXTERNALLY, now, was_execution=executed
+    )
+    status = to_failed(wfe, details, now, complete_reason=ConditionReason.PIPELINE_FAILED)
+    start = wfe.status.start_time
+    if start is not None and status.failure_details is not None:
+        ran = format_duration(now - start)
+        status = status.model_copy(
+            update={
+                "failure_details": status.failure_details.model_copy(
+                    update={"execution_time_before_failure": ran}
+                )
+            }
+        )
+    event = KubeEvent(
+        EventReason.WORKFLOW_FAILED, EventType.WARNING, PIPELINERUN_DELETED_EXTERNALLY
+    )
+    return with_status(wfe, status, events=(event,), outcome=outcome_of(status))
+
+
+def decide_running(
+    wfe: WorkflowExecution, obs: Observation, config: ControllerConfig, now: datetime
+) -> Decision:
+    """Follow the run: refresh the summary, or finish as Completed or Failed (spec §3.3)."""
+    if obs.run_error is not None:
+        return Decision(actions=(Requeue(backoff(1), "reading the PipelineRun failed"),))
+    if obs.run is UNREAD:
+        return Decision(actions=(read_run(wfe, config),))
+    run = obs.run
+    if run is None or not owned_by(run, wfe) or tekton.deletion_timestamp(run) is not None:
+        return decide_run_lost(wfe, now)
+    condition = tekton.succeeded(run)
+    previous = wfe.status.pipeline_run_status
+    if condition is None or condition.status == ConditionStatus.UNKNOWN:
+        summary = run_summary(run, obs.taskruns or (), previous)
+        return with_status(wfe, refresh_running(wfe, summary, now))
+    if obs.taskruns is None and tekton.taskrun_children(run):
+        meta = tekton.metadata(run)
+        return Decision(
+            actions=(ReadTaskRuns(str(meta.get("namespace") or ""), tekton.name_of(run)),)
+        )
+    summary = run_summary(run, obs.taskruns or (), previous)
+    if condition.status == ConditionStatus.TRUE:
+        status = to_completed(wfe, run, summary, now)
+        event = KubeEvent(
+            EventReason.WORKFLOW_COMPLETED,
+            EventType.NORMAL,
+            f"PipelineRun {run_ref(run)} succeeded in {status.duration}",
+        )
+        return with_status(wfe, status, events=(event,), outcome=outcome_of(status))
+    projected = wfe.model_copy(
+        update={"status": wfe.status.model_copy(update={"pipeline_run_status": summary})}
+    )
+    details = failure_details(projected, run, obs.taskruns or (), now)
+    status = to_failed(
+        wfe,
+        details,
+        now,
+        summary=summary,
+        complete_reason=pipeline_complete_reason(details.reason),
+    )
+    event = KubeEvent(
+        EventReason.WORKFLOW_FAILED, EventType.WARNING, f"{details.reason}: {details.message}"
+    )
+    return with_status(wfe, status, events=(event,), outcome=outcome_of(status))
+
+
+# --- Terminal --------------------------------------------------------------------------------
+
+
+def decide_terminal(
+    wfe: WorkflowExecution, obs: Observation, config: ControllerConfig, now: datetime
+) -> Decision:
+    """Hold the lock for the cooldown after completion, then delete our run (spec §3.4)."""
+    status = wfe.status
+    if status.pipeline_run_ref is None:
+        return with_status(wfe, None)
+    ended = status.completion_time or now
+    release_at = ended + config.execution.cooldown_period
+    if now < release_at:
+        return with_status(wfe, None, actions=(Requeue(release_at - now, "lock release"),))
+    if obs.delete is not None:
+        if not obs.delete.deleted:
+            return with_status(wfe, None)
+        event = KubeEvent(
+            EventReason.LOCK_RELEASED,
+            EventType.NORMAL,
+            f"Released the lock on {wfe.spec.target_resource}: deleted PipelineRun"
+            f" {config.execution.namespace}/{status.pipeline_run_ref.name}",
+        )
+        return with_status(wfe, None, events=(event,))
+    if obs.run_error is not None:
+        return with_status(wfe, None, actions=(Requeue(backoff(1), "reading the run failed"),))
+    if obs.run is UNREAD:
+        return with_status(wfe, None, actions=(read_run(wfe, config),))
+    if obs.run is None or not owned_by(obs.run, wfe) or tekton.deletion_timestamp(obs.run):
+        return with_status(wfe, None)
+    return with_status(wfe, None, actions=delete_run_as_read(obs.run, "cooldown over").actions)
+
+
+# --- Deletion --------------------------------------------------------------------------------
+
+
+def decide_deletion(wfe: WorkflowExecution, obs: Observation, config: ControllerConfig) -> Decision:
+    """Delete our run (only ours), owe workflow.failed if Running, then drop the finalizer."""
+    if FINALIZER not in wfe.metadata.finalizers:
+        return Decision()
+    if obs.delete is None and obs.run_error is not None:
+        return Decision(actions=(Requeue(backoff(1), "reading the PipelineRun failed"),))
+    if obs.delete is None and obs.run is UNREAD:
+        return Decision(actions=(read_run(wfe, config),))
+    run = obs.run if obs.delete is None and obs.run is not UNREAD else None
+    if run is not None and owned_by(run, wfe) and tekton.deletion_timestamp(run) is None:
+        return delete_run_as_read(run, "WorkflowExecution deleted: stopping its run")
+    due = tuple(undelivered_audit_events(wfe))
+    wait = config.audit.deletion_delivery_timeout if due else timedelta(0)
+    event = KubeEvent(
+        EventReason.WORKFLOW_EXECUTION_DELETED,
+        EventType.NORMAL,
+        f"WorkflowExecution deleted in phase {wfe.status.phase or Phase.PENDING}",
+    )
+    return Decision(events=(event,), actions=(RemoveFinalizer(wait),), audit=due)
+
+
+# --- Entry point -----------------------------------------------------------------------------
+
+
+def decide(
+    wfe: Mapping[str, Any] | WorkflowExecution,
+    observed: Observation,
+    config: ControllerConfig,
+    now: datetime,
+) -> Decision:
+    """The next step for this WFE given what was observed. Pass the raw object when possible:
+    validation re-checks it exactly as the API returned it."""
+    if isinstance(wfe, WorkflowExecution):
+        raw: Mapping[str, Any] = wfe.model_dump(mode="json", by_alias=True, exclude_none=True)
+        typed = wfe
+    else:
+        raw, typed = wfe, parse_wfe(wfe)
+    if typed.metadata.deletion_timestamp is not None:
+        return decide_deletion(typed, observed, config)
+    if FINALIZER not in typed.metadata.finalizers:
+        return Decision(actions=(AddFinalizer(),))
+    phase = typed.status.phase
+    if phase is None or phase == Phase.PENDING:
+        return decide_pending(typed, raw, observed, config, now)
+    if phase == Phase.RUNNING:
+        return decide_running(typed, observed, config, now)
+    return decide_terminal(typed, observed, config, now)
+
+
+def status_write_rejected(wfe: WorkflowExecution, error: str, now: datetime) -> Decision:
+    """After the API refused a status write: one minimal Failed status and a Warning Event."""
+    message = f"Status write rejected by the API server: {error}"
+    status = minimal_failed_status(wfe, message, now)
+    event = KubeEvent(EventReason.STATUS_WRITE_REJECTED, EventType.WARNING, message)
+    return with_status(wfe, status, events=(event,), outcome=Outcome(Phase.FAILED))

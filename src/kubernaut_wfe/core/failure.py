@@ -1,0 +1,172 @@
+"""`failureDetails` (spec §5): the classifier's verdict, the failed task, the summary text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kubernaut_wfe.constants import (
+    ConditionReason,
+    FailureReason,
+)
+from kubernaut_wfe.core import tekton
+from kubernaut_wfe.core.classifier import (
+    FailedTask,
+    TaskRuns,
+    classify_failure,
+    failed_step,
+    failed_task,
+    was_execution_failure,
+)
+from kubernaut_wfe.core.conditions import truncate
+from kubernaut_wfe.core.durations import format_duration
+from kubernaut_wfe.core.models import FailureDetails, WorkflowExecution
+
+__all__ = [
+    "FAILURE_MESSAGE_MAX",
+    "RECOMMENDATIONS",
+    "FailedTask",
+    "classify_failure",
+    "failed_step",
+    "failed_task",
+    "failure_details",
+    "natural_language_summary",
+    "pipeline_complete_reason",
+    "preexecution_failure",
+    "was_execution_failure",
+]
+
+FAILURE_MESSAGE_MAX = 4096
+
+RECOMMENDATIONS: dict[FailureReason, str] = {
+    FailureReason.OOM_KILLED: "Raise the memory limit of the failing step, or reduce the work it"
+    " does at once.",
+    FailureReason.FORBIDDEN: "Grant the runner service account the RBAC permissions the workflow"
+    " needs, or fix the pod security settings that refused the pod.",
+    FailureReason.DEADLINE_EXCEEDED: "Increase spec.executionConfig.timeout or the task timeout,"
+    " or find out why the workflow is slow.",
+    FailureReason.IMAGE_PULL_BACK_OFF: "Check that the step images exist, are spelled correctly"
+    " and that the runner can pull them (registry credentials).",
+    FailureReason.RESOURCE_EXHAUSTED: "Raise the ResourceQuota of the execution namespace or"
+    " lower the workflow's resource requests.",
+    FailureReason.CONFIGURATION_ERROR: "Fix the workflow reference, bundle or parameters; the"
+    " workflow cannot run as configured.",
+    FailureReason.TASK_FAILED: "Read the logs of the failed step to see why it exited non-zero.",
+    FailureReason.DEDUPLICATED: "Nothing to do: another execution already handles this target.",
+    FailureReason.UNKNOWN: "Inspect the PipelineRun and its TaskRuns for more detail.",
+}
+
+PIPELINE_COMPLETE_REASONS: dict[FailureReason, ConditionReason] = {
+    FailureReason.TASK_FAILED: ConditionReason.TASK_FAILED,
+    FailureReason.DEADLINE_EXCEEDED: ConditionReason.DEADLINE_EXCEEDED,
+    FailureReason.OOM_KILLED: ConditionReason.OOM_KILLED,
+}
+
+
+def pipeline_complete_reason(reason: FailureReason) -> ConditionReason:
+    """Reason of `TektonPipelineComplete` False for a failure reason."""
+    return PIPELINE_COMPLETE_REASONS.get(reason, ConditionReason.PIPELINE_FAILED)
+
+
+def natural_language_summary(
+    wfe: WorkflowExecution,
+    reason: FailureReason,
+    message: str,
+    *,
+    ran_for: str = "",
+    task_name: str = "",
+    step_name: str | None = None,
+    exit_code: int | None = None,
+) -> str:
+    """A few plain lines for operators, ending with one recommendation for the reason."""
+    workflow = wfe.spec.workflow_ref.workflow_id or "<unknown workflow>"
+    lines = [
+        f"Workflow {workflow} failed on target {wfe.spec.target_resource or '<unknown>'}.",
+        f"Reason: {reason.value}.",
+    ]
+    if message:
+        lines.append(f"Error: {message}")
+    if task_name:
+        where = f"Failed task: {task_name}"
+        if step_name:
+            where += f", step {step_name}"
+        if exit_code is not None:
+            where += f", exit code {exit_code}"
+        lines.append(where + ".")
+    if ran_for:
+        lines.append(f"It ran for {ran_for} before failing.")
+    else:
+        lines.append("It never started running.")
+    lines.append(f"Recommendation: {RECOMMENDATIONS[reason]}")
+    return "\n".join(lines)
+
+
+def _failure_message(
+    run: tekton.Document, failed: FailedTask | None, blocked_message: str | None, reason: str
+) -> str:
+    condition = tekton.succeeded(run)
+    parts = [condition.message] if condition and condition.message else []
+    task_condition = tekton.succeeded(failed.taskrun) if failed else None
+    if task_condition and task_condition.message:
+        parts.append(task_condition.message)
+    if reason == FailureReason.RESOURCE_EXHAUSTED and blocked_message:
+        parts.append(blocked_message)
+    return "; ".join(dict.fromkeys(parts)) or "PipelineRun failed"
+
+
+def failure_details(
+    wfe: WorkflowExecution, run: tekton.Document, taskruns: TaskRuns, now: datetime
+) -> FailureDetails:
+    """All `failureDetails` keys for a run whose `Succeeded` condition is False."""
+    summary = wfe.status.pipeline_run_status
+    blocked_reason = summary.blocked_reason if summary else None
+    blocked_message = summary.blocked_message if summary else None
+    reason = classify_failure(run, taskruns, blocked_reason)
+    failed = failed_task(run, taskruns)
+    message = truncate(_failure_message(run, failed, blocked_message, reason), FAILURE_MESSAGE_MAX)
+    failed_at = tekton.completion_time(run) or now
+    started = wfe.status.start_time or tekton.start_time(run)
+    ran_for = format_duration(failed_at - started) if started else ""
+    executed = was_execution_failure(reason, run, taskruns)
+    return FailureDetails(
+        failed_task_index=failed.index if failed else 0,
+        failed_task_name=failed.pipeline_task_name if failed else "",
+        reason=reason,
+        message=message,
+        failed_at=failed_at,
+        execution_time_before_failure=ran_for,
+        natural_language_summary=natural_language_summary(
+            wfe,
+            reason,
+            message,
+            ran_for=ran_for,
+            task_name=failed.pipeline_task_name if failed else "",
+            step_name=failed.step_name if failed else None,
+            exit_code=failed.exit_code if failed else None,
+        ),
+        failed_step_name=failed.step_name if failed else None,
+        exit_code=failed.exit_code if failed else None,
+        was_execution_failure=executed,
+    )
+
+
+def preexecution_failure(
+    wfe: WorkflowExecution,
+    reason: FailureReason,
+    message: str,
+    now: datetime,
+    *,
+    was_execution: bool = False,
+    ran_for: str = "",
+) -> FailureDetails:
+    """`failureDetails` for a failure without a failed run (validation, duplicate, create)."""
+    text = truncate(message, FAILURE_MESSAGE_MAX)
+    return FailureDetails(
+        failed_task_index=0,
+        failed_task_name="",
+        reason=reason,
+        message=text,
+        failed_at=now,
+        execution_time_before_failure=ran_for,
+        natural_language_summary=natural_language_summary(wfe, reason, text, ran_for=ran_for),
+        was_execution_failure=was_execution,
+    )

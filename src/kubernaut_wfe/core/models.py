@@ -1,0 +1,195 @@
+"""Typed models of the WorkflowExecution resource as the Kubernetes API returns it.
+
+Reading is lenient (unknown keys ignored, camelCase or snake_case accepted); writing goes through
+`WorkflowExecutionStatus.to_api()`, which produces exactly the JSON the CRD schema accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic.alias_generators import to_camel
+
+from kubernaut_wfe.constants import (
+    API_VERSION,
+    KIND,
+    AuditEventType,
+    ConditionStatus,
+    FailureReason,
+    Phase,
+)
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with whole seconds and a `Z` suffix (naive datetimes are taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+Timestamp = Annotated[datetime, PlainSerializer(format_time, return_type=str, when_used="json")]
+"""A datetime that serialises as Kubernetes writes times: `2025-06-01T10:00:00Z`."""
+
+
+class ApiModel(BaseModel):
+    """Base of every API model: camelCase on the wire, snake_case in Python, extras ignored."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        validate_assignment=False,
+    )
+
+    def to_api(self) -> dict[str, Any]:
+        """The JSON document the API server expects (camelCase, no nulls, RFC 3339 times)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class ObjectMeta(ApiModel):
+    name: str = ""
+    namespace: str = ""
+    uid: str = ""
+    generation: int = 0
+    resource_version: str = ""
+    creation_timestamp: Timestamp | None = None
+    deletion_timestamp: Timestamp | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    finalizers: list[str] = Field(default_factory=list)
+
+
+class ObjectReference(ApiModel):
+    api_version: str | None = None
+    kind: str | None = None
+    name: str = ""
+    namespace: str | None = None
+    uid: str | None = None
+
+
+class WorkflowRef(ApiModel):
+    workflow_id: str = ""
+    version: str = ""
+    container_image: str = ""
+    container_digest: str | None = None
+
+
+class ExecutionConfig(ApiModel):
+    timeout: str | None = None
+    service_account_name: str | None = None
+
+
+class WorkflowExecutionSpec(ApiModel):
+    """`spec`; every field has a default so that an invalid spec still parses."""
+
+    remediation_request_ref: ObjectReference = Field(default_factory=ObjectReference)
+    workflow_ref: WorkflowRef = Field(default_factory=WorkflowRef)
+    target_resource: str = ""
+    parameters: dict[str, str] = Field(default_factory=dict)
+    confidence: float | None = None
+    rationale: str | None = None
+    execution_config: ExecutionConfig | None = None
+
+
+class PipelineRunRef(ApiModel):
+    name: str
+
+
+class PipelineRunSummary(ApiModel):
+    """`status.pipelineRunStatus`: the run's `Succeeded` condition, task counts, blocked reason."""
+
+    status: ConditionStatus = ConditionStatus.UNKNOWN
+    reason: str | None = None
+    message: str | None = None
+    completed_tasks: int | None = None
+    total_tasks: int | None = None
+    blocked_reason: str | None = None
+    blocked_message: str | None = None
+
+
+class FailureDetails(ApiModel):
+    """`status.failureDetails`; the first seven fields are required by the schema."""
+
+    failed_task_index: int = 0
+    failed_task_name: str = ""
+    reason: FailureReason
+    message: str
+    failed_at: Timestamp
+    execution_time_before_failure: str = ""
+    natural_language_summary: str = ""
+    failed_step_name: str | None = None
+    exit_code: int | None = None
+    was_execution_failure: bool | None = None
+
+
+class Condition(ApiModel):
+    """A `metav1.Condition`."""
+
+    type: str
+    status: ConditionStatus
+    reason: str
+    message: str = ""
+    last_transition_time: Timestamp
+    observed_generation: int | None = None
+
+
+def _known_event_types(value: Any) -> Any:
+    if not isinstance(value, list):
+        return value
+    known = {member.value for member in AuditEventType}
+    return [item for item in value if isinstance(item, str) and item in known]
+
+
+class WorkflowExecutionStatus(ApiModel):
+    """`status` as this controller writes it (deprecated Go-era fields are read and ignored)."""
+
+    phase: Phase | None = None
+    observed_generation: int | None = None
+    start_time: Timestamp | None = None
+    completion_time: Timestamp | None = None
+    duration: str | None = None
+    pipeline_run_ref: PipelineRunRef | None = None
+    pipeline_run_status: PipelineRunSummary | None = None
+    failure_details: FailureDetails | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    audited_events: list[AuditEventType] = Field(default_factory=list)
+    rejected_audit_events: list[AuditEventType] = Field(default_factory=list)
+
+    _drop_unknown_events = field_validator(
+        "audited_events", "rejected_audit_events", mode="before"
+    )(_known_event_types)
+
+    @field_validator("phase", mode="before")
+    @classmethod
+    def _empty_phase_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    def condition(self, condition_type: str) -> Condition | None:
+        """The condition of that type, if present."""
+        return next((c for c in self.conditions if c.type == condition_type), None)
+
+
+class WorkflowExecution(ApiModel):
+    """A whole WorkflowExecution object."""
+
+    api_version: str = API_VERSION
+    kind: str = KIND
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: WorkflowExecutionSpec = Field(default_factory=WorkflowExecutionSpec)
+    status: WorkflowExecutionStatus = Field(default_factory=WorkflowExecutionStatus)
+
+    @property
+    def phase(self) -> Phase | None:
+        return self.status.phase
+
+    @property
+    def correlation_key(self) -> str:
+        """`<namespace>/<name>`, as written into the PipelineRun's ownership annotation."""
+        return f"{self.metadata.namespace}/{self.metadata.name}"
+
+
+TektonDocument = Mapping[str, Any]
+"""A PipelineRun or TaskRun as the API returns it; the core reads these with `tekton` helpers."""

@@ -1,0 +1,29 @@
+"""Deterministic names and label values."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from kubernaut_wfe.constants import PIPELINERUN_NAME_PREFIX
+
+LABEL_VALUE_MAX = 63
+_NOT_LABEL_CHAR = re.compile(r"[^-_.A-Za-z0-9]")
+_LABEL_EDGE = "-_."
+
+
+def pipelinerun_name(target_resource: str) -> str:
+    """`wfe-` + the first 16 hex digits of SHA-256 of the target: the per-target lock."""
+    digest = hashlib.sha256(target_resource.encode("utf-8")).hexdigest()
+    return f"{PIPELINERUN_NAME_PREFIX}{digest[:16]}"
+
+
+def sanitize_label_value(value: str) -> str:
+    """A valid label value: odd characters → `_`, at most 63 chars, alphanumeric at both ends."""
+    replaced = _NOT_LABEL_CHAR.sub("_", value)
+    return replaced[:LABEL_VALUE_MAX].strip(_LABEL_EDGE)
+
+
+def target_label_value(target_resource: str) -> str:
+    """The `kubernaut.ai/target-resource` label value: `/` → `__`, then sanitised."""
+    return sanitize_label_value(target_resource.replace("/", "__"))

@@ -1,0 +1,89 @@
+"""What the handler read or did before asking the core for a decision."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Final
+
+
+class _Unread(Enum):
+    UNREAD = "unread"
+
+
+UNREAD: Final = _Unread.UNREAD
+"""Marks an object the handler has not read yet (distinct from None, which means absent)."""
+
+Unread = _Unread
+
+QUOTA_STATUS = 403
+
+
+@dataclass(frozen=True)
+class ApiFailure:
+    """An API call that failed: HTTP status (0 when no answer came) and the server's message."""
+
+    status: int
+    message: str = ""
+
+    @property
+    def transient(self) -> bool:
+        """5xx, 429 and no answer at all are worth retrying."""
+        return self.status in {0, 429} or self.status >= 500
+
+
+@dataclass(frozen=True)
+class Created:
+    """CREATE of the PipelineRun succeeded; `run` is the server's answer."""
+
+    run: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class AlreadyExists:
+    """CREATE answered 409: someone else holds the name; re-read it."""
+
+
+@dataclass(frozen=True)
+class CreateRejected:
+    """CREATE failed; `attempt` counts attempts so far for this WFE (1 for the first)."""
+
+    failure: ApiFailure
+    attempt: int = 1
+
+
+CreateOutcome = Created | AlreadyExists | CreateRejected
+
+
+@dataclass(frozen=True)
+class DeleteOutcome:
+    """Answer to DELETE of a run: 200/202 deleted, 404 gone, 409/412 precondition failed."""
+
+    status: int
+
+    @property
+    def deleted(self) -> bool:
+        return self.status in (200, 202)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Everything the handler knows for this decision.
+
+    - `run`: the PipelineRun by its deterministic name: UNREAD, None (404) or the document.
+    - `run_error`: set instead when the GET itself failed.
+    - `holder`: the WFE named by another WFE's run annotation: UNREAD, None (404) or the document.
+    - `taskruns`: the run's child TaskRuns (None = not read).
+    - `waiting_ahead`: `<namespace>/<name>` of WFEs on the same target that are waiting
+      (Pending with `ResourceLocked` True) and come first (older creationTimestamp, then name).
+    - `create` / `delete`: the outcome of the action the previous decision asked for.
+    """
+
+    run: Mapping[str, Any] | Unread | None = UNREAD
+    run_error: ApiFailure | None = None
+    holder: Mapping[str, Any] | Unread | None = UNREAD
+    taskruns: Sequence[Mapping[str, Any]] | None = None
+    waiting_ahead: tuple[str, ...] = ()
+    create: CreateOutcome | None = None
+    delete: DeleteOutcome | None = None

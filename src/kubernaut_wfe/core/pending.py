@@ -1,0 +1,216 @@
+"""The Pending phase (spec §3.2): validation, then get-before-create on the per-target lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernaut_wfe.constants import (
+    ConditionReason,
+    ConditionStatus,
+    ConditionType,
+    EventReason,
+    EventType,
+    FailureReason,
+    Phase,
+)
+from kubernaut_wfe.core import tekton
+from kubernaut_wfe.core.actions import (
+    CreateRun,
+    Decision,
+    KubeEvent,
+    ReadHolder,
+    Requeue,
+)
+from kubernaut_wfe.core.config import ControllerConfig
+from kubernaut_wfe.core.decision_support import (
+    backoff,
+    create_refused_reason,
+    delete_run_as_read,
+    fail_before_run,
+    read_run,
+    run_ref,
+    with_status,
+)
+from kubernaut_wfe.core.models import WorkflowExecution
+from kubernaut_wfe.core.observation import (
+    UNREAD,
+    AlreadyExists,
+    Created,
+    CreateRejected,
+    Observation,
+)
+from kubernaut_wfe.core.phases import is_terminal
+from kubernaut_wfe.core.pipelinerun import build_pipelinerun, holder_of, owned_by
+from kubernaut_wfe.core.runstatus import run_summary
+from kubernaut_wfe.core.transitions import (
+    to_running,
+    to_waiting,
+)
+from kubernaut_wfe.core.validation import parse_wfe, validate_wfe
+
+
+def decide_create_rejected(
+    wfe: WorkflowExecution, rejected: CreateRejected, config: ControllerConfig, now: datetime
+) -> Decision:
+    """Retry transient refusals a bounded number of times; fail on the rest."""
+    failure = rejected.failure
+    if failure.transient and rejected.attempt < config.execution.max_create_attempts:
+        return Decision(
+            actions=(Requeue(backoff(rejected.attempt), "retry PipelineRun creation"),),
+            notes=(f"create attempt {rejected.attempt} failed ({failure.status}); retrying",),
+        )
+    reason, condition_reason = create_refused_reason(failure)
+    message = (
+        f"PipelineRun creation failed after {rejected.attempt} attempt(s)"
+        f" (HTTP {failure.status}): {failure.message}"
+    )
+    return fail_before_run(wfe, reason, message, now, created_reason=condition_reason)
+
+
+# --- Pending ---------------------------------------------------------------------------------
+
+
+def start_running(
+    wfe: WorkflowExecution, run: tekton.Document, obs: Observation, now: datetime, *, adopted: bool
+) -> Decision:
+    """Pending → Running on the created or adopted run."""
+    summary = run_summary(run, obs.taskruns or ())
+    status = to_running(wfe, run, summary, now, adopted=adopted)
+    verb = "Adopted" if adopted else "Created"
+    event = KubeEvent(
+        EventReason.PIPELINE_RUN_CREATED, EventType.NORMAL, f"{verb} PipelineRun {run_ref(run)}"
+    )
+    return with_status(wfe, status, events=(event,), pipelinerun_created=not adopted)
+
+
+def decide_run_absent(
+    wfe: WorkflowExecution, obs: Observation, config: ControllerConfig
+) -> Decision:
+    """The target is free: create the run, unless an older waiter should go first."""
+    if obs.waiting_ahead:
+        return Decision(
+            actions=(Requeue(config.execution.deleting_run_backoff, "older waiter goes first"),),
+            notes=(f"waiting behind {', '.join(obs.waiting_ahead)}",),
+        )
+    return Decision(actions=(CreateRun(build_pipelinerun(wfe, config)),))
+
+
+def _holder_finished_at(holder: WorkflowExecution, run: tekton.Document) -> datetime | None:
+    details = holder.status.failure_details
+    return (
+        holder.status.completion_time
+        or (details.failed_at if details else None)
+        or tekton.completion_time(run)
+    )
+
+
+def decide_foreign_run(
+    wfe: WorkflowExecution,
+    run: tekton.Document,
+    obs: Observation,
+    config: ControllerConfig,
+    now: datetime,
+) -> Decision:
+    """Another WFE's run holds the target: duplicate, wait out the cooldown, or break the lock."""
+    holder_key = holder_of(run)
+    if holder_key is None:
+        return delete_run_as_read(run, "run on the target names no WorkflowExecution: stale lock")
+    namespace, name, uid = holder_key
+    if obs.holder is UNREAD:
+        return Decision(actions=(ReadHolder(namespace, name),))
+    holder = parse_wfe(obs.holder) if obs.holder is not None else None
+    if holder is None or (uid and holder.metadata.uid != uid):
+        return delete_run_as_read(run, f"holder {namespace}/{name} no longer exists: stale lock")
+    if not is_terminal(holder.status.phase):
+        message = (
+            f"Target {wfe.spec.target_resource} is already being remediated by"
+            f" WorkflowExecution {namespace}/{name} (PipelineRun {run_ref(run)})"
+        )
+        return fail_before_run(wfe, FailureReason.DEDUPLICATED, message, now)
+    finished = _holder_finished_at(holder, run) or now
+    release_at = finished + config.execution.cooldown_period
+    if now >= release_at:
+        return delete_run_as_read(run, f"cooldown of {namespace}/{name} is over: stale lock")
+    if obs.waiting_ahead:
+        return Decision(
+            actions=(Requeue(release_at - now, "cooldown end"),),
+            notes=(f"waiting behind {', '.join(obs.waiting_ahead)}",),
+        )
+    message = (
+        f"Target {wfe.spec.target_resource} was remediated by WorkflowExecution"
+        f" {namespace}/{name}; waiting for the cooldown to end at {release_at.isoformat()}"
+    )
+    status = to_waiting(wfe, message, now)
+    return with_status(wfe, status, actions=(Requeue(release_at - now, "cooldown end"),))
+
+
+def decide_pending(
+    wfe: WorkflowExecution,
+    raw: Mapping[str, Any],
+    obs: Observation,
+    config: ControllerConfig,
+    now: datetime,
+) -> Decision:
+    """Validate, then get-before-create on the per-target lock (spec §3.2)."""
+    problems = validate_wfe(
+        raw,
+        allowed_service_accounts=config.execution.runner_service_accounts,
+        default_service_account=config.execution.service_account,
+    )
+    if problems:
+        message = "; ".join(str(problem) for problem in problems)
+        return fail_before_run(wfe, FailureReason.CONFIGURATION_ERROR, message, now)
+    if isinstance(obs.create, Created):
+        return start_running(wfe, obs.create.run, obs, now, adopted=False)
+    if isinstance(obs.create, CreateRejected):
+        return decide_create_rejected(wfe, obs.create, config, now)
+    if isinstance(obs.create, AlreadyExists) or obs.delete is not None:
+        return Decision(actions=(read_run(wfe, config),))
+    if obs.run_error is not None:
+        return Decision(
+            actions=(Requeue(backoff(1), f"reading the PipelineRun failed: {obs.run_error}"),)
+        )
+    if obs.run is UNREAD:
+        return Decision(actions=(read_run(wfe, config),))
+    if obs.run is None:
+        return decide_run_absent(wfe, obs, config)
+    if tekton.deletion_timestamp(obs.run) is not None:
+        return Decision(
+            actions=(Requeue(config.execution.deleting_run_backoff, "old run being deleted"),)
+        )
+    if owned_by(obs.run, wfe):
+        return start_running(wfe, obs.run, obs, now, adopted=True)
+    return decide_foreign_run(wfe, obs.run, obs, config, now)
+
+
+def _queue_key(wfe: WorkflowExecution) -> tuple[datetime, str, str]:
+    created = wfe.metadata.creation_timestamp or datetime.max.replace(tzinfo=UTC)
+    return created, wfe.metadata.name, wfe.metadata.namespace
+
+
+def is_waiting(wfe: WorkflowExecution) -> bool:
+    """Pending behind a cooldown (`ResourceLocked` True/`RecentlyRemediated`)."""
+    locked = wfe.status.condition(ConditionType.RESOURCE_LOCKED)
+    return (
+        wfe.status.phase in (None, Phase.PENDING)
+        and locked is not None
+        and locked.status == ConditionStatus.TRUE
+        and locked.reason == ConditionReason.RECENTLY_REMEDIATED
+    )
+
+
+def waiters_ahead(wfe: WorkflowExecution, others: Iterable[WorkflowExecution]) -> tuple[str, ...]:
+    """`<namespace>/<name>` of waiting WFEs on the same target that go before this one
+    (older creationTimestamp, then name): the `Observation.waiting_ahead` the handler passes."""
+    mine = _queue_key(wfe)
+    ahead = [
+        other
+        for other in others
+        if other.spec.target_resource == wfe.spec.target_resource
+        and other.metadata.uid != wfe.metadata.uid
+        and is_waiting(other)
+        and _queue_key(other) < mine
+    ]
+    return tuple(other.correlation_key for other in sorted(ahead, key=_queue_key))

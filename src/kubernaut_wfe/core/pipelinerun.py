@@ -1,0 +1,120 @@
+"""The PipelineRun the controller creates for a WFE (spec §2): a pure function, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kubernaut_wfe.constants import (
+    BUNDLE_PIPELINE_NAME,
+    BUNDLES_RESOLVER,
+    PIPELINERUN_KIND,
+    RESERVED_PARAMETER,
+    TEKTON_API_VERSION,
+    Annotation,
+    BundleParam,
+    Label,
+)
+from kubernaut_wfe.core.config import ControllerConfig
+from kubernaut_wfe.core.models import WorkflowExecution, WorkflowRef
+from kubernaut_wfe.core.naming import pipelinerun_name, sanitize_label_value, target_label_value
+
+
+def bundle_reference(workflow_ref: WorkflowRef) -> str:
+    """The bundle to resolve: `<image>@<digest>` when pinned (tag kept), else the image.
+
+    An image that already carries a digest is used as is (validation checks it equals
+    `containerDigest`).
+    """
+    image = workflow_ref.container_image
+    digest = workflow_ref.container_digest
+    if not digest or "@" in image:
+        return image
+    return f"{image}@{digest}"
+
+
+def runner_service_account(wfe: WorkflowExecution, config: ControllerConfig) -> str:
+    """The WFE's requested service account when allowed, else the configured runner."""
+    config_of_wfe = wfe.spec.execution_config
+    requested = config_of_wfe.service_account_name if config_of_wfe else None
+    if requested and requested in config.execution.runner_service_accounts:
+        return requested
+    return config.execution.service_account
+
+
+def build_pipelinerun(wfe: WorkflowExecution, config: ControllerConfig) -> dict[str, Any]:
+    """The PipelineRun document to CREATE for this WFE (validate the WFE first)."""
+    spec = wfe.spec
+    target = spec.target_resource
+    params: list[dict[str, Any]] = [
+        {"name": name, "value": spec.parameters[name]} for name in sorted(spec.parameters)
+    ]
+    params.append({"name": RESERVED_PARAMETER, "value": target})
+    run_spec: dict[str, Any] = {
+        "pipelineRef": {
+            "resolver": BUNDLES_RESOLVER,
+            "params": [
+                {"name": BundleParam.BUNDLE.value, "value": bundle_reference(spec.workflow_ref)},
+                {"name": BundleParam.NAME.value, "value": BUNDLE_PIPELINE_NAME},
+                {"name": BundleParam.KIND.value, "value": BundleParam.PIPELINE_KIND.value},
+            ],
+        },
+        "params": params,
+        "taskRunTemplate": {
+            "serviceAccountName": runner_service_account(wfe, config),
+            "podTemplate": {
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                }
+            },
+        },
+    }
+    timeout = spec.execution_config.timeout if spec.execution_config else None
+    if timeout:
+        run_spec["timeouts"] = {"pipeline": timeout}
+    return {
+        "apiVersion": TEKTON_API_VERSION,
+        "kind": PIPELINERUN_KIND,
+        "metadata": {
+            "name": pipelinerun_name(target),
+            "namespace": config.execution.namespace,
+            "labels": {
+                Label.WORKFLOW_EXECUTION.value: sanitize_label_value(wfe.metadata.name),
+                Label.SOURCE_NAMESPACE.value: sanitize_label_value(wfe.metadata.namespace),
+                Label.WORKFLOW_ID.value: sanitize_label_value(spec.workflow_ref.workflow_id),
+                Label.TARGET_RESOURCE.value: target_label_value(target),
+            },
+            "annotations": {
+                Annotation.TARGET_RESOURCE.value: target,
+                Annotation.WORKFLOW_EXECUTION.value: wfe.correlation_key,
+                Annotation.WORKFLOW_EXECUTION_UID.value: wfe.metadata.uid,
+            },
+        },
+        "spec": run_spec,
+    }
+
+
+def _annotations(run: Mapping[str, Any]) -> Mapping[str, Any]:
+    metadata = run.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
+    return annotations if isinstance(annotations, Mapping) else {}
+
+
+def owned_by(run: Mapping[str, Any], wfe: WorkflowExecution) -> bool:
+    """Whether the run belongs to this very WFE (its uid annotation equals the WFE's uid)."""
+    uid = _annotations(run).get(Annotation.WORKFLOW_EXECUTION_UID.value)
+    return bool(wfe.metadata.uid) and uid == wfe.metadata.uid
+
+
+def holder_of(run: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """`(namespace, name, uid)` of the WFE that created the run, or None if not ours at all."""
+    annotations = _annotations(run)
+    key = annotations.get(Annotation.WORKFLOW_EXECUTION.value)
+    uid = annotations.get(Annotation.WORKFLOW_EXECUTION_UID.value, "")
+    if not isinstance(key, str) or key.count("/") != 1:
+        return None
+    namespace, name = key.split("/")
+    if not namespace or not name:
+        return None
+    return namespace, name, uid if isinstance(uid, str) else ""

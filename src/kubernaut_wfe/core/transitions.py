@@ -1,0 +1,291 @@
+"""Status builders for each phase transition; every one keeps Ready, AuditRecorded and
+observedGeneration consistent and checks the phase table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from kubernaut_wfe.constants import (
+    AuditEventType,
+    ConditionReason,
+    ConditionStatus,
+    ConditionType,
+    FailureReason,
+    Phase,
+)
+from kubernaut_wfe.core import tekton
+from kubernaut_wfe.core.audit import audit_condition, due_audit_events
+from kubernaut_wfe.core.conditions import set_condition, set_ready
+from kubernaut_wfe.core.durations import format_duration
+from kubernaut_wfe.core.models import (
+    FailureDetails,
+    PipelineRunRef,
+    PipelineRunSummary,
+    WorkflowExecution,
+    WorkflowExecutionStatus,
+)
+from kubernaut_wfe.core.phases import check_transition
+
+
+def finish(
+    wfe: WorkflowExecution, status: WorkflowExecutionStatus, now: datetime, ready_message: str = ""
+) -> WorkflowExecutionStatus:
+    """Stamp observedGeneration, Ready and AuditRecorded on a new status."""
+    check_transition(wfe.status.phase, status.phase)
+    generation = wfe.metadata.generation or None
+    reason = status.failure_details.reason if status.failure_details else None
+    conditions = set_ready(
+        status.conditions, status.phase, reason, ready_message, generation=generation, now=now
+    )
+    projected = wfe.model_copy(update={"status": status})
+    conditions = audit_condition(
+        conditions,
+        [event.event_type for event in due_audit_events(projected)],
+        status.audited_events,
+        status.rejected_audit_events,
+        generation=generation,
+        now=now,
+    )
+    return status.model_copy(update={"conditions": conditions, "observed_generation": generation})
+
+
+def _condition(
+    wfe: WorkflowExecution,
+    status: WorkflowExecutionStatus,
+    condition_type: ConditionType,
+    condition_status: ConditionStatus,
+    reason: str,
+    *,
+    message: str,
+    now: datetime,
+) -> WorkflowExecutionStatus:
+    conditions = set_condition(
+        status.conditions,
+        condition_type,
+        condition_status,
+        reason,
+        message,
+        generation=wfe.metadata.generation or None,
+        now=now,
+    )
+    return status.model_copy(update={"conditions": conditions})
+
+
+def to_running(
+    wfe: WorkflowExecution,
+    run: tekton.Document,
+    summary: PipelineRunSummary,
+    now: datetime,
+    *,
+    adopted: bool,
+) -> WorkflowExecutionStatus:
+    """Pending → Running after the run was created or adopted."""
+    name = tekton.name_of(run)
+    status = wfe.status.model_copy(
+        update={
+            "phase": Phase.RUNNING,
+            "start_time": tekton.creation_timestamp(run) or now,
+            "pipeline_run_ref": PipelineRunRef(name=name),
+            "pipeline_run_status": summary,
+        }
+    )
+    verb = "Adopted" if adopted else "Created"
+    status = _condition(
+        wfe,
+        status,
+        ConditionType.TEKTON_PIPELINE_CREATED,
+        ConditionStatus.TRUE,
+        ConditionReason.PIPELINE_CREATED,
+        message=f"{verb} PipelineRun {name}",
+        now=now,
+    )
+    status = _condition(
+        wfe,
+        status,
+        ConditionType.RESOURCE_LOCKED,
+        ConditionStatus.FALSE,
+        ConditionReason.LOCK_ACQUIRED,
+        message=f"This execution holds the lock on {wfe.spec.target_resource}",
+        now=now,
+    )
+    return finish(wfe, status, now, f"PipelineRun {name} is running")
+
+
+def refresh_running(
+    wfe: WorkflowExecution, summary: PipelineRunSummary, now: datetime
+) -> WorkflowExecutionStatus | None:
+    """Running → Running with a fresher summary; None when nothing would change."""
+    running = wfe.status.condition(ConditionType.TEKTON_PIPELINE_RUNNING)
+    if (
+        wfe.status.pipeline_run_status == summary
+        and running is not None
+        and running.status == ConditionStatus.TRUE
+    ):
+        return None
+    status = wfe.status.model_copy(update={"pipeline_run_status": summary})
+    status = _condition(
+        wfe,
+        status,
+        ConditionType.TEKTON_PIPELINE_RUNNING,
+        ConditionStatus.TRUE,
+        ConditionReason.PIPELINE_STARTED,
+        message=summary.message or "PipelineRun started",
+        now=now,
+    )
+    return finish(wfe, status, now, summary.message or "")
+
+
+def _ended(
+    wfe: WorkflowExecution, status: WorkflowExecutionStatus, completed_at: datetime
+) -> WorkflowExecutionStatus:
+    start = status.start_time
+    duration = format_duration(completed_at - start) if start else None
+    return status.model_copy(update={"completion_time": completed_at, "duration": duration})
+
+
+def to_completed(
+    wfe: WorkflowExecution, run: tekton.Document, summary: PipelineRunSummary, now: datetime
+) -> WorkflowExecutionStatus:
+    """Running → Completed."""
+    completed_at = tekton.completion_time(run) or now
+    status = _ended(wfe, wfe.status.model_copy(update={"phase": Phase.COMPLETED}), completed_at)
+    status = status.model_copy(update={"pipeline_run_status": summary})
+    status = _condition(
+        wfe,
+        status,
+        ConditionType.TEKTON_PIPELINE_COMPLETE,
+        ConditionStatus.TRUE,
+        ConditionReason.PIPELINE_SUCCEEDED,
+        message=summary.message or "PipelineRun succeeded",
+        now=now,
+    )
+    return finish(wfe, status, now, "Workflow completed")
+
+
+def to_failed(
+    wfe: WorkflowExecution,
+    details: FailureDetails,
+    now: datetime,
+    *,
+    summary: PipelineRunSummary | None = None,
+    complete_reason: ConditionReason | None = None,
+    created_reason: ConditionReason | None = None,
+) -> WorkflowExecutionStatus:
+    """Any phase → Failed. `complete_reason` sets TektonPipelineComplete False (the run failed);
+    `created_reason` sets TektonPipelineCreated False (the create was refused)."""
+    status = wfe.status.model_copy(
+        update={
+            "phase": Phase.FAILED,
+            "failure_details": details,
+            "pipeline_run_status": summary or wfe.status.pipeline_run_status,
+        }
+    )
+    status = _ended(wfe, status, details.failed_at)
+    if complete_reason is not None:
+        status = _condition(
+            wfe,
+            status,
+            ConditionType.TEKTON_PIPELINE_COMPLETE,
+            ConditionStatus.FALSE,
+            complete_reason,
+            message=details.message,
+            now=now,
+        )
+    if created_reason is not None:
+        status = _condition(
+            wfe,
+            status,
+            ConditionType.TEKTON_PIPELINE_CREATED,
+            ConditionStatus.FALSE,
+            created_reason,
+            message=details.message,
+            now=now,
+        )
+    return finish(wfe, status, now, details.message)
+
+
+def to_waiting(
+    wfe: WorkflowExecution, message: str, now: datetime
+) -> WorkflowExecutionStatus | None:
+    """Stay Pending behind a cooldown: ResourceLocked True/RecentlyRemediated.
+
+    None when that is already recorded (no write for nothing)."""
+    locked = wfe.status.condition(ConditionType.RESOURCE_LOCKED)
+    if (
+        wfe.status.phase == Phase.PENDING
+        and locked is not None
+        and locked.status == ConditionStatus.TRUE
+        and locked.reason == ConditionReason.RECENTLY_REMEDIATED
+    ):
+        return None
+    status = wfe.status.model_copy(update={"phase": Phase.PENDING})
+    status = _condition(
+        wfe,
+        status,
+        ConditionType.RESOURCE_LOCKED,
+        ConditionStatus.TRUE,
+        ConditionReason.RECENTLY_REMEDIATED,
+        message=message,
+        now=now,
+    )
+    return finish(wfe, status, now, message)
+
+
+def record_audit_results(
+    wfe: WorkflowExecution,
+    acknowledged: Iterable[AuditEventType],
+    rejected: Iterable[AuditEventType],
+    now: datetime,
+) -> WorkflowExecutionStatus | None:
+    """Fold delivery results into status (one coalesced write); None when nothing changes.
+
+    Only event types that are due are recorded, each list kept in lifecycle order."""
+    due = [event.event_type for event in due_audit_events(wfe)]
+    audited = {*wfe.status.audited_events, *(set(acknowledged) & set(due))}
+    refused = {*wfe.status.rejected_audit_events, *(set(rejected) & set(due))} - audited
+    order = list(AuditEventType)
+    audited_list = sorted(audited, key=order.index)
+    refused_list = sorted(refused, key=order.index)
+    conditions = audit_condition(
+        wfe.status.conditions,
+        due,
+        audited_list,
+        refused_list,
+        generation=wfe.metadata.generation or None,
+        now=now,
+    )
+    status = wfe.status.model_copy(
+        update={
+            "audited_events": audited_list,
+            "rejected_audit_events": refused_list,
+            "conditions": conditions,
+        }
+    )
+    return None if status == wfe.status else status
+
+
+def minimal_failed_status(
+    wfe: WorkflowExecution, message: str, now: datetime
+) -> WorkflowExecutionStatus:
+    """The fallback written once when the API refused a status write: Failed, reason Unknown."""
+    details = FailureDetails(
+        reason=FailureReason.UNKNOWN,
+        message=message[:4096],
+        failed_at=now,
+        natural_language_summary=f"The controller could not record the outcome: {message}"[:4096],
+        was_execution_failure=wfe.status.pipeline_run_ref is not None,
+    )
+    generation = wfe.metadata.generation or None
+    conditions = set_ready(
+        [], Phase.FAILED, FailureReason.UNKNOWN, message, generation=generation, now=now
+    )
+    return WorkflowExecutionStatus(
+        phase=Phase.FAILED,
+        observed_generation=generation,
+        completion_time=now,
+        failure_details=details,
+        conditions=conditions,
+        audited_events=wfe.status.audited_events,
+        rejected_audit_events=wfe.status.rejected_audit_events,
+    )

@@ -1,0 +1,272 @@
+"""Re-validation of a WFE spec (spec §1): the installed CRD may be older than this controller."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from kubernaut_wfe.constants import RESERVED_PARAMETER
+from kubernaut_wfe.core.config import DEFAULT_SERVICE_ACCOUNT
+from kubernaut_wfe.core.durations import is_crd_duration, parse_duration
+from kubernaut_wfe.core.models import WorkflowExecution
+
+MAX_TIMEOUT = timedelta(hours=24)
+MAX_PARAMETERS = 64
+MAX_PARAMETER_NAME = 128
+MAX_PARAMETER_VALUE = 8 * 1024
+MAX_RATIONALE = 4 * 1024
+MAX_TARGET = 512
+MAX_IMAGE = 512
+
+DIGEST_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
+PARAMETER_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_LABEL = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
+_DOMAIN = rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]+)?"
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_PATTERN = re.compile(
+    rf"^(?:{_DOMAIN}/)?{_PATH}(?:/{_PATH})*(?::[\w][\w.-]{{0,127}})?(?:@sha256:[0-9a-f]{{64}})?$"
+)
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    """A bad field: `field` is its path (`spec.targetResource`); `message` says what to fix."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+def _string(
+    problems: list[SpecProblem],
+    parent: Mapping[str, Any],
+    key: str,
+    path: str,
+    *,
+    required: bool,
+    max_length: int,
+) -> str | None:
+    value = parent.get(key)
+    if value is None:
+        if required:
+            problems.append(SpecProblem(path, "is required"))
+        return None
+    if not isinstance(value, str):
+        problems.append(SpecProblem(path, f"must be a string, got {type(value).__name__}"))
+        return None
+    if required and not value:
+        problems.append(SpecProblem(path, "must not be empty"))
+        return None
+    if len(value) > max_length:
+        problems.append(SpecProblem(path, f"must be at most {max_length} characters"))
+        return None
+    return value
+
+
+def _mapping(
+    problems: list[SpecProblem], parent: Mapping[str, Any], key: str, path: str, *, required: bool
+) -> Mapping[str, Any] | None:
+    value = parent.get(key)
+    if value is None:
+        if required:
+            problems.append(SpecProblem(path, "is required"))
+        return None
+    if not isinstance(value, Mapping):
+        problems.append(SpecProblem(path, "must be an object"))
+        return None
+    return value
+
+
+def _validate_workflow_ref(problems: list[SpecProblem], spec: Mapping[str, Any]) -> None:
+    ref = _mapping(problems, spec, "workflowRef", "spec.workflowRef", required=True)
+    if ref is None:
+        return
+    base = "spec.workflowRef"
+    _string(problems, ref, "workflowId", f"{base}.workflowId", required=True, max_length=253)
+    _string(problems, ref, "version", f"{base}.version", required=True, max_length=64)
+    image = _string(
+        problems,
+        ref,
+        "containerImage",
+        f"{base}.containerImage",
+        required=True,
+        max_length=MAX_IMAGE,
+    )
+    if image is not None and not IMAGE_PATTERN.match(image):
+        problems.append(
+            SpecProblem(
+                f"{base}.containerImage",
+                f'"{image}" is not an OCI image reference (e.g. quay.io/org/bundle:v1)',
+            )
+        )
+    digest = _string(
+        problems, ref, "containerDigest", f"{base}.containerDigest", required=False, max_length=71
+    )
+    if digest is None:
+        return
+    if not DIGEST_PATTERN.match(digest):
+        problems.append(
+            SpecProblem(f"{base}.containerDigest", "must be sha256: followed by 64 lower-case hex")
+        )
+    elif image is not None and "@" in image and image.rsplit("@", 1)[1] != digest:
+        problems.append(
+            SpecProblem(
+                f"{base}.containerDigest",
+                "differs from the digest already in containerImage; drop one or make them equal",
+            )
+        )
+
+
+def _validate_target(problems: list[SpecProblem], spec: Mapping[str, Any]) -> None:
+    path = "spec.targetResource"
+    target = _string(problems, spec, "targetResource", path, required=True, max_length=MAX_TARGET)
+    if target is None:
+        return
+    parts = target.split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        problems.append(
+            SpecProblem(
+                path,
+                f'"{target}" must be namespace/kind/name, or kind/name for a cluster-scoped'
+                " resource (2 or 3 non-empty parts)",
+            )
+        )
+
+
+def _validate_parameters(problems: list[SpecProblem], spec: Mapping[str, Any]) -> None:
+    params = _mapping(problems, spec, "parameters", "spec.parameters", required=False)
+    if params is None:
+        return
+    if len(params) > MAX_PARAMETERS:
+        problems.append(
+            SpecProblem("spec.parameters", f"must have at most {MAX_PARAMETERS} entries")
+        )
+    for name in sorted(params, key=str):
+        path = f"spec.parameters.{name}"
+        if name == RESERVED_PARAMETER:
+            problems.append(
+                SpecProblem(path, f"{RESERVED_PARAMETER} is reserved: the controller sets it")
+            )
+        elif len(name) > MAX_PARAMETER_NAME or not PARAMETER_NAME_PATTERN.match(name):
+            problems.append(
+                SpecProblem(
+                    path,
+                    "is not a Tekton parameter name (letters, digits, _ . -, not starting with a"
+                    f" digit, . or -; at most {MAX_PARAMETER_NAME} characters)",
+                )
+            )
+        _string(problems, params, name, path, required=False, max_length=MAX_PARAMETER_VALUE)
+        if params[name] is None:
+            problems.append(SpecProblem(path, "must be a string, got null"))
+
+
+def _validate_execution_config(
+    problems: list[SpecProblem],
+    spec: Mapping[str, Any],
+    allowed_service_accounts: frozenset[str],
+) -> None:
+    base = "spec.executionConfig"
+    config = _mapping(problems, spec, "executionConfig", base, required=False)
+    if config is None:
+        return
+    timeout = _string(problems, config, "timeout", f"{base}.timeout", required=False, max_length=64)
+    if timeout is not None:
+        if not is_crd_duration(timeout):
+            problems.append(
+                SpecProblem(f"{base}.timeout", f'"{timeout}" is not a duration like 30m or 1h30m')
+            )
+        else:
+            span = parse_duration(timeout)
+            if span <= timedelta(0) or span > MAX_TIMEOUT:
+                problems.append(
+                    SpecProblem(f"{base}.timeout", f'"{timeout}" must be > 0 and at most 24h')
+                )
+    account = _string(
+        problems,
+        config,
+        "serviceAccountName",
+        f"{base}.serviceAccountName",
+        required=False,
+        max_length=253,
+    )
+    if account and account not in allowed_service_accounts:
+        allowed = ", ".join(sorted(allowed_service_accounts))
+        problems.append(
+            SpecProblem(
+                f"{base}.serviceAccountName",
+                f'"{account}" is not an allowed runner service account (allowed: {allowed});'
+                " add it to execution.allowed_service_accounts or drop the field",
+            )
+        )
+
+
+def validate_wfe(
+    raw: Mapping[str, Any],
+    *,
+    allowed_service_accounts: frozenset[str] = frozenset(),
+    default_service_account: str = DEFAULT_SERVICE_ACCOUNT,
+) -> list[SpecProblem]:
+    """Every §1 rule the WFE's spec breaks (empty when valid). The default runner is allowed."""
+    problems: list[SpecProblem] = []
+    spec = _mapping(problems, raw, "spec", "spec", required=True)
+    if spec is None:
+        return problems
+    ref = _mapping(
+        problems, spec, "remediationRequestRef", "spec.remediationRequestRef", required=True
+    )
+    if ref is not None:
+        _string(
+            problems, ref, "name", "spec.remediationRequestRef.name", required=True, max_length=253
+        )
+    _validate_workflow_ref(problems, spec)
+    _validate_target(problems, spec)
+    _validate_parameters(problems, spec)
+    confidence = spec.get("confidence")
+    if confidence is not None and (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, int | float)
+        or not 0 <= confidence <= 1
+    ):
+        problems.append(SpecProblem("spec.confidence", "must be a number from 0 to 1"))
+    _string(problems, spec, "rationale", "spec.rationale", required=False, max_length=MAX_RATIONALE)
+    _validate_execution_config(problems, spec, allowed_service_accounts | {default_service_account})
+    return problems
+
+
+def _drop(document: dict[str, Any], location: tuple[int | str, ...]) -> bool:
+    """Remove the offending key, at most two levels deep (e.g. `status.phase`)."""
+    top = str(location[0])
+    if top not in document:
+        return False
+    if len(location) == 1:
+        del document[top]
+        return True
+    node: Any = document[top]
+    if isinstance(node, dict) and location[1] in node:
+        del node[location[1]]
+        return True
+    return False
+
+
+def parse_wfe(raw: Mapping[str, Any]) -> WorkflowExecution:
+    """The typed WFE; fields of the wrong type are dropped instead of failing (status junk)."""
+    document: dict[str, Any] = copy.deepcopy(dict(raw))
+    for section in ("metadata", "spec", "status"):
+        if section in document and not isinstance(document[section], dict):
+            del document[section]
+    while True:
+        try:
+            return WorkflowExecution.model_validate(document)
+        except ValidationError as error:
+            dropped = [_drop(document, tuple(e["loc"])) for e in error.errors()]
+            if not any(dropped):
+                for detail in error.errors():
+                    document.pop(str(detail["loc"][0]), None)

@@ -1,0 +1,385 @@
+"""KubeClient over a scripted HTTP transport: requests sent, answers mapped, retries bounded."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from kubernaut_wfe import __version__
+from kubernaut_wfe.adapters.kube import (
+    EVENTS,
+    PIPELINE_RUNS,
+    TASK_RUNS,
+    WORKFLOW_EXECUTIONS,
+    AlreadyExists,
+    ApiError,
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    KubeClient,
+    KubeConfig,
+    RetryPolicy,
+    StatusCause,
+    Transient,
+)
+from kubernaut_wfe.adapters.kube_resources import CUSTOM_RESOURCE_DEFINITIONS
+from kubernaut_wfe.adapters.retry import Jitter
+
+Answer = httpx.Response | Exception
+
+
+def status(
+    code: int,
+    reason: str,
+    message: str = "",
+    *,
+    headers: dict[str, str] | None = None,
+    **details: Any,
+) -> httpx.Response:
+    body = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "code": code,
+        "reason": reason,
+        "message": message,
+        "details": details,
+    }
+    return httpx.Response(code, json=body, headers=headers)
+
+
+class ScriptedApi:
+    """Answers requests from a script, then 200 `{}`; remembers every request."""
+
+    def __init__(self) -> None:
+        self.script: list[Answer] = []
+        self.requests: list[httpx.Request] = []
+        self.slept: list[float] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if not self.script:
+            return httpx.Response(200, json={})
+        answer = self.script.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def sleep(self, delay: float) -> None:
+        self.slept.append(delay)
+
+    def body(self, index: int = -1) -> Any:
+        return json.loads(self.requests[index].content)
+
+
+POLICY = RetryPolicy(initial_delay=0.5, max_delay=8.0, jitter=Jitter.NONE, max_attempts=4)
+
+
+@pytest.fixture
+def api() -> ScriptedApi:
+    return ScriptedApi()
+
+
+@pytest.fixture
+async def client(api: ScriptedApi) -> AsyncIterator[KubeClient]:
+    config = KubeConfig(server="https://api.example:6443", namespace="home", token="s3cret")
+    async with KubeClient(
+        config,
+        retry=POLICY,
+        transport=httpx.MockTransport(api),
+        sleep=api.sleep,
+        rng=random.Random(0),
+        now=lambda: datetime(2026, 11, 25, 22, 0, 0, tzinfo=UTC),
+        reporting_instance="pod-0",
+    ) as kube:
+        yield kube
+
+
+async def test_get_sends_auth_agent_and_json_headers(api: ScriptedApi, client: KubeClient) -> None:
+    api.script = [httpx.Response(200, json={"metadata": {"name": "wfe-a"}})]
+    assert await client.get(PIPELINE_RUNS, "wfe-a", "runs") == {"metadata": {"name": "wfe-a"}}
+    request = api.requests[0]
+    assert request.method == "GET"
+    assert (
+        str(request.url)
+        == "https://api.example:6443/apis/tekton.dev/v1/namespaces/runs/pipelineruns/wfe-a"
+    )
+    assert request.headers["Authorization"] == "Bearer s3cret"
+    assert request.headers["User-Agent"] == f"kubernaut-wfe/{__version__}"
+    assert request.headers["Accept"] == "application/json"
+
+
+async def test_get_of_a_missing_object_is_none(api: ScriptedApi, client: KubeClient) -> None:
+    api.script = [status(404, "NotFound")]
+    assert await client.get(WORKFLOW_EXECUTIONS, "ghost") is None
+    assert api.requests[0].url.path.startswith("/apis/kubernaut.ai/v1alpha1/namespaces/home/")
+
+
+async def test_cluster_scoped_get(api: ScriptedApi, client: KubeClient) -> None:
+    await client.get(CUSTOM_RESOURCE_DEFINITIONS, "workflowexecutions.kubernaut.ai")
+    assert api.requests[0].url.path == (
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/workflowexecutions.kubernaut.ai"
+    )
+
+
+async def test_list_follows_continue_and_fills_kind(api: ScriptedApi, client: KubeClient) -> None:
+    api.script = [
+        httpx.Response(
+            200, json={"items": [{"metadata": {"name": "a"}}], "metadata": {"continue": "tok"}}
+        ),
+        httpx.Response(200, json={"items": [{"metadata": {"name": "b"}}], "metadata": {}}),
+    ]
+    items = await client.list(
+        TASK_RUNS,
+        "runs",
+        label_selector="tekton.dev/pipelineRun=wfe-a",
+        field_selector="x=y",
+        limit=1,
+    )
+    assert [item["metadata"]["name"] for item in items] == ["a", "b"]
+    assert all(
+        item["kind"] == "TaskRun" and item["apiVersion"] == "tekton.dev/v1" for item in items
+    )
+    first, second = (dict(request.url.params) for request in api.requests)
+    assert first == {
+        "labelSelector": "tekton.dev/pipelineRun=wfe-a",
+        "fieldSelector": "x=y",
+        "limit": "1",
+    }
+    assert second == {**first, "continue": "tok"}
+
+
+async def test_list_without_namespace_spans_all_namespaces(
+    api: ScriptedApi, client: KubeClient
+) -> None:
+    assert await client.list(WORKFLOW_EXECUTIONS) == []
+    assert api.requests[0].url.path == "/apis/kubernaut.ai/v1alpha1/workflowexecutions"
+
+
+async def test_create_uses_the_body_namespace(api: ScriptedApi, client: KubeClient) -> None:
+    body = {
+        "apiVersion": "tekton.dev/v1",
+        "kind": "PipelineRun",
+        "metadata": {"name": "wfe-a", "namespace": "runs"},
+    }
+    await client.create(PIPELINE_RUNS, body)
+    request = api.requests[0]
+    assert (request.method, request.url.path) == (
+        "POST",
+        "/apis/tekton.dev/v1/namespaces/runs/pipelineruns",
+    )
+    assert request.headers["Content-Type"] == "application/json"
+    assert api.body() == body
+
+
+async def test_create_conflict_is_already_exists(api: ScriptedApi, client: KubeClient) -> None:
+    api.script = [status(409, "AlreadyExists", 'pipelineruns.tekton.dev "wfe-a" already exists')]
+    with pytest.raises(AlreadyExists) as caught:
+        await client.create(PIPELINE_RUNS, {"metadata": {"name": "wfe-a"}}, "runs")
+    assert caught.value.already_exists
+    assert len(api.requests) == 1  # 409 is never retried here
+
+
+async def test_create_rejected_with_causes(api: ScriptedApi, client: KubeClient) -> None:
+    api.script = [
+        status(
+            422,
+            "Invalid",
+            "bad run",
+            causes=[
+                {"reason": "FieldValueInvalid", "message": "no", "field": "spec.timeouts.pipeline"}
+            ],
+        )
+    ]
+    with pytest.raises(Invalid) as caught:
+        await client.create(PIPELINE_RUNS, {"metadata": {"name": "wfe-a"}}, "runs")
+    assert caught.value.causes == (
+        StatusCause("FieldValueInvalid", "no", "spec.timeouts.pipeline"),
+    )
+
+
+async def test_forbidden_keeps_the_quota_message(api: ScriptedApi, client: KubeClient) -> None:
+    api.script = [status(403, "Forbidden", "exceeded quota: q, requested: pods=1")]
+    with pytest.raises(Forbidden, match="exceeded quota"):
+        await client.create(PIPELINE_RUNS, {"metadata": {"name": "wfe-a"}}, "runs")
+
+
+@pytest.mark.parametrize(
+    ("patch", "patch_type", "content_type"),
+    [
+        ({"status": {"phase": "Running"}}, "merge", "application/merge-patch+json"),
+        (
+            [{"op": "test", "path": "/status/phase", "value": "Pending"}],
+            "json",
+            "application/json-patch+json",
+        ),
+    ],
+)
+async def test_patch_content_types(
+    api: ScriptedApi, client: KubeClient, patch: Any, patch_type: Any, content_type: str
+) -> None:
+    await client.patch(
+        WORKFLOW_EXECUTIONS, "w", patch, "ns", subresource="status", patch_type=patch_type
+    )
+    request = api.requests[0]
+    assert request.method == "PATCH"
+    assert (
+        request.url.path == "/apis/kubernaut.ai/v1alpha1/namespaces/ns/workflowexecutions/w/status"
+    )
+    assert request.headers["Content-Type"] == content_type
+    assert api.body() == patch
+
+
+async def test_replace_puts_to_the_named_object(api: ScriptedApi, client: KubeClient) -> None:
+    body = {"metadata": {"name": "w", "namespace": "ns", "resourceVersion": "7"}}
+    await client.replace(WORKFLOW_EXECUTIONS, body)
+    assert api.requests[0].method == "PUT"
+    assert api.requests[0].url.path.endswith("/namespaces/ns/workflowexecutions/w")
+    with pytest.raises(ValueError, match=r"metadata\.name"):
+        await client.replace(WORKFLOW_EXECUTIONS, {"metadata": {}})
+
+
+async def test_delete_sends_preconditions(api: ScriptedApi, client: KubeClient) -> None:
+    await client.delete(PIPELINE_RUNS, "wfe-a", "runs", uid="u-1", resource_version="9")
+    request = api.requests[0]
+    assert request.method == "DELETE"
+    assert api.body() == {
+        "apiVersion": "v1",
+        "kind": "DeleteOptions",
+        "propagationPolicy": "Background",
+        "preconditions": {"uid": "u-1", "resourceVersion": "9"},
+    }
+
+
+async def test_delete_of_a_gone_object_is_none_and_mismatch_conflicts(
+    api: ScriptedApi, client: KubeClient
+) -> None:
+    api.script = [status(404, "NotFound"), status(409, "Conflict", "Precondition failed: UID")]
+    assert await client.delete(PIPELINE_RUNS, "wfe-a", "runs") is None
+    assert "preconditions" not in api.body()
+    with pytest.raises(Conflict) as caught:
+        await client.delete(PIPELINE_RUNS, "wfe-a", "runs", uid="other")
+    assert not caught.value.already_exists
+
+
+async def test_5xx_is_retried_with_backoff_then_succeeds(
+    api: ScriptedApi, client: KubeClient
+) -> None:
+    api.script = [
+        status(500, "InternalError"),
+        httpx.Response(503),
+        httpx.Response(200, json={"ok": 1}),
+    ]
+    assert await client.get(PIPELINE_RUNS, "wfe-a", "runs") == {"ok": 1}
+    assert api.slept == [0.5, 1.0]
+
+
+async def test_429_honours_retry_after_within_the_cap(api: ScriptedApi, client: KubeClient) -> None:
+    api.script = [
+        status(429, "TooManyRequests", headers={"Retry-After": "2"}),
+        httpx.Response(429, headers={"Retry-After": "3"}),
+        httpx.Response(429, headers={"Retry-After": "3600"}),
+    ]
+    assert await client.get(PIPELINE_RUNS, "wfe-a", "runs") == {}
+    assert api.slept == [2.0, 3.0, 8.0]  # max(backoff, Retry-After), capped at max_delay
+
+
+async def test_connection_errors_and_timeouts_are_retried(
+    api: ScriptedApi, client: KubeClient
+) -> None:
+    api.script = [httpx.ConnectError("refused"), httpx.ReadTimeout("slow")]
+    assert await client.get(PIPELINE_RUNS, "wfe-a", "runs") == {}
+    assert len(api.requests) == 3
+
+
+async def test_attempts_are_bounded(api: ScriptedApi, client: KubeClient) -> None:
+    api.script = [httpx.ConnectError("refused")] * 10
+    with pytest.raises(Transient) as caught:
+        await client.get(PIPELINE_RUNS, "wfe-a", "runs")
+    assert len(api.requests) == POLICY.max_attempts
+    assert len(api.slept) == POLICY.max_attempts - 1
+    assert caught.value.reason == "ConnectionError"
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+
+
+async def test_errors_never_show_the_token(api: ScriptedApi, client: KubeClient) -> None:
+    api.script = [*[httpx.ConnectError("refused")] * 4, status(401, "Unauthorized", "nope")]
+    for _ in range(2):
+        with pytest.raises(ApiError) as caught:
+            await client.get(PIPELINE_RUNS, "wfe-a", "runs")
+        assert "s3cret" not in str(caught.value)
+        assert "s3cret" not in repr(caught.value)
+
+
+async def test_a_success_that_is_not_json_is_an_error(api: ScriptedApi, client: KubeClient) -> None:
+    api.script = [httpx.Response(200, text="<html>")]
+    with pytest.raises(ApiError, match="not a JSON object"):
+        await client.get(PIPELINE_RUNS, "wfe-a", "runs")
+
+
+WFE = {
+    "apiVersion": "kubernaut.ai/v1alpha1",
+    "kind": "WorkflowExecution",
+    "metadata": {"name": "w", "namespace": "team-a", "uid": "u-1"},
+}
+
+
+async def test_create_event_posts_to_the_objects_namespace(
+    api: ScriptedApi, client: KubeClient
+) -> None:
+    await client.create_event(WFE, type="Normal", reason="PipelineRunCreated", message="x" * 5000)
+    request = api.requests[0]
+    assert request.url.path == "/api/v1/namespaces/team-a/events"
+    event = api.body()
+    assert event["metadata"]["name"].startswith("w.")
+    assert len(event["message"]) == 1024
+    assert event["involvedObject"]["uid"] == "u-1"
+    assert event["source"] == {"component": "workflowexecution-controller"}
+    assert event["reportingInstance"] == "pod-0"
+    assert event["firstTimestamp"] == "2026-11-25T22:00:00Z"
+    assert EVENTS.kind == event["kind"]
+
+
+async def test_a_retried_event_that_had_landed_is_not_an_error(
+    api: ScriptedApi, client: KubeClient
+) -> None:
+    api.script = [httpx.ReadTimeout("slow"), status(409, "AlreadyExists")]
+    assert await client.create_event(WFE, type="Normal", reason="R", message="m") is None
+    assert len(api.requests) == 2
+    assert api.body(0)["metadata"]["name"] == api.body(1)["metadata"]["name"]
+
+
+async def test_an_expired_continue_token_falls_back_to_one_unpaged_list(
+    api: ScriptedApi, client: KubeClient
+) -> None:
+    def item(name: str) -> dict[str, Any]:
+        return {"metadata": {"name": name, "uid": f"uid-{name}"}}
+
+    api.script = [
+        httpx.Response(200, json={"items": [item("a")], "metadata": {"continue": "old"}}),
+        status(410, "Expired", "The provided continue parameter is too old"),
+        httpx.Response(200, json={"items": [item("a"), item("b")], "metadata": {}}),
+    ]
+    items = await client.list(TASK_RUNS, "runs", label_selector="x=y", limit=1)
+    assert [entry["metadata"]["name"] for entry in items] == ["a", "b"]
+    assert dict(api.requests[2].url.params) == {"labelSelector": "x=y"}
+
+
+async def test_gone_without_a_continue_token_is_raised(
+    api: ScriptedApi, client: KubeClient
+) -> None:
+    api.script = [status(410, "Expired")]
+    with pytest.raises(Gone):
+        await client.list(TASK_RUNS, "runs")
+
+
+async def test_list_of_a_cluster_scoped_type_refuses_a_namespace(client: KubeClient) -> None:
+    with pytest.raises(ValueError, match="cluster-scoped"):
+        await client.list(CUSTOM_RESOURCE_DEFINITIONS, "ns")

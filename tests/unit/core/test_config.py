@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from kubernaut_wfe.core.config import ConfigError, ControllerConfig, load_config
+
+
+def test_defaults_match_spec_section_6() -> None:
+    config = load_config(None)
+    execution, audit, controller = config.execution, config.audit, config.controller
+    assert execution.namespace == "kubernaut-workflows"
+    assert execution.service_account == "kubernaut-workflow-runner"
+    assert execution.allowed_service_accounts == ()
+    assert execution.runner_service_accounts == frozenset({"kubernaut-workflow-runner"})
+    assert execution.cooldown_period == timedelta(minutes=5)
+    assert execution.resync_period == timedelta(seconds=10)
+    assert execution.max_create_attempts == 3
+    assert audit.datastorage_url == "http://datastorage-service:8080"
+    assert audit.timeout == timedelta(seconds=10)
+    assert (audit.buffer_size, audit.batch_size) == (50000, 1000)
+    assert audit.flush_interval == timedelta(seconds=1)
+    assert audit.ca_file is None
+    assert audit.token_file is None
+    assert controller.metrics_addr == ":9090"
+    assert controller.health_probe_addr == ":8081"
+    assert controller.leader_election is False
+    assert controller.leader_election_id == "workflowexecution.kubernaut.ai"
+    assert controller.namespaces == ()
+
+
+def test_every_setting_is_documented() -> None:
+    for section in ControllerConfig.model_fields.values():
+        assert section.description
+        model = section.annotation
+        assert isinstance(model, type)
+        for name, field in model.model_fields.items():
+            assert field.description, name
+
+
+def test_yaml_overrides_defaults_and_flags_override_yaml() -> None:
+    yaml_text = """
+execution:
+  namespace: from-yaml
+  cooldown_period: 2m
+  allowed_service_accounts: [special-runner]
+audit:
+  datastorage_url: https://ds.example:8443
+controller:
+  namespaces: [a, b]
+"""
+    config = load_config(
+        yaml_text,
+        {"execution.namespace": "from-flag", "execution.cooldown_period": None},
+    )
+    assert config.execution.namespace == "from-flag"
+    assert config.execution.cooldown_period == timedelta(minutes=2)
+    assert "special-runner" in config.execution.runner_service_accounts
+    assert config.audit.datastorage_url == "https://ds.example:8443"
+    assert config.controller.namespaces == ("a", "b")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("7", timedelta(minutes=7)), (7, timedelta(minutes=7)), ("90s", timedelta(seconds=90))],
+)
+def test_cooldown_flag_bare_integer_means_minutes(value: Any, expected: timedelta) -> None:
+    config = load_config(None, {"execution.cooldown_period": value})
+    assert config.execution.cooldown_period == expected
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "overrides", "message"),
+    [
+        (
+            "execution:\n  cooldown_period: 5x\n",
+            {},
+            'execution.cooldown_period: invalid duration "5x"',
+        ),
+        (
+            "",
+            {"execution.cooldown_period": "-1m"},
+            "execution.cooldown_period: must not be negative",
+        ),
+        (
+            "execution:\n  resync_period: 0s\n",
+            {},
+            "execution.resync_period: must be greater than zero",
+        ),
+        ("audit:\n  timeout: 10\n", {}, 'audit.timeout: invalid duration "10"'),
+        ("audit:\n  flush_interval: soon\n", {}, 'audit.flush_interval: invalid duration "soon"'),
+        (
+            "audit:\n  batch_size: 5000\n",
+            {},
+            "audit.batch_size: Input should be less than or equal",
+        ),
+        (
+            "audit:\n  buffer_size: 0\n",
+            {},
+            "audit.buffer_size: Input should be greater than or equal",
+        ),
+        ("audit:\n  datastorage_url: ftp://x\n", {}, "audit.datastorage_url: String should match"),
+        ("execution:\n  namespace: ''\n", {}, "execution.namespace: String should have at least"),
+        ("execution:\n  max_create_attempts: 0\n", {}, "execution.max_create_attempts: Input"),
+        ("execution:\n  nmespace: typo\n", {}, "execution.nmespace: unknown setting"),
+        ("bogus: {}\n", {}, "bogus: unknown setting"),
+        ("controller:\n  leader_election: maybe\n", {}, "controller.leader_election: Input should"),
+        ("- a list\n", {}, "<config file>: must be a mapping of sections"),
+        ("execution: [\n", {}, "<config file>: not valid YAML"),
+    ],
+)
+def test_validation_errors_name_the_key(
+    yaml_text: str, overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(yaml_text, overrides)
+    assert any(line.startswith(message) for line in caught.value.problems), caught.value.problems
+
+
+def test_all_problems_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config("execution:\n  cooldown_period: 5x\n  resync_period: nope\n")
+    assert len(caught.value.problems) == 2
+    assert "\n" in str(caught.value)

@@ -1,0 +1,709 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from kubernaut_wfe.constants import (
+    AuditEventType,
+    ConditionStatus,
+    EventReason,
+    EventType,
+    FailureReason,
+    Phase,
+)
+from kubernaut_wfe.core.actions import (
+    AddFinalizer,
+    CreateRun,
+    Decision,
+    DeleteRun,
+    ReadHolder,
+    ReadRun,
+    ReadTaskRuns,
+    RemoveFinalizer,
+    Requeue,
+)
+from kubernaut_wfe.core.config import ControllerConfig, load_config
+from kubernaut_wfe.core.decision_support import backoff
+from kubernaut_wfe.core.decisions import decide, status_write_rejected
+from kubernaut_wfe.core.models import WorkflowExecutionStatus
+from kubernaut_wfe.core.observation import (
+    AlreadyExists,
+    ApiFailure,
+    Created,
+    CreateRejected,
+    DeleteOutcome,
+    Observation,
+)
+from kubernaut_wfe.core.pending import is_waiting, waiters_ahead
+from kubernaut_wfe.core.pipelinerun import build_pipelinerun
+from kubernaut_wfe.core.validation import parse_wfe
+
+Factory = Callable[..., dict[str, Any]]
+NOW = datetime(2025, 6, 1, 10, 2, tzinfo=UTC)
+PR = "wfe-f3457dcc8fbcb6d9"
+NS = "kubernaut-workflows"
+SEL, STA, COM, FAI = (
+    AuditEventType.SELECTION_COMPLETED,
+    AuditEventType.EXECUTION_STARTED,
+    AuditEventType.WORKFLOW_COMPLETED,
+    AuditEventType.WORKFLOW_FAILED,
+)
+CONFIG = load_config(None)
+RUNNING_STATUS = {
+    "phase": "Running",
+    "startTime": "2025-06-01T10:00:00Z",
+    "pipelineRunRef": {"name": PR},
+    "pipelineRunStatus": {
+        "status": "Unknown",
+        "reason": "Running",
+        "completedTasks": 1,
+        "totalTasks": 2,
+    },
+}
+
+
+def _decide(
+    raw: Mapping[str, Any],
+    obs: Observation | None = None,
+    config: ControllerConfig = CONFIG,
+    now: datetime = NOW,
+) -> Decision:
+    decision = decide(raw, obs or Observation(), config, now)
+    _assert_consistent(raw, decision)
+    return decision
+
+
+def _assert_consistent(raw: Mapping[str, Any], decision: Decision) -> None:
+    """Every written status: Ready matches the phase, observedGeneration is set."""
+    status = decision.status
+    if status is None:
+        return
+    ready = status.condition("Ready")
+    assert ready is not None
+    expected = {
+        Phase.COMPLETED: ConditionStatus.TRUE,
+        Phase.FAILED: ConditionStatus.FALSE,
+    }.get(status.phase or Phase.PENDING, ConditionStatus.UNKNOWN)
+    assert ready.status == expected
+    assert status.observed_generation == raw["metadata"]["generation"]
+    assert all(c.observed_generation == status.observed_generation for c in status.conditions)
+    if status.phase == Phase.FAILED:
+        assert status.failure_details is not None
+        assert ready.reason == status.failure_details.reason
+        assert status.completion_time is not None
+    patch = decision.status_patch()
+    assert patch is not None
+    assert patch["status"]["phase"] == status.phase
+
+
+def _status(decision: Decision) -> WorkflowExecutionStatus:
+    assert decision.status is not None
+    return decision.status
+
+
+def _cond(decision: Decision, kind: str) -> tuple[str, str]:
+    condition = _status(decision).condition(kind)
+    assert condition is not None, kind
+    return condition.status.value, condition.reason
+
+
+def _foreign_run(**meta: Any) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": PR,
+            "namespace": NS,
+            "uid": "run-uid-9",
+            "resourceVersion": "99",
+            "creationTimestamp": "2025-06-01T09:00:00Z",
+            "annotations": {
+                "kubernaut.ai/workflow-execution": "default/holder",
+                "kubernaut.ai/workflow-execution-uid": "holder-uid",
+            },
+            **meta,
+        },
+        "status": {},
+    }
+
+
+def _holder(
+    make_wfe: Factory, phase: str | None, completed: str | None = None, uid: str = "holder-uid"
+) -> dict[str, Any]:
+    status: dict[str, Any] = {}
+    if completed:
+        status["completionTime"] = completed
+    return make_wfe(name="holder", uid=uid, phase=phase, status=status)
+
+
+# --- finalizer and validation ----------------------------------------------------------------
+
+
+def test_finalizer_added_first(make_wfe: Factory) -> None:
+    decision = _decide(make_wfe(finalizers=[]))
+    assert decision.actions == (AddFinalizer(),)
+    assert decision.status is None
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "fragment"),
+    [
+        ("targetResource", "nginx", "spec.targetResource"),
+        (
+            "executionConfig",
+            {"serviceAccountName": "cluster-admin"},
+            "spec.executionConfig.serviceAccountName",
+        ),
+        ("parameters", {"TARGET_RESOURCE": "x"}, "reserved"),
+    ],
+)
+def test_invalid_spec_fails_with_configuration_error(
+    make_wfe: Factory, path: str, value: Any, fragment: str
+) -> None:
+    raw = make_wfe()
+    raw["spec"][path] = value
+    decision = _decide(raw)
+    status = _status(decision)
+    assert status.phase == Phase.FAILED
+    assert status.failure_details is not None
+    assert status.failure_details.reason == FailureReason.CONFIGURATION_ERROR
+    assert status.failure_details.was_execution_failure is False
+    assert fragment in status.failure_details.message
+    assert status.condition("TektonPipelineCreated") is None
+    assert [e.event_type for e in decision.audit] == [FAI]
+    assert decision.events[0].reason == EventReason.WORKFLOW_FAILED
+    assert decision.events[0].type == EventType.WARNING
+    assert decision.actions == ()
+
+
+# --- Pending: get-before-create --------------------------------------------------------------
+
+
+def test_pending_reads_the_lock_first(make_wfe: Factory) -> None:
+    assert _decide(make_wfe()).actions == (ReadRun(NS, PR),)
+
+
+def test_run_absent_creates(make_wfe: Factory) -> None:
+    raw = make_wfe()
+    decision = _decide(raw, Observation(run=None))
+    assert decision.actions == (CreateRun(build_pipelinerun(parse_wfe(raw), CONFIG)),)
+    assert decision.status is None
+
+
+def test_run_absent_but_older_waiter_goes_first(make_wfe: Factory) -> None:
+    decision = _decide(make_wfe(), Observation(run=None, waiting_ahead=("default/older",)))
+    assert decision.actions == (
+        Requeue(CONFIG.execution.deleting_run_backoff, "older waiter goes first"),
+    )
+
+
+def test_created_goes_running(make_wfe: Factory, running_run: dict[str, Any]) -> None:
+    decision = _decide(make_wfe(), Observation(create=Created(running_run)))
+    status = _status(decision)
+    assert status.phase == Phase.RUNNING
+    assert status.start_time == datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
+    assert status.pipeline_run_ref is not None
+    assert status.pipeline_run_ref.name == PR
+    assert _cond(decision, "TektonPipelineCreated") == ("True", "PipelineCreated")
+    assert _cond(decision, "ResourceLocked") == ("False", "LockAcquired")
+    assert _cond(decision, "Ready") == ("Unknown", "Running")
+    assert _cond(decision, "AuditRecorded") == ("False", "AuditPending")
+    assert decision.events[0].reason == EventReason.PIPELINE_RUN_CREATED
+    assert decision.pipelinerun_created
+    assert [e.event_type for e in decision.audit] == [SEL, STA]
+
+
+def test_created_run_without_timestamp_starts_now(make_wfe: Factory) -> None:
+    run = {"metadata": {"name": PR, "namespace": NS}}
+    assert _status(_decide(make_wfe(), Observation(create=Created(run)))).start_time == NOW
+
+
+def test_conflict_on_create_rereads(make_wfe: Factory) -> None:
+    assert _decide(make_wfe(), Observation(create=AlreadyExists())).actions == (ReadRun(NS, PR),)
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "reason", "condition_reason"),
+    [
+        (
+            403,
+            'pipelineruns "x" is forbidden: exceeded quota: runs',
+            FailureReason.RESOURCE_EXHAUSTED,
+            "QuotaExceeded",
+        ),
+        (
+            403,
+            "pipelineruns is forbidden: User cannot create",
+            FailureReason.FORBIDDEN,
+            "RBACDenied",
+        ),
+        (
+            400,
+            "admission webhook denied",
+            FailureReason.CONFIGURATION_ERROR,
+            "PipelineCreationFailed",
+        ),
+        (
+            422,
+            "PipelineRun.tekton.dev is invalid",
+            FailureReason.CONFIGURATION_ERROR,
+            "PipelineCreationFailed",
+        ),
+        (404, "namespace not found", FailureReason.UNKNOWN, "PipelineCreationFailed"),
+        (500, "etcd down", FailureReason.UNKNOWN, "PipelineCreationFailed"),
+    ],
+)
+def test_create_refused_maps_to_enum_reasons(
+    make_wfe: Factory, code: int, message: str, reason: FailureReason, condition_reason: str
+) -> None:
+    rejected = CreateRejected(
+        ApiFailure(code, message), attempt=CONFIG.execution.max_create_attempts
+    )
+    decision = _decide(make_wfe(), Observation(create=rejected))
+    status = _status(decision)
+    assert status.phase == Phase.FAILED
+    assert status.failure_details is not None
+    assert status.failure_details.reason == reason
+    assert status.failure_details.was_execution_failure is False
+    assert message in status.failure_details.message
+    assert _cond(decision, "TektonPipelineCreated") == ("False", condition_reason)
+    assert [e.event_type for e in decision.audit] == [SEL, FAI]
+    assert decision.outcome is not None
+    assert decision.outcome.phase == Phase.FAILED
+
+
+@pytest.mark.parametrize(("code", "attempt"), [(500, 1), (503, 2), (429, 1), (0, 2)])
+def test_transient_create_failures_retry_with_backoff(
+    make_wfe: Factory, code: int, attempt: int
+) -> None:
+    decision = _decide(make_wfe(), Observation(create=CreateRejected(ApiFailure(code), attempt)))
+    assert decision.status is None
+    assert decision.actions == (Requeue(backoff(attempt), "retry PipelineRun creation"),)
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
+    assert backoff(50) == timedelta(minutes=5)
+
+
+def test_attempt_limit_is_configurable(make_wfe: Factory) -> None:
+    config = load_config(None, {"execution.max_create_attempts": 5})
+    rejected = Observation(create=CreateRejected(ApiFailure(500), attempt=4))
+    assert isinstance(_decide(make_wfe(), rejected, config).actions[0], Requeue)
+
+
+def test_get_error_backs_off(make_wfe: Factory) -> None:
+    decision = _decide(make_wfe(), Observation(run_error=ApiFailure(503)))
+    assert isinstance(decision.actions[0], Requeue)
+    assert decision.status is None
+
+
+def test_run_being_deleted_never_adopted(make_wfe: Factory, running_run: dict[str, Any]) -> None:
+    running_run["metadata"]["deletionTimestamp"] = "2025-06-01T10:01:00Z"
+    decision = _decide(make_wfe(), Observation(run=running_run))
+    assert decision.status is None
+    assert decision.actions == (
+        Requeue(CONFIG.execution.deleting_run_backoff, "old run being deleted"),
+    )
+
+
+def test_our_run_is_adopted(make_wfe: Factory, running_run: dict[str, Any]) -> None:
+    decision = _decide(make_wfe(), Observation(run=running_run))
+    status = _status(decision)
+    assert status.phase == Phase.RUNNING
+    assert status.start_time == datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
+    assert status.pipeline_run_status is not None
+    assert status.pipeline_run_status.completed_tasks == 1
+    assert not decision.pipelinerun_created
+    assert "Adopted" in decision.events[0].message
+
+
+def test_predecessor_with_same_name_does_not_adopt(
+    make_wfe: Factory, running_run: dict[str, Any]
+) -> None:
+    decision = _decide(make_wfe(uid="new-uid"), Observation(run=running_run))
+    assert decision.actions == (ReadHolder("default", "restart-nginx"),)
+
+
+def test_foreign_run_reads_its_holder(make_wfe: Factory) -> None:
+    decision = _decide(make_wfe(), Observation(run=_foreign_run()))
+    assert decision.actions == (ReadHolder("default", "holder"),)
+
+
+@pytest.mark.parametrize("holder_phase", [None, "Pending", "Running"])
+def test_active_holder_makes_a_duplicate(make_wfe: Factory, holder_phase: str | None) -> None:
+    obs = Observation(run=_foreign_run(), holder=_holder(make_wfe, holder_phase))
+    decision = _decide(make_wfe(), obs)
+    status = _status(decision)
+    assert status.phase == Phase.FAILED
+    assert status.failure_details is not None
+    assert status.failure_details.reason == FailureReason.DEDUPLICATED
+    assert status.failure_details.was_execution_failure is False
+    assert "default/holder" in status.failure_details.message
+    assert f"{NS}/{PR}" in status.failure_details.message
+    assert _cond(decision, "Ready") == ("False", "Deduplicated")
+    assert [e.event_type for e in decision.audit] == [FAI]
+
+
+def test_recent_holder_means_wait_for_cooldown(make_wfe: Factory) -> None:
+    holder = _holder(make_wfe, "Completed", completed="2025-06-01T10:01:00Z")
+    decision = _decide(make_wfe(), Observation(run=_foreign_run(), holder=holder))
+    status = _status(decision)
+    assert status.phase == Phase.PENDING
+    assert _cond(decision, "ResourceLocked") == ("True", "RecentlyRemediated")
+    assert _cond(decision, "Ready") == ("Unknown", "Pending")
+    assert decision.actions == (Requeue(timedelta(minutes=4), "cooldown end"),)
+    assert decision.audit == ()
+
+
+def test_waiting_again_writes_nothing(make_wfe: Factory) -> None:
+    holder = _holder(make_wfe, "Failed", completed="2025-06-01T10:01:00Z")
+    first = _decide(make_wfe(), Observation(run=_foreign_run(), holder=holder))
+    waiting = make_wfe(status=_status(first).to_api())
+    later = NOW + timedelta(minutes=1)
+    second = _decide(waiting, Observation(run=_foreign_run(), holder=holder), now=later)
+    assert second.status is None
+    assert second.actions == (Requeue(timedelta(minutes=3), "cooldown end"),)
+
+
+def test_younger_waiter_lets_the_oldest_go_first(make_wfe: Factory) -> None:
+    holder = _holder(make_wfe, "Completed", completed="2025-06-01T10:01:00Z")
+    obs = Observation(run=_foreign_run(), holder=holder, waiting_ahead=("default/older",))
+    decision = _decide(make_wfe(), obs)
+    assert decision.status is None
+    assert decision.actions == (Requeue(timedelta(minutes=4), "cooldown end"),)
+
+
+STALE_DELETE = DeleteRun(namespace=NS, name=PR, uid="run-uid-9", resource_version="99")
+
+
+@pytest.mark.parametrize(
+    "holder_case",
+    ["gone", "cooldown-over", "exactly-at-cooldown", "recreated-under-same-name"],
+)
+def test_stale_lock_is_deleted_with_preconditions(make_wfe: Factory, holder_case: str) -> None:
+    holders: dict[str, dict[str, Any] | None] = {
+        "gone": None,
+        "cooldown-over": _holder(make_wfe, "Completed", completed="2025-06-01T09:50:00Z"),
+        "exactly-at-cooldown": _holder(make_wfe, "Failed", completed="2025-06-01T09:57:00Z"),
+        "recreated-under-same-name": _holder(make_wfe, "Running", uid="other-uid"),
+    }
+    decision = _decide(make_wfe(), Observation(run=_foreign_run(), holder=holders[holder_case]))
+    assert decision.actions == (STALE_DELETE,)
+    assert decision.status is None
+
+
+def test_run_without_holder_annotation_is_a_stale_lock(make_wfe: Factory) -> None:
+    run = _foreign_run(annotations={})
+    assert _decide(make_wfe(), Observation(run=run)).actions == (STALE_DELETE,)
+
+
+@pytest.mark.parametrize("code", [200, 404, 409])
+def test_after_deleting_a_stale_lock_reread(make_wfe: Factory, code: int) -> None:
+    decision = _decide(make_wfe(), Observation(delete=DeleteOutcome(code)))
+    assert decision.actions == (ReadRun(NS, PR),)
+
+
+# --- Running ---------------------------------------------------------------------------------
+
+
+def _running(make_wfe: Factory, **extra: Any) -> dict[str, Any]:
+    return make_wfe(status={**RUNNING_STATUS, **extra})
+
+
+def test_running_reads_the_run(make_wfe: Factory) -> None:
+    assert _decide(_running(make_wfe)).actions == (ReadRun(NS, PR),)
+
+
+def test_running_refreshes_summary_once(make_wfe: Factory, running_run: dict[str, Any]) -> None:
+    decision = _decide(_running(make_wfe), Observation(run=running_run, taskruns=[]))
+    status = _status(decision)
+    assert status.phase == Phase.RUNNING
+    assert _cond(decision, "TektonPipelineRunning") == ("True", "PipelineStarted")
+    again = _decide(make_wfe(status=status.to_api()), Observation(run=running_run, taskruns=[]))
+    assert again.status is None
+
+
+def test_running_captures_blocked_child(
+    make_wfe: Factory, running_run: dict[str, Any], make_taskrun: Factory
+) -> None:
+    stuck = make_taskrun(
+        "apply", "ExceededResourceQuota", "exceeded quota", status="Unknown", pod=False
+    )
+    decision = _decide(_running(make_wfe), Observation(run=running_run, taskruns=[stuck]))
+    summary = _status(decision).pipeline_run_status
+    assert summary is not None
+    assert summary.blocked_reason == "ExceededResourceQuota"
+
+
+def test_succeeded_run_completes(make_wfe: Factory, succeeded_run: dict[str, Any]) -> None:
+    decision = _decide(_running(make_wfe), Observation(run=succeeded_run, taskruns=[]))
+    status = _status(decision)
+    assert status.phase == Phase.COMPLETED
+    assert status.completion_time == datetime(2025, 6, 1, 10, 1, 30, tzinfo=UTC)
+    assert status.duration == "1m30s"
+    assert status.pipeline_run_status is not None
+    assert status.pipeline_run_status.completed_tasks == 2
+    assert _cond(decision, "TektonPipelineComplete") == ("True", "PipelineSucceeded")
+    assert _cond(decision, "Ready") == ("True", "Completed")
+    assert decision.events[0].reason == EventReason.WORKFLOW_COMPLETED
+    assert [e.event_type for e in decision.audit] == [SEL, STA, COM]
+    assert decision.outcome is not None
+    assert (decision.outcome.phase, decision.outcome.duration_seconds) == (Phase.COMPLETED, 90)
+
+
+def test_succeeded_without_completion_time_uses_now(
+    make_wfe: Factory, succeeded_run: dict[str, Any]
+) -> None:
+    del succeeded_run["status"]["completionTime"]
+    decision = _decide(_running(make_wfe), Observation(run=succeeded_run, taskruns=[]))
+    assert _status(decision).completion_time == NOW
+    assert _status(decision).duration == "2m0s"
+
+
+def test_failed_run_needs_its_taskruns(make_wfe: Factory, failed_run: dict[str, Any]) -> None:
+    decision = _decide(_running(make_wfe), Observation(run=failed_run))
+    assert decision.actions == (ReadTaskRuns(NS, PR),)
+
+
+@pytest.mark.parametrize(
+    ("taskrun_fixture", "reason", "complete_reason"),
+    [
+        ("failed_taskrun", FailureReason.TASK_FAILED, "TaskFailed"),
+        ("oom_taskrun", FailureReason.OOM_KILLED, "OOMKilled"),
+    ],
+)
+def test_failed_run_fails_with_analysis(
+    make_wfe: Factory,
+    failed_run: dict[str, Any],
+    request: pytest.FixtureRequest,
+    *,
+    taskrun_fixture: str,
+    reason: FailureReason,
+    complete_reason: str,
+) -> None:
+    taskrun = request.getfixturevalue(taskrun_fixture)
+    decision = _decide(_running(make_wfe), Observation(run=failed_run, taskruns=[taskrun]))
+    status = _status(decision)
+    assert status.phase == Phase.FAILED
+    assert status.failure_details is not None
+    assert status.failure_details.reason == reason
+    assert status.failure_details.failed_task_name == "apply"
+    assert status.failure_details.was_execution_failure is True
+    assert status.duration == "1m5s"
+    assert _cond(decision, "TektonPipelineComplete") == ("False", complete_reason)
+    assert decision.events[0].type == EventType.WARNING
+    assert decision.events[0].reason == EventReason.WORKFLOW_FAILED
+    assert [e.event_type for e in decision.audit] == [SEL, STA, FAI]
+
+
+def test_timed_out_run_is_deadline_exceeded(
+    make_wfe: Factory, timeout_run: dict[str, Any], cancelled_taskrun: dict[str, Any]
+) -> None:
+    decision = _decide(
+        _running(make_wfe), Observation(run=timeout_run, taskruns=[cancelled_taskrun])
+    )
+    assert _cond(decision, "TektonPipelineComplete") == ("False", "DeadlineExceeded")
+
+
+def test_failed_run_without_children_needs_no_taskruns(
+    make_wfe: Factory, make_run: Factory
+) -> None:
+    run = make_run("CouldntGetPipeline", "Error retrieving pipeline for pipelinerun x")
+    decision = _decide(_running(make_wfe), Observation(run=run))
+    status = _status(decision)
+    assert status.failure_details is not None
+    assert status.failure_details.reason == FailureReason.CONFIGURATION_ERROR
+    assert status.failure_details.was_execution_failure is False
+    assert _cond(decision, "TektonPipelineComplete") == ("False", "PipelineFailed")
+
+
+@pytest.mark.parametrize("how", ["gone", "replaced", "being-deleted"])
+def test_run_deleted_externally(make_wfe: Factory, running_run: dict[str, Any], how: str) -> None:
+    run: dict[str, Any] | None = None
+    if how == "replaced":
+        run = _foreign_run()
+    elif how == "being-deleted":
+        running_run["metadata"]["deletionTimestamp"] = "2025-06-01T10:01:00Z"
+        run = running_run
+    decision = _decide(_running(make_wfe), Observation(run=run))
+    status = _status(decision)
+    assert status.phase == Phase.FAILED
+    assert status.failure_details is not None
+    assert status.failure_details.reason == FailureReason.UNKNOWN
+    assert status.failure_details.message == "PipelineRun was deleted externally"
+    assert status.failure_details.was_execution_failure is True
+    assert status.failure_details.execution_time_before_failure == "2m0s"
+    assert status.completion_time == NOW
+
+
+def test_run_deleted_before_anything_started(make_wfe: Factory) -> None:
+    raw = _running(
+        make_wfe, pipelineRunStatus={"status": "Unknown", "reason": "ResolvingPipelineRef"}
+    )
+    status = _status(_decide(raw, Observation(run=None)))
+    assert status.failure_details is not None
+    assert status.failure_details.was_execution_failure is False
+
+
+# --- Terminal: lock release ------------------------------------------------------------------
+
+
+def _terminal(make_wfe: Factory, completed: str = "2025-06-01T10:01:00Z") -> dict[str, Any]:
+    return make_wfe(status={**RUNNING_STATUS, "phase": "Completed", "completionTime": completed})
+
+
+def test_terminal_without_run_holds_nothing(make_wfe: Factory) -> None:
+    raw = make_wfe(status={"phase": "Failed", "completionTime": "2025-06-01T10:01:00Z"})
+    decision = _decide(raw)
+    assert (decision.status, decision.actions, decision.events) == (None, (), ())
+
+
+def test_terminal_holds_lock_until_cooldown_ends(make_wfe: Factory) -> None:
+    decision = _decide(_terminal(make_wfe))
+    assert decision.actions == (Requeue(timedelta(minutes=4), "lock release"),)
+    assert decision.status is None
+
+
+def test_terminal_after_cooldown_reads_then_deletes_own_run(
+    make_wfe: Factory, succeeded_run: dict[str, Any]
+) -> None:
+    raw = _terminal(make_wfe, completed="2025-06-01T09:50:00Z")
+    assert _decide(raw).actions == (ReadRun(NS, PR),)
+    decision = _decide(raw, Observation(run=succeeded_run))
+    assert decision.actions == (DeleteRun(NS, PR, "0b6c5c1e-pr-uid", "42"),)
+
+
+def test_terminal_leaves_someone_elses_run(make_wfe: Factory) -> None:
+    raw = _terminal(make_wfe, completed="2025-06-01T09:50:00Z")
+    assert _decide(raw, Observation(run=_foreign_run())).actions == ()
+    assert _decide(raw, Observation(run=None)).actions == ()
+
+
+@pytest.mark.parametrize(
+    ("code", "released"), [(200, True), (202, True), (404, False), (409, False)]
+)
+def test_lock_released_event_only_after_real_delete(
+    make_wfe: Factory, code: int, released: bool
+) -> None:
+    raw = _terminal(make_wfe, completed="2025-06-01T09:50:00Z")
+    decision = _decide(raw, Observation(delete=DeleteOutcome(code)))
+    assert [e.reason for e in decision.events] == ([EventReason.LOCK_RELEASED] if released else [])
+
+
+def test_terminal_resends_undelivered_audit(make_wfe: Factory) -> None:
+    raw = _terminal(make_wfe)
+    raw["status"]["auditedEvents"] = [SEL.value, STA.value]
+    assert [e.event_type for e in _decide(raw).audit] == [COM]
+
+
+# --- Deletion --------------------------------------------------------------------------------
+
+
+def _deleted(make_wfe: Factory, **status: Any) -> dict[str, Any]:
+    return make_wfe(status=status, deletionTimestamp="2025-06-01T10:01:30Z")
+
+
+def test_deletion_without_finalizer_does_nothing(make_wfe: Factory) -> None:
+    raw = make_wfe(finalizers=["other"], deletionTimestamp="2025-06-01T10:01:30Z")
+    assert _decide(raw) == Decision()
+
+
+def test_deletion_deletes_only_our_run(make_wfe: Factory, running_run: dict[str, Any]) -> None:
+    raw = _deleted(make_wfe, **RUNNING_STATUS)
+    assert _decide(raw).actions == (ReadRun(NS, PR),)
+    assert _decide(raw, Observation(run=running_run)).actions == (
+        DeleteRun(NS, PR, "0b6c5c1e-pr-uid", "42"),
+    )
+    foreign = _decide(raw, Observation(run=_foreign_run()))
+    assert not any(isinstance(a, DeleteRun) for a in foreign.actions)
+
+
+def test_deletion_while_running_owes_failed_and_waits_for_it(make_wfe: Factory) -> None:
+    raw = _deleted(make_wfe, **RUNNING_STATUS, auditedEvents=[SEL.value, STA.value])
+    decision = _decide(raw, Observation(delete=DeleteOutcome(200)))
+    assert [e.event_type for e in decision.audit] == [FAI]
+    assert decision.audit[0].timestamp == datetime(2025, 6, 1, 10, 1, 30, tzinfo=UTC)
+    assert decision.actions == (RemoveFinalizer(timedelta(seconds=5)),)
+    assert decision.events[0].reason == EventReason.WORKFLOW_EXECUTION_DELETED
+
+
+def test_deletion_with_nothing_due_removes_finalizer_at_once(make_wfe: Factory) -> None:
+    decision = _decide(_deleted(make_wfe), Observation(run=None))
+    assert decision.actions == (RemoveFinalizer(timedelta(0)),)
+    assert decision.audit == ()
+
+
+# --- Misc ------------------------------------------------------------------------------------
+
+
+def test_status_write_rejected_fallback(make_wfe: Factory) -> None:
+    wfe = parse_wfe(_running(make_wfe))
+    decision = status_write_rejected(wfe, "422 Invalid: status.phase", NOW)
+    status = _status(decision)
+    assert status.phase == Phase.FAILED
+    assert status.failure_details is not None
+    assert status.failure_details.reason == FailureReason.UNKNOWN
+    assert "422 Invalid" in status.failure_details.message
+    assert decision.events[0].reason == EventReason.STATUS_WRITE_REJECTED
+    assert decision.events[0].type == EventType.WARNING
+
+
+def test_event_messages_are_bounded(make_wfe: Factory) -> None:
+    raw = make_wfe()
+    raw["spec"]["parameters"] = {f"bad name {i}": "x" for i in range(60)}
+    decision = _decide(raw)
+    assert len(decision.events[0].message) <= 1024
+
+
+def test_decide_accepts_a_typed_wfe(make_wfe: Factory) -> None:
+    decision = decide(parse_wfe(make_wfe()), Observation(run=None), CONFIG, NOW)
+    assert isinstance(decision.actions[0], CreateRun)
+
+
+def test_deletion_get_error_retries_instead_of_dropping_the_finalizer(make_wfe: Factory) -> None:
+    decision = _decide(_deleted(make_wfe, **RUNNING_STATUS), Observation(run_error=ApiFailure(500)))
+    assert isinstance(decision.actions[0], Requeue)
+    assert not any(isinstance(a, RemoveFinalizer) for a in decision.actions)
+
+
+def test_terminal_get_error_backs_off(make_wfe: Factory) -> None:
+    raw = _terminal(make_wfe, completed="2025-06-01T09:50:00Z")
+    decision = _decide(raw, Observation(run_error=ApiFailure(503)))
+    assert isinstance(decision.actions[0], Requeue)
+
+
+def test_waiters_ahead_orders_by_creation_then_name(make_wfe: Factory) -> None:
+    locked = {
+        "phase": "Pending",
+        "conditions": [
+            {
+                "type": "ResourceLocked",
+                "status": "True",
+                "reason": "RecentlyRemediated",
+                "message": "",
+                "lastTransitionTime": "2025-06-01T10:00:00Z",
+            }
+        ],
+    }
+    me = parse_wfe(make_wfe(name="me", uid="me", created="2025-06-01T09:59:00Z"))
+    others = [
+        parse_wfe(make_wfe(name="b-older", uid="1", created="2025-06-01T09:58:00Z", status=locked)),
+        parse_wfe(make_wfe(name="a-older", uid="2", created="2025-06-01T09:58:00Z", status=locked)),
+        parse_wfe(make_wfe(name="younger", uid="3", created="2025-06-01T10:00:00Z", status=locked)),
+        parse_wfe(make_wfe(name="not-waiting", uid="4", created="2025-06-01T09:00:00Z")),
+        parse_wfe(
+            make_wfe(
+                name="other-target",
+                uid="5",
+                target="ns/deployment/x",
+                created="2025-06-01T09:00:00Z",
+                status=locked,
+            )
+        ),
+        parse_wfe(make_wfe(name="me", uid="me", created="2025-06-01T09:59:00Z", status=locked)),
+    ]
+    assert waiters_ahead(me, others) == ("default/a-older", "default/b-older")
+    assert is_waiting(others[0])
+    assert not is_waiting(others[3])

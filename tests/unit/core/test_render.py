@@ -1,0 +1,112 @@
+"""`kubernaut-wfe render` through the real CLI entry point (reads only files under tmp_path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kubernaut_wfe.cli import main
+
+EXAMPLE = """\
+apiVersion: kubernaut.ai/v1alpha1
+kind: WorkflowExecution
+metadata:
+  name: restart-nginx
+  namespace: default
+spec:
+  remediationRequestRef:
+    name: rr-restart-nginx
+  workflowRef:
+    workflowId: restart-deployment
+    version: "1.0.0"
+    containerImage: quay.io/kubernaut/restart-workflow:v1
+  targetResource: default/deployment/nginx
+  parameters:
+    REPLICAS: "3"
+    DELAY_SECONDS: "2"
+  executionConfig:
+    timeout: 30m
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "wfe.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_renders_the_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["render", "-f", _write(tmp_path, EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    run = yaml.safe_load(out)
+    assert list(run) == ["apiVersion", "kind", "metadata", "spec"]
+    assert run["metadata"]["name"] == "wfe-f3457dcc8fbcb6d9"
+    assert run["metadata"]["namespace"] == "kubernaut-workflows"
+    assert set(run["metadata"]["labels"]) == {
+        "kubernaut.ai/workflow-execution",
+        "kubernaut.ai/source-namespace",
+        "kubernaut.ai/workflow-id",
+        "kubernaut.ai/target-resource",
+    }
+    assert run["metadata"]["annotations"] == {
+        "kubernaut.ai/target-resource": "default/deployment/nginx",
+        "kubernaut.ai/workflow-execution": "default/restart-nginx",
+        "kubernaut.ai/workflow-execution-uid": "",
+    }
+    assert run["spec"]["pipelineRef"]["resolver"] == "bundles"
+    assert [p["name"] for p in run["spec"]["params"]] == [
+        "DELAY_SECONDS",
+        "REPLICAS",
+        "TARGET_RESOURCE",
+    ]
+    assert run["spec"]["timeouts"] == {"pipeline": "30m"}
+
+
+def test_output_is_stable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, EXAMPLE)
+    main(["render", "-f", path])
+    first = capsys.readouterr().out
+    main(["render", "-f", path])
+    assert capsys.readouterr().out == first
+
+
+def test_config_file_changes_namespace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _write(tmp_path, "execution:\n  namespace: other-ns\n", "config.yaml")
+    assert main(["render", "-f", _write(tmp_path, EXAMPLE), "--config", config]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["metadata"]["namespace"] == "other-ns"
+
+
+def test_invalid_wfe_lists_every_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = EXAMPLE.replace("default/deployment/nginx", "nginx").replace(
+        "REPLICAS", "TARGET_RESOURCE"
+    )
+    assert main(["render", "-f", _write(tmp_path, bad)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert any(line.startswith("spec.targetResource: ") for line in lines)
+    assert any(line.startswith("spec.parameters.TARGET_RESOURCE: ") for line in lines)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["spec: [unclosed\n", "- just\n- a list\n", "\xff"],
+)
+def test_unreadable_yaml_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    assert main(["render", "-f", _write(tmp_path, text)]) == 2
+    assert "render:" in capsys.readouterr().err
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["render", "-f", str(tmp_path / "absent.yaml")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _write(tmp_path, "execution:\n  cooldown_period: 5x\n", "config.yaml")
+    assert main(["render", "-f", _write(tmp_path, EXAMPLE), "--config", config]) == 2
+    assert 'execution.cooldown_period: invalid duration "5x"' in capsys.readouterr().err

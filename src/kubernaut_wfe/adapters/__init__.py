@@ -1,0 +1,1 @@
+"""Adapters: the I/O edges of the controller (Kubernetes API, audit delivery)."""

@@ -1,0 +1,93 @@
+"""`kubernaut-wfe audit-server`: the DataStorage-compatible audit service, for development/tests.
+
+Listens on 0.0.0.0:8080 by default, the port the platform's DataStorage uses, so that the same
+Service definition fits the container; pass `--listen 127.0.0.1:8080` to stay local.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+HELP = "Run the DataStorage-compatible audit service (SQLite or PostgreSQL storage)."
+DEFAULT_LISTEN = "0.0.0.0:8080"
+"""Every interface: inside a container the port is only reachable that way."""
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`HOST:PORT` (`[::1]:8080` for IPv6) into host and port; ValueError if malformed."""
+    host, _, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{text!r} is not HOST:PORT")
+    return host, int(port)
+
+
+def _listen_argument(text: str) -> tuple[str, int]:
+    try:
+        return parse_listen(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def redact(url: str) -> str:
+    """The database URL with any password replaced by `***`."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the command's options."""
+    from kubernaut_wfe.audit_service.store import DEFAULT_DATABASE_URL
+
+    parser.add_argument(
+        "--listen",
+        type=_listen_argument,
+        default=DEFAULT_LISTEN,
+        metavar="HOST:PORT",
+        help=f"address to listen on (default {DEFAULT_LISTEN}; port 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--database",
+        default=DEFAULT_DATABASE_URL,
+        metavar="URL",
+        help=(
+            "sqlite:///relative.db, sqlite:////absolute.db, sqlite:///:memory: or "
+            f"postgresql://user@host:port/db (default {DEFAULT_DATABASE_URL})"
+        ),
+    )
+
+
+def _configure_logging() -> None:
+    import structlog
+
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM; print the URL once listening."""
+    import asyncio
+
+    from kubernaut_wfe.audit_service.server import serve
+    from kubernaut_wfe.audit_service.store import StoreError
+
+    _configure_logging()
+    host, port = args.listen
+
+    def announce(url: str) -> None:
+        print(f"audit service listening on {url} (database {redact(args.database)})", flush=True)
+
+    try:
+        asyncio.run(serve(host, port, args.database, on_ready=announce))
+    except (StoreError, ValueError, OSError) as error:
+        print(f"audit-server: {error}", file=sys.stderr)
+        return 1
+    return 0

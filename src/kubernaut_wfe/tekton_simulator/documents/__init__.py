@@ -1,0 +1,83 @@
+"""The exact objects and status documents Tekton v1.7 writes, for the simulated bundles. Pure.
+
+Every function takes the Scenario and the moments it needs and returns a fresh JSON-ready dict;
+nothing here reads a clock or talks to an API.
+"""
+
+from kubernaut_wfe.tekton_simulator.documents.common import (
+    LAST_APPLIED_ANNOTATION,
+    MANAGED_BY_TEKTON,
+    MAX_NAME_LENGTH,
+    MEMBER_OF_TASKS,
+    Document,
+    condition,
+    is_done,
+    pod_name,
+    resolution_request_name,
+    task_spec,
+    taskrun_name,
+)
+from kubernaut_wfe.tekton_simulator.documents.pipelinerun import (
+    child_reference,
+    pipeline_label,
+    pipeline_spec,
+    pipelinerun_couldnt_get_pipeline,
+    pipelinerun_finished,
+    pipelinerun_parameter_missing,
+    pipelinerun_resolving,
+    pipelinerun_running,
+    pipelinerun_task_outcome,
+    pipelinerun_timed_out,
+    provenance,
+)
+from kubernaut_wfe.tekton_simulator.documents.taskrun import (
+    taskrun_cancel_spec,
+    taskrun_cancelled_for_timeout,
+    taskrun_exceeded_quota,
+    taskrun_failed_by_tekton,
+    taskrun_image_pull_failed,
+    taskrun_object,
+    taskrun_pending,
+    taskrun_pod_admission_failed,
+    taskrun_pulling_image,
+    taskrun_running,
+    taskrun_step_exited,
+    taskrun_timed_out,
+)
+
+__all__ = [
+    "LAST_APPLIED_ANNOTATION",
+    "MANAGED_BY_TEKTON",
+    "MAX_NAME_LENGTH",
+    "MEMBER_OF_TASKS",
+    "Document",
+    "child_reference",
+    "condition",
+    "is_done",
+    "pipeline_label",
+    "pipeline_spec",
+    "pipelinerun_couldnt_get_pipeline",
+    "pipelinerun_finished",
+    "pipelinerun_parameter_missing",
+    "pipelinerun_resolving",
+    "pipelinerun_running",
+    "pipelinerun_task_outcome",
+    "pipelinerun_timed_out",
+    "pod_name",
+    "provenance",
+    "resolution_request_name",
+    "task_spec",
+    "taskrun_cancel_spec",
+    "taskrun_cancelled_for_timeout",
+    "taskrun_exceeded_quota",
+    "taskrun_failed_by_tekton",
+    "taskrun_image_pull_failed",
+    "taskrun_name",
+    "taskrun_object",
+    "taskrun_pending",
+    "taskrun_pod_admission_failed",
+    "taskrun_pulling_image",
+    "taskrun_running",
+    "taskrun_step_exited",
+    "taskrun_timed_out",
+]

@@ -1,0 +1,311 @@
+"""The simulator driving PipelineRuns end to end in the API emulator (which enforces the CRDs)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from kubernaut_wfe.emulator import ApiEmulator
+from kubernaut_wfe.tekton_simulator import Pacing, TektonSimulator, companion
+from kubernaut_wfe.tekton_simulator.samples import (
+    FAILING_BUNDLE,
+    HELLO_WORLD_BUNDLE,
+    SAMPLE_NAME,
+    SAMPLE_NAMESPACE,
+    sample_pipelinerun,
+)
+
+PIPELINERUNS = f"/apis/tekton.dev/v1/namespaces/{SAMPLE_NAMESPACE}/pipelineruns"
+TASKRUNS = f"/apis/tekton.dev/v1/namespaces/{SAMPLE_NAMESPACE}/taskruns"
+WaitFor = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
+
+
+async def _create(client: httpx.AsyncClient, mode: str, **options: Any) -> dict[str, Any]:
+    bundle = HELLO_WORLD_BUNDLE if mode == "succeed" else FAILING_BUNDLE
+    params = {"FAILURE_MODE": mode, "DELAY_SECONDS": options.pop("delay", "0")}
+    run = sample_pipelinerun(bundle=bundle, params=params, uid=None, **options)
+    response = await client.post(PIPELINERUNS, json=run)
+    response.raise_for_status()
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def _get(client: httpx.AsyncClient, path: str) -> dict[str, Any] | None:
+    response = await client.get(path)
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def _condition(obj: dict[str, Any] | None) -> dict[str, Any]:
+    conditions = ((obj or {}).get("status") or {}).get("conditions") or [{}]
+    return dict(conditions[0])
+
+
+async def _finished(client: httpx.AsyncClient, wait_for: WaitFor, path: str) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        obj = await _get(client, path)
+        return obj if _condition(obj).get("status") in {"True", "False"} else None
+
+    finished: dict[str, Any] = await wait_for(probe)
+    return finished
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("succeed", "hello", "Succeeded", "Succeeded", "All Steps have completed executing"),
+        ("exit", "fail-task", "Failed", "Failed", '"step-fail" exited with code 1: Error'),
+        ("oom", "fail-task", "Failed", "Failed", '"step-fail" exited with code 137: OOMKilled'),
+    ],
+)
+async def test_runs_end_with_the_tekton_documents(
+    client: httpx.AsyncClient,
+    emulator: ApiEmulator,
+    fast_pacing: Pacing,
+    wait_for: WaitFor,
+    case: tuple[str, str, str, str, str],
+) -> None:
+    mode, task, pr_reason, tr_reason, tr_message = case
+    async with TektonSimulator(emulator.url, pacing=fast_pacing):
+        created = await _create(client, mode)
+        pipelinerun = await _finished(client, wait_for, f"{PIPELINERUNS}/{SAMPLE_NAME}")
+        taskrun = await _finished(client, wait_for, f"{TASKRUNS}/{SAMPLE_NAME}-{task}")
+    assert pipelinerun["metadata"]["labels"]["tekton.dev/pipeline"] == "workflow"
+    status = pipelinerun["status"]
+    assert _condition(pipelinerun)["reason"] == pr_reason
+    assert status["completionTime"] == _condition(pipelinerun)["lastTransitionTime"]
+    assert status["childReferences"] == [
+        {
+            "apiVersion": "tekton.dev/v1",
+            "kind": "TaskRun",
+            "name": f"{SAMPLE_NAME}-{task}",
+            "pipelineTaskName": task,
+        }
+    ]
+    assert (_condition(taskrun)["reason"], _condition(taskrun)["message"]) == (
+        tr_reason,
+        tr_message,
+    )
+    assert taskrun["metadata"]["ownerReferences"][0]["uid"] == created["metadata"]["uid"]
+    assert taskrun["metadata"]["labels"]["tekton.dev/pipelineRunUID"] == created["metadata"]["uid"]
+    assert taskrun["status"]["podName"] == f"{SAMPLE_NAME}-{task}-pod"
+
+
+async def test_pipeline_timeout_times_out_the_run_then_cancels_the_child(
+    client: httpx.AsyncClient, emulator: ApiEmulator, fast_pacing: Pacing, wait_for: WaitFor
+) -> None:
+    async with TektonSimulator(emulator.url, pacing=fast_pacing):
+        await _create(client, "timeout", timeout="2s")
+        pipelinerun = await _finished(client, wait_for, f"{PIPELINERUNS}/{SAMPLE_NAME}")
+        taskrun = await _finished(client, wait_for, f"{TASKRUNS}/{SAMPLE_NAME}-fail-task")
+    assert _condition(pipelinerun)["reason"] == "PipelineRunTimeout"
+    assert (
+        _condition(pipelinerun)["message"]
+        == f'PipelineRun "{SAMPLE_NAME}" failed to finish within "2s"'
+    )
+    assert _condition(taskrun)["reason"] == "TaskRunCancelled"
+    assert taskrun["spec"]["status"] == "TaskRunCancelled"
+    (step,) = taskrun["status"]["steps"]
+    assert step["terminated"]["reason"] == "TaskRunCancelled"
+    assert step["terminated"]["exitCode"] == 1
+
+
+async def test_deleting_a_run_stops_it_and_deletes_its_taskruns(
+    client: httpx.AsyncClient, emulator: ApiEmulator, fast_pacing: Pacing, wait_for: WaitFor
+) -> None:
+    taskrun_path = f"{TASKRUNS}/{SAMPLE_NAME}-fail-task"
+    async with TektonSimulator(emulator.url, pacing=fast_pacing):
+        await _create(client, "timeout", timeout="0")
+
+        async def step_running() -> bool:
+            return _condition(await _get(client, taskrun_path)).get("reason") == "Running"
+
+        await wait_for(step_running)
+        (await client.delete(f"{PIPELINERUNS}/{SAMPLE_NAME}")).raise_for_status()
+
+        async def taskrun_gone() -> bool:
+            return await _get(client, taskrun_path) is None
+
+        await wait_for(taskrun_gone)
+        # The same name again is a new run with a new uid, and is driven from the start.
+        await _create(client, "exit")
+        pipelinerun = await _finished(client, wait_for, f"{PIPELINERUNS}/{SAMPLE_NAME}")
+    assert _condition(pipelinerun)["reason"] == "Failed"
+
+
+async def test_a_restarted_simulator_resumes_the_run(
+    client: httpx.AsyncClient, emulator: ApiEmulator, fast_pacing: Pacing, wait_for: WaitFor
+) -> None:
+    taskrun_path = f"{TASKRUNS}/{SAMPLE_NAME}-hello"
+    async with TektonSimulator(emulator.url, pacing=fast_pacing):
+        await _create(client, "succeed", delay="1")
+
+        async def step_running() -> bool:
+            return _condition(await _get(client, taskrun_path)).get("reason") == "Running"
+
+        await wait_for(step_running)
+    async with TektonSimulator(emulator.url, pacing=fast_pacing):
+        pipelinerun = await _finished(client, wait_for, f"{PIPELINERUNS}/{SAMPLE_NAME}")
+    assert _condition(pipelinerun)["reason"] == "Succeeded"
+    taskruns = (await client.get(TASKRUNS)).json()["items"]
+    assert [t["metadata"]["name"] for t in taskruns] == [f"{SAMPLE_NAME}-hello"]
+    assert _condition(taskruns[0])["reason"] == "Succeeded"
+
+
+async def test_manual_mode_drives_only_on_request_and_writes_by_hand(
+    client: httpx.AsyncClient, emulator: ApiEmulator, fast_pacing: Pacing
+) -> None:
+    async with TektonSimulator(emulator.url, auto=False, pacing=fast_pacing) as simulator:
+        await _create(client, "missing")
+        assert "status" not in (await _get(client, f"{PIPELINERUNS}/{SAMPLE_NAME}") or {})
+        await simulator.drive(SAMPLE_NAMESPACE, SAMPLE_NAME)
+        driven = await _get(client, f"{PIPELINERUNS}/{SAMPLE_NAME}")
+        assert _condition(driven)["reason"] == "CouldntGetPipeline"
+        written = await simulator.write_pipelinerun_status(
+            SAMPLE_NAMESPACE,
+            SAMPLE_NAME,
+            {
+                "conditions": [
+                    {
+                        "type": "Succeeded",
+                        "status": "Unknown",
+                        "reason": "Running",
+                        "message": "by hand",
+                    }
+                ]
+            },
+        )
+    assert written["status"] == {
+        "conditions": [
+            {"type": "Succeeded", "status": "Unknown", "reason": "Running", "message": "by hand"}
+        ]
+    }
+
+
+async def test_companion_runs_with_the_emulator(fast_pacing: Pacing, wait_for: WaitFor) -> None:
+    emulator = ApiEmulator()
+    emulator.companions.append(companion(pacing=fast_pacing, namespaces=[SAMPLE_NAMESPACE]))
+    async with (
+        emulator.serving(host="127.0.0.1", port=0),
+        httpx.AsyncClient(base_url=emulator.url) as client,
+    ):
+        namespace = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": SAMPLE_NAMESPACE},
+        }
+        (await client.post("/api/v1/namespaces", json=namespace)).raise_for_status()
+        await _create(client, "succeed")
+        pipelinerun = await _finished(client, wait_for, f"{PIPELINERUNS}/{SAMPLE_NAME}")
+    assert _condition(pipelinerun)["reason"] == "Succeeded"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {
+            "action": "error",
+            "count": 2,
+            "verb": "update",
+            "resource": "pipelineruns",
+            "status": 500,
+        },
+        {"action": "error", "count": 2, "verb": "update", "resource": "taskruns", "status": 409},
+        {"action": "error", "count": 1, "verb": "create", "resource": "taskruns", "status": 503},
+        {"action": "error", "count": 1, "verb": "create", "resource": "taskruns", "status": 409},
+        {"action": "error", "count": 1, "verb": "patch", "resource": "pipelineruns", "status": 429},
+    ],
+)
+async def test_transient_api_failures_are_retried(
+    client: httpx.AsyncClient,
+    emulator: ApiEmulator,
+    fast_pacing: Pacing,
+    wait_for: WaitFor,
+    fault: dict[str, Any],
+) -> None:
+    rule = emulator.faults.add(**fault)
+    async with TektonSimulator(emulator.url, pacing=fast_pacing):
+        await _create(client, "exit")
+        pipelinerun = await _finished(client, wait_for, f"{PIPELINERUNS}/{SAMPLE_NAME}")
+        taskrun = await _finished(client, wait_for, f"{TASKRUNS}/{SAMPLE_NAME}-fail-task")
+    assert rule.served == fault["count"]
+    assert _condition(pipelinerun)["reason"] == "Failed"
+    assert _condition(taskrun)["message"] == '"step-fail" exited with code 1: Error'
+
+
+async def test_a_dropped_watch_is_reopened(
+    client: httpx.AsyncClient, emulator: ApiEmulator, fast_pacing: Pacing, wait_for: WaitFor
+) -> None:
+    async with TektonSimulator(emulator.url, pacing=fast_pacing):
+        await _create(client, "succeed")
+        await _finished(client, wait_for, f"{PIPELINERUNS}/{SAMPLE_NAME}")
+        emulator.faults.add(action="drop-watch", resource="pipelineruns")
+        second = sample_pipelinerun(bundle=FAILING_BUNDLE, name="wfe-cf0cc089293b1165", uid=None)
+        second["spec"]["params"].insert(0, {"name": "DELAY_SECONDS", "value": "0"})
+        (await client.post(PIPELINERUNS, json=second)).raise_for_status()
+        pipelinerun = await _finished(client, wait_for, f"{PIPELINERUNS}/wfe-cf0cc089293b1165")
+    assert _condition(pipelinerun)["reason"] == "Failed"
+
+
+async def test_a_run_finished_by_hand_is_left_alone(
+    client: httpx.AsyncClient, emulator: ApiEmulator, fast_pacing: Pacing
+) -> None:
+    finished = {
+        "startTime": "2025-06-01T10:00:00Z",
+        "completionTime": "2025-06-01T10:00:05Z",
+        "conditions": [
+            {
+                "type": "Succeeded",
+                "status": "False",
+                "reason": "Cancelled",
+                "message": f'PipelineRun "{SAMPLE_NAME}" was cancelled',
+                "lastTransitionTime": "2025-06-01T10:00:05Z",
+            }
+        ],
+    }
+    async with TektonSimulator(emulator.url, auto=False, pacing=fast_pacing) as by_hand:
+        await _create(client, "succeed")
+        await by_hand.write_pipelinerun_status(SAMPLE_NAMESPACE, SAMPLE_NAME, finished)
+    async with TektonSimulator(emulator.url, pacing=fast_pacing) as simulator:
+        await simulator.drive(SAMPLE_NAMESPACE, SAMPLE_NAME)
+    pipelinerun = await _get(client, f"{PIPELINERUNS}/{SAMPLE_NAME}")
+    assert pipelinerun is not None
+    assert pipelinerun["status"] == finished
+    assert (await client.get(TASKRUNS)).json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("tasktimeout", "Failed", "TaskRunTimeout"),
+        ("imagepull", "Failed", "TaskRunImagePullFailed"),
+        ("forbidden", "Failed", "PodAdmissionFailed"),
+        ("quota", "PipelineRunTimeout", "TaskRunCancelled"),
+        ("invalid", "ParameterMissing", None),
+        ("missing", "CouldntGetPipeline", None),
+    ],
+)
+async def test_every_failure_mode_is_accepted_by_the_api(
+    client: httpx.AsyncClient,
+    emulator: ApiEmulator,
+    fast_pacing: Pacing,
+    wait_for: WaitFor,
+    case: tuple[str, str, str | None],
+) -> None:
+    mode, pr_reason, tr_reason = case
+    taskrun_path = f"{TASKRUNS}/{SAMPLE_NAME}-fail-task"
+    async with TektonSimulator(emulator.url, pacing=fast_pacing):
+        await _create(client, mode, timeout="2s")
+        pipelinerun = await _finished(client, wait_for, f"{PIPELINERUNS}/{SAMPLE_NAME}")
+        taskrun = await _finished(client, wait_for, taskrun_path) if tr_reason else None
+    assert _condition(pipelinerun)["reason"] == pr_reason
+    if tr_reason is None:
+        assert (await client.get(TASKRUNS)).json()["items"] == []
+    else:
+        assert _condition(taskrun)["reason"] == tr_reason

@@ -1,0 +1,31 @@
+"""A Kubernetes API emulator in place of envtest (no apiserver can be had on these machines).
+
+It serves discovery, `/version`, OpenAPI v3 (for `kubectl apply`/`explain`), namespaces, events,
+leases and the custom resources of the loaded CRDs (the WorkflowExecution CRD and the emulator's
+own Tekton PipelineRun/TaskRun CRDs by default), enforcing what a real apiserver enforces:
+schemas and CEL rules, pruning and strict field validation, status-subresource rules,
+resourceVersion conflicts, finalizers, selectors, paging and watches.
+
+Test hooks under `/_emulator/` (also `ApiEmulator.request_log` / `.faults` in-process):
+- `GET /_emulator/requests?verb=&resource=&namespace=&name=&subresource=&method=` → `{items}`;
+  `DELETE /_emulator/requests` clears the log.
+- `POST /_emulator/faults` `{action: error|hold|delay|drop-watch, count, verb?, resource?,
+  namespace?, name?, subresource?, status?: 409|410|429|500|503|504, delay_seconds?}`;
+  `GET`/`DELETE /_emulator/faults`; `POST /_emulator/faults/release` lets held requests go.
+"""
+
+from kubernaut_wfe.emulator.errors import ApiError
+from kubernaut_wfe.emulator.faults import FaultInjector, FaultRule, RequestLog, RequestRecord
+from kubernaut_wfe.emulator.server import ApiEmulator, Companion, default_crd_paths, load_crds
+
+__all__ = [
+    "ApiEmulator",
+    "ApiError",
+    "Companion",
+    "FaultInjector",
+    "FaultRule",
+    "RequestLog",
+    "RequestRecord",
+    "default_crd_paths",
+    "load_crds",
+]

@@ -1,6 +1,6 @@
 """Per-request cost of the API emulator at 100 vs 2,000 stored objects (prints a table).
 
-Run: .venv/bin/python benchmarks/emulator_scaling.py
+Run: .venv/bin/python bench/emulator_scaling.py
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ Test hooks under `/_emulator/` (also `ApiEmulator.request_log` / `.faults` in-pr
 - `GET /_emulator/requests?verb=&resource=&namespace=&name=&subresource=&method=` → `{items}`;
   `DELETE /_emulator/requests` clears the log.
 - `POST /_emulator/faults` `{action: error|hold|delay|drop-watch, count, verb?, resource?,
-  namespace?, name?, subresource?, status?: 409|410|429|500|503|504, delay_seconds?}`;
+  namespace?, name?, subresource?, status?: 400|403|409|410|422|429|500|503|504, message?,
+  delay_seconds?}`;
   `GET`/`DELETE /_emulator/faults`; `POST /_emulator/faults/release` lets held requests go.
 """
 

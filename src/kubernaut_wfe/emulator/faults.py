@@ -28,6 +28,8 @@ class RequestRecord:
     name: str | None
     subresource: str | None
     query: dict[str, str]
+    user_agent: str = ""
+    """The client's User-Agent, to tell the controller's requests from a test's own."""
     status: int = 0
     timestamp: float = 0.0
     fault: str | None = None
@@ -91,6 +93,9 @@ def _field_matches(actual: str | None, wanted: str) -> bool:
 
 _ids = itertools.count(1)
 
+INJECTABLE_STATUSES = (400, 403, 409, 410, 422, 429, 500, 503, 504)
+"""Rejections (an admission webhook's 400, RBAC or quota 403, 422) and transient failures."""
+
 
 @dataclass
 class FaultRule:
@@ -105,6 +110,8 @@ class FaultRule:
     subresource: str | None = None
     status: int = 500
     delay_seconds: float = 0.0
+    message: str | None = None
+    """The error message to answer with (e.g. an `exceeded quota` or admission webhook text)."""
     id: int = field(default_factory=lambda: next(_ids))
     served: int = 0
 
@@ -115,7 +122,7 @@ class FaultRule:
             raise ApiError(422, f"verb: Unsupported value: {self.verb!r}: supported: {VERBS}")
         if self.count < 0:
             raise ApiError(422, "count: must be >= 0")
-        if self.status not in (409, 410, 429, 500, 503, 504):
+        if self.status not in INJECTABLE_STATUSES:
             raise ApiError(422, f"status: Unsupported value: {self.status}")
 
     def matches(self, record: RequestRecord, resource_names: tuple[str, ...]) -> bool:
@@ -141,11 +148,8 @@ class FaultRule:
             429: "Too many requests, please try again later (injected)",
         }
         details = {"retryAfterSeconds": 1} if self.status == 429 else None
-        return ApiError(
-            self.status,
-            messages.get(self.status, f"injected fault (HTTP {self.status})"),
-            details=details,
-        )
+        default = messages.get(self.status, f"injected fault (HTTP {self.status})")
+        return ApiError(self.status, self.message or default, details=details)
 
 
 class FaultInjector:
@@ -168,6 +172,7 @@ class FaultInjector:
             "subresource",
             "status",
             "delay_seconds",
+            "message",
         }
         unknown = set(spec) - known
         if unknown:

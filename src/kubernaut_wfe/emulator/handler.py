@@ -101,6 +101,7 @@ class Router:
             name=resolved.name,
             subresource=resolved.subresource,
             query=query,
+            user_agent=request.headers.get("User-Agent", ""),
         )
         self.emu.request_log.append(record)
         names = (res.plural, f"{res.plural}.{res.group}" if res.group else res.plural, res.key)

@@ -170,3 +170,36 @@ async def test_request_log_keeps_pruned_fields_and_failure_messages(
     ]
     missing = next(i for i in items if i["name"] == "missing")
     assert missing["message"] == 'pipelineruns.tekton.dev "missing" not found'
+
+
+async def test_request_log_records_the_user_agent(
+    client: httpx.AsyncClient, make_pipelinerun: Factory
+) -> None:
+    await client.delete("/_emulator/requests")
+    await client.post(PR_PATH, json=make_pipelinerun("pr"), headers={"User-Agent": "probe/1.0"})
+    await client.get(f"{PR_PATH}/pr")
+    items = (await client.get("/_emulator/requests")).json()["items"]
+    assert items[0]["user_agent"] == "probe/1.0"
+    assert items[1]["user_agent"].startswith("python-httpx/")
+
+
+async def test_error_fault_can_answer_a_rejection_with_the_servers_message(
+    client: httpx.AsyncClient, make_pipelinerun: Factory
+) -> None:
+    quota = 'pipelineruns.tekton.dev "pr" is forbidden: exceeded quota: runs, used: 5, limited: 5'
+    await client.post(
+        "/_emulator/faults",
+        json={"verb": "create", "action": "error", "status": 403, "message": quota},
+    )
+    refused = await client.post(PR_PATH, json=make_pipelinerun("pr"))
+    assert refused.status_code == 403
+    assert refused.json()["reason"] == "Forbidden"
+    assert refused.json()["message"] == quota
+    assert (await client.post(PR_PATH, json=make_pipelinerun("pr"))).status_code == 201
+
+
+async def test_fault_with_a_status_no_apiserver_sends_is_refused(client: httpx.AsyncClient) -> None:
+    answer = await client.post(
+        "/_emulator/faults", json={"verb": "create", "action": "error", "status": 418}
+    )
+    assert answer.status_code == 422

@@ -1,0 +1,81 @@
+"""`/metrics` and `/healthz` `/readyz` over aiohttp (spec §7; leader state is a later seam)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+ReadinessCheck = Callable[[], Awaitable[str | None]]
+"""Returns None when ready, else why not."""
+LivenessCheck = Callable[[], str | None]
+
+
+def parse_bind_address(text: str) -> tuple[str, int]:
+    """`HOST:PORT` or `:PORT` (all interfaces) → (host, port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"bind address must be [HOST]:PORT, got {text!r}")
+    return (host.strip("[]") or "0.0.0.0"), int(port)  # noqa: S104 - as the Go flag did
+
+
+class HttpEndpoints:
+    """The metrics server and the probe server (two sites, possibly on one port each)."""
+
+    def __init__(
+        self,
+        *,
+        registry: CollectorRegistry,
+        metrics_addr: str,
+        probe_addr: str,
+        alive: LivenessCheck,
+        ready: ReadinessCheck,
+    ) -> None:
+        self._registry = registry
+        self._metrics_addr = parse_bind_address(metrics_addr)
+        self._probe_addr = parse_bind_address(probe_addr)
+        self._alive = alive
+        self._ready = ready
+        self._runners: list[web.AppRunner] = []
+        self.addresses: dict[str, tuple[str, int]] = {}
+
+    async def start(self) -> None:
+        """Bind both servers (port 0 = a free port; see `addresses`)."""
+        metrics = web.Application()
+        metrics.router.add_get("/metrics", self._metrics)
+        probes = web.Application()
+        probes.router.add_get("/healthz", self._healthz)
+        probes.router.add_get("/readyz", self._readyz)
+        for name, app, (host, port) in (
+            ("metrics", metrics, self._metrics_addr),
+            ("probes", probes, self._probe_addr),
+        ):
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await runner.setup()
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            self._runners.append(runner)
+            self.addresses[name] = runner.addresses[0][:2]
+
+    async def stop(self) -> None:
+        """Close both servers."""
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
+
+    async def _metrics(self, _: web.Request) -> web.Response:
+        body = generate_latest(self._registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def _healthz(self, _: web.Request) -> web.Response:
+        problem = self._alive()
+        if problem is not None:
+            return web.Response(status=503, text=problem)
+        return web.Response(text="ok")
+
+    async def _readyz(self, _: web.Request) -> web.Response:
+        problem = await self._ready()
+        if problem is not None:
+            return web.Response(status=503, text=problem)
+        return web.Response(text="ok")

@@ -1,0 +1,304 @@
+"""One reconcile of one WFE: decide → act → decide again (bounded), then ONE status write,
+Events, audit hand-off, metrics and the requeue the decision asked for."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from kubernaut_wfe.adapters.audit_delivery import AuditDelivery
+from kubernaut_wfe.adapters.kube import (
+    ApiError,
+    BadRequest,
+    Invalid,
+    KubeClient,
+    NotFound,
+)
+from kubernaut_wfe.constants import ConditionStatus, ConditionType, Phase
+from kubernaut_wfe.controller.audit_handoff import AuditHandoff
+from kubernaut_wfe.controller.cache import ObjectCache, WfeKey
+from kubernaut_wfe.controller.metrics import ControllerMetrics
+from kubernaut_wfe.controller.status import fold_audit_outcomes, status_document
+from kubernaut_wfe.controller.steps import StepRunner
+from kubernaut_wfe.controller.writes import RereadNeeded, WfeWriter
+from kubernaut_wfe.core import tekton
+from kubernaut_wfe.core.actions import (
+    AddFinalizer,
+    CreateRun,
+    Decision,
+    DeleteRun,
+    ReadHolder,
+    ReadRun,
+    ReadTaskRuns,
+    RemoveFinalizer,
+    Requeue,
+)
+from kubernaut_wfe.core.audit import correlation_id, undelivered_audit_events
+from kubernaut_wfe.core.config import ControllerConfig
+from kubernaut_wfe.core.decisions import decide, status_write_rejected
+from kubernaut_wfe.core.models import WorkflowExecution
+from kubernaut_wfe.core.naming import pipelinerun_name
+from kubernaut_wfe.core.observation import UNREAD, Created, Observation
+from kubernaut_wfe.core.phases import is_terminal
+from kubernaut_wfe.core.validation import parse_wfe
+
+MAX_ROUNDS = 8
+"""Decide/act rounds per reconcile; the longest path (stale lock) needs six."""
+AUDIT_WAIT_POLL = 0.1
+CONFLICT = 409
+
+logger = structlog.get_logger("kubernaut_wfe.controller")
+
+Schedule = Callable[[WfeKey, float], None]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Reconciler:
+    """Reconciles WFEs from the cache; `schedule(key, delay)` re-queues a key."""
+
+    def __init__(
+        self,
+        *,
+        config: ControllerConfig,
+        kube: KubeClient,
+        cache: ObjectCache,
+        metrics: ControllerMetrics,
+        schedule: Schedule,
+        delivery: AuditDelivery | None = None,
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._config = config
+        self._cache = cache
+        self._metrics = metrics
+        self._schedule = schedule
+        self._delivery = delivery
+        self._audit = AuditHandoff(delivery)
+        self._steps = StepRunner(kube, cache)
+        self._writer = WfeWriter(kube, cache)
+        self._now = now
+        self._given_up: set[str] = set()
+        self._settled: set[str] = set()
+
+    def is_settled(self, uid: str) -> bool:
+        """Whether the WFE needs no periodic re-check (terminal, lock released, audit done)."""
+        return uid in self._settled or uid in self._given_up
+
+    def forget(self, uid: str) -> None:
+        """Drop per-WFE memory after the WFE was deleted."""
+        self._given_up.discard(uid)
+        self._settled.discard(uid)
+        self._steps.forget(uid)
+        self._audit.forget(uid)
+
+    async def reconcile(self, key: WfeKey) -> None:
+        """Move this WFE's state machine forward as far as it goes now."""
+        raw = self._cache.wfe(key)
+        if raw is None:
+            return
+        wfe = parse_wfe(raw)
+        uid = wfe.metadata.uid
+        if uid in self._given_up:
+            return
+        self._settled.discard(uid)
+        log = _bind(logger, wfe)
+        try:
+            await self._reconcile(key, raw, wfe, log)
+        except RereadNeeded:
+            self._schedule(key, 0)
+        except NotFound:
+            log.info("workflowexecution gone")
+
+    async def _reconcile(
+        self, key: WfeKey, raw: dict[str, Any], wfe: WorkflowExecution, log: Any
+    ) -> None:
+        obs = self._first_observation(wfe)
+        decision = Decision()
+        for _ in range(MAX_ROUNDS):
+            decision = decide(raw, obs, self._config, self._now())
+            for note in decision.notes:
+                log.info(note)
+            step = next((a for a in decision.actions if not isinstance(a, Requeue)), None)
+            if step is None:
+                break
+            if isinstance(step, AddFinalizer):
+                raw = await self._writer.set_finalizer(raw, add=True)
+                wfe = parse_wfe(raw)
+                continue
+            if isinstance(step, RemoveFinalizer):
+                await self._finish_deletion(raw, wfe, decision, step, log)
+                return
+            assert isinstance(step, ReadRun | ReadHolder | ReadTaskRuns | CreateRun | DeleteRun)
+            obs = await self._steps.run(step, obs, wfe.metadata.uid)
+            if isinstance(step, CreateRun) and self._created(obs):
+                self._metrics.creations.inc()
+            if obs.delete is not None and obs.delete.status == CONFLICT:
+                # The run changed between our read and the DELETE (Tekton writes its status
+                # often): read it again and decide again, as for any 409.
+                obs = dataclasses.replace(obs, delete=None, run=UNREAD)
+        else:
+            log.warning("reconcile did not settle within its rounds; trying again shortly")
+            self._schedule(key, 1.0)
+            return
+        written = await self._write_status(raw, wfe, decision, log)
+        await self._after_write(key, wfe, written, decision, log)
+
+    def _created(self, obs: Observation) -> bool:
+        return isinstance(obs.create, Created)
+
+    def _first_observation(self, wfe: WorkflowExecution) -> Observation:
+        """What the watches already told us, so a Running reconcile needs no GET."""
+        status = wfe.status
+        if wfe.metadata.deletion_timestamp is not None or status.phase != Phase.RUNNING:
+            return Observation(waiting_ahead=self._waiting_ahead(wfe))
+        ref = status.pipeline_run_ref
+        run = self._cache.run(ref.name) if ref is not None else None
+        if run is None:
+            return Observation()
+        condition = tekton.succeeded(run)
+        finished = condition is not None and condition.status != ConditionStatus.UNKNOWN
+        taskruns = None if finished else self._cache.taskruns(tekton.name_of(run))
+        return Observation(run=run, taskruns=taskruns)
+
+    def _waiting_ahead(self, wfe: WorkflowExecution) -> tuple[str, ...]:
+        """WFEs on the same target that wait for its cooldown and come before this one."""
+        mine = (wfe.metadata.creation_timestamp or self._now(), wfe.metadata.name)
+        ahead = []
+        for other_raw in self._cache.wfes():
+            if (other_raw.get("spec") or {}).get("targetResource") != wfe.spec.target_resource:
+                continue
+            other = parse_wfe(other_raw)
+            if (
+                other.metadata.uid == wfe.metadata.uid
+                or other.spec.target_resource != wfe.spec.target_resource
+                or other.status.phase not in (None, Phase.PENDING)
+                or other.metadata.deletion_timestamp is not None
+            ):
+                continue
+            locked = other.status.condition(ConditionType.RESOURCE_LOCKED)
+            if locked is None or locked.status != ConditionStatus.TRUE:
+                continue
+            theirs = (other.metadata.creation_timestamp or self._now(), other.metadata.name)
+            if theirs < mine:
+                ahead.append(other.correlation_key)
+        return tuple(sorted(ahead))
+
+    # --- writes ----------------------------------------------------------------------------
+
+    async def _write_status(
+        self, raw: dict[str, Any], wfe: WorkflowExecution, decision: Decision, log: Any
+    ) -> dict[str, Any] | None:
+        """The one status write of this reconcile (transition and/or audit bookkeeping).
+
+        Returns the written object, or None when nothing needed writing.
+        """
+        status = decision.status
+        acknowledged, rejected = self._audit.take_outcomes(wfe.metadata.uid)
+        if acknowledged or rejected:
+            base = status or wfe.status
+            status = fold_audit_outcomes(wfe, base, acknowledged, rejected, self._now())
+            for event_type, detail in rejected.items():
+                log.error(
+                    "audit event rejected by DataStorage", event_type=event_type, detail=detail
+                )
+        if status is None or status_document(status) == status_document(wfe.status):
+            return None
+        try:
+            return await self._writer.patch_status(raw, wfe, status)
+        except (Invalid, BadRequest) as error:
+            log.error("status write rejected by the API server", error=str(error))
+            await self._write_rejected(raw, wfe, error, log)
+            return None
+
+    async def _write_rejected(
+        self, raw: Mapping[str, Any], wfe: WorkflowExecution, error: ApiError, log: Any
+    ) -> None:
+        """Write the minimal Failed status once; whatever happens, stop retrying this WFE."""
+        self._metrics.rejected_status_writes.inc()
+        self._given_up.add(wfe.metadata.uid)
+        fallback = status_write_rejected(wfe, error.message or str(error), self._now())
+        assert fallback.status is not None
+        try:
+            written = await self._writer.patch_status(raw, wfe, fallback.status)
+        except (ApiError, RereadNeeded) as second:
+            log.error("the fallback Failed status was rejected too; giving up", error=str(second))
+            return
+        await self._writer.post_events(written, fallback.events)
+        if fallback.outcome is not None:
+            self._metrics.record_outcome(fallback.outcome)
+
+    async def _after_write(
+        self,
+        key: WfeKey,
+        before: WorkflowExecution,
+        written: dict[str, Any] | None,
+        decision: Decision,
+        log: Any,
+    ) -> None:
+        current_raw = written if written is not None else self._cache.wfe(key)
+        if current_raw is None:
+            return
+        current = parse_wfe(current_raw)
+        if decision.status is None:
+            await self._writer.post_events(current_raw, decision.events)
+        elif written is not None:
+            log = _bind(logger, current)
+            log.info("status written", phase=current.status.phase)
+            await self._writer.post_events(written, decision.events)
+            if decision.outcome is not None:
+                self._metrics.record_outcome(decision.outcome)
+        owed = self._audit.hand_over(before, current)
+        delays = [a.after.total_seconds() for a in decision.actions if isinstance(a, Requeue)]
+        for delay in delays:
+            self._schedule(key, delay)
+        if is_terminal(current.status.phase) and not delays and not owed:
+            self._settled.add(current.metadata.uid)
+
+    # --- deletion --------------------------------------------------------------------------
+
+    async def _finish_deletion(
+        self,
+        raw: dict[str, Any],
+        wfe: WorkflowExecution,
+        decision: Decision,
+        step: RemoveFinalizer,
+        log: Any,
+    ) -> None:
+        await self._writer.post_events(raw, decision.events)
+        self._audit.hand_over(wfe, wfe)
+        due = {event.event_type for event in undelivered_audit_events(wfe)}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + step.audit_wait.total_seconds()
+        # Delivery offers no completion event; a short poll within a bound of seconds is fine.
+        while due & self._audit.pending_for(wfe.metadata.uid) and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(AUDIT_WAIT_POLL)
+        if due & self._audit.pending_for(wfe.metadata.uid):
+            log.warning(
+                "removing the finalizer before DataStorage acknowledged", pending=sorted(due)
+            )
+        with contextlib.suppress(NotFound):
+            await self._writer.set_finalizer(raw, add=False)
+        log.info("finalizer removed")
+
+
+def _bind(base: Any, wfe: WorkflowExecution) -> Any:
+    return base.bind(
+        wfe=wfe.metadata.name,
+        namespace=wfe.metadata.namespace,
+        target=wfe.spec.target_resource,
+        pipelinerun=(
+            wfe.status.pipeline_run_ref.name
+            if wfe.status.pipeline_run_ref
+            else pipelinerun_name(wfe.spec.target_resource)
+        ),
+        phase=wfe.status.phase or "",
+        correlation_id=correlation_id(wfe),
+    )

@@ -1,0 +1,100 @@
+"""The controller's writes to a WorkflowExecution: finalizer, status (optimistic concurrency
+through `metadata.resourceVersion`), Events; a 409 refreshes the cache and asks for a re-run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import structlog
+
+from kubernaut_wfe.adapters.kube import (
+    WORKFLOW_EXECUTIONS,
+    ApiError,
+    Conflict,
+    KubeClient,
+    NotFound,
+)
+from kubernaut_wfe.constants import FINALIZER
+from kubernaut_wfe.controller.cache import ObjectCache
+from kubernaut_wfe.controller.status import merge_patch, status_document
+from kubernaut_wfe.core.actions import KubeEvent
+from kubernaut_wfe.core.models import WorkflowExecution, WorkflowExecutionStatus
+
+logger = structlog.get_logger("kubernaut_wfe.controller")
+
+
+class RereadNeeded(Exception):  # noqa: N818 - a signal, not an error
+    """A write met a newer object (409): the cache was refreshed; reconcile again now."""
+
+
+class WfeWriter:
+    """Writes that keep the cache in step with what the API server answered."""
+
+    def __init__(self, kube: KubeClient, cache: ObjectCache) -> None:
+        self._kube = kube
+        self._cache = cache
+
+    async def set_finalizer(self, raw: Mapping[str, Any], *, add: bool) -> dict[str, Any]:
+        """Add or remove our finalizer (only on the version `raw` shows)."""
+        meta = raw.get("metadata") or {}
+        finalizers = [item for item in meta.get("finalizers") or [] if item != FINALIZER]
+        if add:
+            finalizers.append(FINALIZER)
+        patch = {
+            "metadata": {"resourceVersion": meta.get("resourceVersion"), "finalizers": finalizers}
+        }
+        try:
+            updated = await self._kube.patch(
+                WORKFLOW_EXECUTIONS, str(meta.get("name")), patch, str(meta.get("namespace"))
+            )
+        except Conflict:
+            await self.reread(raw)
+            raise RereadNeeded from None
+        self._cache.store_wfe(updated)
+        return updated
+
+    async def reread(self, raw: Mapping[str, Any]) -> None:
+        """Refresh the cached WFE from the API (NotFound when it is gone)."""
+        meta = raw.get("metadata") or {}
+        name, namespace = str(meta.get("name")), str(meta.get("namespace"))
+        fresh = await self._kube.get(WORKFLOW_EXECUTIONS, name, namespace)
+        if fresh is None:
+            self._cache.drop_wfe((namespace, name), str(meta.get("uid") or "") or None)
+            raise NotFound(404, "NotFound", f"{namespace}/{name} is gone")
+        self._cache.store_wfe(fresh)
+
+    async def patch_status(
+        self, raw: Mapping[str, Any], wfe: WorkflowExecution, status: WorkflowExecutionStatus
+    ) -> dict[str, Any]:
+        """Merge-patch `/status` from the WFE's current status to `status`."""
+        patch = {
+            "metadata": {"resourceVersion": wfe.metadata.resource_version},
+            "status": merge_patch(status_document(wfe.status), status_document(status)),
+        }
+        try:
+            written = await self._kube.patch(
+                WORKFLOW_EXECUTIONS,
+                wfe.metadata.name,
+                patch,
+                wfe.metadata.namespace,
+                subresource="status",
+            )
+        except Conflict:
+            await self.reread(raw)
+            raise RereadNeeded from None
+        self._cache.store_wfe(written)
+        return written
+
+    async def post_events(self, involved: Mapping[str, Any], events: Iterable[KubeEvent]) -> None:
+        """Post Events about the WFE; a failure is logged, never fatal."""
+        for event in events:
+            try:
+                await self._kube.create_event(
+                    involved,
+                    type=event.type.value,
+                    reason=event.reason.value,
+                    message=event.message,
+                )
+            except ApiError as error:
+                logger.warning("could not post an Event", reason=event.reason, error=str(error))

@@ -1,0 +1,75 @@
+"""DataStorage down across every transition of several WFEs: once it is back, each WFE's due
+events are stored exactly once and AuditRecorded turns True."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from kubernaut_wfe.audit_service.server import serve
+
+# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
+from .conftest import Stack, wfe_body  # noqa: TID252
+
+pytestmark = pytest.mark.timeout(150)
+TRAIL = {
+    "workflowexecution.selection.completed",
+    "workflowexecution.execution.started",
+    "workflowexecution.workflow.completed",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def audit_service(port: int, database: str) -> AsyncIterator[str]:
+    stop = asyncio.Event()
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(
+        serve("127.0.0.1", port, database, stop=stop, on_ready=ready.set_result)
+    )
+    try:
+        yield await asyncio.wait_for(ready, 20)
+    finally:
+        stop.set()
+        await task
+
+
+def audit_recorded(obj: dict[str, Any] | None) -> bool:
+    for condition in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if condition["type"] == "AuditRecorded":
+            return bool(condition["status"] == "True")
+    return False
+
+
+async def test_events_written_during_an_outage_arrive_exactly_once(stack: Stack) -> None:
+    port = free_port()
+    await stack.start_controller("--datastorage-url", f"http://127.0.0.1:{port}")
+    names = [f"patient-{index}" for index in range(4)]
+    for name in names:
+        await stack.create(wfe_body(name))
+    for name in names:
+        await stack.wait_phase(name, "Completed")
+    database = f"sqlite:///{stack.tmp_path / 'late-audit.db'}"
+    async with audit_service(port, database) as url:
+        stack.audit_url = url
+
+        def all_recorded() -> bool:
+            return all(audit_recorded(stack.wfe(name)) for name in names)
+
+        await stack.wait_for(all_recorded, what="every audit trail", within=90)
+        for name in names:
+            counts = Counter(e["event_type"] for e in await stack.audit_events(f"rr-{name}"))
+            assert set(counts) == TRAIL
+            assert set(counts.values()) == {1}

@@ -1,0 +1,158 @@
+"""Create → PipelineRun → Running → Completed, end to end with the controller as a process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kubernaut_wfe.constants import FINALIZER, Annotation, Label
+from kubernaut_wfe.core.naming import pipelinerun_name
+
+# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
+from .conftest import EXECUTION_NAMESPACE, Stack, finished_status, wfe_body  # noqa: TID252
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in (obj.get("status") or {}).get("conditions") or []}
+
+
+async def test_hello_world_runs_to_completed(stack: Stack) -> None:
+    await stack.start_controller()
+    created = await stack.create(wfe_body("hello", parameters={"DELAY_SECONDS": "1"}))
+    run_name = pipelinerun_name("default/deployment/hello")
+
+    running = await stack.wait_phase("hello", "Running")
+    assert running["status"]["pipelineRunRef"] == {"name": run_name}
+    assert running["status"]["startTime"]
+    assert FINALIZER in running["metadata"]["finalizers"]
+    run = stack.run(run_name)
+    assert run is not None
+    assert run["metadata"]["labels"][Label.WORKFLOW_EXECUTION] == "hello"
+    assert run["metadata"]["labels"][Label.SOURCE_NAMESPACE] == "default"
+    assert (
+        run["metadata"]["annotations"][Annotation.WORKFLOW_EXECUTION_UID]
+        == created["metadata"]["uid"]
+    )
+    assert run["spec"]["taskRunTemplate"]["serviceAccountName"] == "kubernaut-workflow-runner"
+    params = {p["name"]: p["value"] for p in run["spec"]["params"]}
+    assert params["TARGET_RESOURCE"] == "default/deployment/hello"
+
+    done = await stack.wait_phase("hello", "Completed")
+    status = done["status"]
+    assert status["completionTime"]
+    assert status["duration"]
+    found = conditions(done)
+    assert found["TektonPipelineComplete"]["status"] == "True"
+    assert found["Ready"]["status"] == "True"
+    assert found["Ready"]["reason"] == "Completed"
+    assert status["pipelineRunStatus"]["status"] == "True"
+
+
+async def test_economy_at_most_four_requests_from_create_to_running(bare_stack: Stack) -> None:
+    stack = bare_stack
+    await stack.start_controller()
+    stack.emu.request_log.clear()
+    await stack.create(wfe_body("thrifty"))
+    await stack.wait_phase("thrifty", "Running")
+    calls = [
+        (r.method, r.resource, r.subresource)
+        for r in stack.emu.request_log
+        if r.resource in ("workflowexecutions", "pipelineruns") and r.verb != "watch"
+    ]
+    until_running = calls[: calls.index(("PATCH", "workflowexecutions", "status")) + 1]
+    # The test's CREATE, then the finalizer patch, the lock GET, the run's CREATE and the
+    # Running status write (audit bookkeeping may follow in a later, coalesced write).
+    assert until_running == [
+        ("POST", "workflowexecutions", None),
+        ("PATCH", "workflowexecutions", None),
+        ("GET", "pipelineruns", None),
+        ("POST", "pipelineruns", None),
+        ("PATCH", "workflowexecutions", "status"),
+    ]
+
+
+async def test_run_status_reaches_the_wfe_through_the_watch_without_polling(
+    bare_stack: Stack,
+) -> None:
+    stack = bare_stack
+    await stack.start_controller(cooldown="1h")  # no lock release (a GET) in the way
+    await stack.create(wfe_body("watched"))
+    running = await stack.wait_phase("watched", "Running")
+    stack.emu.request_log.clear()
+    done = "Tasks Completed: 1 (Failed: 0, Cancelled 0), Skipped: 0"
+    await stack.write_run_status(
+        running["status"]["pipelineRunRef"]["name"], finished_status("True", "Succeeded", done)
+    )
+    completed = await stack.wait_phase("watched", "Completed")
+    assert completed["status"]["pipelineRunStatus"]["message"] == done
+    reads = [r for r in stack.emu.request_log if r.verb == "get" and r.resource == "pipelineruns"]
+    assert reads == []
+
+
+async def test_unrecognised_failure_reason_fails_as_unknown(bare_stack: Stack) -> None:
+    stack = bare_stack
+    await stack.start_controller()
+    await stack.create(wfe_body("odd"))
+    running = await stack.wait_phase("odd", "Running")
+    await stack.write_run_status(
+        running["status"]["pipelineRunRef"]["name"],
+        finished_status("False", "SomethingOdd", "the cluster had a bad day"),
+    )
+    failed = await stack.wait_phase("odd", "Failed")
+    assert failed["status"]["failureDetails"]["reason"] == "Unknown"
+
+
+async def test_events_and_audit_trail_of_a_completed_run(stack: Stack) -> None:
+    await stack.start_controller()
+    await stack.create(wfe_body("trail"))
+    await stack.wait_phase("trail", "Completed")
+
+    def audited() -> dict[str, Any] | None:
+        obj = stack.wfe("trail")
+        found = conditions(obj or {}).get("AuditRecorded")
+        return obj if found and found["status"] == "True" else None
+
+    obj = await stack.wait_for(audited, what="AuditRecorded True")
+    assert sorted(obj["status"]["auditedEvents"]) == [
+        "workflowexecution.execution.started",
+        "workflowexecution.selection.completed",
+        "workflowexecution.workflow.completed",
+    ]
+    stored = await stack.audit_events("rr-trail")
+    assert sorted(e["event_type"] for e in stored) == sorted(obj["status"]["auditedEvents"])
+    reasons = {
+        e["reason"]
+        for e in stack.emu.objects("events", "default")
+        if e["involvedObject"]["name"] == "trail"
+    }
+    assert {"PipelineRunCreated", "WorkflowCompleted"} <= reasons
+
+
+async def test_nothing_of_kopf_is_written_on_the_objects(stack: Stack) -> None:
+    await stack.start_controller()
+    await stack.create(wfe_body("clean"))
+    done = await stack.wait_phase("clean", "Completed")
+    assert done["metadata"]["finalizers"] == [FINALIZER]
+    assert not any("kopf" in key for key in done["metadata"].get("annotations") or {})
+    for run in stack.runs():
+        meta = run["metadata"]
+        assert not meta.get("finalizers")
+        assert not any("kopf" in key for key in meta.get("annotations") or {})
+
+
+async def test_sigterm_stops_the_controller_cleanly(stack: Stack) -> None:
+    controller = await stack.start_controller()
+    await stack.create(wfe_body("last"))
+    await stack.wait_phase("last", "Completed")
+    assert await controller.stop() == 0
+
+
+async def test_pipelinerun_lands_in_the_execution_namespace_only(stack: Stack) -> None:
+    await stack.start_controller()
+    await stack.create(wfe_body("placed", namespace="team-a"))
+    await stack.wait_phase("placed", "Running", namespace="team-a")
+    assert stack.emu.objects("pipelineruns", "team-a") == []
+    assert [r["metadata"]["namespace"] for r in stack.runs()] == [EXECUTION_NAMESPACE]

@@ -1,0 +1,220 @@
+"""`kubernaut-wfe run` as a process: configuration errors, the CRD check, metrics and probes,
+namespaces, and refused creates."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from kubernaut_wfe.emulator import ApiEmulator
+from kubernaut_wfe.emulator.server import default_crd_paths
+
+# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
+from .conftest import Stack, wfe_body  # noqa: TID252
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def run_command(*args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "kubernaut_wfe", "run", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, output.decode()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--cooldown-period", "soon"], "execution.cooldown_period"),
+        (["--datastorage-url", "ftp://x"], "audit.datastorage_url"),
+        (["--metrics-bind-address", "nowhere"], "bind address"),
+    ],
+)
+async def test_invalid_configuration_exits_2_with_a_clear_message(
+    tmp_path: Path, flags: list[str], message: str
+) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n", encoding="utf-8")
+    code, output = await run_command("--kubeconfig", str(kubeconfig), *flags)
+    assert code == 2
+    assert message in output
+
+
+async def test_invalid_config_file_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("execution:\n  surprise: 1\n", encoding="utf-8")
+    code, output = await run_command("--config", str(config))
+    assert code == 2
+    assert "execution.surprise: unknown setting" in output
+
+
+def crds_without_audited_events(tmp_path: Path) -> list[Path]:
+    """The default CRDs, our WFE CRD as an older release had it (no `status.auditedEvents`)."""
+    paths = default_crd_paths()
+    crd = yaml.safe_load(Path(paths[0]).read_text(encoding="utf-8"))
+    for version in crd["spec"]["versions"]:
+        status = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
+        status.pop("auditedEvents", None)
+    old = tmp_path / "old-crd.yaml"
+    old.write_text(yaml.safe_dump(crd), encoding="utf-8")
+    return [old, *paths[1:]]
+
+
+async def test_an_old_crd_stops_the_start_with_an_upgrade_hint(tmp_path: Path) -> None:
+    emu = ApiEmulator(crd_paths=crds_without_audited_events(tmp_path))
+    async with emu.serving():
+        kubeconfig = emu.write_kubeconfig(tmp_path / "kubeconfig")
+        code, output = await run_command(
+            "--kubeconfig", str(kubeconfig),
+            "--metrics-bind-address", "127.0.0.1:0",
+            "--health-probe-bind-address", "127.0.0.1:0",
+        )  # fmt: skip
+    assert code == 1
+    assert "status.auditedEvents" in output
+    assert "upgrade the CRD" in output
+
+
+def endpoints(log: str) -> dict[str, int]:
+    found = re.search(r"'metrics': \('[^']+', (\d+)\), 'probes': \('[^']+', (\d+)\)", log)
+    assert found, log[-2000:]
+    return {"metrics": int(found.group(1)), "probes": int(found.group(2))}
+
+
+async def test_metrics_and_probes(stack: Stack) -> None:
+    controller = await stack.start_controller()
+    await stack.create(wfe_body("measured"))
+    await stack.wait_phase("measured", "Completed")
+    ports = endpoints(controller.log())
+    async with httpx.AsyncClient() as client:
+
+        async def counted() -> str | None:
+            text = (await client.get(f"http://127.0.0.1:{ports['metrics']}/metrics")).text
+            return (
+                text
+                if 'workflowexecution_reconciler_total{outcome="Completed"} 1.0' in text
+                else None
+            )
+
+        metrics = await stack.wait_for(counted, what="the outcome metric")
+        assert "workflowexecution_reconciler_pipelinerun_creations_total 1.0" in metrics
+        assert "workflowexecution_reconciler_duration_seconds_bucket" in metrics
+        health = await client.get(f"http://127.0.0.1:{ports['probes']}/healthz")
+        assert health.status_code == 200
+        ready = await client.get(f"http://127.0.0.1:{ports['probes']}/readyz")
+        assert ready.status_code == 200
+
+
+async def test_wfes_in_several_namespaces(stack: Stack) -> None:
+    await stack.start_controller()
+    for namespace in ("default", "team-a", "team-b"):
+        await stack.create(wfe_body(f"in-{namespace}", namespace=namespace))
+    for namespace in ("default", "team-a", "team-b"):
+        await stack.wait_phase(f"in-{namespace}", "Completed", namespace=namespace)
+    assert len(stack.runs()) == 3
+
+
+async def test_namespace_flag_limits_what_is_reconciled(stack: Stack) -> None:
+    await stack.start_controller("--namespace", "team-a")
+    await stack.create(wfe_body("outside", namespace="team-b"))
+    await stack.create(wfe_body("inside", namespace="team-a"))
+    await stack.wait_phase("inside", "Completed", namespace="team-a")
+    outside = stack.wfe("outside", "team-b")
+    assert outside is not None
+    assert "finalizers" not in outside["metadata"]
+    assert "status" not in outside or not outside["status"]
+
+
+async def test_service_account_outside_the_allow_list_is_a_configuration_error(
+    stack: Stack,
+) -> None:
+    await stack.start_controller()
+    body = wfe_body("sneaky")
+    body["spec"]["executionConfig"] = {"serviceAccountName": "cluster-admin"}
+    await stack.create(body)
+    failed = await stack.wait_phase("sneaky", "Failed")
+    details = failed["status"]["failureDetails"]
+    assert details["reason"] == "ConfigurationError"
+    assert details["wasExecutionFailure"] is False
+    assert stack.runs() == []
+
+
+@pytest.mark.timeout(180)
+async def test_create_refused_until_the_attempts_run_out_fails_with_an_enum_reason(
+    bare_stack: Stack,
+) -> None:
+    stack = bare_stack
+    await stack.start_controller()
+    stack.emu.faults.add(action="error", status=503, verb="create", resource="pipelineruns",
+                         count=10_000)  # fmt: skip
+    await stack.create(wfe_body("refused"))
+    failed = await stack.wait_phase("refused", "Failed", within=150)
+    details = failed["status"]["failureDetails"]
+    assert details["reason"] == "Unknown"
+    assert details["wasExecutionFailure"] is False
+    created = next(
+        c for c in failed["status"]["conditions"] if c["type"] == "TektonPipelineCreated"
+    )
+    assert created["status"] == "False"
+    assert created["reason"] == "PipelineCreationFailed"
+    assert stack.runs() == []
+
+
+QUOTA = 'pipelineruns.tekton.dev "x" is forbidden: exceeded quota: runs, used: 5, limited: 5'
+RBAC = 'pipelineruns.tekton.dev is forbidden: User "system:serviceaccount:x:y" cannot create'
+WEBHOOK = 'admission webhook "validation.webhook.pipeline.tekton.dev" denied the request'
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "reason", "condition_reason"),
+    [
+        (403, QUOTA, "ResourceExhausted", "QuotaExceeded"),
+        (403, RBAC, "Forbidden", "RBACDenied"),
+        (400, WEBHOOK, "ConfigurationError", "PipelineCreationFailed"),
+        (422, "PipelineRun.tekton.dev is invalid", "ConfigurationError", "PipelineCreationFailed"),
+    ],
+)
+async def test_create_rejected_by_the_apiserver_fails_at_once_with_the_mapped_reason(
+    bare_stack: Stack, status: int, message: str, reason: str, condition_reason: str
+) -> None:
+    stack = bare_stack
+    await stack.start_controller()
+    stack.emu.faults.add(action="error", status=status, message=message, verb="create",
+                         resource="pipelineruns", count=10_000)  # fmt: skip
+    await stack.create(wfe_body("rejected"))
+    failed = await stack.wait_phase("rejected", "Failed")
+    details = failed["status"]["failureDetails"]
+    assert details["reason"] == reason
+    assert details["wasExecutionFailure"] is False
+    created = next(
+        c for c in failed["status"]["conditions"] if c["type"] == "TektonPipelineCreated"
+    )
+    assert (created["status"], created["reason"]) == ("False", condition_reason)
+    assert stack.runs() == []
+    assert len(stack.emu.request_log.filter(verb="create", resource="pipelineruns")) == 1
+
+
+async def test_a_status_write_the_apiserver_rejects_ends_in_one_minimal_failed_status(
+    bare_stack: Stack,
+) -> None:
+    stack = bare_stack
+    await stack.start_controller()
+    stack.emu.faults.add(action="error", status=422, verb="patch", resource="workflowexecutions",
+                         subresource="status", message="status.phase: Unsupported value",
+                         count=1)  # fmt: skip
+    await stack.create(wfe_body("refused-write"))
+    failed = await stack.wait_phase("refused-write", "Failed")
+    details = failed["status"]["failureDetails"]
+    assert details["reason"] == "Unknown"
+    assert "status.phase: Unsupported value" in details["message"]
+    writes = stack.emu.request_log.filter(
+        verb="patch", resource="workflowexecutions", subresource="status"
+    )
+    assert [w.status for w in writes[:2]] == [422, 200]

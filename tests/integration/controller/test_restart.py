@@ -1,0 +1,100 @@
+"""The controller SIGKILLed at several points of a run's life and started again: one run per
+WFE, the right final phase, and each due audit event stored exactly once."""
+
+from __future__ import annotations
+
+import signal
+from collections import Counter
+from typing import Any
+
+import pytest
+
+# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
+from .conftest import Stack, wfe_body  # noqa: TID252
+
+pytestmark = pytest.mark.timeout(150)
+
+
+async def assert_trail_once(stack: Stack, correlation_id: str, expected: set[str]) -> None:
+    async def complete() -> list[dict[str, Any]] | None:
+        events = await stack.audit_events(correlation_id)
+        return events if {e["event_type"] for e in events} >= expected else None
+
+    events = await stack.wait_for(complete, what="the audit trail")
+    counts = Counter(e["event_type"] for e in events)
+    assert set(counts) == expected
+    assert all(count == 1 for count in counts.values()), counts
+
+
+TRAIL = {
+    "workflowexecution.selection.completed",
+    "workflowexecution.execution.started",
+    "workflowexecution.workflow.completed",
+}
+
+
+async def test_killed_after_creating_the_run_before_writing_running(stack: Stack) -> None:
+    first = await stack.start_controller()
+    stack.emu.faults.add(action="error", status=503, verb="patch", resource="workflowexecutions",
+                         subresource="status", count=10_000)  # fmt: skip
+    await stack.create(wfe_body("interrupted", parameters={"DELAY_SECONDS": "2"}))
+    await stack.wait_for(stack.runs, what="the run to be created")
+    await first.stop(signal.SIGKILL)
+    stack.emu.faults.clear()
+    assert "status" not in (stack.wfe("interrupted") or {})
+    await stack.start_controller()
+    await stack.wait_phase("interrupted", "Completed")
+    assert stack.run_creations() == 1
+    assert len(stack.runs()) == 1
+    await assert_trail_once(stack, "rr-interrupted", TRAIL)
+
+
+async def test_killed_while_running(stack: Stack) -> None:
+    first = await stack.start_controller()
+    await stack.create(wfe_body("midway", parameters={"DELAY_SECONDS": "3"}))
+    await stack.wait_phase("midway", "Running")
+    await first.stop(signal.SIGKILL)
+    await stack.start_controller()
+    await stack.wait_phase("midway", "Completed")
+    assert stack.run_creations() == 1
+    await assert_trail_once(stack, "rr-midway", TRAIL)
+
+
+async def test_killed_right_after_the_terminal_write(stack: Stack) -> None:
+    first = await stack.start_controller(cooldown="1h")
+    await stack.create(wfe_body("finished"))
+    await stack.wait_phase("finished", "Completed")
+    await first.stop(signal.SIGKILL)
+    await stack.start_controller(cooldown="1h")
+    await assert_trail_once(stack, "rr-finished", TRAIL)
+
+    def audited() -> dict[str, Any] | None:
+        obj = stack.wfe("finished") or {}
+        return obj if len(obj["status"].get("auditedEvents") or []) == 3 else None
+
+    obj = await stack.wait_for(audited, what="auditedEvents after the restart")
+    assert obj["status"]["phase"] == "Completed"
+    assert stack.run_creations() == 1
+    assert len(stack.runs()) == 1
+
+
+async def test_failed_wfe_stays_failed_across_a_restart(stack: Stack) -> None:
+    first = await stack.start_controller()
+    body = wfe_body("broken", image="quay.io/kubernaut/workflows/failing:v1")
+    body["spec"]["parameters"]["FAILURE_MODE"] = "exit"
+    await stack.create(body)
+    failed = await stack.wait_phase("broken", "Failed")
+    await first.stop(signal.SIGKILL)
+    await stack.start_controller()
+    await assert_trail_once(
+        stack,
+        "rr-broken",
+        {
+            "workflowexecution.selection.completed",
+            "workflowexecution.execution.started",
+            "workflowexecution.workflow.failed",
+        },
+    )
+    again = stack.wfe("broken") or {}
+    assert again["status"]["failureDetails"] == failed["status"]["failureDetails"]
+    assert stack.run_creations() == 1

@@ -1,0 +1,186 @@
+"""The reconciler's status write against a scripted API (httpx MockTransport, no network):
+a rejected write ends in one minimal Failed status and no retries; a conflict re-reads."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from kubernaut_wfe.adapters.kube import KubeClient, KubeConfig
+from kubernaut_wfe.adapters.retry import NO_RETRY
+from kubernaut_wfe.constants import FINALIZER, Annotation
+from kubernaut_wfe.controller.cache import ObjectCache
+from kubernaut_wfe.controller.metrics import ControllerMetrics
+from kubernaut_wfe.controller.reconciler import Reconciler
+from kubernaut_wfe.core.config import load_config
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+KEY = ("team", "w")
+
+
+def wfe() -> dict[str, Any]:
+    return {
+        "apiVersion": "kubernaut.ai/v1alpha1",
+        "kind": "WorkflowExecution",
+        "metadata": {
+            "name": "w",
+            "namespace": "team",
+            "uid": "wfe-uid",
+            "resourceVersion": "5",
+            "generation": 1,
+            "finalizers": [FINALIZER],
+            "creationTimestamp": "2026-01-01T11:00:00Z",
+        },
+        "spec": {
+            "remediationRequestRef": {"name": "rr"},
+            "workflowRef": {"workflowId": "x", "version": "1", "containerImage": "q/x:v1"},
+            "targetResource": "team/deployment/x",
+        },
+        "status": {
+            "phase": "Running",
+            "startTime": "2026-01-01T11:00:00Z",
+            "pipelineRunRef": {"name": "wfe-run"},
+            "pipelineRunStatus": {"status": "Unknown"},
+        },
+    }
+
+
+def finished_run() -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": "wfe-run",
+            "namespace": "kubernaut-workflows",
+            "uid": "run-uid",
+            "resourceVersion": "4",
+            "annotations": {
+                Annotation.WORKFLOW_EXECUTION.value: "team/w",
+                Annotation.WORKFLOW_EXECUTION_UID.value: "wfe-uid",
+            },
+        },
+        "status": {
+            "conditions": [
+                {"type": "Succeeded", "status": "True", "reason": "Succeeded", "message": "ok"}
+            ],
+            "completionTime": "2026-01-01T11:30:00Z",
+        },
+    }
+
+
+def status_error(code: int, reason: str) -> httpx.Response:
+    body = {
+        "kind": "Status",
+        "status": "Failure",
+        "reason": reason,
+        "code": code,
+        "message": reason,
+    }
+    return httpx.Response(code, json=body)
+
+
+class Api:
+    """Answers status PATCHes from a script; records every request."""
+
+    def __init__(self, answers: list[int]) -> None:
+        self.answers = answers
+        self.requests: list[tuple[str, str, Any]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        self.requests.append((request.method, request.url.path, body))
+        if request.method == "POST":
+            return httpx.Response(201, json=body)
+        if request.method == "GET":
+            return httpx.Response(
+                200, json={**wfe(), "metadata": {**wfe()["metadata"], "resourceVersion": "6"}}
+            )
+        code = self.answers.pop(0)
+        if code == 422:
+            return status_error(422, "Invalid")
+        if code == 409:
+            return status_error(409, "Conflict")
+        assert isinstance(body, dict)
+        written = wfe()
+        written["status"] = body["status"]
+        written["metadata"]["resourceVersion"] = "7"
+        return httpx.Response(200, json=written)
+
+
+def reconciler(
+    api: Api, scheduled: list[tuple[Any, float]]
+) -> tuple[Reconciler, ControllerMetrics]:
+    kube = KubeClient(
+        KubeConfig(server="http://kube.test"), transport=httpx.MockTransport(api), retry=NO_RETRY
+    )
+    cache = ObjectCache()
+    cache.store_wfe(wfe())
+    cache.store_run(finished_run())
+    metrics = ControllerMetrics()
+    return (
+        Reconciler(
+            config=load_config(),
+            kube=kube,
+            cache=cache,
+            metrics=metrics,
+            schedule=lambda key, delay: scheduled.append((key, delay)),
+            now=lambda: NOW,
+        ),
+        metrics,
+    )
+
+
+def patches(api: Api) -> list[dict[str, Any]]:
+    return [body for method, _, body in api.requests if method == "PATCH"]
+
+
+async def test_a_rejected_status_write_ends_in_one_minimal_failed_status() -> None:
+    api = Api([422, 200])
+    scheduled: list[tuple[Any, float]] = []
+    subject, metrics = reconciler(api, scheduled)
+    await subject.reconcile(KEY)
+    written = patches(api)
+    assert written[0]["status"]["phase"] == "Completed"
+    assert written[1]["status"]["phase"] == "Failed"
+    assert written[1]["status"]["failureDetails"]["reason"] == "Unknown"
+    assert "rejected" in written[1]["status"]["failureDetails"]["message"]
+    events = [body for method, path, body in api.requests if path.endswith("/events")]
+    assert [event["reason"] for event in events] == ["StatusWriteRejected"]
+    assert metrics.rejected_status_writes._value.get() == 1
+
+    api.requests.clear()
+    await subject.reconcile(KEY)
+    assert api.requests == []  # never a hot loop
+    assert subject.is_settled("wfe-uid")
+
+
+async def test_a_rejected_fallback_gives_up_quietly() -> None:
+    api = Api([422, 422])
+    subject, _ = reconciler(api, [])
+    await subject.reconcile(KEY)
+    assert len(patches(api)) == 2
+    api.requests.clear()
+    await subject.reconcile(KEY)
+    assert api.requests == []
+
+
+async def test_a_conflict_rereads_and_requeues_without_side_effects() -> None:
+    api = Api([409])
+    scheduled: list[tuple[Any, float]] = []
+    subject, metrics = reconciler(api, scheduled)
+    await subject.reconcile(KEY)
+    methods = [method for method, _, _ in api.requests]
+    assert methods == ["PATCH", "GET"]
+    assert scheduled == [(KEY, 0)]
+    assert metrics.reconciles.labels(outcome="Completed")._value.get() == 0
+
+
+async def test_the_write_carries_the_resource_version_it_was_computed_from() -> None:
+    api = Api([200])
+    subject, metrics = reconciler(api, [])
+    await subject.reconcile(KEY)
+    (written,) = patches(api)
+    assert written["metadata"] == {"resourceVersion": "5"}
+    assert written["status"]["phase"] == "Completed"
+    assert metrics.reconciles.labels(outcome="Completed")._value.get() == 1

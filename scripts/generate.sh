@@ -3,6 +3,7 @@
 #   api/openapi/data-storage-v1.yaml          -> src/kubernaut_wfe/datastorage/models.py (pydantic v2)
 #                                             -> src/kubernaut_wfe/data/data-storage-v1.yaml (copy)
 #   deploy/crds/kubernaut.ai_workflowexecutions.yaml -> src/kubernaut_wfe/data/ (copy)
+#                                             -> charts/kubernaut-wfe/crds/ (copy)
 #
 # Usage: scripts/generate.sh           write the derived files in place
 #        scripts/generate.sh --check   regenerate into a temporary tree and fail if anything differs
@@ -18,7 +19,8 @@ spec="api/openapi/data-storage-v1.yaml"
 crd="deploy/crds/kubernaut.ai_workflowexecutions.yaml"
 models="src/kubernaut_wfe/datastorage/models.py"
 data_dir="src/kubernaut_wfe/data"
-derived=("$models" "$data_dir/data-storage-v1.yaml" "$data_dir/kubernaut.ai_workflowexecutions.yaml")
+chart_crd="charts/kubernaut-wfe/crds/kubernaut.ai_workflowexecutions.yaml"
+derived=("$models" "$data_dir/data-storage-v1.yaml" "$data_dir/kubernaut.ai_workflowexecutions.yaml" "$chart_crd")
 
 generate_into() {
     local out_root="$1"
@@ -56,6 +58,8 @@ generate_into() {
     rm -f "$raw"
     cp "$repo_root/$spec" "$out_root/$data_dir/data-storage-v1.yaml"
     cp "$repo_root/$crd" "$out_root/$data_dir/kubernaut.ai_workflowexecutions.yaml"
+    mkdir -p "$out_root/$(dirname "$chart_crd")"
+    cp "$repo_root/$crd" "$out_root/$chart_crd"
 }
 
 if [[ "${1:-}" == "--check" ]]; then

@@ -1,0 +1,134 @@
+"""RBAC of spec §8: exactly these rules, no wildcards, the same in the chart and in deploy/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import Documents, Render, find  # noqa: TID252
+
+Rule = tuple[str, str, frozenset[str]]
+"""(apiGroup, resource[/subresource], verbs): one resource per rule after expansion."""
+
+SPEC_CLUSTER_RULES: set[Rule] = {
+    ("kubernaut.ai", "workflowexecutions", frozenset({"get", "list", "watch", "patch", "update"})),
+    ("kubernaut.ai", "workflowexecutions/status", frozenset({"get", "patch", "update"})),
+    ("kubernaut.ai", "workflowexecutions/finalizers", frozenset({"update"})),
+    (
+        "tekton.dev",
+        "pipelineruns",
+        frozenset({"get", "list", "watch", "create", "delete", "patch"}),
+    ),
+    ("tekton.dev", "taskruns", frozenset({"get", "list", "watch"})),
+    ("", "events", frozenset({"create", "patch"})),
+    ("events.k8s.io", "events", frozenset({"create", "patch"})),
+    ("apiextensions.k8s.io", "customresourcedefinitions", frozenset({"get", "list", "watch"})),
+    ("", "namespaces", frozenset({"get", "list", "watch"})),
+}
+SPEC_LEASE_RULES: set[Rule] = {
+    ("coordination.k8s.io", "leases", frozenset({"get", "create", "update"})),
+}
+
+
+def expand(rules: list[dict[str, Any]]) -> set[Rule]:
+    """One entry per (group, resource), verbs merged, so that rule grouping does not matter."""
+    merged: dict[tuple[str, str], set[str]] = {}
+    for rule in rules:
+        assert not rule.get("resourceNames"), rule
+        assert not rule.get("nonResourceURLs"), rule
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                merged.setdefault((group, resource), set()).update(rule["verbs"])
+    return {(group, resource, frozenset(verbs)) for (group, resource), verbs in merged.items()}
+
+
+def _wildcards(rules: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"{key}: {value}"
+        for rule in rules
+        for key in ("apiGroups", "resources", "verbs")
+        for value in rule.get(key, [])
+        if "*" in value
+    ]
+
+
+@pytest.fixture
+def sources(
+    render: Render, kustomized: Documents, full_values: dict[str, Any]
+) -> dict[str, Documents]:
+    return {"chart": render(None), "chart-full": render(full_values), "deploy": kustomized}
+
+
+@pytest.mark.parametrize("source", ["chart", "chart-full", "deploy"])
+def test_the_cluster_role_is_exactly_the_spec(sources: dict[str, Documents], source: str) -> None:
+    role = find(sources[source], "ClusterRole")
+    assert _wildcards(role["rules"]) == []
+    assert expand(role["rules"]) == SPEC_CLUSTER_RULES
+
+
+@pytest.mark.parametrize("source", ["chart", "chart-full", "deploy"])
+def test_the_lease_role_is_namespaced_to_the_controller(
+    sources: dict[str, Documents], source: str
+) -> None:
+    documents = sources[source]
+    role = find(documents, "Role")
+    assert role["metadata"]["namespace"] == "kubernaut-system"
+    assert _wildcards(role["rules"]) == []
+    assert expand(role["rules"]) == SPEC_LEASE_RULES
+    binding = find(documents, "RoleBinding")
+    assert binding["metadata"]["namespace"] == "kubernaut-system"
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": role["metadata"]["name"],
+    }
+
+
+@pytest.mark.parametrize("source", ["chart", "chart-full", "deploy"])
+def test_the_bindings_name_the_controllers_service_account(
+    sources: dict[str, Documents], source: str
+) -> None:
+    documents = sources[source]
+    account = find(documents, "ServiceAccount", "kubernaut-wfe-controller")
+    subject = {
+        "kind": "ServiceAccount",
+        "name": account["metadata"]["name"],
+        "namespace": account["metadata"]["namespace"],
+    }
+    cluster_binding = find(documents, "ClusterRoleBinding")
+    assert cluster_binding["subjects"] == [subject]
+    assert cluster_binding["roleRef"]["name"] == find(documents, "ClusterRole")["metadata"]["name"]
+    assert find(documents, "RoleBinding")["subjects"] == [subject]
+    deployment = find(documents, "Deployment", "kubernaut-wfe-controller")
+    assert (
+        deployment["spec"]["template"]["spec"]["serviceAccountName"] == account["metadata"]["name"]
+    )
+
+
+def test_chart_and_deploy_grant_the_same(render: Render, kustomized: Documents) -> None:
+    chart, deploy = render(None), kustomized
+    assert find(chart, "ClusterRole")["rules"] == find(deploy, "ClusterRole")["rules"]
+    assert find(chart, "Role")["rules"] == find(deploy, "Role")["rules"]
+
+
+@pytest.mark.parametrize("source", ["chart", "deploy"])
+def test_the_runner_gets_no_permissions(sources: dict[str, Documents], source: str) -> None:
+    documents = sources[source]
+    runner = find(documents, "ServiceAccount", "kubernaut-workflow-runner")
+    assert runner["metadata"]["namespace"] == "kubernaut-workflows"
+    bound = [
+        subject
+        for doc in documents
+        if doc["kind"] in ("RoleBinding", "ClusterRoleBinding")
+        for subject in doc["subjects"]
+    ]
+    assert all(subject["name"] != "kubernaut-workflow-runner" for subject in bound)
+
+
+def test_expand_catches_an_extra_verb() -> None:
+    rules = [{"apiGroups": ["tekton.dev"], "resources": ["taskruns"], "verbs": ["get", "delete"]}]
+    assert expand(rules) != {("tekton.dev", "taskruns", frozenset({"get"}))}
+    assert _wildcards([{"apiGroups": ["*"], "resources": ["pods"], "verbs": ["get"]}]) == [
+        "apiGroups: *"
+    ]

@@ -8,10 +8,10 @@ STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock generate check-generated lint fmt test test-unit test-integration mutation clean
+.PHONY: help install lock generate check-generated lint fmt test test-static test-unit test-integration test-e2e sandbox mutation clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
 
 $(STAMP): requirements/dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,7 +55,16 @@ test-unit: $(STAMP) ## the unit tier: pure core, no I/O
 test-integration: $(STAMP) ## the integration tier: real processes over HTTP (emulator, simulator, audit service)
 	@$(call run_pytest,tests/integration)
 
-test: check-generated lint test-unit test-integration ## everything CI runs
+sandbox: $(STAMP) ## the whole stack on loopback with the examples applied (Ctrl-C stops it)
+	$(BIN)/kubernaut-wfe sandbox
+
+test-static: $(STAMP) ## offline checks: Helm chart, kustomize, Dockerfile, bundles, Kind script rehearsal
+	@$(call run_pytest,tests/static)
+
+test-e2e: $(STAMP) ## e2e: E2E_TARGET=sandbox (default) or kind (tests/e2e/kind/run.sh)
+	@if [ "$${E2E_TARGET:-sandbox}" = kind ]; then exec tests/e2e/kind/run.sh; fi; $(call run_pytest,tests/e2e)
+
+test: check-generated lint test-static test-unit test-integration test-e2e ## everything CI runs
 
 mutation: $(STAMP) ## mutation testing of the pure core (slow; not in CI)
 	$(BIN)/mutmut run; $(BIN)/mutmut results

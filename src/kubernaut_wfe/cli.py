@@ -16,8 +16,13 @@ from types import ModuleType
 from kubernaut_wfe import __version__
 
 COMMANDS: dict[str, str] = {
+    "run": "kubernaut_wfe.commands.run",
+    "sandbox": "kubernaut_wfe.commands.sandbox",
     "render": "kubernaut_wfe.commands.render",
     "validate": "kubernaut_wfe.commands.validate",
+    "emulator": "kubernaut_wfe.commands.emulator",
+    "tekton-simulator": "kubernaut_wfe.commands.tekton_simulator",
+    "audit-server": "kubernaut_wfe.commands.audit_server",
 }
 
 

@@ -11,6 +11,7 @@ HELP = "Run the WorkflowExecution controller."
 
 EXIT_CONFIG = 2
 EXIT_STARTUP = 1
+EXIT_LEADER_LOST = 3
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +33,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_const",
         const=True,
         default=None,
-        help="hold a Lease before reconciling (not implemented yet: runs standalone)",
+        help="hold a Lease before reconciling (standbys wait for it)",
+    )
+    parser.add_argument(
+        "--leader-election-namespace",
+        metavar="NS",
+        help="namespace of the Lease (default: $POD_NAMESPACE, else the kubeconfig's)",
+    )
+    for name, default, meaning in (
+        ("lease-duration", "15s", "how long a Lease is valid without renewal"),
+        ("renew-deadline", "10s", "how long the leader retries renewing before it gives up"),
+        ("retry-period", "2s", "interval between acquire and renew attempts"),
+    ):
+        parser.add_argument(
+            f"--leader-elect-{name}", metavar="D", default=default, help=f"{meaning} ({default})"
+        )
+    parser.add_argument(
+        "--watch-timeout",
+        metavar="D",
+        default="5m",
+        help="server-side timeout of each watch request; a dead watch fails /healthz after it (5m)",
     )
     parser.add_argument(
         "--namespace",
@@ -66,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
     from kubernaut_wfe.adapters.kubeconfig import KubeConfigError, auto_config
     from kubernaut_wfe.controller.crdcheck import CrdCheckError
+    from kubernaut_wfe.controller.leader import LeaderLostError
     from kubernaut_wfe.controller.logs import configure_logging
     from kubernaut_wfe.controller.operator import Controller
     from kubernaut_wfe.controller.probes import parse_bind_address
@@ -76,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(text, overrides(args))
         parse_bind_address(config.controller.metrics_addr)
         parse_bind_address(config.controller.health_probe_addr)
+        timings = _operation_timings(args)
     except (OSError, UnicodeDecodeError) as error:
         print(f"kubernaut-wfe run: cannot read {args.config}: {error}", file=sys.stderr)
         return EXIT_CONFIG
@@ -88,18 +110,58 @@ def run(args: argparse.Namespace) -> int:
         print(f"kubernaut-wfe run: {error}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(args.log_format)
-    if config.controller.leader_election:
-        import structlog
-
-        structlog.get_logger("kubernaut_wfe.controller").warning(
-            "leader election is not implemented yet; running standalone"
-        )
     try:
-        asyncio.run(Controller(config, kube_config).run())
+        election = _election_settings(args, config, kube_config.namespace, timings)
+    except ValueError as error:
+        print(f"kubernaut-wfe run: invalid configuration:\n{error}", file=sys.stderr)
+        return EXIT_CONFIG
+    controller = Controller(
+        config, kube_config, leader_election=election, watch_timeout=timings["watch_timeout"]
+    )
+    try:
+        asyncio.run(controller.run())
     except CrdCheckError as error:
         print(f"kubernaut-wfe run: {error}", file=sys.stderr)
         return EXIT_STARTUP
+    except LeaderLostError as error:
+        print(f"kubernaut-wfe run: lost leadership: {error}", file=sys.stderr)
+        return EXIT_LEADER_LOST
     return 0
+
+
+def _operation_timings(args: argparse.Namespace) -> dict[str, float]:
+    """The duration flags in seconds; ValueError names the bad flag."""
+    from kubernaut_wfe.core.durations import DurationError, parse_duration
+
+    timings = {}
+    for key in ("leader_elect_lease_duration", "leader_elect_renew_deadline",
+                "leader_elect_retry_period", "watch_timeout"):  # fmt: skip
+        flag = "--" + key.replace("_", "-")
+        try:
+            seconds = parse_duration(getattr(args, key)).total_seconds()
+        except DurationError as error:
+            raise ValueError(f"{flag}: {error}") from None
+        if seconds <= 0:
+            raise ValueError(f"{flag}: must be greater than zero")
+        timings[key] = seconds
+    return timings
+
+
+def _election_settings(
+    args: argparse.Namespace, config: Any, kubeconfig_namespace: str, timings: dict[str, float]
+) -> Any:
+    """The Lease's place and timings, or None without leader election."""
+    from kubernaut_wfe.controller.leader import LeaderElectionSettings, election_namespace
+
+    if not config.controller.leader_election:
+        return None
+    return LeaderElectionSettings(
+        namespace=election_namespace(args.leader_election_namespace, kubeconfig_namespace),
+        name=config.controller.leader_election_id,
+        lease_duration=timings["leader_elect_lease_duration"],
+        renew_deadline=timings["leader_elect_renew_deadline"],
+        retry_period=timings["leader_elect_retry_period"],
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from kubernaut_wfe.core.actions import Outcome
 
@@ -40,6 +40,11 @@ class ControllerMetrics:
         self.rejected_status_writes = Counter(
             "workflowexecution_reconciler_status_writes_rejected_total",
             "Status writes the API server rejected as invalid.",
+            registry=self.registry,
+        )
+        self.leader = Gauge(
+            "workflowexecution_controller_leader",
+            "1 while this instance holds the leader Lease (or runs without leader election).",
             registry=self.registry,
         )
 

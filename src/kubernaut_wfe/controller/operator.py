@@ -9,12 +9,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import kopf
 import structlog
 
 from kubernaut_wfe.adapters.audit_config import AuditDeliveryConfig
 from kubernaut_wfe.adapters.audit_delivery import AuditDelivery
-from kubernaut_wfe.adapters.kube import CUSTOM_RESOURCE_DEFINITIONS, KubeClient, KubeConfig
+from kubernaut_wfe.adapters.kube import KubeClient, KubeConfig
+from kubernaut_wfe.adapters.kube_resources import WORKFLOW_EXECUTIONS
 from kubernaut_wfe.constants import (
     GROUP,
     PIPELINERUN_PLURAL,
@@ -27,8 +29,22 @@ from kubernaut_wfe.constants import (
 )
 from kubernaut_wfe.controller.cache import ObjectCache, WfeKey
 from kubernaut_wfe.controller.crdcheck import check_crd
+from kubernaut_wfe.controller.health import (
+    datastorage_state,
+    liveness_report,
+    readiness_report,
+    relay,
+    stop_on_signals,
+)
+from kubernaut_wfe.controller.leader import (
+    LeaderElectionSettings,
+    LeaderElector,
+    LeaderLostError,
+    election_namespace,
+)
+from kubernaut_wfe.controller.liveness import LoopHeartbeat, WatchMonitor
 from kubernaut_wfe.controller.metrics import ControllerMetrics
-from kubernaut_wfe.controller.probes import HttpEndpoints
+from kubernaut_wfe.controller.probes import HttpEndpoints, ProbeReport
 from kubernaut_wfe.controller.reconciler import Reconciler
 from kubernaut_wfe.controller.workqueue import WorkQueue
 from kubernaut_wfe.core.config import ControllerConfig
@@ -37,12 +53,13 @@ from kubernaut_wfe.datastorage.credentials import CaBundle, FileToken
 
 logger = structlog.get_logger("kubernaut_wfe.controller")
 
-TEKTON_CRDS = (f"{PIPELINERUN_PLURAL}.{TEKTON_GROUP}", f"{TASKRUN_PLURAL}.{TEKTON_GROUP}")
 WATCH_SERVER_TIMEOUT = 300
 """Seconds; the API server ends each watch after this and kopf re-opens it, so that a watch
 silently lost in the network (a zombie) never lasts longer."""
-WATCH_CLIENT_TIMEOUT = 330
+WATCH_CLIENT_MARGIN = 30
+"""Seconds the client waits beyond the server timeout before it gives a watch up itself."""
 REQUEST_TIMEOUT = 30
+DATASTORAGE_PROBE_TIMEOUT = 2.0
 
 
 def connection_info(config: KubeConfig) -> kopf.ConnectionInfo:
@@ -75,10 +92,29 @@ class Controller:
     """One operator instance. `run(stop_flag)` serves until the flag is set (or a signal)."""
 
     def __init__(
-        self, config: ControllerConfig, kube_config: KubeConfig, *, workers: int = 8
+        self,
+        config: ControllerConfig,
+        kube_config: KubeConfig,
+        *,
+        workers: int = 8,
+        leader_election: LeaderElectionSettings | None = None,
+        watch_timeout: float = WATCH_SERVER_TIMEOUT,
     ) -> None:
+        """`leader_election` overrides the Lease's place and timings when
+        `controller.leader_election` is on; `watch_timeout` is the watches' server timeout."""
         self.config = config
         self.kube_config = kube_config
+        self.watch_timeout = watch_timeout
+        self.leader_settings: LeaderElectionSettings | None = None
+        if config.controller.leader_election:
+            self.leader_settings = leader_election or LeaderElectionSettings(
+                namespace=election_namespace(None, kube_config.namespace),
+                name=config.controller.leader_election_id,
+            )
+        self.elector: LeaderElector | None = None
+        self.leader_lost: LeaderLostError | None = None
+        self.heartbeat = LoopHeartbeat()
+        self.watch_monitor: WatchMonitor | None = None
         self.metrics = ControllerMetrics()
         self.cache = ObjectCache()
         self.queue: WorkQueue[WfeKey] = WorkQueue(self._reconcile, workers=workers)
@@ -92,6 +128,8 @@ class Controller:
         self._datastorage: DataStorageClient | None = None
         self._uids: dict[str, WfeKey] = {}
         self._resync: asyncio.Task[None] | None = None
+        self._holding: asyncio.Task[None] | None = None
+        self._probe_http: httpx.AsyncClient | None = None
         self._configure_kopf()
 
     # --- kopf -------------------------------------------------------------------------------
@@ -108,8 +146,8 @@ class Controller:
     def _configure_kopf(self) -> None:
         settings = self.settings
         settings.posting.level = logging.WARNING
-        settings.watching.server_timeout = WATCH_SERVER_TIMEOUT
-        settings.watching.client_timeout = WATCH_CLIENT_TIMEOUT
+        settings.watching.server_timeout = round(self.watch_timeout)
+        settings.watching.client_timeout = self.watch_timeout + WATCH_CLIENT_MARGIN
         settings.watching.connect_timeout = REQUEST_TIMEOUT
         settings.networking.request_timeout = REQUEST_TIMEOUT
         selector = Label.WORKFLOW_EXECUTION.value
@@ -179,12 +217,29 @@ class Controller:
 
     # --- lifecycle --------------------------------------------------------------------------
 
+    async def start_endpoints(self) -> None:
+        """Open the API client, the heartbeat and the HTTP endpoints (standbys serve them too)."""
+        self.kube = KubeClient(self.kube_config)
+        self._probe_http = httpx.AsyncClient(timeout=DATASTORAGE_PROBE_TIMEOUT, trust_env=False)
+        self.heartbeat.start()
+        self.http = HttpEndpoints(
+            registry=self.metrics.registry,
+            metrics_addr=self.config.controller.metrics_addr,
+            probe_addr=self.config.controller.health_probe_addr,
+            alive=self._alive,
+            ready=self._readiness,
+        )
+        await self.http.start()
+        logger.info("endpoints serving", endpoints=self.http.addresses)
+
     async def start(self) -> None:
-        """Check the CRD, then start delivery, workers, resync and the HTTP endpoints.
+        """Check the CRD, then start delivery, workers, resync and the watch monitor.
 
         Raises `CrdCheckError` when the installed CRD is too old.
         """
-        self.kube = KubeClient(self.kube_config)
+        if self.kube is None:
+            await self.start_endpoints()
+        assert self.kube is not None
         await check_crd(self.kube)
         audit = self.config.audit
         self._datastorage = DataStorageClient(
@@ -215,18 +270,20 @@ class Controller:
         )
         self.queue.start()
         self._resync = asyncio.create_task(self._resync_forever(), name="resync")
-        self.http = HttpEndpoints(
-            registry=self.metrics.registry,
-            metrics_addr=self.config.controller.metrics_addr,
-            probe_addr=self.config.controller.health_probe_addr,
-            alive=self._alive,
-            ready=self._readiness,
+        namespaces, clusterwide = self.kopf_scope()
+        self.watch_monitor = WatchMonitor(
+            self.kube_config,
+            WORKFLOW_EXECUTIONS.path(None if clusterwide else namespaces[0]),
+            server_timeout=self.watch_timeout,
         )
-        await self.http.start()
-        logger.info("controller started", endpoints=self.http.addresses)
+        self.watch_monitor.start()
+        if self.leader_settings is None:
+            self.metrics.leader.set(1)
+        logger.info("controller started")
 
     async def stop(self) -> None:
-        """Stop taking work, finish in-flight reconciles, flush audit within its bound."""
+        """Stop taking work, finish in-flight reconciles, flush audit within its bound, then
+        give the Lease up."""
         logger.info("controller stopping")
         if self._resync is not None:
             self._resync.cancel()
@@ -235,8 +292,20 @@ class Controller:
         logger.info("workers stopped")
         if self.delivery is not None:
             await self.delivery.stop(self.config.audit.shutdown_flush_timeout.total_seconds())
+        if self._holding is not None:
+            # Renewed until here, so that no standby takes over while work is finishing.
+            self._holding.cancel()
+            await asyncio.gather(self._holding, return_exceptions=True)
+        if self.elector is not None:
+            await self.elector.release()
+            self.metrics.leader.set(0)
+        if self.watch_monitor is not None:
+            await self.watch_monitor.stop()
+        await self.heartbeat.stop()
         if self.http is not None:
             await self.http.stop()
+        if self._probe_http is not None:
+            await self._probe_http.aclose()
         if self._datastorage is not None:
             await self._datastorage.aclose()
         if self.kube is not None:
@@ -244,28 +313,64 @@ class Controller:
         logger.info("controller stopped")
 
     async def run(self, stop_flag: asyncio.Event | None = None) -> None:
-        """Start, serve the kopf operator until `stop_flag` (or SIGINT/SIGTERM), stop."""
+        """Serve until `stop_flag` (or SIGINT/SIGTERM): with leader election, wait for the Lease
+        first. Raises `LeaderLostError` after stopping when the Lease was lost."""
         namespaces, clusterwide = self.kopf_scope()
-        try:
-            await self.start()
-        except BaseException:
-            await self.stop()
-            raise
+        stopping = asyncio.Event()
+        relaying = asyncio.create_task(relay(stop_flag, stopping)) if stop_flag else None
         kopf_ready = asyncio.Event()
         readiness = asyncio.create_task(self._mark_ready(kopf_ready))
         try:
-            await kopf.operator(
-                registry=self.registry,
-                settings=self.settings,
-                standalone=True,
-                clusterwide=clusterwide,
-                namespaces=namespaces,
-                stop_flag=stop_flag,
-                ready_flag=kopf_ready,
-            )
+            with stop_on_signals(stopping):
+                await self.start_endpoints()
+                if self.leader_settings is not None and not await self._lead(stopping):
+                    return
+                await self.start()
+            if not stopping.is_set():
+                await kopf.operator(
+                    registry=self.registry,
+                    settings=self.settings,
+                    standalone=True,
+                    clusterwide=clusterwide,
+                    namespaces=namespaces,
+                    stop_flag=stopping,
+                    ready_flag=kopf_ready,
+                )
         finally:
             readiness.cancel()
+            if relaying is not None:
+                relaying.cancel()
             await self.stop()
+        if self.leader_lost is not None:
+            raise self.leader_lost
+
+    async def _lead(self, stopping: asyncio.Event) -> bool:
+        """Wait for the Lease (False if stopped first), then keep renewing it in a task."""
+        assert self.kube is not None
+        assert self.leader_settings is not None
+        self.elector = LeaderElector(self.kube, self.leader_settings)
+        acquiring = asyncio.create_task(self.elector.acquire(), name="leader-acquire")
+        stopped = asyncio.create_task(stopping.wait())
+        await asyncio.wait({acquiring, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if not acquiring.done():
+            acquiring.cancel()
+            await asyncio.gather(acquiring, return_exceptions=True)
+            return False
+        acquiring.result()
+        self.metrics.leader.set(1)
+        self._holding = asyncio.create_task(self._hold(stopping), name="leader-renew")
+        return True
+
+    async def _hold(self, stopping: asyncio.Event) -> None:
+        assert self.elector is not None
+        try:
+            await self.elector.hold()
+        except LeaderLostError as lost:
+            self.leader_lost = lost
+            self.metrics.leader.set(0)
+            logger.error("lost the leader lease; stopping", reason=str(lost))
+            stopping.set()
 
     async def _mark_ready(self, kopf_ready: asyncio.Event) -> None:
         await kopf_ready.wait()
@@ -291,15 +396,18 @@ class Controller:
                 if uid is not None and self.reconciler and not self.reconciler.is_settled(uid):
                     self.queue.add(key)
 
-    def _alive(self) -> str | None:
-        if self._resync is None or self._resync.done():
-            return "the controller is not running"
-        return None
+    def _alive(self) -> ProbeReport:
+        return liveness_report(self.heartbeat, self.watch_monitor)
 
-    async def _readiness(self) -> str | None:
-        if not self.ready.is_set() or self.kube is None:
-            return "the watches are not established yet"
-        for name in TEKTON_CRDS:
-            if await self.kube.get(CUSTOM_RESOURCE_DEFINITIONS, name) is None:
-                return f"the Tekton CRD {name} is not installed"
-        return None
+    async def _readiness(self) -> ProbeReport:
+        leader = "disabled"
+        if self.leader_settings is not None:
+            leader = "leading" if self.elector and self.elector.is_leader else "standby"
+        return await readiness_report(
+            leader=leader,
+            watching=self.ready.is_set(),
+            kube=self.kube,
+            datastorage=await datastorage_state(
+                self._probe_http, self.config.audit.datastorage_url
+            ),
+        )

@@ -1,15 +1,35 @@
-"""`/metrics` and `/healthz` `/readyz` over aiohttp (spec §7; leader state is a later seam)."""
+"""`/metrics` and `/healthz` `/readyz` over aiohttp (spec §7). The probes answer 200 or 503 with
+a JSON body: `{"status": "ok"|"failed", "reason": ..., "checks": {...}}`."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-ReadinessCheck = Callable[[], Awaitable[str | None]]
-"""Returns None when ready, else why not."""
-LivenessCheck = Callable[[], str | None]
+
+@dataclass(frozen=True)
+class ProbeReport:
+    """A probe's verdict: `problem` is None when passing; `checks` are reported either way."""
+
+    problem: str | None = None
+    checks: Mapping[str, Any] = field(default_factory=dict)
+
+    def response(self) -> web.Response:
+        """200 or 503 with the report as JSON."""
+        body = {
+            "status": "failed" if self.problem else "ok",
+            **({"reason": self.problem} if self.problem else {}),
+            "checks": dict(self.checks),
+        }
+        return web.json_response(body, status=503 if self.problem else 200)
+
+
+ReadinessCheck = Callable[[], Awaitable[ProbeReport]]
+LivenessCheck = Callable[[], ProbeReport]
 
 
 def parse_bind_address(text: str) -> tuple[str, int]:
@@ -69,13 +89,7 @@ class HttpEndpoints:
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _healthz(self, _: web.Request) -> web.Response:
-        problem = self._alive()
-        if problem is not None:
-            return web.Response(status=503, text=problem)
-        return web.Response(text="ok")
+        return self._alive().response()
 
     async def _readyz(self, _: web.Request) -> web.Response:
-        problem = await self._ready()
-        if problem is not None:
-            return web.Response(status=503, text=problem)
-        return web.Response(text="ok")
+        return (await self._ready()).response()

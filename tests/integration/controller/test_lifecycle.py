@@ -123,12 +123,17 @@ async def test_events_and_audit_trail_of_a_completed_run(stack: Stack) -> None:
     ]
     stored = await stack.audit_events("rr-trail")
     assert sorted(e["event_type"] for e in stored) == sorted(obj["status"]["auditedEvents"])
-    reasons = {
-        e["reason"]
-        for e in stack.emu.objects("events", "default")
-        if e["involvedObject"]["name"] == "trail"
-    }
-    assert {"PipelineRunCreated", "WorkflowCompleted"} <= reasons
+
+    def reasons() -> set[str]:
+        return {
+            e["reason"]
+            for e in stack.emu.objects("events", "default")
+            if e["involvedObject"]["name"] == "trail"
+        }
+
+    await stack.wait_for(
+        lambda: {"PipelineRunCreated", "WorkflowCompleted"} <= reasons(), what="the Events"
+    )
 
 
 async def test_nothing_of_kopf_is_written_on_the_objects(stack: Stack) -> None:

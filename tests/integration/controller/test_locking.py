@@ -102,8 +102,11 @@ async def test_lock_released_after_cooldown(bare_stack: Stack) -> None:
     await stack.create(wfe_body("holder", target=TARGET))
     await complete(stack, "holder")
     await stack.wait_for(lambda: stack.run(RUN) is None, what="the lock release")
-    reasons = {e["reason"] for e in stack.emu.objects("events", "default")}
-    assert "LockReleased" in reasons
+    # The Event is posted after the run is deleted: wait for it rather than race it.
+    await stack.wait_for(
+        lambda: any(e["reason"] == "LockReleased" for e in stack.emu.objects("events", "default")),
+        what="the LockReleased Event",
+    )
     assert phase(stack.wfe("holder")) == "Completed"
 
 

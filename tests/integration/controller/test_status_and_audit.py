@@ -38,11 +38,16 @@ async def test_failed_run_posts_a_warning_event_and_a_failed_audit_event(stack: 
     await stack.start_controller()
     await stack.create(wfe_body("sad", image=FAILING, parameters={"FAILURE_MODE": "exit"}))
     await stack.wait_phase("sad", "Failed")
-    warnings = [
-        e
-        for e in stack.emu.objects("events", "default")
-        if e["involvedObject"]["name"] == "sad" and e["reason"] == "WorkflowFailed"
-    ]
+
+    def failed_events() -> list[dict[str, Any]]:
+        return [
+            e
+            for e in stack.emu.objects("events", "default")
+            if e["involvedObject"]["name"] == "sad" and e["reason"] == "WorkflowFailed"
+        ]
+
+    # Events are posted right after the status write: wait for it rather than race it.
+    warnings = await stack.wait_for(failed_events, what="the WorkflowFailed Event")
     assert [e["type"] for e in warnings] == ["Warning"]
 
     async def failed_event() -> list[dict[str, Any]]:
@@ -113,9 +118,12 @@ async def test_running_sets_the_created_and_lock_conditions(bare_stack: Stack) -
     assert found["ResourceLocked"]["status"] == "False"
     assert found["ResourceLocked"]["reason"] == "LockAcquired"
     assert found["Ready"]["status"] == "Unknown"
-    created = [
-        e for e in stack.emu.objects("events", "default") if e["reason"] == "PipelineRunCreated"
-    ]
+    created = await stack.wait_for(
+        lambda: [
+            e for e in stack.emu.objects("events", "default") if e["reason"] == "PipelineRunCreated"
+        ],
+        what="the PipelineRunCreated Event",
+    )
     assert len(created) == 1
     assert running["status"]["pipelineRunRef"]["name"] in created[0]["message"]
 

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock generate check-generated lint fmt test test-static test-unit test-integration test-e2e sandbox mutation clean
+.PHONY: help install lock generate check-generated lint fmt test test-static test-unit test-integration test-e2e sandbox bench mutation clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -34,14 +34,14 @@ check-generated: $(STAMP) ## fail when a generated file is stale (fix: make gene
 	scripts/generate.sh --check
 
 lint: $(STAMP) ## ruff (lint + format check), mypy --strict, import-linter contracts
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 fmt: $(STAMP) ## format and autofix
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
 
 # pytest exits 5 when it collected nothing: a tier that silently ran no test is a failure here.
 define run_pytest
@@ -65,6 +65,9 @@ test-e2e: $(STAMP) ## e2e: E2E_TARGET=sandbox (default) or kind (tests/e2e/kind/
 	@if [ "$${E2E_TARGET:-sandbox}" = kind ]; then exec tests/e2e/kind/run.sh; fi; $(call run_pytest,tests/e2e)
 
 test: check-generated lint test-static test-unit test-integration test-e2e ## everything CI runs
+
+bench: $(STAMP) ## benchmarks (about 7 min on 2 cores; not in `test`): writes bench/results/latest.md
+	$(BIN)/python -m bench
 
 mutation: $(STAMP) ## mutation testing of the pure core (slow; not in CI)
 	$(BIN)/mutmut run; $(BIN)/mutmut results

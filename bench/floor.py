@@ -1,0 +1,161 @@
+"""The raw-HTTP floor of the create burst: a plain aiohttp script, watch-driven like the
+controller, doing only the four calls a new WFE needs (finalizer patch, GET run, POST run,
+status patch) with the controller's concurrency. No validation, no cache, no logging, no audit.
+
+Run as a child process: `python -m bench.floor URL COUNT CONCURRENCY`; prints `ready` once its
+watch is open and `done` after COUNT WFEs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from bench.objects import EXECUTION_NAMESPACE, IMAGE, RFC3339, WFE_NAMESPACE
+from kubernaut_wfe.constants import FINALIZER, Annotation, Label
+
+WFES = f"/apis/kubernaut.ai/v1alpha1/namespaces/{WFE_NAMESPACE}/workflowexecutions"
+RUNS = f"/apis/tekton.dev/v1/namespaces/{EXECUTION_NAMESPACE}/pipelineruns"
+MERGE = {"Content-Type": "application/merge-patch+json"}
+NOT_FOUND = 404
+
+
+def run_body(wfe: dict[str, Any], run_name: str) -> dict[str, Any]:
+    """A PipelineRun like the controller's (labels, annotations, bundle, params, security)."""
+    meta, spec = wfe["metadata"], wfe["spec"]
+    name, target = meta["name"], spec["targetResource"]
+    return {
+        "apiVersion": "tekton.dev/v1",
+        "kind": "PipelineRun",
+        "metadata": {
+            "name": run_name,
+            "namespace": EXECUTION_NAMESPACE,
+            "labels": {
+                Label.WORKFLOW_EXECUTION.value: name,
+                Label.SOURCE_NAMESPACE.value: meta["namespace"],
+                Label.WORKFLOW_ID.value: spec["workflowRef"]["workflowId"],
+                Label.TARGET_RESOURCE.value: target.replace("/", "__"),
+            },
+            "annotations": {
+                Annotation.TARGET_RESOURCE.value: target,
+                Annotation.WORKFLOW_EXECUTION.value: f"{meta['namespace']}/{name}",
+                Annotation.WORKFLOW_EXECUTION_UID.value: meta["uid"],
+            },
+        },
+        "spec": {
+            "pipelineRef": {
+                "resolver": "bundles",
+                "params": [
+                    {"name": "bundle", "value": IMAGE},
+                    {"name": "name", "value": "workflow"},
+                    {"name": "kind", "value": "pipeline"},
+                ],
+            },
+            "params": [
+                *({"name": k, "value": v} for k, v in spec["parameters"].items()),
+                {"name": "TARGET_RESOURCE", "value": target},
+            ],
+            "taskRunTemplate": {"serviceAccountName": "kubernaut-workflow-runner"},
+        },
+    }
+
+
+def running_status(wfe: dict[str, Any], run_name: str) -> dict[str, Any]:
+    """The status the controller writes on Running (phase, ref, the three conditions)."""
+    now = datetime.now(UTC).strftime(RFC3339)
+    generation = wfe["metadata"].get("generation", 1)
+
+    def condition(kind: str, status: str, reason: str) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "status": status,
+            "reason": reason,
+            "message": reason,
+            "lastTransitionTime": now,
+            "observedGeneration": generation,
+        }
+
+    return {
+        "status": {
+            "phase": "Running",
+            "observedGeneration": generation,
+            "startTime": now,
+            "pipelineRunRef": {"name": run_name},
+            "conditions": [
+                condition("TektonPipelineCreated", "True", "PipelineCreated"),
+                condition("ResourceLocked", "False", "LockAcquired"),
+                condition("TektonPipelineRunning", "True", "PipelineStarted"),
+            ],
+        }
+    }
+
+
+async def start_one(session: aiohttp.ClientSession, wfe: dict[str, Any]) -> None:
+    """The four calls, in the controller's order."""
+    name = wfe["metadata"]["name"]
+    run_name = f"floor-{name}"
+    patch = {"metadata": {"finalizers": [FINALIZER]}}
+    async with session.patch(f"{WFES}/{name}", json=patch, headers=MERGE) as response:
+        response.raise_for_status()
+        wfe = await response.json()
+    async with session.get(f"{RUNS}/{run_name}") as response:
+        if response.status != NOT_FOUND:
+            response.raise_for_status()
+        await response.read()
+    async with session.post(RUNS, json=run_body(wfe, run_name)) as response:
+        response.raise_for_status()
+        await response.read()
+    status = running_status(wfe, run_name)
+    async with session.patch(f"{WFES}/{name}/status", json=status, headers=MERGE) as response:
+        response.raise_for_status()
+        await response.read()
+
+
+async def watch(session: aiohttp.ClientSession, queue: asyncio.Queue[dict[str, Any]]) -> None:
+    """Queue every ADDED WFE."""
+    params = {"watch": "true", "allowWatchBookmarks": "false"}
+    async with session.get(WFES, params=params, timeout=aiohttp.ClientTimeout()) as response:
+        response.raise_for_status()
+        print("ready", flush=True)
+        async for line in response.content:
+            event = json.loads(line)
+            if event.get("type") == "ADDED":
+                queue.put_nowait(event["object"])
+
+
+async def main(url: str, count: int, concurrency: int) -> None:
+    """Start `count` WFEs as they appear, `concurrency` at a time."""
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    done = 0
+    finished = asyncio.Event()
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal done
+        while True:
+            wfe = await queue.get()
+            await start_one(session, wfe)
+            done += 1
+            if done >= count:
+                finished.set()
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(base_url=url, connector=connector) as session:
+        tasks = [asyncio.create_task(watch(session, queue))]
+        tasks += [asyncio.create_task(worker(session)) for _ in range(concurrency)]
+        waiter = asyncio.create_task(finished.wait())
+        await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in [waiter, *tasks]:
+            task.cancel()
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))

@@ -43,10 +43,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "-f",
         "--filename",
         dest="filenames",
-        action="append",
+        action="extend",
+        nargs="+",
         required=True,
         metavar="FILE",
-        help="YAML file with one or more documents; '-' reads stdin (repeatable)",
+        help="YAML files with one or more documents each; '-' reads stdin (repeatable)",
     )
     parser.add_argument(
         "--crd",

@@ -72,6 +72,17 @@ def test_several_files_and_stdin(
     assert capsys.readouterr().out.splitlines()[1] == "-: WorkflowExecution/team-a/piped: OK"
 
 
+def test_one_flag_takes_several_files_as_a_shell_glob_gives_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = write(tmp_path, WFE.format(name="other", target="node/n2"))
+    assert cli.main(["validate", "-f", str(HELLO), other]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{HELLO}: WorkflowExecution/default/hello-world: OK",
+        f"{other}: WorkflowExecution/team-a/other: OK",
+    ]
+
+
 def test_yaml_error_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "spec: [unclosed\n")
     assert cli.main(["validate", "-f", path, "-f", str(HELLO)]) == 2

@@ -1,6 +1,6 @@
 """The controller's async client of the Kubernetes API (everything but kopf's own watches).
 
-One `KubeClient` (one `httpx.AsyncClient`, one connection pool) lives in kopf's event loop.
+One `KubeClient` (one `aiohttp.ClientSession`, one connection pool) lives in kopf's event loop.
 Transient failures (5xx, 429, timeouts, broken connections) are retried here with bounded,
 jittered backoff; everything else, 409 included, is raised for the caller to decide.
 """
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Self
 
-import httpx
+import aiohttp
 
 from kubernaut_wfe.adapters.kube_errors import (
     AlreadyExists,
@@ -118,8 +118,7 @@ class KubeClient:
         config: KubeConfig,
         *,
         retry: RetryPolicy | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         now: Callable[[], datetime] = _wall_clock,
@@ -127,7 +126,7 @@ class KubeClient:
     ) -> None:
         """Build the client; blocking (TLS files are read): call at start-up.
 
-        `transport`, `sleep`, `rng` and `now` are for tests.
+        `sleep`, `rng` and `now` are for tests.
         """
         self.config = config
         self._now = now
@@ -139,7 +138,6 @@ class KubeClient:
             sleep=sleep,
             rng=rng or random.Random(),  # noqa: S311 - jitter, not cryptography
             now=now,
-            transport=transport,
         )
 
     async def __aenter__(self) -> Self:

@@ -94,6 +94,11 @@ class BearerTokenAuth(httpx.Auth):
         self._read_at: float | None = None
         self._lock = asyncio.Lock()
 
+    @property
+    def rereads_file(self) -> bool:
+        """Whether a 401 is worth a retry with the token file read again."""
+        return self._token_file is not None
+
     async def token(self, *, force: bool = False) -> str:
         """The current token, re-reading the file when it is due (or `force`)."""
         if self._token_file is None:

@@ -1,4 +1,5 @@
-"""One connection pool to one API server: requests, retries of transient failures, JSON replies."""
+"""One connection pool to one API server (aiohttp): requests, retries of transient failures,
+JSON replies."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import json
 import random
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx
+import aiohttp
 import structlog
 
 from kubernaut_wfe import __version__
@@ -29,19 +31,31 @@ JsonObject = dict[str, Any]
 
 USER_AGENT = f"kubernaut-wfe/{__version__}"
 JSON = "application/json"
+UNAUTHORIZED = 401
 
 # Every request has a deadline, set here once. Without one, a request sent on a connection whose
 # peer is gone (an API server restarted behind a load balancer that dropped the flow silently)
-# waits forever, and so does the kopf handler awaiting it: the object is stuck until a restart.
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# waits forever, and so does the reconcile awaiting it: the object is stuck until a restart.
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=30.0, connect=10.0)
+MAX_CONNECTIONS = 50
 # Idle pooled connections are dropped before typical load-balancer idle timeouts (60 s and up),
 # so that a request never goes out on a connection the network has already forgotten.
-DEFAULT_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=10, keepalive_expiry=30)
+KEEPALIVE_SECONDS = 30.0
 
-_RETRYABLE_TRANSPORT_ERRORS = (httpx.NetworkError, httpx.RemoteProtocolError)
+
+@dataclass(frozen=True)
+class Answer:
+    """A response read in full: status, reason phrase, headers that matter, body."""
+
+    status: int
+    reason: str
+    retry_after: str | None
+    content: bytes
 
 
 def _caused_by_certificate_verification(error: BaseException) -> bool:
+    if isinstance(error, aiohttp.ClientConnectorCertificateError):
+        return True
     cause: BaseException | None = error
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):
@@ -54,7 +68,8 @@ class ApiSession:
     """Sends requests to the API server and retries transient failures with jittered backoff.
 
     A POST that timed out may have been applied: its retry then meets 409 AlreadyExists, which
-    callers treat as "someone created it" and re-read, as they must for any 409.
+    callers treat as "someone created it" and re-read, as they must for any 409. The aiohttp
+    session is opened on the first request (it belongs to the running event loop).
     """
 
     def __init__(
@@ -62,36 +77,52 @@ class ApiSession:
         config: KubeConfig,
         *,
         retry: RetryPolicy,
-        timeout: httpx.Timeout,
+        timeout: aiohttp.ClientTimeout,
         sleep: Callable[[float], Awaitable[None]],
         rng: random.Random,
         now: Callable[[], datetime],
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._retry = retry
         self._sleep = sleep
         self._rng = rng
         self._now = now
-        auth = None
+        self._timeout = timeout
+        self._base = config.server.rstrip("/")
+        self._auth: BearerTokenAuth | None = None
         if config.token or config.token_file:
-            auth = BearerTokenAuth(token=config.token, token_file=config.token_file)
-        tls_needed = transport is None and config.server.startswith("https://")
-        self._http = httpx.AsyncClient(
-            base_url=config.server,
-            auth=auth,
-            verify=build_ssl_context(config) if tls_needed else True,
-            timeout=timeout,
-            limits=DEFAULT_LIMITS,
-            headers={"User-Agent": USER_AGENT, "Accept": JSON},
-            transport=transport,
-            # The API server is reached directly: proxy variables meant for other traffic must not
-            # reroute it, and SSL_CERT_FILE must not replace the cluster's CA.
-            trust_env=False,
+            self._auth = BearerTokenAuth(token=config.token, token_file=config.token_file)
+        self._ssl: ssl.SSLContext | None = (
+            build_ssl_context(config) if config.server.startswith("https://") else None
         )
+        self._http: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("the Kubernetes API client has been closed")
+        if self._http is None:
+            connector = aiohttp.TCPConnector(
+                limit=MAX_CONNECTIONS,
+                keepalive_timeout=KEEPALIVE_SECONDS,
+                ssl=self._ssl if self._ssl is not None else True,
+            )
+            self._http = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._timeout,
+                headers={"User-Agent": USER_AGENT, "Accept": JSON},
+                # The API server is reached directly: proxy variables meant for other traffic
+                # must not reroute it.
+                trust_env=False,
+                auto_decompress=True,
+            )
+        return self._http
 
     async def close(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
+        """Close the connection pool; later requests raise RuntimeError."""
+        self._closed = True
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
 
     async def request(
         self,
@@ -103,15 +134,13 @@ class ApiSession:
         content_type: str = JSON,
     ) -> JsonObject:
         """The JSON object the API answered, or ApiError (Transient once retries are spent)."""
-        response = await self._send(method, path, params, body, content_type)
+        answer = await self._send(method, path, params, body, content_type)
         try:
-            parsed = response.json()
+            parsed = json.loads(answer.content)
         except ValueError:
             parsed = None
         if not isinstance(parsed, dict):
-            raise ApiError(
-                response.status_code, "InvalidResponse", f"{method} {path}: not a JSON object"
-            )
+            raise ApiError(answer.status, "InvalidResponse", f"{method} {path}: not a JSON object")
         return parsed
 
     async def _send(
@@ -121,7 +150,7 @@ class ApiSession:
         params: Mapping[str, str] | None,
         body: object,
         content_type: str,
-    ) -> httpx.Response:
+    ) -> Answer:
         content = None if body is None else json.dumps(body).encode("utf-8")
         headers = {} if content is None else {"Content-Type": content_type}
         delays = backoff_delays(self._retry, self._rng)
@@ -129,7 +158,7 @@ class ApiSession:
         while True:
             attempt += 1
             outcome = await self._attempt(method, path, params, content, headers)
-            if isinstance(outcome, httpx.Response):
+            if isinstance(outcome, Answer):
                 return outcome
             if not isinstance(outcome, Transient):
                 raise outcome
@@ -155,19 +184,17 @@ class ApiSession:
         path: str,
         params: Mapping[str, str] | None,
         content: bytes | None,
-        headers: Mapping[str, str],
-    ) -> httpx.Response | ApiError:
-        """The successful response, or the error it amounts to."""
+        headers: dict[str, str],
+    ) -> Answer | ApiError:
+        """The successful answer, or the error it amounts to."""
         error: ApiError
         try:
-            response = await self._http.request(
-                method, path, params=params, content=content, headers=headers
-            )
-        except httpx.TimeoutException as exc:
+            answer = await self._exchange(method, path, params, content, headers)
+        except TimeoutError as exc:
             error = Transient(0, "Timeout", f"{method} {path}: {type(exc).__name__}")
             error.__cause__ = exc
             return error
-        except _RETRYABLE_TRANSPORT_ERRORS as exc:
+        except aiohttp.ClientError as exc:
             text = f"{method} {path}: {type(exc).__name__}: {exc}"
             if _caused_by_certificate_verification(exc):
                 # The server's certificate will not become trustworthy by asking again.
@@ -176,9 +203,45 @@ class ApiSession:
                 error = Transient(0, "ConnectionError", text)
             error.__cause__ = exc
             return error
-        if response.is_success:
-            return response
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), self._now())
+        if 200 <= answer.status < 300:
+            return answer
+        retry_after = parse_retry_after(answer.retry_after, self._now())
         return error_from_response(
-            response.status_code, response.reason_phrase, response.content, retry_after=retry_after
+            answer.status, answer.reason, answer.content, retry_after=retry_after
         )
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        content: bytes | None,
+        headers: dict[str, str],
+    ) -> Answer:
+        """One request (and, after a 401, one more with a re-read token file)."""
+        token = await self._auth.token() if self._auth is not None else None
+        answer = await self._once(method, path, params, content, headers, token=token)
+        if answer.status == UNAUTHORIZED and self._auth is not None and self._auth.rereads_file:
+            fresh = await self._auth.token(force=True)
+            if fresh != token:
+                answer = await self._once(method, path, params, content, headers, token=fresh)
+        return answer
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        content: bytes | None,
+        headers: dict[str, str],
+        *,
+        token: str | None,
+    ) -> Answer:
+        sent = headers if token is None else {**headers, "Authorization": f"Bearer {token}"}
+        async with self._session().request(
+            method, self._base + path, params=params, data=content, headers=sent
+        ) as response:
+            body = await response.read()
+            return Answer(
+                response.status, response.reason or "", response.headers.get("Retry-After"), body
+            )

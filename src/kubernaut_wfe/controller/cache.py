@@ -1,14 +1,28 @@
-"""What the watches delivered, kept in memory: WFEs by key, PipelineRuns and their TaskRuns by
-run name. Nothing here is ever written back; a stale entry only costs an extra read."""
+"""What the watches delivered, kept in memory: WFEs by key (and by target), PipelineRuns and
+their TaskRuns by run name. Nothing here is ever written back; a stale entry only costs an extra
+read. Cached documents are replaced, never changed in place, so read-only views need no copy."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from kubernaut_wfe.constants import Annotation, Label, TektonLabel
+from kubernaut_wfe.constants import (
+    Annotation,
+    ConditionStatus,
+    ConditionType,
+    Label,
+    Phase,
+    TektonLabel,
+)
+from kubernaut_wfe.core.models import WorkflowExecution
+from kubernaut_wfe.core.validation import parse_wfe
 
+PARSED_CAPACITY = 256
+"""Typed WFEs kept (least recently used dropped first): enough for the reconciles in flight
+and the watch echoes of their writes; a model per settled WFE would cost ~15 KiB each."""
 WfeKey = tuple[str, str]
 """(namespace, name) of a WorkflowExecution."""
 Document = dict[str, Any]
@@ -38,6 +52,35 @@ def newer_or_same(candidate: Mapping[str, Any], current: Mapping[str, Any] | Non
     return new is None or old is None or new >= old
 
 
+def _target_of(obj: Mapping[str, Any]) -> str:
+    spec = obj.get("spec")
+    return str(spec.get("targetResource") or "") if isinstance(spec, Mapping) else ""
+
+
+def _may_be_waiting(obj: Mapping[str, Any]) -> bool:
+    """Whether the WFE may wait for its target's lock: not Running or terminal, and a
+    `ResourceLocked=True` condition. A superset of the typed check the reconciler makes."""
+    status = obj.get("status")
+    if not isinstance(status, Mapping):
+        return False
+    if status.get("phase") in (Phase.RUNNING, Phase.COMPLETED, Phase.FAILED):
+        return False
+    conditions = status.get("conditions")
+    return isinstance(conditions, list) and any(
+        isinstance(item, Mapping)
+        and item.get("type") == ConditionType.RESOURCE_LOCKED
+        and item.get("status") == ConditionStatus.TRUE
+        for item in conditions
+    )
+
+
+def _same_state(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    """Same uid and same resourceVersion: the same state of the same object."""
+    a, b = _metadata(one), _metadata(other)
+    version = a.get("resourceVersion")
+    return bool(version) and version == b.get("resourceVersion") and a.get("uid") == b.get("uid")
+
+
 def wfe_key_of_run(run: Mapping[str, Any]) -> WfeKey | None:
     """The WFE named by a run's `kubernaut.ai/workflow-execution` annotation."""
     annotations = _metadata(run).get("annotations") or {}
@@ -50,6 +93,9 @@ class ObjectCache:
 
     def __init__(self) -> None:
         self._wfes: dict[WfeKey, Document] = {}
+        self._parsed: OrderedDict[WfeKey, WorkflowExecution] = OrderedDict()
+        self._by_target: dict[str, set[WfeKey]] = {}
+        self._waiting: dict[str, set[WfeKey]] = {}
         self._runs: dict[str, Document] = {}
         self._taskruns: dict[str, dict[str, Document]] = {}
 
@@ -69,12 +115,38 @@ class ObjectCache:
         found = self._wfes.get(key)
         return str(_metadata(found).get("uid") or "") if found is not None else None
 
-    def store_wfe(self, obj: Mapping[str, Any]) -> WfeKey:
-        """Keep `obj` unless a newer state of it is already cached."""
+    def wfe_view(self, key: WfeKey) -> tuple[Document, WorkflowExecution] | None:
+        """The cached WFE itself (read only: never mutate it) and its typed form, parsed once
+        per cached state."""
+        found = self._wfes.get(key)
+        if found is None:
+            return None
+        typed = self._parsed.get(key)
+        if typed is None:
+            typed = self._parsed[key] = parse_wfe(found)
+            if len(self._parsed) > PARSED_CAPACITY:
+                self._parsed.popitem(last=False)
+        else:
+            self._parsed.move_to_end(key)
+        return found, typed
+
+    def store_wfe(self, obj: Mapping[str, Any], *, owned: bool = False) -> WfeKey:
+        """Keep `obj` unless a newer state of it is already cached. `owned`: the caller hands
+        the document over and will not change it (an API answer), so no copy is kept."""
         meta = _metadata(obj)
         key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
-        if newer_or_same(obj, self._wfes.get(key)):
-            self._wfes[key] = copy.deepcopy(dict(obj))
+        current = self._wfes.get(key)
+        if current is not None and _same_state(obj, current):
+            return key  # e.g. the watch echoing our own write: keep the parsed form
+        if newer_or_same(obj, current):
+            if current is not None:
+                self._unindex(key, current)
+            stored = dict(obj) if owned else copy.deepcopy(dict(obj))
+            self._wfes[key] = stored
+            self._parsed.pop(key, None)
+            self._by_target.setdefault(_target_of(stored), set()).add(key)
+            if _may_be_waiting(stored):
+                self._waiting.setdefault(_target_of(stored), set()).add(key)
         return key
 
     def drop_wfe(self, key: WfeKey, uid: str | None = None) -> None:
@@ -82,6 +154,30 @@ class ObjectCache:
         current = self._wfes.get(key)
         if current is not None and (uid is None or _metadata(current).get("uid") == uid):
             del self._wfes[key]
+            self._parsed.pop(key, None)
+            self._unindex(key, current)
+
+    def _unindex(self, key: WfeKey, obj: Mapping[str, Any]) -> None:
+        target = _target_of(obj)
+        for index in (self._by_target, self._waiting):
+            keys = index.get(target)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del index[target]
+
+    def wfes_on_target(self, target: str) -> list[tuple[Document, WorkflowExecution]]:
+        """Every cached WFE whose `spec.targetResource` is `target` (read only), typed."""
+        return self._views(self._by_target.get(target, ()))
+
+    def waiting_on_target(self, target: str) -> list[tuple[Document, WorkflowExecution]]:
+        """The cached WFEs on `target` that may be waiting for its lock (not Running, not
+        terminal, `ResourceLocked=True`): read only, typed; callers check the rest."""
+        return self._views(self._waiting.get(target, ()))
+
+    def _views(self, keys: Iterable[WfeKey]) -> list[tuple[Document, WorkflowExecution]]:
+        views = (self.wfe_view(key) for key in keys)
+        return [view for view in views if view is not None]
 
     def wfe_keys(self) -> list[WfeKey]:
         """Every cached WFE key."""
@@ -94,9 +190,8 @@ class ObjectCache:
     # --- PipelineRuns and TaskRuns --------------------------------------------------------
 
     def run(self, name: str) -> Document | None:
-        """The cached PipelineRun of that name (a copy), if the watch delivered it."""
-        found = self._runs.get(name)
-        return copy.deepcopy(found) if found is not None else None
+        """The cached PipelineRun of that name (read only: never mutate it), if known."""
+        return self._runs.get(name)
 
     def store_run(self, run: Mapping[str, Any]) -> WfeKey | None:
         """Keep `run` (unless older than the cached one); returns the WFE it belongs to."""
@@ -118,8 +213,8 @@ class ObjectCache:
         return wfe_key_of_run(run)
 
     def taskruns(self, run_name: str) -> list[Document]:
-        """The cached child TaskRuns of a run (copies)."""
-        return [copy.deepcopy(item) for item in self._taskruns.get(run_name, {}).values()]
+        """The cached child TaskRuns of a run (read only: never mutate them)."""
+        return list(self._taskruns.get(run_name, {}).values())
 
     def store_taskrun(self, taskrun: Mapping[str, Any], *, deleted: bool = False) -> WfeKey | None:
         """Keep (or forget) a TaskRun; returns the WFE whose run it belongs to."""

@@ -45,5 +45,7 @@ def configure_logging(log_format: str = "json", level: int = logging.INFO) -> No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Python warnings (deprecations and the like) become log lines in the same format.
+    logging.captureWarnings(True)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

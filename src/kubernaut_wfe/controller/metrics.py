@@ -10,7 +10,8 @@ DURATION_BUCKETS = (5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0)
 
 
 class ControllerMetrics:
-    """Reconcile outcomes, run durations, PipelineRun creations, errors, rejected writes."""
+    """Reconcile outcomes, run durations, PipelineRun creations, errors, rejected writes,
+    dropped Events."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -40,6 +41,12 @@ class ControllerMetrics:
         self.rejected_status_writes = Counter(
             "workflowexecution_reconciler_status_writes_rejected_total",
             "Status writes the API server rejected as invalid.",
+            registry=self.registry,
+        )
+        self.events_dropped = Counter(
+            "workflowexecution_controller_events_dropped_total",
+            "Kubernetes Events dropped because the Event queue was full or the controller"
+            " was stopping.",
             registry=self.registry,
         )
         self.leader = Gauge(

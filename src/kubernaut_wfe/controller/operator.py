@@ -36,10 +36,11 @@ from kubernaut_wfe.controller.health import (
     relay,
     stop_on_signals,
 )
+from kubernaut_wfe.controller.kopf_tuning import tune_for_watching_only
 from kubernaut_wfe.controller.leader import (
     LeaderElectionSettings,
-    LeaderElector,
     LeaderLostError,
+    Leadership,
     election_namespace,
 )
 from kubernaut_wfe.controller.liveness import LoopHeartbeat, WatchMonitor
@@ -111,7 +112,7 @@ class Controller:
                 namespace=election_namespace(None, kube_config.namespace),
                 name=config.controller.leader_election_id,
             )
-        self.elector: LeaderElector | None = None
+        self.leadership: Leadership | None = None
         self.leader_lost: LeaderLostError | None = None
         self.heartbeat = LoopHeartbeat()
         self.watch_monitor: WatchMonitor | None = None
@@ -128,8 +129,8 @@ class Controller:
         self._datastorage: DataStorageClient | None = None
         self._uids: dict[str, WfeKey] = {}
         self._resync: asyncio.Task[None] | None = None
-        self._holding: asyncio.Task[None] | None = None
         self._probe_http: httpx.AsyncClient | None = None
+        self._queue_stopping: asyncio.Task[None] | None = None
         self._configure_kopf()
 
     # --- kopf -------------------------------------------------------------------------------
@@ -146,6 +147,7 @@ class Controller:
     def _configure_kopf(self) -> None:
         settings = self.settings
         settings.posting.level = logging.WARNING
+        tune_for_watching_only(settings)
         settings.watching.server_timeout = round(self.watch_timeout)
         settings.watching.client_timeout = self.watch_timeout + WATCH_CLIENT_MARGIN
         settings.watching.connect_timeout = REQUEST_TIMEOUT
@@ -288,16 +290,17 @@ class Controller:
         if self._resync is not None:
             self._resync.cancel()
             await asyncio.gather(self._resync, return_exceptions=True)
+        if self._queue_stopping is not None:
+            await asyncio.gather(self._queue_stopping, return_exceptions=True)
         await self.queue.stop()
+        if self.reconciler is not None:
+            await self.reconciler.stop()  # flushes queued Events while the client is still open
         logger.info("workers stopped")
         if self.delivery is not None:
             await self.delivery.stop(self.config.audit.shutdown_flush_timeout.total_seconds())
-        if self._holding is not None:
+        if self.leadership is not None:
             # Renewed until here, so that no standby takes over while work is finishing.
-            self._holding.cancel()
-            await asyncio.gather(self._holding, return_exceptions=True)
-        if self.elector is not None:
-            await self.elector.release()
+            await self.leadership.release()
             self.metrics.leader.set(0)
         if self.watch_monitor is not None:
             await self.watch_monitor.stop()
@@ -345,32 +348,23 @@ class Controller:
             raise self.leader_lost
 
     async def _lead(self, stopping: asyncio.Event) -> bool:
-        """Wait for the Lease (False if stopped first), then keep renewing it in a task."""
+        """Wait for the Lease (False if stopped first); a later loss stops everything."""
         assert self.kube is not None
         assert self.leader_settings is not None
-        self.elector = LeaderElector(self.kube, self.leader_settings)
-        acquiring = asyncio.create_task(self.elector.acquire(), name="leader-acquire")
-        stopped = asyncio.create_task(stopping.wait())
-        await asyncio.wait({acquiring, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        stopped.cancel()
-        if not acquiring.done():
-            acquiring.cancel()
-            await asyncio.gather(acquiring, return_exceptions=True)
-            return False
-        acquiring.result()
-        self.metrics.leader.set(1)
-        self._holding = asyncio.create_task(self._hold(stopping), name="leader-renew")
-        return True
 
-    async def _hold(self, stopping: asyncio.Event) -> None:
-        assert self.elector is not None
-        try:
-            await self.elector.hold()
-        except LeaderLostError as lost:
-            self.leader_lost = lost
+        def lost(error: LeaderLostError) -> None:
+            self.leader_lost = error
             self.metrics.leader.set(0)
-            logger.error("lost the leader lease; stopping", reason=str(lost))
+            logger.error("lost the leader lease; stopping", reason=str(error))
+            # No new reconcile starts from here on; kopf and the rest stop behind it.
+            self._queue_stopping = asyncio.create_task(self.queue.stop())
             stopping.set()
+
+        self.leadership = Leadership(self.kube, self.leader_settings, lost)
+        if not await self.leadership.acquire_unless(stopping):
+            return False
+        self.metrics.leader.set(1)
+        return True
 
     async def _mark_ready(self, kopf_ready: asyncio.Event) -> None:
         await kopf_ready.wait()
@@ -402,7 +396,7 @@ class Controller:
     async def _readiness(self) -> ProbeReport:
         leader = "disabled"
         if self.leader_settings is not None:
-            leader = "leading" if self.elector and self.elector.is_leader else "standby"
+            leader = self.leadership.state if self.leadership else "standby"
         return await readiness_report(
             leader=leader,
             watching=self.ready.is_set(),

@@ -1,5 +1,6 @@
 """One reconcile of one WFE: decide → act → decide again (bounded), then ONE status write,
-Events, audit hand-off, metrics and the requeue the decision asked for."""
+Events (queued, posted in the background), audit hand-off, metrics and the requeue the decision
+asked for."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from kubernaut_wfe.adapters.kube import (
 )
 from kubernaut_wfe.constants import ConditionStatus, ConditionType, Phase
 from kubernaut_wfe.controller.audit_handoff import AuditHandoff
-from kubernaut_wfe.controller.cache import ObjectCache, WfeKey
+from kubernaut_wfe.controller.cache import Document, ObjectCache, WfeKey
+from kubernaut_wfe.controller.events import EVENT_FLUSH_TIMEOUT, EventPoster
 from kubernaut_wfe.controller.metrics import ControllerMetrics
 from kubernaut_wfe.controller.status import fold_audit_outcomes, status_document
 from kubernaut_wfe.controller.steps import StepRunner
@@ -46,6 +48,7 @@ from kubernaut_wfe.core.models import WorkflowExecution
 from kubernaut_wfe.core.naming import pipelinerun_name
 from kubernaut_wfe.core.observation import UNREAD, Created, Observation
 from kubernaut_wfe.core.phases import is_terminal
+from kubernaut_wfe.core.pipelinerun import owned_by
 from kubernaut_wfe.core.validation import parse_wfe
 
 MAX_ROUNDS = 8
@@ -84,9 +87,12 @@ class Reconciler:
         self._audit = AuditHandoff(delivery)
         self._steps = StepRunner(kube, cache)
         self._writer = WfeWriter(kube, cache)
+        self._events = EventPoster(kube, dropped=metrics.events_dropped)
         self._now = now
         self._given_up: set[str] = set()
         self._settled: set[str] = set()
+        self._released: set[str] = set()
+        """WFEs whose run this controller deleted (the DELETE answered): no need to read it."""
 
     def is_settled(self, uid: str) -> bool:
         """Whether the WFE needs no periodic re-check (terminal, lock released, audit done)."""
@@ -96,15 +102,24 @@ class Reconciler:
         """Drop per-WFE memory after the WFE was deleted."""
         self._given_up.discard(uid)
         self._settled.discard(uid)
+        self._released.discard(uid)
         self._steps.forget(uid)
         self._audit.forget(uid)
 
+    async def events_posted(self) -> None:
+        """Wait until every Event queued so far has been posted (or has failed)."""
+        await self._events.join()
+
+    async def stop(self, grace: float = EVENT_FLUSH_TIMEOUT) -> None:
+        """Post the queued Events within `grace` seconds (call after the workers stopped)."""
+        await self._events.stop(grace)
+
     async def reconcile(self, key: WfeKey) -> None:
         """Move this WFE's state machine forward as far as it goes now."""
-        raw = self._cache.wfe(key)
-        if raw is None:
+        view = self._cache.wfe_view(key)
+        if view is None:
             return
-        wfe = parse_wfe(raw)
+        raw, wfe = view
         uid = wfe.metadata.uid
         if uid in self._given_up:
             return
@@ -118,12 +133,12 @@ class Reconciler:
             log.info("workflowexecution gone")
 
     async def _reconcile(
-        self, key: WfeKey, raw: dict[str, Any], wfe: WorkflowExecution, log: Any
+        self, key: WfeKey, raw: Document, wfe: WorkflowExecution, log: Any
     ) -> None:
         obs = self._first_observation(wfe)
         decision = Decision()
         for _ in range(MAX_ROUNDS):
-            decision = decide(raw, obs, self._config, self._now())
+            decision = decide(raw, obs, self._config, self._now(), parsed=wfe)
             for note in decision.notes:
                 log.info(note)
             step = next((a for a in decision.actions if not isinstance(a, Requeue)), None)
@@ -140,6 +155,8 @@ class Reconciler:
             obs = await self._steps.run(step, obs, wfe.metadata.uid)
             if isinstance(step, CreateRun) and self._created(obs):
                 self._metrics.creations.inc()
+            if isinstance(step, DeleteRun):
+                self._note_release(wfe, obs)
             if obs.delete is not None and obs.delete.status == CONFLICT:
                 # The run changed between our read and the DELETE (Tekton writes its status
                 # often): read it again and decide again, as for any 409.
@@ -149,20 +166,36 @@ class Reconciler:
             self._schedule(key, 1.0)
             return
         written = await self._write_status(raw, wfe, decision, log)
-        await self._after_write(key, wfe, written, decision, log)
+        self._after_write(key, wfe, written, decision, log)
 
     def _created(self, obs: Observation) -> bool:
         return isinstance(obs.create, Created)
 
+    def _note_release(self, wfe: WorkflowExecution, obs: Observation) -> None:
+        """Remember that a finished or deleted WFE's own run is gone (DELETE answered 2xx or
+        404), so its later reconciles need not read it again."""
+        finished = is_terminal(wfe.status.phase) or wfe.metadata.deletion_timestamp is not None
+        if finished and obs.delete is not None and (obs.delete.deleted or obs.delete.status == 404):
+            self._released.add(wfe.metadata.uid)
+
     def _first_observation(self, wfe: WorkflowExecution) -> Observation:
-        """What the watches already told us, so a Running reconcile needs no GET."""
+        """What the watches (and our own DELETE answers) already told us, so that neither a
+        Running reconcile nor the lock release needs a GET. A Pending WFE always reads the run
+        (get-before-create); a stale cached run only costs a 409 on DELETE and a re-read."""
         status = wfe.status
-        if wfe.metadata.deletion_timestamp is not None or status.phase != Phase.RUNNING:
+        deleting = wfe.metadata.deletion_timestamp is not None
+        if not deleting and status.phase in (None, Phase.PENDING):
             return Observation(waiting_ahead=self._waiting_ahead(wfe))
+        if wfe.metadata.uid in self._released:
+            return Observation(run=None)
         ref = status.pipeline_run_ref
         run = self._cache.run(ref.name) if ref is not None else None
         if run is None:
             return Observation()
+        if deleting or status.phase != Phase.RUNNING:
+            # Only our own live run is trusted here: anything else is read from the API.
+            live = owned_by(run, wfe) and tekton.deletion_timestamp(run) is None
+            return Observation(run=run) if live else Observation()
         condition = tekton.succeeded(run)
         finished = condition is not None and condition.status != ConditionStatus.UNKNOWN
         taskruns = None if finished else self._cache.taskruns(tekton.name_of(run))
@@ -172,10 +205,7 @@ class Reconciler:
         """WFEs on the same target that wait for its cooldown and come before this one."""
         mine = (wfe.metadata.creation_timestamp or self._now(), wfe.metadata.name)
         ahead = []
-        for other_raw in self._cache.wfes():
-            if (other_raw.get("spec") or {}).get("targetResource") != wfe.spec.target_resource:
-                continue
-            other = parse_wfe(other_raw)
+        for _, other in self._cache.waiting_on_target(wfe.spec.target_resource):
             if (
                 other.metadata.uid == wfe.metadata.uid
                 or other.spec.target_resource != wfe.spec.target_resource
@@ -194,7 +224,7 @@ class Reconciler:
     # --- writes ----------------------------------------------------------------------------
 
     async def _write_status(
-        self, raw: dict[str, Any], wfe: WorkflowExecution, decision: Decision, log: Any
+        self, raw: Document, wfe: WorkflowExecution, decision: Decision, log: Any
     ) -> dict[str, Any] | None:
         """The one status write of this reconcile (transition and/or audit bookkeeping).
 
@@ -231,28 +261,30 @@ class Reconciler:
         except (ApiError, RereadNeeded) as second:
             log.error("the fallback Failed status was rejected too; giving up", error=str(second))
             return
-        await self._writer.post_events(written, fallback.events)
+        self._events.post(written, fallback.events)
         if fallback.outcome is not None:
             self._metrics.record_outcome(fallback.outcome)
 
-    async def _after_write(
+    def _after_write(
         self,
         key: WfeKey,
         before: WorkflowExecution,
-        written: dict[str, Any] | None,
+        written: Document | None,
         decision: Decision,
         log: Any,
     ) -> None:
-        current_raw = written if written is not None else self._cache.wfe(key)
-        if current_raw is None:
+        view = self._cache.wfe_view(key)
+        if written is not None and (view is None or view[0] is not written):
+            view = written, parse_wfe(written)
+        if view is None:
             return
-        current = parse_wfe(current_raw)
+        current_raw, current = view
         if decision.status is None:
-            await self._writer.post_events(current_raw, decision.events)
+            self._events.post(current_raw, decision.events)
         elif written is not None:
             log = _bind(logger, current)
             log.info("status written", phase=current.status.phase)
-            await self._writer.post_events(written, decision.events)
+            self._events.post(written, decision.events)
             if decision.outcome is not None:
                 self._metrics.record_outcome(decision.outcome)
         owed = self._audit.hand_over(before, current)
@@ -266,13 +298,13 @@ class Reconciler:
 
     async def _finish_deletion(
         self,
-        raw: dict[str, Any],
+        raw: Document,
         wfe: WorkflowExecution,
         decision: Decision,
         step: RemoveFinalizer,
         log: Any,
     ) -> None:
-        await self._writer.post_events(raw, decision.events)
+        self._events.post(raw, decision.events)
         self._audit.hand_over(wfe, wfe)
         due = {event.event_type for event in undelivered_audit_events(wfe)}
         loop = asyncio.get_running_loop()

@@ -1,16 +1,16 @@
-"""The controller's writes to a WorkflowExecution: finalizer, status (optimistic concurrency
-through `metadata.resourceVersion`), Events; a 409 refreshes the cache and asks for a re-run."""
+"""The controller's writes to a WorkflowExecution: finalizer and status (optimistic concurrency
+through `metadata.resourceVersion`); a 409 refreshes the cache and asks for a re-run. Events go
+through `controller.events.EventPoster`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
 
 from kubernaut_wfe.adapters.kube import (
     WORKFLOW_EXECUTIONS,
-    ApiError,
     Conflict,
     KubeClient,
     NotFound,
@@ -18,7 +18,6 @@ from kubernaut_wfe.adapters.kube import (
 from kubernaut_wfe.constants import FINALIZER
 from kubernaut_wfe.controller.cache import ObjectCache
 from kubernaut_wfe.controller.status import merge_patch, status_document
-from kubernaut_wfe.core.actions import KubeEvent
 from kubernaut_wfe.core.models import WorkflowExecution, WorkflowExecutionStatus
 
 logger = structlog.get_logger("kubernaut_wfe.controller")
@@ -51,7 +50,7 @@ class WfeWriter:
         except Conflict:
             await self.reread(raw)
             raise RereadNeeded from None
-        self._cache.store_wfe(updated)
+        self._cache.store_wfe(updated, owned=True)
         return updated
 
     async def reread(self, raw: Mapping[str, Any]) -> None:
@@ -62,7 +61,7 @@ class WfeWriter:
         if fresh is None:
             self._cache.drop_wfe((namespace, name), str(meta.get("uid") or "") or None)
             raise NotFound(404, "NotFound", f"{namespace}/{name} is gone")
-        self._cache.store_wfe(fresh)
+        self._cache.store_wfe(fresh, owned=True)
 
     async def patch_status(
         self, raw: Mapping[str, Any], wfe: WorkflowExecution, status: WorkflowExecutionStatus
@@ -83,18 +82,5 @@ class WfeWriter:
         except Conflict:
             await self.reread(raw)
             raise RereadNeeded from None
-        self._cache.store_wfe(written)
+        self._cache.store_wfe(written, owned=True)
         return written
-
-    async def post_events(self, involved: Mapping[str, Any], events: Iterable[KubeEvent]) -> None:
-        """Post Events about the WFE; a failure is logged, never fatal."""
-        for event in events:
-            try:
-                await self._kube.create_event(
-                    involved,
-                    type=event.type.value,
-                    reason=event.reason.value,
-                    message=event.message,
-                )
-            except ApiError as error:
-                logger.warning("could not post an Event", reason=event.reason, error=str(error))

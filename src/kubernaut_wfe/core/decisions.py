@@ -201,14 +201,17 @@ def decide(
     observed: Observation,
     config: ControllerConfig,
     now: datetime,
+    *,
+    parsed: WorkflowExecution | None = None,
 ) -> Decision:
     """The next step for this WFE given what was observed. Pass the raw object when possible:
-    validation re-checks it exactly as the API returned it."""
+    validation re-checks it exactly as the API returned it. `parsed`: `parse_wfe` of that raw
+    object, when the caller has it already."""
     if isinstance(wfe, WorkflowExecution):
         raw: Mapping[str, Any] = wfe.model_dump(mode="json", by_alias=True, exclude_none=True)
         typed = wfe
     else:
-        raw, typed = wfe, parse_wfe(wfe)
+        raw, typed = wfe, parsed if parsed is not None else parse_wfe(wfe)
     if typed.metadata.deletion_timestamp is not None:
         return decide_deletion(typed, observed, config)
     if FINALIZER not in typed.metadata.finalizers:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -258,7 +257,10 @@ def _drop(document: dict[str, Any], location: tuple[int | str, ...]) -> bool:
 
 def parse_wfe(raw: Mapping[str, Any]) -> WorkflowExecution:
     """The typed WFE; fields of the wrong type are dropped instead of failing (status junk)."""
-    document: dict[str, Any] = copy.deepcopy(dict(raw))
+    # `_drop` deletes at most two levels deep, so copying those two levels keeps `raw` intact.
+    document: dict[str, Any] = {
+        key: dict(value) if isinstance(value, dict) else value for key, value in raw.items()
+    }
     for section in ("metadata", "spec", "status"):
         if section in document and not isinstance(document[section], dict):
             del document[section]

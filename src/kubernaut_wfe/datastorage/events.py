@@ -52,6 +52,9 @@ _SHAPES: Final[dict[AuditEventType, _EventShape]] = {
     ),
 }
 
+DELETED_WHILE_RUNNING: Final = "WorkflowExecution deleted while Running; its PipelineRun is deleted"
+"""`failure_message` of the `workflow.failed` event of a WFE deleted while Running."""
+
 _RETRYABLE_FAILURES: Final = frozenset(
     {
         FailureReason.DEADLINE_EXCEEDED,
@@ -127,16 +130,34 @@ def _run_fields(wfe: WorkflowExecution, shape: _EventShape) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if status.pipeline_run_ref is not None and status.pipeline_run_ref.name:
         fields["pipelinerun_name"] = status.pipeline_run_ref.name
+    deleted_at = _deleted_while_running_at(wfe) if shape.failure else None
     if shape.timing:
         fields["started_at"] = status.start_time
         if shape.phase is not Phase.RUNNING:
-            fields["completed_at"] = status.completion_time
-            fields["duration"] = status.duration or _duration_between(
-                status.start_time, status.completion_time
-            )
+            ended = status.completion_time or deleted_at
+            fields["completed_at"] = ended
+            fields["duration"] = status.duration or _duration_between(status.start_time, ended)
     if shape.failure and status.failure_details is not None:
         fields.update(_failure_fields(status.failure_details))
+    elif deleted_at is not None:
+        fields.update(
+            _failure_fields(
+                FailureDetails(
+                    reason=FailureReason.UNKNOWN,
+                    message=DELETED_WHILE_RUNNING,
+                    failed_at=deleted_at,
+                )
+            )
+        )
     return {name: value for name, value in fields.items() if value not in (None, "")}
+
+
+def _deleted_while_running_at(wfe: WorkflowExecution) -> datetime | None:
+    """The deletion time of a WFE deleted while Running (its `workflow.failed` has no status
+    failure to report), else None."""
+    if wfe.status.phase != Phase.RUNNING or wfe.metadata.deletion_timestamp is None:
+        return None
+    return audit_timestamp(wfe.metadata.deletion_timestamp)
 
 
 def _duration_between(start: datetime | None, end: datetime | None) -> str | None:

@@ -157,7 +157,8 @@ async def test_sigterm_stops_the_controller_cleanly(stack: Stack) -> None:
 
 async def test_pipelinerun_lands_in_the_execution_namespace_only(stack: Stack) -> None:
     await stack.start_controller()
-    await stack.create(wfe_body("placed", namespace="team-a"))
+    # A run of one second: with DELAY_SECONDS 0 the phase can pass Running between two polls.
+    await stack.create(wfe_body("placed", namespace="team-a", parameters={"DELAY_SECONDS": "1"}))
     await stack.wait_phase("placed", "Running", namespace="team-a")
     assert stack.emu.objects("pipelineruns", "team-a") == []
     assert [r["metadata"]["namespace"] for r in stack.runs()] == [EXECUTION_NAMESPACE]

@@ -1,15 +1,20 @@
-"""KubeClient over a scripted HTTP transport: requests sent, answers mapped, retries bounded."""
+"""KubeClient against a real local HTTP server (aiohttp on 127.0.0.1) that answers from a
+script: requests sent, answers mapped, retries bounded, dropped connections and timeouts."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from kubernaut_wfe import __version__
 from kubernaut_wfe.adapters.kube import (
@@ -32,7 +37,31 @@ from kubernaut_wfe.adapters.kube import (
 from kubernaut_wfe.adapters.kube_resources import CUSTOM_RESOURCE_DEFINITIONS
 from kubernaut_wfe.adapters.retry import Jitter
 
-Answer = httpx.Response | Exception
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer to script."""
+
+    code: int
+    json: Any = None
+    text: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+DROP = "drop the connection"
+HANG = "never answer"
+Answer = Reply | str
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A request as the server received it."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    content: bytes
 
 
 def status(
@@ -42,7 +71,7 @@ def status(
     *,
     headers: dict[str, str] | None = None,
     **details: Any,
-) -> httpx.Response:
+) -> Reply:
     body = {
         "kind": "Status",
         "apiVersion": "v1",
@@ -52,7 +81,7 @@ def status(
         "message": message,
         "details": details,
     }
-    return httpx.Response(code, json=body, headers=headers)
+    return Reply(code, json=body, headers=headers or {})
 
 
 class ScriptedApi:
@@ -60,17 +89,32 @@ class ScriptedApi:
 
     def __init__(self) -> None:
         self.script: list[Answer] = []
-        self.requests: list[httpx.Request] = []
+        self.requests: list[Seen] = []
         self.slept: list[float] = []
+        self.released = asyncio.Event()
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if not self.script:
-            return httpx.Response(200, json={})
-        answer = self.script.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append(
+            Seen(
+                request.method,
+                request.path,
+                dict(request.query),
+                dict(request.headers),
+                await request.read(),
+            )
+        )
+        answer = self.script.pop(0) if self.script else Reply(200, json={})
+        if answer == HANG:
+            await self.released.wait()
+            return web.Response(status=200, text="{}")
+        if answer == DROP:
+            assert request.transport is not None
+            request.transport.abort()
+            return web.Response(status=200, text="{}")
+        assert isinstance(answer, Reply)
+        if answer.json is not None:
+            return web.json_response(answer.json, status=answer.code, headers=answer.headers)
+        return web.Response(status=answer.code, text=answer.text, headers=answer.headers)
 
     async def sleep(self, delay: float) -> None:
         self.slept.append(delay)
@@ -80,20 +124,36 @@ class ScriptedApi:
 
 
 POLICY = RetryPolicy(initial_delay=0.5, max_delay=8.0, jitter=Jitter.NONE, max_attempts=4)
+REQUEST_DEADLINE = aiohttp.ClientTimeout(total=0.5)
+"""Short, so that the HANG answers end in a client timeout (no timing is asserted)."""
 
 
 @pytest.fixture
-def api() -> ScriptedApi:
-    return ScriptedApi()
+async def api() -> AsyncIterator[ScriptedApi]:
+    scripted = ScriptedApi()
+    yield scripted
+    scripted.released.set()
 
 
 @pytest.fixture
-async def client(api: ScriptedApi) -> AsyncIterator[KubeClient]:
-    config = KubeConfig(server="https://api.example:6443", namespace="home", token="s3cret")
+async def server(api: ScriptedApi) -> AsyncIterator[TestServer]:
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", api.handle)
+    test_server = TestServer(app, host="127.0.0.1", port=0)
+    await test_server.start_server()
+    yield test_server
+    api.released.set()
+    await test_server.close()
+
+
+@pytest.fixture
+async def client(api: ScriptedApi, server: TestServer) -> AsyncIterator[KubeClient]:
+    url = str(server.make_url("")).rstrip("/")
+    config = KubeConfig(server=url, namespace="home", token="s3cret")
     async with KubeClient(
         config,
         retry=POLICY,
-        transport=httpx.MockTransport(api),
+        timeout=REQUEST_DEADLINE,
         sleep=api.sleep,
         rng=random.Random(0),
         now=lambda: datetime(2026, 11, 25, 22, 0, 0, tzinfo=UTC),
@@ -103,14 +163,11 @@ async def client(api: ScriptedApi) -> AsyncIterator[KubeClient]:
 
 
 async def test_get_sends_auth_agent_and_json_headers(api: ScriptedApi, client: KubeClient) -> None:
-    api.script = [httpx.Response(200, json={"metadata": {"name": "wfe-a"}})]
+    api.script = [Reply(200, json={"metadata": {"name": "wfe-a"}})]
     assert await client.get(PIPELINE_RUNS, "wfe-a", "runs") == {"metadata": {"name": "wfe-a"}}
     request = api.requests[0]
     assert request.method == "GET"
-    assert (
-        str(request.url)
-        == "https://api.example:6443/apis/tekton.dev/v1/namespaces/runs/pipelineruns/wfe-a"
-    )
+    assert request.path == "/apis/tekton.dev/v1/namespaces/runs/pipelineruns/wfe-a"
     assert request.headers["Authorization"] == "Bearer s3cret"
     assert request.headers["User-Agent"] == f"kubernaut-wfe/{__version__}"
     assert request.headers["Accept"] == "application/json"
@@ -119,22 +176,20 @@ async def test_get_sends_auth_agent_and_json_headers(api: ScriptedApi, client: K
 async def test_get_of_a_missing_object_is_none(api: ScriptedApi, client: KubeClient) -> None:
     api.script = [status(404, "NotFound")]
     assert await client.get(WORKFLOW_EXECUTIONS, "ghost") is None
-    assert api.requests[0].url.path.startswith("/apis/kubernaut.ai/v1alpha1/namespaces/home/")
+    assert api.requests[0].path.startswith("/apis/kubernaut.ai/v1alpha1/namespaces/home/")
 
 
 async def test_cluster_scoped_get(api: ScriptedApi, client: KubeClient) -> None:
     await client.get(CUSTOM_RESOURCE_DEFINITIONS, "workflowexecutions.kubernaut.ai")
-    assert api.requests[0].url.path == (
+    assert api.requests[0].path == (
         "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/workflowexecutions.kubernaut.ai"
     )
 
 
 async def test_list_follows_continue_and_fills_kind(api: ScriptedApi, client: KubeClient) -> None:
     api.script = [
-        httpx.Response(
-            200, json={"items": [{"metadata": {"name": "a"}}], "metadata": {"continue": "tok"}}
-        ),
-        httpx.Response(200, json={"items": [{"metadata": {"name": "b"}}], "metadata": {}}),
+        Reply(200, json={"items": [{"metadata": {"name": "a"}}], "metadata": {"continue": "tok"}}),
+        Reply(200, json={"items": [{"metadata": {"name": "b"}}], "metadata": {}}),
     ]
     items = await client.list(
         TASK_RUNS,
@@ -147,7 +202,7 @@ async def test_list_follows_continue_and_fills_kind(api: ScriptedApi, client: Ku
     assert all(
         item["kind"] == "TaskRun" and item["apiVersion"] == "tekton.dev/v1" for item in items
     )
-    first, second = (dict(request.url.params) for request in api.requests)
+    first, second = (request.params for request in api.requests)
     assert first == {
         "labelSelector": "tekton.dev/pipelineRun=wfe-a",
         "fieldSelector": "x=y",
@@ -160,7 +215,7 @@ async def test_list_without_namespace_spans_all_namespaces(
     api: ScriptedApi, client: KubeClient
 ) -> None:
     assert await client.list(WORKFLOW_EXECUTIONS) == []
-    assert api.requests[0].url.path == "/apis/kubernaut.ai/v1alpha1/workflowexecutions"
+    assert api.requests[0].path == "/apis/kubernaut.ai/v1alpha1/workflowexecutions"
 
 
 async def test_create_uses_the_body_namespace(api: ScriptedApi, client: KubeClient) -> None:
@@ -171,7 +226,7 @@ async def test_create_uses_the_body_namespace(api: ScriptedApi, client: KubeClie
     }
     await client.create(PIPELINE_RUNS, body)
     request = api.requests[0]
-    assert (request.method, request.url.path) == (
+    assert (request.method, request.path) == (
         "POST",
         "/apis/tekton.dev/v1/namespaces/runs/pipelineruns",
     )
@@ -230,9 +285,7 @@ async def test_patch_content_types(
     )
     request = api.requests[0]
     assert request.method == "PATCH"
-    assert (
-        request.url.path == "/apis/kubernaut.ai/v1alpha1/namespaces/ns/workflowexecutions/w/status"
-    )
+    assert request.path == "/apis/kubernaut.ai/v1alpha1/namespaces/ns/workflowexecutions/w/status"
     assert request.headers["Content-Type"] == content_type
     assert api.body() == patch
 
@@ -241,7 +294,7 @@ async def test_replace_puts_to_the_named_object(api: ScriptedApi, client: KubeCl
     body = {"metadata": {"name": "w", "namespace": "ns", "resourceVersion": "7"}}
     await client.replace(WORKFLOW_EXECUTIONS, body)
     assert api.requests[0].method == "PUT"
-    assert api.requests[0].url.path.endswith("/namespaces/ns/workflowexecutions/w")
+    assert api.requests[0].path.endswith("/namespaces/ns/workflowexecutions/w")
     with pytest.raises(ValueError, match=r"metadata\.name"):
         await client.replace(WORKFLOW_EXECUTIONS, {"metadata": {}})
 
@@ -274,8 +327,8 @@ async def test_5xx_is_retried_with_backoff_then_succeeds(
 ) -> None:
     api.script = [
         status(500, "InternalError"),
-        httpx.Response(503),
-        httpx.Response(200, json={"ok": 1}),
+        Reply(503),
+        Reply(200, json={"ok": 1}),
     ]
     assert await client.get(PIPELINE_RUNS, "wfe-a", "runs") == {"ok": 1}
     assert api.slept == [0.5, 1.0]
@@ -284,8 +337,8 @@ async def test_5xx_is_retried_with_backoff_then_succeeds(
 async def test_429_honours_retry_after_within_the_cap(api: ScriptedApi, client: KubeClient) -> None:
     api.script = [
         status(429, "TooManyRequests", headers={"Retry-After": "2"}),
-        httpx.Response(429, headers={"Retry-After": "3"}),
-        httpx.Response(429, headers={"Retry-After": "3600"}),
+        Reply(429, headers={"Retry-After": "3"}),
+        Reply(429, headers={"Retry-After": "3600"}),
     ]
     assert await client.get(PIPELINE_RUNS, "wfe-a", "runs") == {}
     assert api.slept == [2.0, 3.0, 8.0]  # max(backoff, Retry-After), capped at max_delay
@@ -294,23 +347,25 @@ async def test_429_honours_retry_after_within_the_cap(api: ScriptedApi, client: 
 async def test_connection_errors_and_timeouts_are_retried(
     api: ScriptedApi, client: KubeClient
 ) -> None:
-    api.script = [httpx.ConnectError("refused"), httpx.ReadTimeout("slow")]
+    api.script = [DROP, HANG]
     assert await client.get(PIPELINE_RUNS, "wfe-a", "runs") == {}
     assert len(api.requests) == 3
 
 
 async def test_attempts_are_bounded(api: ScriptedApi, client: KubeClient) -> None:
-    api.script = [httpx.ConnectError("refused")] * 10
+    api.script = [DROP] * 10
     with pytest.raises(Transient) as caught:
         await client.get(PIPELINE_RUNS, "wfe-a", "runs")
-    assert len(api.requests) == POLICY.max_attempts
+    # aiohttp re-sends an idempotent request once, at once, when the server dropped the
+    # connection (a stale pooled connection); the retry policy bounds the attempts around that.
+    assert len(api.requests) == 2 * POLICY.max_attempts
     assert len(api.slept) == POLICY.max_attempts - 1
     assert caught.value.reason == "ConnectionError"
-    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+    assert isinstance(caught.value.__cause__, aiohttp.ClientError)
 
 
 async def test_errors_never_show_the_token(api: ScriptedApi, client: KubeClient) -> None:
-    api.script = [*[httpx.ConnectError("refused")] * 4, status(401, "Unauthorized", "nope")]
+    api.script = [*[DROP] * 8, status(401, "Unauthorized", "nope")]
     for _ in range(2):
         with pytest.raises(ApiError) as caught:
             await client.get(PIPELINE_RUNS, "wfe-a", "runs")
@@ -319,7 +374,7 @@ async def test_errors_never_show_the_token(api: ScriptedApi, client: KubeClient)
 
 
 async def test_a_success_that_is_not_json_is_an_error(api: ScriptedApi, client: KubeClient) -> None:
-    api.script = [httpx.Response(200, text="<html>")]
+    api.script = [Reply(200, text="<html>")]
     with pytest.raises(ApiError, match="not a JSON object"):
         await client.get(PIPELINE_RUNS, "wfe-a", "runs")
 
@@ -336,7 +391,7 @@ async def test_create_event_posts_to_the_objects_namespace(
 ) -> None:
     await client.create_event(WFE, type="Normal", reason="PipelineRunCreated", message="x" * 5000)
     request = api.requests[0]
-    assert request.url.path == "/api/v1/namespaces/team-a/events"
+    assert request.path == "/api/v1/namespaces/team-a/events"
     event = api.body()
     assert event["metadata"]["name"].startswith("w.")
     assert len(event["message"]) == 1024
@@ -350,7 +405,7 @@ async def test_create_event_posts_to_the_objects_namespace(
 async def test_a_retried_event_that_had_landed_is_not_an_error(
     api: ScriptedApi, client: KubeClient
 ) -> None:
-    api.script = [httpx.ReadTimeout("slow"), status(409, "AlreadyExists")]
+    api.script = [HANG, status(409, "AlreadyExists")]
     assert await client.create_event(WFE, type="Normal", reason="R", message="m") is None
     assert len(api.requests) == 2
     assert api.body(0)["metadata"]["name"] == api.body(1)["metadata"]["name"]
@@ -363,13 +418,13 @@ async def test_an_expired_continue_token_falls_back_to_one_unpaged_list(
         return {"metadata": {"name": name, "uid": f"uid-{name}"}}
 
     api.script = [
-        httpx.Response(200, json={"items": [item("a")], "metadata": {"continue": "old"}}),
+        Reply(200, json={"items": [item("a")], "metadata": {"continue": "old"}}),
         status(410, "Expired", "The provided continue parameter is too old"),
-        httpx.Response(200, json={"items": [item("a"), item("b")], "metadata": {}}),
+        Reply(200, json={"items": [item("a"), item("b")], "metadata": {}}),
     ]
     items = await client.list(TASK_RUNS, "runs", label_selector="x=y", limit=1)
     assert [entry["metadata"]["name"] for entry in items] == ["a", "b"]
-    assert dict(api.requests[2].url.params) == {"labelSelector": "x=y"}
+    assert dict(api.requests[2].params) == {"labelSelector": "x=y"}
 
 
 async def test_gone_without_a_continue_token_is_raised(
@@ -383,3 +438,13 @@ async def test_gone_without_a_continue_token_is_raised(
 async def test_list_of_a_cluster_scoped_type_refuses_a_namespace(client: KubeClient) -> None:
     with pytest.raises(ValueError, match="cluster-scoped"):
         await client.list(CUSTOM_RESOURCE_DEFINITIONS, "ns")
+
+
+async def test_a_closed_client_sends_nothing(api: ScriptedApi, server: TestServer) -> None:
+    config = KubeConfig(server=str(server.make_url("")).rstrip("/"), token="t")
+    kube = KubeClient(config, retry=POLICY, sleep=api.sleep)
+    await kube.get(PIPELINE_RUNS, "wfe-a", "runs")
+    await kube.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await kube.get(PIPELINE_RUNS, "wfe-a", "runs")
+    assert len(api.requests) == 1

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from kubernaut_wfe.constants import Annotation, Label, TektonLabel
+from kubernaut_wfe.controller import cache as cache_module
 from kubernaut_wfe.controller.cache import ObjectCache, newer_or_same, wfe_key_of_run
 
 
@@ -98,3 +101,94 @@ def test_presence_and_uid_without_copies() -> None:
     cache.store_wfe(obj("a", "1", uid="u-a"))
     assert cache.has_wfe(("ns", "a"))
     assert cache.wfe_uid(("ns", "a")) == "u-a"
+
+
+def on_target(name: str, target: str, rv: str = "1", uid: str | None = None) -> dict[str, Any]:
+    return {**obj(name, rv, uid or f"uid-{name}"), "spec": {"targetResource": target}}
+
+
+def names_on(cache: ObjectCache, target: str) -> set[str]:
+    return {typed.metadata.name for _, typed in cache.wfes_on_target(target)}
+
+
+def test_wfes_are_indexed_by_target_through_changes_and_drops() -> None:
+    cache = ObjectCache()
+    cache.store_wfe(on_target("a", "ns/deployment/x"))
+    cache.store_wfe(on_target("b", "ns/deployment/x"))
+    cache.store_wfe(on_target("c", "ns/deployment/y"))
+    assert names_on(cache, "ns/deployment/x") == {"a", "b"}
+    cache.store_wfe(on_target("b", "ns/deployment/y", rv="2"))
+    assert names_on(cache, "ns/deployment/x") == {"a"}
+    assert names_on(cache, "ns/deployment/y") == {"b", "c"}
+    cache.drop_wfe(("ns", "a"))
+    assert names_on(cache, "ns/deployment/x") == set()
+    assert names_on(cache, "ns/deployment/nothing") == set()
+
+
+def test_the_typed_view_is_parsed_once_per_state() -> None:
+    cache = ObjectCache()
+    cache.store_wfe(on_target("a", "ns/deployment/x", rv="1"))
+    first = cache.wfe_view(("ns", "a"))
+    assert first is not None
+    assert cache.wfe_view(("ns", "a")) == first
+    assert cache.wfe_view(("ns", "a"))[1] is first[1]  # type: ignore[index]
+    cache.store_wfe(on_target("a", "ns/deployment/x", rv="1"))  # the same state again
+    assert cache.wfe_view(("ns", "a"))[1] is first[1]  # type: ignore[index]
+    cache.store_wfe(on_target("a", "ns/deployment/x", rv="2"))
+    second = cache.wfe_view(("ns", "a"))
+    assert second is not None
+    assert second[1] is not first[1]
+    assert second[1].metadata.resource_version == "2"
+
+
+def test_only_owned_documents_are_kept_without_a_copy() -> None:
+    cache = ObjectCache()
+    given = on_target("a", "ns/deployment/x", rv="1")
+    cache.store_wfe(given)
+    given["metadata"]["name"] = "changed"
+    assert cache.wfe_view(("ns", "a"))[0]["metadata"]["name"] == "a"  # type: ignore[index]
+    answer = on_target("a", "ns/deployment/x", rv="2")
+    cache.store_wfe(answer, owned=True)
+    assert cache.wfe_view(("ns", "a"))[0] == answer  # type: ignore[index]
+
+
+def locked(name: str, rv: str, phase: str | None, lock: str = "True") -> dict[str, Any]:
+    document = on_target(name, "ns/deployment/x", rv=rv)
+    document["status"] = {"conditions": [{"type": "ResourceLocked", "status": lock}]}
+    if phase is not None:
+        document["status"]["phase"] = phase
+    return document
+
+
+def test_only_possible_waiters_are_indexed_as_waiting() -> None:
+    cache = ObjectCache()
+    cache.store_wfe(locked("pending", "1", "Pending"))
+    cache.store_wfe(locked("new", "1", None))
+    cache.store_wfe(locked("free", "1", "Pending", lock="False"))
+    cache.store_wfe(locked("running", "1", "Running"))
+    cache.store_wfe(on_target("plain", "ns/deployment/x"))
+    waiting = {typed.metadata.name for _, typed in cache.waiting_on_target("ns/deployment/x")}
+    assert waiting == {"pending", "new"}
+    cache.store_wfe(locked("pending", "2", "Running"))
+    cache.drop_wfe(("ns", "new"))
+    assert cache.waiting_on_target("ns/deployment/x") == []
+
+
+def test_typed_views_are_kept_for_the_recently_used_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cache_module, "PARSED_CAPACITY", 2)
+    cache = ObjectCache()
+    for name in ("a", "b", "c"):
+        cache.store_wfe(on_target(name, "ns/deployment/x"))
+    first_a = cache.wfe_view(("ns", "a"))
+    first_b = cache.wfe_view(("ns", "b"))
+    cache.wfe_view(("ns", "a"))  # used again: "b" is now the oldest
+    cache.wfe_view(("ns", "c"))  # evicts "b"
+    assert first_a is not None
+    assert first_b is not None
+    assert cache.wfe_view(("ns", "a"))[1] is first_a[1]  # type: ignore[index]
+    again_b = cache.wfe_view(("ns", "b"))  # parsed anew
+    assert again_b is not None
+    assert again_b[1] is not first_b[1]
+    assert again_b[1] == first_b[1]

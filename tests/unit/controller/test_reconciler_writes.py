@@ -1,21 +1,21 @@
-"""The reconciler's status write against a scripted API (httpx MockTransport, no network):
+"""The reconciler's status write against a scripted API (a local server, see conftest.py):
 a rejected write ends in one minimal Failed status and no retries; a conflict re-reads."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
-from kubernaut_wfe.adapters.kube import KubeClient, KubeConfig
-from kubernaut_wfe.adapters.retry import NO_RETRY
+from kubernaut_wfe.adapters.kube import KubeClient
 from kubernaut_wfe.constants import FINALIZER, Annotation
 from kubernaut_wfe.controller.cache import ObjectCache
 from kubernaut_wfe.controller.metrics import ControllerMetrics
 from kubernaut_wfe.controller.reconciler import Reconciler
 from kubernaut_wfe.core.config import load_config
+
+KubeFactory = Callable[[Any], Awaitable[KubeClient]]
+"""The `scripted_kube` fixture (conftest.py)."""
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 KEY = ("team", "w")
@@ -69,7 +69,7 @@ def finished_run() -> dict[str, Any]:
     }
 
 
-def status_error(code: int, reason: str) -> httpx.Response:
+def status_error(code: int, reason: str) -> tuple[int, Any]:
     body = {
         "kind": "Status",
         "status": "Failure",
@@ -77,7 +77,7 @@ def status_error(code: int, reason: str) -> httpx.Response:
         "code": code,
         "message": reason,
     }
-    return httpx.Response(code, json=body)
+    return code, body
 
 
 class Api:
@@ -87,15 +87,12 @@ class Api:
         self.answers = answers
         self.requests: list[tuple[str, str, Any]] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content) if request.content else None
-        self.requests.append((request.method, request.url.path, body))
-        if request.method == "POST":
-            return httpx.Response(201, json=body)
-        if request.method == "GET":
-            return httpx.Response(
-                200, json={**wfe(), "metadata": {**wfe()["metadata"], "resourceVersion": "6"}}
-            )
+    def __call__(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        self.requests.append((method, path, body))
+        if method == "POST":
+            return 201, body
+        if method == "GET":
+            return 200, {**wfe(), "metadata": {**wfe()["metadata"], "resourceVersion": "6"}}
         code = self.answers.pop(0)
         if code == 422:
             return status_error(422, "Invalid")
@@ -105,15 +102,13 @@ class Api:
         written = wfe()
         written["status"] = body["status"]
         written["metadata"]["resourceVersion"] = "7"
-        return httpx.Response(200, json=written)
+        return 200, written
 
 
-def reconciler(
-    api: Api, scheduled: list[tuple[Any, float]]
+async def reconciler(
+    scripted_kube: KubeFactory, api: Api, scheduled: list[tuple[Any, float]]
 ) -> tuple[Reconciler, ControllerMetrics]:
-    kube = KubeClient(
-        KubeConfig(server="http://kube.test"), transport=httpx.MockTransport(api), retry=NO_RETRY
-    )
+    kube = await scripted_kube(api)
     cache = ObjectCache()
     cache.store_wfe(wfe())
     cache.store_run(finished_run())
@@ -135,16 +130,19 @@ def patches(api: Api) -> list[dict[str, Any]]:
     return [body for method, _, body in api.requests if method == "PATCH"]
 
 
-async def test_a_rejected_status_write_ends_in_one_minimal_failed_status() -> None:
+async def test_a_rejected_status_write_ends_in_one_minimal_failed_status(
+    scripted_kube: KubeFactory,
+) -> None:
     api = Api([422, 200])
     scheduled: list[tuple[Any, float]] = []
-    subject, metrics = reconciler(api, scheduled)
+    subject, metrics = await reconciler(scripted_kube, api, scheduled)
     await subject.reconcile(KEY)
     written = patches(api)
     assert written[0]["status"]["phase"] == "Completed"
     assert written[1]["status"]["phase"] == "Failed"
     assert written[1]["status"]["failureDetails"]["reason"] == "Unknown"
     assert "rejected" in written[1]["status"]["failureDetails"]["message"]
+    await subject.events_posted()
     events = [body for method, path, body in api.requests if path.endswith("/events")]
     assert [event["reason"] for event in events] == ["StatusWriteRejected"]
     assert metrics.rejected_status_writes._value.get() == 1
@@ -155,9 +153,9 @@ async def test_a_rejected_status_write_ends_in_one_minimal_failed_status() -> No
     assert subject.is_settled("wfe-uid")
 
 
-async def test_a_rejected_fallback_gives_up_quietly() -> None:
+async def test_a_rejected_fallback_gives_up_quietly(scripted_kube: KubeFactory) -> None:
     api = Api([422, 422])
-    subject, _ = reconciler(api, [])
+    subject, _ = await reconciler(scripted_kube, api, [])
     await subject.reconcile(KEY)
     assert len(patches(api)) == 2
     api.requests.clear()
@@ -165,10 +163,12 @@ async def test_a_rejected_fallback_gives_up_quietly() -> None:
     assert api.requests == []
 
 
-async def test_a_conflict_rereads_and_requeues_without_side_effects() -> None:
+async def test_a_conflict_rereads_and_requeues_without_side_effects(
+    scripted_kube: KubeFactory,
+) -> None:
     api = Api([409])
     scheduled: list[tuple[Any, float]] = []
-    subject, metrics = reconciler(api, scheduled)
+    subject, metrics = await reconciler(scripted_kube, api, scheduled)
     await subject.reconcile(KEY)
     methods = [method for method, _, _ in api.requests]
     assert methods == ["PATCH", "GET"]
@@ -176,9 +176,11 @@ async def test_a_conflict_rereads_and_requeues_without_side_effects() -> None:
     assert metrics.reconciles.labels(outcome="Completed")._value.get() == 0
 
 
-async def test_the_write_carries_the_resource_version_it_was_computed_from() -> None:
+async def test_the_write_carries_the_resource_version_it_was_computed_from(
+    scripted_kube: KubeFactory,
+) -> None:
     api = Api([200])
-    subject, metrics = reconciler(api, [])
+    subject, metrics = await reconciler(scripted_kube, api, [])
     await subject.reconcile(KEY)
     (written,) = patches(api)
     assert written["metadata"] == {"resourceVersion": "5"}

@@ -1,0 +1,115 @@
+"""`/healthz` follows the watch streams (a dead watch fails it, a normal reconnect does not, and
+it recovers); `/readyz` needs the Tekton CRDs and reports DataStorage without depending on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kubernaut_wfe.crdschema import packaged_crd_path
+
+# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
+from .conftest import Stack, operations_stack, wfe_body  # noqa: TID252
+
+pytestmark = pytest.mark.timeout(180)
+
+WATCH_TIMEOUT = ("--watch-timeout", "2s")
+
+
+def probe_watches(stack: Stack) -> int:
+    """Watch requests served so far on WorkflowExecutions (kopf's and the probe's)."""
+    return len(stack.emu.request_log.filter(verb="watch", resource="workflowexecutions"))
+
+
+async def test_healthz_survives_normal_reconnects_fails_on_a_dead_watch_and_recovers(
+    stack: Stack,
+) -> None:
+    controller = await stack.start_controller(*WATCH_TIMEOUT)
+    await stack.wait_for(lambda: probe_watches(stack) >= 2, what="the first watches")
+    opened = probe_watches(stack)
+
+    async def healthy_through_reconnects() -> bool:
+        response = await stack.probe(controller, "/healthz")
+        assert response.status_code == 200, response.text
+        return probe_watches(stack) >= opened + 6
+
+    await stack.wait_for(healthy_through_reconnects, what="several watch timeouts and reconnects")
+
+    # Every new watch is held unanswered, and the open ones are cut.
+    stack.emu.faults.add(action="hold", verb="watch", count=100_000)
+    stack.emu.faults.add(action="drop-watch", count=0)
+
+    async def unhealthy() -> httpx.Response | None:
+        response = await stack.probe(controller, "/healthz")
+        return response if response.status_code == 503 else None
+
+    failed = await stack.wait_for(unhealthy, what="/healthz to fail on the dead watch")
+    body = failed.json()
+    assert body["status"] == "failed"
+    assert "watch" in body["reason"]
+    assert body["checks"]["event_loop"] == "ok"
+
+    stack.emu.faults.clear()
+
+    async def healthy() -> bool:
+        return (await stack.probe(controller, "/healthz")).status_code == 200
+
+    await stack.wait_for(healthy, what="/healthz to recover")
+    await stack.create(wfe_body("after-recovery"))
+    await stack.wait_phase("after-recovery", "Completed")
+
+
+async def test_a_refused_watch_fails_healthz_until_the_api_answers_again(stack: Stack) -> None:
+    controller = await stack.start_controller(*WATCH_TIMEOUT)
+    await stack.wait_for(lambda: probe_watches(stack) >= 2, what="the first watches")
+    stack.emu.faults.add(
+        action="drop-watch", resource="workflowexecutions", status=503, count=100_000
+    )
+
+    async def unhealthy() -> bool:
+        return (await stack.probe(controller, "/healthz")).status_code == 503
+
+    await stack.wait_for(unhealthy, what="/healthz to fail while watches are refused")
+    stack.emu.faults.clear()
+
+    async def healthy() -> bool:
+        return (await stack.probe(controller, "/healthz")).status_code == 200
+
+    await stack.wait_for(healthy, what="/healthz to recover")
+
+
+async def test_readyz_reports_datastorage_but_does_not_depend_on_it(stack: Stack) -> None:
+    controller = await stack.start_controller(datastorage_url="http://127.0.0.1:9")
+    await stack.create(wfe_body("unaudited"))
+    await stack.wait_phase("unaudited", "Completed")
+
+    async def ready() -> httpx.Response | None:
+        response = await stack.probe(controller, "/readyz")
+        return response if response.status_code == 200 else None
+
+    response = await stack.wait_for(ready, what="/readyz")
+    checks = response.json()["checks"]
+    assert checks["datastorage"].startswith("unreachable")
+    assert checks["tekton"] == "ok"
+
+
+async def test_readyz_fails_without_the_tekton_crds(tmp_path: Path, audit_url: str) -> None:
+    async with operations_stack(
+        tmp_path, audit_url, crd_paths=[Path(packaged_crd_path())]
+    ) as stack:
+        controller = await stack.start_controller()
+        await stack.wait_for(
+            lambda: stack.emu.request_log.filter(resource="customresourcedefinitions"),
+            what="the controller to look for CRDs",
+        )
+
+        async def answered() -> httpx.Response | None:
+            response = await stack.probe(controller, "/readyz")
+            return response if "tekton" in response.text.lower() else None
+
+        response = await stack.wait_for(answered, what="/readyz to name the missing CRDs")
+        assert response.status_code == 503
+        assert "tekton.dev" in response.json()["reason"]
+        assert (await stack.probe(controller, "/healthz")).status_code == 200

@@ -1,0 +1,47 @@
+"""A scripted Kubernetes API on 127.0.0.1 (aiohttp) and a `KubeClient` pointed at it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from kubernaut_wfe.adapters.kube import KubeClient, KubeConfig
+from kubernaut_wfe.adapters.retry import NO_RETRY
+
+Handler = Callable[[str, str, Any], tuple[int, Any]]
+"""(method, path, JSON body or None) → (status code, JSON answer)."""
+KubeFactory = Callable[[Handler], Awaitable[KubeClient]]
+
+
+@pytest.fixture
+async def scripted_kube() -> AsyncIterator[KubeFactory]:
+    """`await scripted_kube(handler)`: a client (no retries) of a server answering via
+    `handler`; both are closed after the test."""
+    servers: list[TestServer] = []
+    clients: list[KubeClient] = []
+
+    async def make(handler: Handler) -> KubeClient:
+        async def handle(request: web.Request) -> web.Response:
+            raw = await request.read()
+            code, answer = handler(request.method, request.path, json.loads(raw) if raw else None)
+            return web.json_response(answer, status=code)
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handle)
+        server = TestServer(app, host="127.0.0.1", port=0)
+        await server.start_server()
+        servers.append(server)
+        client = KubeClient(KubeConfig(server=str(server.make_url("")).rstrip("/")), retry=NO_RETRY)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+    for server in servers:
+        await server.close()

@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from kubernaut_wfe.audit_service.server import serve
 from kubernaut_wfe.constants import ConditionReason, ConditionType, Phase
 from kubernaut_wfe.emulator import ApiEmulator
 from kubernaut_wfe.tekton_simulator import Pacing, TektonSimulator
+from kubernaut_wfe.testing.audit_service import in_process_audit_service
 
 from .trail import SpecJudges, query_trail  # noqa: TID252
 
@@ -225,27 +225,6 @@ class Stack:
 def judges() -> SpecJudges:
     """The project's spec and the real DataStorage spec (skipped off CI when it is absent)."""
     return SpecJudges()
-
-
-@contextlib.asynccontextmanager
-async def in_process_audit_service(database_url: str, port: int = 0) -> AsyncIterator[str]:
-    """The audit service in this event loop; yields its base URL."""
-    stop = asyncio.Event()
-    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(
-        serve("127.0.0.1", port, database_url, stop=stop, on_ready=ready.set_result)
-    )
-
-    def report_early_exit(_: asyncio.Task[None]) -> None:
-        if not ready.done():
-            ready.set_exception(RuntimeError("the audit service exited"))
-
-    task.add_done_callback(report_early_exit)
-    try:
-        yield await asyncio.wait_for(ready, 60)
-    finally:
-        stop.set()
-        await task
 
 
 @contextlib.asynccontextmanager

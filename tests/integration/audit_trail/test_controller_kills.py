@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
+from kubernaut_wfe.testing.audit_service import in_process_audit_service
+
 from .conftest import (  # noqa: TID252
     Stack,
-    in_process_audit_service,
     make_stack,
     wfe_body,
 )

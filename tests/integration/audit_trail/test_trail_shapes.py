@@ -13,12 +13,12 @@ import pytest
 
 from kubernaut_wfe.constants import FailureReason
 from kubernaut_wfe.datastorage.events import DELETED_WHILE_RUNNING
+from kubernaut_wfe.testing.audit_service import in_process_audit_service
 from kubernaut_wfe.testing.postgres import PostgresUnavailableError, throwaway_postgres
 
 from .conftest import (  # noqa: TID252
     FAILING,
     Stack,
-    in_process_audit_service,
     make_stack,
     wfe_body,
 )

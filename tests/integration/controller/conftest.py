@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-from kubernaut_wfe.audit_service.server import serve
 from kubernaut_wfe.constants import Annotation, Label
 from kubernaut_wfe.emulator import ApiEmulator
 from kubernaut_wfe.tekton_simulator import Pacing, TektonSimulator
+from kubernaut_wfe.testing.audit_service import in_process_audit_service
 
 EXECUTION_NAMESPACE = "kubernaut-workflows"
 WFE_API = "/apis/kubernaut.ai/v1alpha1"
@@ -273,21 +273,8 @@ class Stack:
 
 @pytest.fixture
 async def audit_url(tmp_path: Path) -> AsyncIterator[str]:
-    stop = asyncio.Event()
-    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(
-        serve("127.0.0.1", 0, f"sqlite:///{tmp_path / 'audit.db'}", stop=stop,
-              on_ready=ready.set_result)
-    )  # fmt: skip
-
-    def report_early_exit(_: asyncio.Task[None]) -> None:
-        if not ready.done():
-            ready.set_exception(RuntimeError("the audit service exited"))
-
-    task.add_done_callback(report_early_exit)
-    yield await ready
-    stop.set()
-    await task
+    async with in_process_audit_service(f"sqlite:///{tmp_path / 'audit.db'}") as url:
+        yield url
 
 
 @contextlib.asynccontextmanager

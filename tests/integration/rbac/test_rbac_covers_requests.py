@@ -25,8 +25,8 @@ import helm_python as helm
 import httpx
 import pytest
 
-from kubernaut_wfe.audit_service.server import serve
 from kubernaut_wfe.emulator import ApiEmulator, RequestRecord
+from kubernaut_wfe.testing.audit_service import in_process_audit_service
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -178,25 +178,8 @@ async def wait_for(probe: Callable[[], Any], what: str, log: Path) -> Any:
     return result
 
 
-@contextlib.asynccontextmanager
-async def audit_service(tmp_path: Path) -> AsyncIterator[str]:
-    stop = asyncio.Event()
-    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(
-        serve("127.0.0.1", 0, f"sqlite:///{tmp_path / 'audit.db'}", stop=stop,
-              on_ready=ready.set_result)
-    )  # fmt: skip
-
-    def report_early_exit(_: asyncio.Task[None]) -> None:
-        if not ready.done():
-            ready.set_exception(RuntimeError("the audit service exited"))
-
-    task.add_done_callback(report_early_exit)
-    try:
-        yield await ready
-    finally:
-        stop.set()
-        await task
+def audit_service(tmp_path: Path) -> contextlib.AbstractAsyncContextManager[str]:
+    return in_process_audit_service(f"sqlite:///{tmp_path / 'audit.db'}")
 
 
 @contextlib.asynccontextmanager

@@ -84,6 +84,26 @@ def counted_requests(
     return counts
 
 
+def counted_until(
+    records: Iterable[RequestRecord],
+    sender: Callable[[RequestRecord], bool],
+    reached: dict[str, float],
+    owners: dict[str, str],
+) -> Counter[str]:
+    """Like `counted_requests`, but only each WFE's requests (on it, or on the run whose owner
+    label names it) that arrived before the WFE reached the state: `reached` maps WFE names to
+    `time.perf_counter()` commit times, `owners` run names to WFE names."""
+    wall_minus_perf = time.time() - time.perf_counter()
+    kept = []
+    for record in records:
+        name = record.name or ""
+        wfe = name if record.resource == "workflowexecutions" else owners.get(name)
+        at = reached.get(wfe or "")
+        if at is not None and record.timestamp <= at + wall_minus_perf:
+            kept.append(record)
+    return counted_requests(kept, sender)
+
+
 def records_from(emu: ApiEmulator, mark: int) -> list[RequestRecord]:
     """Request-log records from index `mark` on (take `len(emu.request_log)` as the mark)."""
     return list(emu.request_log)[mark:]

@@ -14,9 +14,12 @@ class TimedWatch(Watcher):
     """A watch on one resource that notes, at the instant each change is stored, when an object
     appeared, first reached each `status.phase`, and disappeared. It queues nothing."""
 
-    def __init__(self, emu: ApiEmulator, resource: str) -> None:
+    def __init__(self, emu: ApiEmulator, resource: str, owner_label: str | None = None) -> None:
+        """`owner_label`: note each object's value of this label in `owners` (name → value)."""
         super().__init__(emu.resource(resource).key, None, LabelSelector(), FieldSelector())
         self._emu = emu
+        self._owner_label = owner_label
+        self.owners: dict[str, str] = {}
         self.added: dict[str, float] = {}
         self.deleted: dict[str, float] = {}
         self.phases: dict[str, dict[str, float]] = {}
@@ -29,6 +32,9 @@ class TimedWatch(Watcher):
         name = str(event.obj["metadata"]["name"])
         if event.type == ADDED:
             self.added.setdefault(name, now)
+            owner = (event.obj["metadata"].get("labels") or {}).get(self._owner_label or "")
+            if owner:
+                self.owners[name] = str(owner)
         elif event.type == DELETED:
             self.deleted.setdefault(name, now)
         phase = (event.obj.get("status") or {}).get("phase")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from kubernaut_wfe.constants import (
     Annotation,
@@ -26,6 +26,16 @@ and the watch echoes of their writes; a model per settled WFE would cost ~15 KiB
 WfeKey = tuple[str, str]
 """(namespace, name) of a WorkflowExecution."""
 Document = dict[str, Any]
+
+
+class Stored(NamedTuple):
+    """What storing a delivered object did."""
+
+    key: WfeKey | None
+    """The WFE it belongs to (None for a run or TaskRun whose WFE is unknown)."""
+    news: bool
+    """Whether the cache changed: False for a state already cached (e.g. the watch echoing an
+    answer we stored ourselves) or an older one."""
 
 
 def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -130,24 +140,30 @@ class ObjectCache:
             self._parsed.move_to_end(key)
         return found, typed
 
-    def store_wfe(self, obj: Mapping[str, Any], *, owned: bool = False) -> WfeKey:
-        """Keep `obj` unless a newer state of it is already cached. `owned`: the caller hands
-        the document over and will not change it (an API answer), so no copy is kept."""
+    def store_wfe(self, obj: Mapping[str, Any], *, owned: bool = False) -> Stored:
+        """Keep `obj` unless the same or a newer state of it is already cached. `owned`: the
+        caller hands the document over and will not change it, so no copy is kept."""
         meta = _metadata(obj)
         key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         current = self._wfes.get(key)
         if current is not None and _same_state(obj, current):
-            return key  # e.g. the watch echoing our own write: keep the parsed form
-        if newer_or_same(obj, current):
-            if current is not None:
-                self._unindex(key, current)
-            stored = dict(obj) if owned else copy.deepcopy(dict(obj))
-            self._wfes[key] = stored
-            self._parsed.pop(key, None)
-            self._by_target.setdefault(_target_of(stored), set()).add(key)
-            if _may_be_waiting(stored):
-                self._waiting.setdefault(_target_of(stored), set()).add(key)
-        return key
+            return Stored(key, news=False)  # e.g. the watch echoing our own write
+        if not newer_or_same(obj, current):
+            return Stored(key, news=False)
+        if current is not None:
+            self._unindex(key, current)
+        stored = dict(obj) if owned else copy.deepcopy(dict(obj))
+        self._wfes[key] = stored
+        self._parsed.pop(key, None)
+        self._by_target.setdefault(_target_of(stored), set()).add(key)
+        if _may_be_waiting(stored):
+            self._waiting.setdefault(_target_of(stored), set()).add(key)
+        return Stored(key, news=True)
+
+    def resource_version(self, key: WfeKey) -> str | None:
+        """The cached WFE's resourceVersion (None when not cached)."""
+        found = self._wfes.get(key)
+        return str(_metadata(found).get("resourceVersion") or "") if found is not None else None
 
     def drop_wfe(self, key: WfeKey, uid: str | None = None) -> None:
         """Forget a deleted WFE (only that incarnation when `uid` is given)."""
@@ -193,15 +209,18 @@ class ObjectCache:
         """The cached PipelineRun of that name (read only: never mutate it), if known."""
         return self._runs.get(name)
 
-    def store_run(self, run: Mapping[str, Any]) -> WfeKey | None:
-        """Keep `run` (unless older than the cached one); returns the WFE it belongs to."""
+    def store_run(self, run: Mapping[str, Any], *, owned: bool = False) -> Stored:
+        """Keep `run` unless the same or a newer state is cached (`owned` as for WFEs)."""
         name = str(_metadata(run).get("name") or "")
-        if name and newer_or_same(run, self._runs.get(name)):
-            current = self._runs.get(name)
+        current = self._runs.get(name)
+        news = bool(name) and not (current is not None and _same_state(run, current))
+        if news and newer_or_same(run, current):
             if current is not None and _metadata(current).get("uid") != _metadata(run).get("uid"):
                 self._taskruns.pop(name, None)
-            self._runs[name] = copy.deepcopy(dict(run))
-        return wfe_key_of_run(run)
+            self._runs[name] = dict(run) if owned else copy.deepcopy(dict(run))
+        else:
+            news = False
+        return Stored(wfe_key_of_run(run), news)
 
     def drop_run(self, run: Mapping[str, Any]) -> WfeKey | None:
         """Forget a deleted run (only that incarnation); returns the WFE it belonged to."""
@@ -216,18 +235,28 @@ class ObjectCache:
         """The cached child TaskRuns of a run (read only: never mutate them)."""
         return list(self._taskruns.get(run_name, {}).values())
 
-    def store_taskrun(self, taskrun: Mapping[str, Any], *, deleted: bool = False) -> WfeKey | None:
-        """Keep (or forget) a TaskRun; returns the WFE whose run it belongs to."""
+    def store_taskrun(
+        self, taskrun: Mapping[str, Any], *, deleted: bool = False, owned: bool = False
+    ) -> Stored:
+        """Keep (or forget) a TaskRun (`owned` as for WFEs); the key is the WFE of its run."""
         meta = _metadata(taskrun)
         labels = meta.get("labels") or {}
         run_name = str(labels.get(TektonLabel.PIPELINE_RUN) or "")
         name = str(meta.get("name") or "")
+        news = False
         if run_name and name:
             children = self._taskruns.setdefault(run_name, {})
+            current = children.get(name)
             if deleted:
-                children.pop(name, None)
-            elif newer_or_same(taskrun, children.get(name)):
-                children[name] = copy.deepcopy(dict(taskrun))
+                news = children.pop(name, None) is not None
+            elif not (current is not None and _same_state(taskrun, current)) and newer_or_same(
+                taskrun, current
+            ):
+                children[name] = dict(taskrun) if owned else copy.deepcopy(dict(taskrun))
+                news = True
+        return Stored(self._wfe_of_taskrun(run_name, labels), news)
+
+    def _wfe_of_taskrun(self, run_name: str, labels: Mapping[str, Any]) -> WfeKey | None:
         run = self._runs.get(run_name)
         if run is not None and (key := wfe_key_of_run(run)) is not None:
             return key

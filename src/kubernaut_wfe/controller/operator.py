@@ -4,10 +4,6 @@ the reconciler, audit delivery and the HTTP endpoints, started and stopped toget
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from collections.abc import Mapping
-from typing import Any
 
 import httpx
 import kopf
@@ -17,16 +13,6 @@ from kubernaut_wfe.adapters.audit_config import AuditDeliveryConfig
 from kubernaut_wfe.adapters.audit_delivery import AuditDelivery
 from kubernaut_wfe.adapters.kube import KubeClient, KubeConfig
 from kubernaut_wfe.adapters.kube_resources import WORKFLOW_EXECUTIONS
-from kubernaut_wfe.constants import (
-    GROUP,
-    PIPELINERUN_PLURAL,
-    PLURAL,
-    TASKRUN_PLURAL,
-    TEKTON_GROUP,
-    TEKTON_VERSION,
-    VERSION,
-    Label,
-)
 from kubernaut_wfe.controller.cache import ObjectCache, WfeKey
 from kubernaut_wfe.controller.crdcheck import check_crd
 from kubernaut_wfe.controller.health import (
@@ -36,7 +22,8 @@ from kubernaut_wfe.controller.health import (
     relay,
     stop_on_signals,
 )
-from kubernaut_wfe.controller.kopf_tuning import tune_for_watching_only
+from kubernaut_wfe.controller.intake import WatchIntake
+from kubernaut_wfe.controller.kopf_setup import WATCH_SERVER_TIMEOUT, configure_kopf, kopf_scope
 from kubernaut_wfe.controller.leader import (
     LeaderElectionSettings,
     LeaderLostError,
@@ -54,39 +41,7 @@ from kubernaut_wfe.datastorage.credentials import CaBundle, FileToken
 
 logger = structlog.get_logger("kubernaut_wfe.controller")
 
-WATCH_SERVER_TIMEOUT = 300
-"""Seconds; the API server ends each watch after this and kopf re-opens it, so that a watch
-silently lost in the network (a zombie) never lasts longer."""
-WATCH_CLIENT_MARGIN = 30
-"""Seconds the client waits beyond the server timeout before it gives a watch up itself."""
-REQUEST_TIMEOUT = 30
 DATASTORAGE_PROBE_TIMEOUT = 2.0
-
-
-def connection_info(config: KubeConfig) -> kopf.ConnectionInfo:
-    """kopf's credentials from our kubeconfig reading (the token file is read now)."""
-    token = config.token
-    if config.token_file:
-        with contextlib.suppress(OSError), open(config.token_file, encoding="utf-8") as file:
-            token = file.read().strip() or token
-    return kopf.ConnectionInfo(
-        server=config.server,
-        ca_path=None if config.ca_data else config.ca_file,
-        ca_data=config.ca_data,
-        insecure=config.insecure_skip_tls_verify,
-        token=token,
-        scheme="Bearer" if token else None,
-        certificate_path=None if config.client_cert_data else config.client_cert_file,
-        certificate_data=config.client_cert_data,
-        private_key_path=None if config.client_key_data else config.client_key_file,
-        private_key_data=config.client_key_data,
-        default_namespace=config.namespace,
-    )
-
-
-def _object(event: Mapping[str, Any]) -> Mapping[str, Any]:
-    obj = event.get("object")
-    return obj if isinstance(obj, Mapping) else {}
 
 
 class Controller:
@@ -119,103 +74,25 @@ class Controller:
         self.metrics = ControllerMetrics()
         self.cache = ObjectCache()
         self.queue: WorkQueue[WfeKey] = WorkQueue(self._reconcile, workers=workers)
+        self.intake = WatchIntake(self.cache, self.queue, config.controller.namespaces)
         self.registry = kopf.OperatorRegistry()
         self.settings = kopf.OperatorSettings()
+        configure_kopf(
+            self.settings,
+            self.registry,
+            intake=self.intake,
+            kube_config=kube_config,
+            watch_timeout=watch_timeout,
+        )
         self.kube: KubeClient | None = None
         self.reconciler: Reconciler | None = None
         self.delivery: AuditDelivery | None = None
         self.http: HttpEndpoints | None = None
         self.ready = asyncio.Event()
         self._datastorage: DataStorageClient | None = None
-        self._uids: dict[str, WfeKey] = {}
         self._resync: asyncio.Task[None] | None = None
         self._probe_http: httpx.AsyncClient | None = None
         self._queue_stopping: asyncio.Task[None] | None = None
-        self._configure_kopf()
-
-    # --- kopf -------------------------------------------------------------------------------
-
-    def kopf_scope(self) -> tuple[list[str], bool]:
-        """(namespaces, clusterwide) for `kopf.operator`; runs live in the execution namespace."""
-        watched = list(self.config.controller.namespaces)
-        if not watched:
-            return [], True
-        if self.config.execution.namespace not in watched:
-            watched.append(self.config.execution.namespace)
-        return watched, False
-
-    def _configure_kopf(self) -> None:
-        settings = self.settings
-        settings.posting.level = logging.WARNING
-        tune_for_watching_only(settings)
-        settings.watching.server_timeout = round(self.watch_timeout)
-        settings.watching.client_timeout = self.watch_timeout + WATCH_CLIENT_MARGIN
-        settings.watching.connect_timeout = REQUEST_TIMEOUT
-        settings.networking.request_timeout = REQUEST_TIMEOUT
-        selector = Label.WORKFLOW_EXECUTION.value
-        settings.watching.label_selectors[TEKTON_GROUP, PIPELINERUN_PLURAL] = selector
-        settings.watching.label_selectors[TEKTON_GROUP, TASKRUN_PLURAL] = selector
-        registry = self.registry
-
-        @kopf.on.login(registry=registry)
-        def login(**_: Any) -> kopf.ConnectionInfo:
-            return connection_info(self.kube_config)
-
-        @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
-        def wfe_event(event: Mapping[str, Any], **_: Any) -> None:
-            self.on_wfe_event(event)
-
-        @kopf.on.event(TEKTON_GROUP, TEKTON_VERSION, PIPELINERUN_PLURAL, registry=registry)
-        def run_event(event: Mapping[str, Any], **_: Any) -> None:
-            self.on_run_event(event)
-
-        @kopf.on.event(TEKTON_GROUP, TEKTON_VERSION, TASKRUN_PLURAL, registry=registry)
-        def taskrun_event(event: Mapping[str, Any], **_: Any) -> None:
-            self.on_taskrun_event(event)
-
-    def _in_scope(self, namespace: str) -> bool:
-        watched = self.config.controller.namespaces
-        return not watched or namespace in watched
-
-    def on_wfe_event(self, event: Mapping[str, Any]) -> None:
-        """Cache the delivered WFE and queue it (a deletion drops it)."""
-        obj = _object(event)
-        meta = obj.get("metadata") or {}
-        key: WfeKey = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
-        uid = str(meta.get("uid") or "")
-        if not self._in_scope(key[0]):
-            return
-        if event.get("type") == "DELETED":
-            self.cache.drop_wfe(key, uid or None)
-            self._uids.pop(uid, None)
-            if self.reconciler is not None:
-                self.reconciler.forget(uid)
-            return
-        self.cache.store_wfe(obj)
-        self._uids[uid] = key
-        self.queue.add(key)
-
-    def on_run_event(self, event: Mapping[str, Any]) -> None:
-        """Cache the run and queue the WFE its annotation names."""
-        obj = _object(event)
-        if event.get("type") == "DELETED":
-            key = self.cache.drop_run(obj)
-        else:
-            key = self.cache.store_run(obj)
-        if key is not None and self.cache.has_wfe(key):
-            self.queue.add(key)
-
-    def on_taskrun_event(self, event: Mapping[str, Any]) -> None:
-        """Cache the TaskRun and queue the WFE of its run."""
-        key = self.cache.store_taskrun(_object(event), deleted=event.get("type") == "DELETED")
-        if key is not None and self.cache.has_wfe(key):
-            self.queue.add(key)
-
-    def on_audit_outcome(self, uid: str) -> None:
-        """Delivery resolved an event of this WFE: fold it into its status soon."""
-        key = self._uids.get(uid)
-        if key is not None:
-            self.queue.add(key)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -259,7 +136,7 @@ class Controller:
                 buffer_size=max(audit.buffer_size, audit.batch_size),
                 stop_timeout=audit.shutdown_flush_timeout.total_seconds(),
             ),
-            on_outcome=self.on_audit_outcome,
+            on_outcome=self.intake.on_audit_outcome,
         )
         self.delivery.start()
         self.reconciler = Reconciler(
@@ -269,10 +146,12 @@ class Controller:
             metrics=self.metrics,
             schedule=self._schedule,
             delivery=self.delivery,
+            events_wait=self.queue.wait_until_idle,
         )
+        self.intake.reconciler = self.reconciler
         self.queue.start()
         self._resync = asyncio.create_task(self._resync_forever(), name="resync")
-        namespaces, clusterwide = self.kopf_scope()
+        namespaces, clusterwide = kopf_scope(self.config)
         self.watch_monitor = WatchMonitor(
             self.kube_config,
             WORKFLOW_EXECUTIONS.path(None if clusterwide else namespaces[0]),
@@ -318,7 +197,7 @@ class Controller:
     async def run(self, stop_flag: asyncio.Event | None = None) -> None:
         """Serve until `stop_flag` (or SIGINT/SIGTERM): with leader election, wait for the Lease
         first. Raises `LeaderLostError` after stopping when the Lease was lost."""
-        namespaces, clusterwide = self.kopf_scope()
+        namespaces, clusterwide = kopf_scope(self.config)
         stopping = asyncio.Event()
         relaying = asyncio.create_task(relay(stop_flag, stopping)) if stop_flag else None
         kopf_ready = asyncio.Event()
@@ -385,10 +264,7 @@ class Controller:
         period = self.config.execution.resync_period.total_seconds()
         while True:
             await asyncio.sleep(period)
-            for key in self.cache.wfe_keys():
-                uid = self.cache.wfe_uid(key)
-                if uid is not None and self.reconciler and not self.reconciler.is_settled(uid):
-                    self.queue.add(key)
+            self.intake.recheck_unsettled()
 
     def _alive(self) -> ProbeReport:
         return liveness_report(self.heartbeat, self.watch_monitor)

@@ -24,7 +24,7 @@ from kubernaut_wfe.adapters.kube import (
 from kubernaut_wfe.constants import ConditionStatus, ConditionType, Phase
 from kubernaut_wfe.controller.audit_handoff import AuditHandoff
 from kubernaut_wfe.controller.cache import Document, ObjectCache, WfeKey
-from kubernaut_wfe.controller.events import EVENT_FLUSH_TIMEOUT, EventPoster
+from kubernaut_wfe.controller.events import EVENT_FLUSH_TIMEOUT, EventPoster, WaitUntilIdle
 from kubernaut_wfe.controller.metrics import ControllerMetrics
 from kubernaut_wfe.controller.status import fold_audit_outcomes, status_document
 from kubernaut_wfe.controller.steps import StepRunner
@@ -78,7 +78,9 @@ class Reconciler:
         schedule: Schedule,
         delivery: AuditDelivery | None = None,
         now: Callable[[], datetime] = _utc_now,
+        events_wait: WaitUntilIdle | None = None,
     ) -> None:
+        """`events_wait`: how Events wait for a lull in the work (see `EventPoster`)."""
         self._config = config
         self._cache = cache
         self._metrics = metrics
@@ -87,12 +89,21 @@ class Reconciler:
         self._audit = AuditHandoff(delivery)
         self._steps = StepRunner(kube, cache)
         self._writer = WfeWriter(kube, cache)
-        self._events = EventPoster(kube, dropped=metrics.events_dropped)
+        self._events = EventPoster(
+            kube, dropped=metrics.events_dropped, wait_until_idle=events_wait
+        )
         self._now = now
         self._given_up: set[str] = set()
         self._settled: set[str] = set()
         self._released: set[str] = set()
         """WFEs whose run this controller deleted (the DELETE answered): no need to read it."""
+        self._quiet: dict[str, str] = {}
+        """uid → the resourceVersion of the WFE's state last decided to need nothing more."""
+
+    def is_quiet(self, uid: str, resource_version: str | None) -> bool:
+        """Whether this state of the WFE was already decided to need nothing more, so that a
+        watch event bringing it (or an older one) again needs no reconcile."""
+        return resource_version is not None and self._quiet.get(uid) == resource_version
 
     def is_settled(self, uid: str) -> bool:
         """Whether the WFE needs no periodic re-check (terminal, lock released, audit done)."""
@@ -103,6 +114,7 @@ class Reconciler:
         self._given_up.discard(uid)
         self._settled.discard(uid)
         self._released.discard(uid)
+        self._quiet.pop(uid, None)
         self._steps.forget(uid)
         self._audit.forget(uid)
 
@@ -167,6 +179,31 @@ class Reconciler:
             return
         written = await self._write_status(raw, wfe, decision, log)
         self._after_write(key, wfe, written, decision, log)
+        if written is None:
+            self._quiet[wfe.metadata.uid] = wfe.metadata.resource_version or ""
+        else:
+            self._decide_again(key)
+
+    def _decide_again(self, key: WfeKey) -> None:
+        """Decide once more on the state just written, as the next reconcile would: when that
+        needs nothing, the state is quiet and the watch echoing it needs no reconcile; else
+        reconcile again now (e.g. a run adopted after it had already finished)."""
+        view = self._cache.wfe_view(key)
+        if view is None:
+            return
+        raw, wfe = view
+        decision = decide(raw, self._first_observation(wfe), self._config, self._now(), parsed=wfe)
+        steps = [action for action in decision.actions if not isinstance(action, Requeue)]
+        changes = decision.status is not None and status_document(
+            decision.status
+        ) != status_document(wfe.status)
+        if steps or changes:
+            self._schedule(key, 0)
+            return
+        self._quiet[wfe.metadata.uid] = wfe.metadata.resource_version or ""
+        for action in decision.actions:
+            if isinstance(action, Requeue):
+                self._schedule(key, action.after.total_seconds())
 
     def _created(self, obs: Observation) -> bool:
         return isinstance(obs.create, Created)
@@ -196,9 +233,7 @@ class Reconciler:
             # Only our own live run is trusted here: anything else is read from the API.
             live = owned_by(run, wfe) and tekton.deletion_timestamp(run) is None
             return Observation(run=run) if live else Observation()
-        condition = tekton.succeeded(run)
-        finished = condition is not None and condition.status != ConditionStatus.UNKNOWN
-        taskruns = None if finished else self._cache.taskruns(tekton.name_of(run))
+        taskruns = None if tekton.is_finished(run) else self._cache.taskruns(tekton.name_of(run))
         return Observation(run=run, taskruns=taskruns)
 
     def _waiting_ahead(self, wfe: WorkflowExecution) -> tuple[str, ...]:

@@ -60,7 +60,7 @@ class StepRunner:
             selector = f"{TektonLabel.PIPELINE_RUN}={step.pipelinerun}"
             items = await self._kube.list(TASK_RUNS, step.namespace, label_selector=selector)
             for item in items:
-                self._cache.store_taskrun(item)
+                self._cache.store_taskrun(item, owned=True)
             return dataclasses.replace(obs, taskruns=items)
         if isinstance(step, CreateRun):
             return await self._create(step.body, obs, wfe_uid)
@@ -73,7 +73,7 @@ class StepRunner:
         except ApiError as error:
             return dataclasses.replace(cleared, run=UNREAD, run_error=failure_of(error))
         if run is not None:
-            self._cache.store_run(run)
+            self._cache.store_run(run, owned=True)
         return dataclasses.replace(cleared, run=run, holder=UNREAD)
 
     async def _create(self, body: Mapping[str, Any], obs: Observation, uid: str) -> Observation:
@@ -89,7 +89,7 @@ class StepRunner:
                 obs, create=CreateRejected(failure_of(error), attempt=attempt)
             )
         self._create_attempts.pop(uid, None)
-        self._cache.store_run(run)
+        self._cache.store_run(run, owned=True)
         return dataclasses.replace(obs, create=Created(run), run=run)
 
     async def _delete(self, step: DeleteRun, obs: Observation) -> Observation:

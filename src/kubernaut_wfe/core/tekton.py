@@ -53,6 +53,12 @@ def succeeded(document: Document) -> SucceededCondition | None:
     return None
 
 
+def is_finished(document: Document) -> bool:
+    """Whether Tekton decided the run's outcome (`Succeeded` True or False)."""
+    condition = succeeded(document)
+    return condition is not None and condition.status != ConditionStatus.UNKNOWN
+
+
 def parse_time(value: Any) -> datetime | None:
     """An RFC 3339 time from a document, or None."""
     if not isinstance(value, str) or not value:

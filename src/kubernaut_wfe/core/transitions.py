@@ -109,7 +109,35 @@ def to_running(
         message=f"This execution holds the lock on {wfe.spec.target_resource}",
         now=now,
     )
-    return finish(wfe, status, now, f"PipelineRun {name} is running")
+    if tekton.is_finished(run):
+        return finish(wfe, status, now, running_message(name, summary))
+    # The run is in progress (or not yet picked up by Tekton): mirror it in this same write,
+    # so that the run's first watch event finds nothing left to change.
+    return _in_progress(wfe, status, summary, now)
+
+
+def running_message(run_name: str, summary: PipelineRunSummary) -> str:
+    """Ready's message while Running: the run's own message once Tekton wrote one."""
+    return summary.message or f"PipelineRun {run_name} is running"
+
+
+def _in_progress(
+    wfe: WorkflowExecution,
+    status: WorkflowExecutionStatus,
+    summary: PipelineRunSummary,
+    now: datetime,
+) -> WorkflowExecutionStatus:
+    status = _condition(
+        wfe,
+        status.model_copy(update={"pipeline_run_status": summary}),
+        ConditionType.TEKTON_PIPELINE_RUNNING,
+        ConditionStatus.TRUE,
+        ConditionReason.PIPELINE_STARTED,
+        message=summary.message or "PipelineRun started",
+        now=now,
+    )
+    name = status.pipeline_run_ref.name if status.pipeline_run_ref else ""
+    return finish(wfe, status, now, running_message(name, summary))
 
 
 def refresh_running(
@@ -123,17 +151,7 @@ def refresh_running(
         and running.status == ConditionStatus.TRUE
     ):
         return None
-    status = wfe.status.model_copy(update={"pipeline_run_status": summary})
-    status = _condition(
-        wfe,
-        status,
-        ConditionType.TEKTON_PIPELINE_RUNNING,
-        ConditionStatus.TRUE,
-        ConditionReason.PIPELINE_STARTED,
-        message=summary.message or "PipelineRun started",
-        now=now,
-    )
-    return finish(wfe, status, now, summary.message or "")
+    return _in_progress(wfe, wfe.status, summary, now)
 
 
 def _ended(

@@ -26,6 +26,7 @@ class RequestRecord:
     resource: str | None
     namespace: str | None
     name: str | None
+    """The object's name from the path; for a create, the created object's once it exists."""
     subresource: str | None
     query: dict[str, str]
     user_agent: str = ""

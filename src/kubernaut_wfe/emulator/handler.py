@@ -219,6 +219,7 @@ class Router:
         body_bytes = await request.read()
         if verb == "create":
             created = life.create(res, path.namespace, decode_body(body_bytes), options)
+            record.name = str(created["metadata"]["name"])  # the log names what was created
             return json_response(created, 201, options.warnings)
         assert path.name is not None or verb == "deletecollection"
         if verb == "update":

@@ -24,7 +24,7 @@ async def test_request_log_records_parsed_requests_and_filters(
     await client.get(PR_PATH, params={"labelSelector": "a=b"})
     items = (await client.get("/_emulator/requests")).json()["items"]
     assert [(i["verb"], i["name"], i["status"]) for i in items] == [
-        ("create", None, 201),
+        ("create", "pr", 201),
         ("get", "pr", 200),
         ("get", "missing", 404),
         ("list", None, 200),

@@ -36,6 +36,44 @@ def test_a_new_incarnation_replaces_the_old_one_whatever_its_version() -> None:
     assert newer_or_same(obj("a", "x"), obj("a", "9"))
 
 
+def test_only_a_newer_state_or_incarnation_is_news() -> None:
+    cache = ObjectCache()
+    assert cache.store_wfe(obj("a", "5")).news
+    assert not cache.store_wfe(obj("a", "5")).news  # the watch echoing what we stored
+    assert not cache.store_wfe(obj("a", "4")).news
+    assert cache.store_wfe(obj("a", "6")).news
+    assert cache.store_wfe(obj("a", "1", uid="u2")).news
+    assert cache.resource_version(("ns", "a")) == "1"
+    assert cache.resource_version(("ns", "missing")) is None
+
+
+def test_run_and_taskrun_news() -> None:
+    cache = ObjectCache()
+    assert cache.store_run(run("wfe-1", "5")).news
+    assert not cache.store_run(run("wfe-1", "5")).news
+    assert not cache.store_run(run("wfe-1", "3")).news
+    assert cache.store_run(run("wfe-1", "2", uid="r2")).news
+    child = obj("wfe-1-t", "6", uid="t1", labels={TektonLabel.PIPELINE_RUN.value: "wfe-1"})
+    assert cache.store_taskrun(child).news
+    assert not cache.store_taskrun(child).news
+    assert cache.store_taskrun(child, deleted=True).news
+    assert not cache.store_taskrun(child, deleted=True).news
+
+
+def test_owned_documents_are_kept_without_a_deep_copy() -> None:
+    cache = ObjectCache()
+    handed = obj("a", "1")
+    cache.store_wfe(handed, owned=True)
+    assert cache.wfe_view(("ns", "a"))[0]["metadata"] is handed["metadata"]  # type: ignore[index]
+    borrowed = run("wfe-1", "1")
+    cache.store_run(borrowed)
+    assert cache.run("wfe-1")["metadata"] is not borrowed["metadata"]  # type: ignore[index]
+    assert cache.run("wfe-1") == borrowed
+    handed_run = run("wfe-2", "1")
+    cache.store_run(handed_run, owned=True)
+    assert cache.run("wfe-2")["metadata"] is handed_run["metadata"]  # type: ignore[index]
+
+
 def test_copies_are_handed_out() -> None:
     cache = ObjectCache()
     cache.store_wfe(obj("a", "1"))
@@ -56,7 +94,7 @@ def test_drop_wfe_only_forgets_that_incarnation() -> None:
 
 def test_runs_map_to_their_wfe_by_annotation() -> None:
     cache = ObjectCache()
-    assert cache.store_run(run("wfe-1", "5")) == ("team", "wfe-a")
+    assert cache.store_run(run("wfe-1", "5")).key == ("team", "wfe-a")
     assert cache.run("wfe-1") is not None
     assert cache.drop_run(run("wfe-1", "6", uid="other")) == ("team", "wfe-a")
     assert cache.run("wfe-1") is not None  # a different incarnation's deletion
@@ -74,7 +112,7 @@ def test_taskruns_map_through_their_run_or_their_labels() -> None:
     cache = ObjectCache()
     cache.store_run(run("wfe-1", "5"))
     child = obj("wfe-1-hello", "6", uid="t1", labels={TektonLabel.PIPELINE_RUN.value: "wfe-1"})
-    assert cache.store_taskrun(child) == ("team", "wfe-a")
+    assert cache.store_taskrun(child).key == ("team", "wfe-a")
     assert [t["metadata"]["name"] for t in cache.taskruns("wfe-1")] == ["wfe-1-hello"]
     cache.store_taskrun(child, deleted=True)
     assert cache.taskruns("wfe-1") == []
@@ -90,8 +128,8 @@ def test_taskruns_map_through_their_run_or_their_labels() -> None:
             Label.WORKFLOW_EXECUTION.value: "wfe-b",
         },
     )
-    assert cache.store_taskrun(orphan) == ("team", "wfe-b")
-    assert cache.store_taskrun(obj("stray", "9", uid="t3")) is None
+    assert cache.store_taskrun(orphan).key == ("team", "wfe-b")
+    assert cache.store_taskrun(obj("stray", "9", uid="t3")).key is None
 
 
 def test_presence_and_uid_without_copies() -> None:

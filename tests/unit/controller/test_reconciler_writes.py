@@ -186,3 +186,58 @@ async def test_the_write_carries_the_resource_version_it_was_computed_from(
     assert written["metadata"] == {"resourceVersion": "5"}
     assert written["status"]["phase"] == "Completed"
     assert metrics.reconciles.labels(outcome="Completed")._value.get() == 1
+
+
+async def test_the_state_it_wrote_is_quiet_when_nothing_more_is_due(
+    scripted_kube: KubeFactory,
+) -> None:
+    api = Api([200])
+    scheduled: list[tuple[Any, float]] = []
+    subject, _ = await reconciler(scripted_kube, api, scheduled)
+    just_finished = finished_run()
+    just_finished["status"]["completionTime"] = "2026-01-01T11:59:00Z"
+    just_finished["metadata"]["resourceVersion"] = "9"
+    subject._cache.store_run(just_finished)
+    assert not subject.is_quiet("wfe-uid", "5")
+    await subject.reconcile(KEY)
+    assert subject.is_quiet("wfe-uid", "7")  # Completed: only the lock release, in cooldown
+    assert scheduled
+    assert all(delay > 0 for _, delay in scheduled)
+
+
+async def test_a_finished_cooldown_is_not_quiet(scripted_kube: KubeFactory) -> None:
+    api = Api([200])
+    scheduled: list[tuple[Any, float]] = []
+    subject, _ = await reconciler(scripted_kube, api, scheduled)
+    await subject.reconcile(KEY)  # completed half an hour ago: the lock release is due now
+    assert not subject.is_quiet("wfe-uid", "7")
+    assert (KEY, 0) in scheduled
+    subject.forget("wfe-uid")
+    assert not subject.is_quiet("wfe-uid", "7")
+
+
+class AdoptingApi(Api):
+    """A Pending WFE whose run already exists and has finished (a restart after the run ended)."""
+
+    def __call__(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        if method == "GET" and "/pipelineruns/" in path:
+            self.requests.append((method, path, body))
+            return 200, finished_run()
+        return super().__call__(method, path, body)
+
+
+async def test_a_written_state_that_needs_more_is_reconciled_again_at_once(
+    scripted_kube: KubeFactory,
+) -> None:
+    api = AdoptingApi([200])
+    scheduled: list[tuple[Any, float]] = []
+    subject, _ = await reconciler(scripted_kube, api, scheduled)
+    pending = wfe()
+    del pending["status"]
+    pending["metadata"]["resourceVersion"] = "6"
+    subject._cache.store_wfe(pending)
+    await subject.reconcile(KEY)
+    (written,) = patches(api)
+    assert written["status"]["phase"] == "Running"
+    assert (KEY, 0) in scheduled  # the adopted run has finished: Completed comes next
+    assert not subject.is_quiet("wfe-uid", "7")

@@ -131,3 +131,88 @@ async def test_stop_returns_as_soon_as_in_flight_work_is_done() -> None:
     hold.set()
     await stopping
     assert loop.time() - started < 5
+
+
+async def test_bookkeeping_waits_for_urgent_keys() -> None:
+    recorder = Recorder()
+    queue: WorkQueue[str] = WorkQueue(recorder, workers=1, bookkeeping_delay=10)
+    queue.add_bookkeeping("audit")
+    queue.add("new-1")
+    queue.add("new-2")
+    queue.start()
+    await asyncio.sleep(1)
+    await queue.stop()
+    assert [key for key, _ in recorder.calls] == ["new-1", "new-2", "audit"]
+
+
+async def test_bookkeeping_runs_at_once_when_nothing_else_waits() -> None:
+    recorder = Recorder()
+    queue: WorkQueue[str] = WorkQueue(recorder, workers=1, bookkeeping_delay=10)
+    queue.start()
+    queue.add_bookkeeping("audit")
+    await asyncio.sleep(0.5)
+    await queue.stop()
+    assert [key for key, _ in recorder.calls] == ["audit"]
+    assert recorder.calls[0][1] == pytest.approx(0, abs=0.01)  # not held back
+
+
+async def test_overdue_bookkeeping_goes_before_newer_urgent_keys() -> None:
+    hold = asyncio.Event()
+    recorder = Recorder(hold=hold)
+    queue: WorkQueue[str] = WorkQueue(recorder, workers=1, bookkeeping_delay=2)
+    queue.start()
+    queue.add("busy")  # occupies the only worker
+    await asyncio.sleep(0.1)
+    queue.add_bookkeeping("audit")
+    queue.add("urgent-1")
+    await asyncio.sleep(3)  # "audit" is overdue by now
+    queue.add("urgent-2")
+    hold.set()
+    await asyncio.sleep(1)
+    await queue.stop()
+    assert [key for key, _ in recorder.calls] == ["busy", "audit", "urgent-1", "urgent-2"]
+
+
+async def test_an_urgent_add_promotes_a_bookkeeping_key_and_dedups_it() -> None:
+    recorder = Recorder()
+    queue: WorkQueue[str] = WorkQueue(recorder, workers=1, bookkeeping_delay=10)
+    queue.add("first")
+    queue.add_bookkeeping("x")
+    queue.add("x")
+    queue.add_bookkeeping("x")
+    queue.add("last")
+    assert queue.depth == 3
+    queue.start()
+    await asyncio.sleep(1)
+    await queue.stop()
+    assert [key for key, _ in recorder.calls] == ["first", "x", "last"]
+
+
+async def test_wait_until_idle_returns_when_nothing_waits_or_at_its_bound() -> None:
+    hold = asyncio.Event()
+    queue: WorkQueue[str] = WorkQueue(Recorder(hold=hold), workers=1)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await queue.wait_until_idle(10)
+    assert loop.time() == start  # nothing queued: idle at once
+    queue.start()
+    queue.add("a")  # taken by the only worker at once, and held there
+    await asyncio.sleep(0)
+    await queue.wait_until_idle(3)
+    assert loop.time() - start == pytest.approx(3)  # "a" is still in flight: the bound ends it
+    queue.add_bookkeeping("b")  # waits behind it
+    loop.call_later(1, hold.set)
+    await queue.wait_until_idle(10)
+    assert loop.time() - start == pytest.approx(4)  # "a" and then "b" done: idle
+    await queue.stop()
+
+
+async def test_stop_ends_every_wait_for_a_lull() -> None:
+    queue: WorkQueue[str] = WorkQueue(Recorder(), workers=1)
+    queue.add("never-started")
+    waiter = asyncio.create_task(queue.wait_until_idle(60))
+    await asyncio.sleep(1)
+    assert not waiter.done()
+    await queue.stop()
+    await asyncio.wait([waiter], timeout=0.01)
+    assert waiter.done()

@@ -214,6 +214,33 @@ def test_created_goes_running(make_wfe: Factory, running_run: dict[str, Any]) ->
     assert [e.event_type for e in decision.audit] == [SEL, STA]
 
 
+def test_running_write_already_mirrors_the_fresh_run(
+    make_wfe: Factory, running_run: dict[str, Any]
+) -> None:
+    """The run as the POST returned it (no status yet): the Running write mirrors it, so the
+    run's first watch event leaves nothing to write."""
+    fresh = {key: value for key, value in running_run.items() if key != "status"}
+    decision = _decide(make_wfe(), Observation(create=Created(fresh)))
+    assert _cond(decision, "TektonPipelineRunning") == ("True", "PipelineStarted")
+    running = make_wfe(status=_status(decision).to_api())
+    assert _decide(running, Observation(run=fresh, taskruns=[])).status is None
+
+
+def test_adopted_finished_run_is_not_called_started(
+    make_wfe: Factory, succeeded_run: dict[str, Any]
+) -> None:
+    decision = _decide(make_wfe(), Observation(run=succeeded_run))
+    assert _status(decision).phase == Phase.RUNNING
+    assert _status(decision).condition("TektonPipelineRunning") is None
+
+
+def test_ready_message_names_the_run_until_tekton_writes_one(make_wfe: Factory) -> None:
+    fresh = {"metadata": {"name": PR, "namespace": NS}}
+    decision = _decide(make_wfe(), Observation(create=Created(fresh)))
+    ready = next(c for c in _status(decision).conditions if c.type == "Ready")
+    assert ready.message == f"PipelineRun {PR} is running"
+
+
 def test_created_run_without_timestamp_starts_now(make_wfe: Factory) -> None:
     run = {"metadata": {"name": PR, "namespace": NS}}
     assert _status(_decide(make_wfe(), Observation(create=Created(run)))).start_time == NOW

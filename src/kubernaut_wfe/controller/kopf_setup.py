@@ -1,0 +1,103 @@
+"""The kopf side of the controller: credentials, watch settings and the three watch handlers,
+which only hand their events to `WatchIntake`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from kubernaut_wfe.adapters.kube import KubeConfig
+from kubernaut_wfe.constants import (
+    GROUP,
+    PIPELINERUN_PLURAL,
+    PLURAL,
+    TASKRUN_PLURAL,
+    TEKTON_GROUP,
+    TEKTON_VERSION,
+    VERSION,
+    Label,
+)
+from kubernaut_wfe.controller.intake import WatchIntake
+from kubernaut_wfe.controller.kopf_tuning import tune_for_watching_only
+from kubernaut_wfe.core.config import ControllerConfig
+
+WATCH_SERVER_TIMEOUT = 300
+"""Seconds; the API server ends each watch after this and kopf re-opens it, so that a watch
+silently lost in the network (a zombie) never lasts longer."""
+WATCH_CLIENT_MARGIN = 30
+"""Seconds the client waits beyond the server timeout before it gives a watch up itself."""
+REQUEST_TIMEOUT = 30
+
+
+def connection_info(config: KubeConfig) -> kopf.ConnectionInfo:
+    """kopf's credentials from our kubeconfig reading (the token file is read now)."""
+    token = config.token
+    if config.token_file:
+        with contextlib.suppress(OSError), open(config.token_file, encoding="utf-8") as file:
+            token = file.read().strip() or token
+    return kopf.ConnectionInfo(
+        server=config.server,
+        ca_path=None if config.ca_data else config.ca_file,
+        ca_data=config.ca_data,
+        insecure=config.insecure_skip_tls_verify,
+        token=token,
+        scheme="Bearer" if token else None,
+        certificate_path=None if config.client_cert_data else config.client_cert_file,
+        certificate_data=config.client_cert_data,
+        private_key_path=None if config.client_key_data else config.client_key_file,
+        private_key_data=config.client_key_data,
+        default_namespace=config.namespace,
+    )
+
+
+def kopf_scope(config: ControllerConfig) -> tuple[list[str], bool]:
+    """(namespaces, clusterwide) for `kopf.operator`; runs live in the execution namespace."""
+    watched = list(config.controller.namespaces)
+    if not watched:
+        return [], True
+    if config.execution.namespace not in watched:
+        watched.append(config.execution.namespace)
+    return watched, False
+
+
+def configure_kopf(
+    settings: kopf.OperatorSettings,
+    registry: kopf.OperatorRegistry,
+    *,
+    intake: WatchIntake,
+    kube_config: KubeConfig,
+    watch_timeout: float = WATCH_SERVER_TIMEOUT,
+) -> None:
+    """Watch WFEs, and our PipelineRuns and TaskRuns (label-selected on the server), handing
+    every event to `intake`; log in with `kube_config`."""
+    settings.posting.level = logging.WARNING
+    tune_for_watching_only(settings)
+    settings.watching.server_timeout = round(watch_timeout)
+    settings.watching.client_timeout = watch_timeout + WATCH_CLIENT_MARGIN
+    settings.watching.connect_timeout = REQUEST_TIMEOUT
+    settings.networking.request_timeout = REQUEST_TIMEOUT
+    selector = Label.WORKFLOW_EXECUTION.value
+    settings.watching.label_selectors[TEKTON_GROUP, PIPELINERUN_PLURAL] = selector
+    settings.watching.label_selectors[TEKTON_GROUP, TASKRUN_PLURAL] = selector
+
+    @kopf.on.login(registry=registry)
+    async def login(**_: Any) -> kopf.ConnectionInfo:
+        # The token file is read off the event loop (a mounted volume can be slow).
+        return await asyncio.to_thread(connection_info, kube_config)
+
+    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
+    async def wfe_event(event: Mapping[str, Any], **_: Any) -> None:
+        intake.on_wfe_event(event)
+
+    @kopf.on.event(TEKTON_GROUP, TEKTON_VERSION, PIPELINERUN_PLURAL, registry=registry)
+    async def run_event(event: Mapping[str, Any], **_: Any) -> None:
+        intake.on_run_event(event)
+
+    @kopf.on.event(TEKTON_GROUP, TEKTON_VERSION, TASKRUN_PLURAL, registry=registry)
+    async def taskrun_event(event: Mapping[str, Any], **_: Any) -> None:
+        intake.on_taskrun_event(event)

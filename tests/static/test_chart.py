@@ -54,8 +54,18 @@ BAD_VALUES = [
     ("unknown config section", _bad("config.executor", {}), "executor"),
     ("unknown config key", _bad("config.execution.cooldown", "5m"), "cooldown"),
     ("unknown image key", _bad("image.name", "x"), "name"),
-    ("two replicas", _bad("replicaCount", 2), "/replicaCount"),
-    ("rolling update", _bad("strategy.type", "RollingUpdate"), "/strategy/type"),
+    ("two replicas without leader election", _bad("replicaCount", 2), "/replicaCount"),
+    (
+        "rolling update without leader election",
+        _bad("strategy.type", "RollingUpdate"),
+        "/strategy/type",
+    ),
+    ("no replica", {"leaderElection": {"enabled": True}, "replicaCount": 0}, "/replicaCount"),
+    (
+        "unknown strategy",
+        {"leaderElection": {"enabled": True}, "strategy": {"type": "Blue"}},
+        "/strategy/type",
+    ),
     ("cooldown not a duration", _bad("config.execution.cooldown_period", "soon"), "cooldown"),
     ("batch size over the API's limit", _bad("config.audit.batch_size", 1001), "batch_size"),
     ("buffer size as text", _bad("config.audit.buffer_size", "many"), "buffer_size"),
@@ -85,6 +95,19 @@ def test_bad_values_are_rejected_naming_the_key(
 
 def test_the_full_values_pass_the_schema(chart: helm.Chart, full_values: dict[str, Any]) -> None:
     chart.validate_schema(chart.merge_values(full_values))
+
+
+def test_standbys_and_rolling_updates_come_with_leader_election(render: Render) -> None:
+    values = {
+        "leaderElection": {"enabled": True},
+        "replicaCount": 2,
+        "strategy": {"type": "RollingUpdate"},
+    }
+    deployment = find(render(values), "Deployment", "kubernaut-wfe-controller")
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"] == {"type": "RollingUpdate"}
+    config = _config(render(values))
+    assert config["controller"]["leader_election"] is True
 
 
 def _config(documents: Documents) -> dict[str, Any]:

@@ -25,7 +25,9 @@ CLUSTER = "kubernaut-wfe-e2e"
 
 STUB = r"""#!/bin/bash
 name="$(basename "$0")"
-{ printf '%s' "$name"; printf '\t%s' "$@"; printf '\n'; } >>"$STUB_LOG"
+# One write per call: the port-forwards run in the background, so records must not interleave.
+record="$name$(printf '\t%s' "$@")"
+printf '%s\n' "$record" >>"$STUB_LOG"
 for arg in "$@"; do
     # drain piped input (kubectl apply -f -, docker exec -i) so the writer never sees EPIPE
     if [[ "$arg" == "-" || "$arg" == "-i" ]]; then cat >/dev/null; break; fi
@@ -54,9 +56,9 @@ exit 0
 """
 
 PYTEST_STUB = r"""#!/bin/bash
-{ printf 'pytest\tE2E_TARGET=%s\tKUBECONFIG=%s\tE2E_BUNDLE_REGISTRY=%s' \
-    "${E2E_TARGET:-}" "${KUBECONFIG:-}" "${E2E_BUNDLE_REGISTRY:-}"
-  printf '\t%s' "$@"; printf '\n'; } >>"$STUB_LOG"
+record="$(printf 'pytest\tE2E_TARGET=%s\tKUBECONFIG=%s\tE2E_BUNDLE_REGISTRY=%s' \
+    "${E2E_TARGET:-}" "${KUBECONFIG:-}" "${E2E_BUNDLE_REGISTRY:-}")$(printf '\t%s' "$@")"
+printf '%s\n' "$record" >>"$STUB_LOG"
 exit "${PYTEST_RC:-0}"
 """
 

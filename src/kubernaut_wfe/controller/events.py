@@ -1,14 +1,12 @@
 """Kubernetes Events posted off the reconcile path: a bounded queue drained by one task, so a
-status transition never waits on an Event POST. While reconciles wait their turn, an Event waits
-too (up to `EVENT_MAX_DELAY`), so that a burst of work is not slowed by its own Events. Events
-are best effort (as in client-go's recorder): when the queue is full, new ones are dropped and
-counted."""
+status transition never waits on an Event POST. Events are best effort (as in client-go's
+recorder): when the queue is full, new ones are dropped and counted."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 import structlog
@@ -22,13 +20,8 @@ logger = structlog.get_logger("kubernaut_wfe.controller")
 EVENT_QUEUE_CAPACITY = 2000
 EVENT_FLUSH_TIMEOUT = 5.0
 """Seconds `stop` waits for queued Events to be posted before dropping the rest."""
-EVENT_MAX_DELAY = 5.0
-"""Seconds an Event may be held back while other work waits."""
 
-Queued = tuple[Mapping[str, Any], KubeEvent, float]
-"""(involved object reference, Event, loop time it was queued)."""
-WaitUntilIdle = Callable[[float], Awaitable[None]]
-"""`wait_until_idle(timeout)`: returns once no other work waits, or after `timeout` seconds."""
+Queued = tuple[Mapping[str, Any], KubeEvent]
 
 
 class EventCreator(Protocol):
@@ -64,13 +57,9 @@ class EventPoster:
         *,
         dropped: Counter | None = None,
         capacity: int = EVENT_QUEUE_CAPACITY,
-        wait_until_idle: WaitUntilIdle | None = None,
-        max_delay: float = EVENT_MAX_DELAY,
     ) -> None:
         self._kube = kube
         self._dropped = dropped
-        self._wait_until_idle = wait_until_idle
-        self._max_delay = max_delay
         self._queue: asyncio.Queue[Queued] = asyncio.Queue(maxsize=capacity)
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
@@ -85,7 +74,7 @@ class EventPoster:
                 self._drop(event, "the controller is stopping")
                 continue
             try:
-                self._queue.put_nowait((reference, event, asyncio.get_running_loop().time()))
+                self._queue.put_nowait((reference, event))
             except asyncio.QueueFull:
                 self._drop(event, "the Event queue is full")
                 continue
@@ -114,17 +103,14 @@ class EventPoster:
         await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
         while not self._queue.empty():
-            _, event, _ = self._queue.get_nowait()
+            _, event = self._queue.get_nowait()
             self._queue.task_done()
             self._drop(event, "not posted before the stop deadline")
 
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
-            involved, event, queued_at = await self._queue.get()
+            involved, event = await self._queue.get()
             try:
-                if self._wait_until_idle is not None and not self._stopped:
-                    await self._wait_until_idle(queued_at + self._max_delay - loop.time())
                 await self._kube.create_event(
                     involved,
                     type=event.type.value,

@@ -1,6 +1,5 @@
 """What the watches deliver, turned into work: each event updates the cache and queues the WFE
-it concerns, unless it brings nothing new. Audit outcomes and the periodic re-check queue at the
-work queue's bookkeeping priority."""
+it concerns, unless it brings nothing new; audit outcomes and the periodic re-check queue it too."""
 
 from __future__ import annotations
 
@@ -86,18 +85,17 @@ class WatchIntake:
             self._queue.add(key)
 
     def on_audit_outcome(self, uid: str) -> None:
-        """Delivery resolved an event of this WFE: fold it into its status soon (bookkeeping:
-        after the work waiting now)."""
+        """Delivery resolved an event of this WFE: fold it into its status soon."""
         key = self._uids.get(uid)
         if key is not None:
-            self._queue.add_bookkeeping(key)
+            self._queue.add(key)
 
     def recheck_unsettled(self) -> None:
-        """The periodic safety re-check of every WFE that is not settled yet (bookkeeping)."""
+        """The periodic safety re-check of every WFE that is not settled yet."""
         reconciler = self.reconciler
         if reconciler is None:
             return
         for key in self._cache.wfe_keys():
             uid = self._cache.wfe_uid(key)
             if uid is not None and not reconciler.is_settled(uid):
-                self._queue.add_bookkeeping(key)
+                self._queue.add(key)

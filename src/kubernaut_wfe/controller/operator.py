@@ -146,7 +146,6 @@ class Controller:
             metrics=self.metrics,
             schedule=self._schedule,
             delivery=self.delivery,
-            events_wait=self.queue.wait_until_idle,
         )
         self.intake.reconciler = self.reconciler
         self.queue.start()

@@ -24,7 +24,7 @@ from kubernaut_wfe.adapters.kube import (
 from kubernaut_wfe.constants import ConditionStatus, ConditionType, Phase
 from kubernaut_wfe.controller.audit_handoff import AuditHandoff
 from kubernaut_wfe.controller.cache import Document, ObjectCache, WfeKey
-from kubernaut_wfe.controller.events import EVENT_FLUSH_TIMEOUT, EventPoster, WaitUntilIdle
+from kubernaut_wfe.controller.events import EVENT_FLUSH_TIMEOUT, EventPoster
 from kubernaut_wfe.controller.metrics import ControllerMetrics
 from kubernaut_wfe.controller.status import fold_audit_outcomes, status_document
 from kubernaut_wfe.controller.steps import StepRunner
@@ -78,9 +78,7 @@ class Reconciler:
         schedule: Schedule,
         delivery: AuditDelivery | None = None,
         now: Callable[[], datetime] = _utc_now,
-        events_wait: WaitUntilIdle | None = None,
     ) -> None:
-        """`events_wait`: how Events wait for a lull in the work (see `EventPoster`)."""
         self._config = config
         self._cache = cache
         self._metrics = metrics
@@ -89,9 +87,7 @@ class Reconciler:
         self._audit = AuditHandoff(delivery)
         self._steps = StepRunner(kube, cache)
         self._writer = WfeWriter(kube, cache)
-        self._events = EventPoster(
-            kube, dropped=metrics.events_dropped, wait_until_idle=events_wait
-        )
+        self._events = EventPoster(kube, dropped=metrics.events_dropped)
         self._now = now
         self._given_up: set[str] = set()
         self._settled: set[str] = set()

@@ -1,15 +1,11 @@
 """A keyed work queue: one reconcile at a time per key, pending keys deduplicated, delayed
-re-adds (cooldown end, lock release), bounded exponential backoff with jitter on errors, and a
-lower priority for bookkeeping (`add_bookkeeping`), so that recording what happened never delays
-what has to happen next, yet never waits longer than `bookkeeping_delay`."""
+re-adds (cooldown end, lock release), bounded exponential backoff with jitter on errors."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -45,19 +41,12 @@ class WorkQueue(Generic[Key]):
         *,
         workers: int = 8,
         backoff: Backoff | None = None,
-        bookkeeping_delay: float = 2.0,
     ) -> None:
         self._process = process
         self._workers = workers
         self._backoff = backoff or Backoff()
-        self._bookkeeping_delay = bookkeeping_delay
-        self._queue: deque[Key] = deque()
+        self._queue: asyncio.Queue[Key] = asyncio.Queue()
         self._queued: set[Key] = set()
-        self._bookkeeping: OrderedDict[Key, float] = OrderedDict()
-        """Keys queued at low priority, oldest first, with the loop time they were added."""
-        self._wakeup = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._active: set[Key] = set()
         self._dirty: set[Key] = set()
         self._failures: dict[Key, int] = {}
@@ -73,23 +62,8 @@ class WorkQueue(Generic[Key]):
         if key in self._active:
             self._dirty.add(key)
         elif key not in self._queued:
-            self._bookkeeping.pop(key, None)
             self._queued.add(key)
-            self._queue.append(key)
-            self._wakeup.set()
-            self._idle.clear()
-
-    def add_bookkeeping(self, key: Key) -> None:
-        """Process `key` once no other key waits, or after `bookkeeping_delay` seconds at the
-        latest (a plain `add` meanwhile makes it urgent)."""
-        if self._stopping:
-            return
-        if key in self._active:
-            self._dirty.add(key)
-        elif key not in self._queued and key not in self._bookkeeping:
-            self._bookkeeping[key] = asyncio.get_running_loop().time()
-            self._wakeup.set()
-            self._idle.clear()
+            self._queue.put_nowait(key)
 
     def add_after(self, key: Key, delay: float) -> None:
         """Process `key` after `delay` seconds; an earlier pending timer for it wins."""
@@ -118,35 +92,7 @@ class WorkQueue(Generic[Key]):
     @property
     def depth(self) -> int:
         """Keys waiting to be processed (not counting timers)."""
-        return len(self._queued) + len(self._bookkeeping)
-
-    def _next_key(self) -> Key | None:
-        """The overdue bookkeeping key, else the oldest urgent one, else any bookkeeping one."""
-        if self._bookkeeping:
-            key, since = next(iter(self._bookkeeping.items()))
-            overdue = asyncio.get_running_loop().time() - since >= self._bookkeeping_delay
-            if overdue or not self._queue:
-                del self._bookkeeping[key]
-                return key
-        if self._queue:
-            key = self._queue.popleft()
-            self._queued.discard(key)
-            return key
-        return None
-
-    async def wait_until_idle(self, timeout: float) -> None:  # noqa: ASYNC109
-        """Wait until no key is being processed or waits to be, or `timeout` seconds at most."""
-        if not self._idle.is_set() and timeout > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), timeout)
-
-    async def _get(self) -> Key:
-        while True:
-            key = self._next_key()
-            if key is not None:
-                return key
-            self._wakeup.clear()
-            await self._wakeup.wait()
+        return len(self._queued)
 
     def start(self) -> None:
         """Start the workers in the running loop."""
@@ -156,7 +102,6 @@ class WorkQueue(Generic[Key]):
     async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Stop taking work; let in-flight reconciles finish within `timeout` seconds."""
         self._stopping = True
-        self._idle.set()  # nothing more will be taken: whoever waits for a lull stops waiting
         for _, handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
@@ -181,7 +126,8 @@ class WorkQueue(Generic[Key]):
     async def _work(self) -> None:
         task = asyncio.current_task()
         while not self._stopped():
-            key = await self._get()
+            key = await self._queue.get()
+            self._queued.discard(key)
             if self._stopped():
                 return
             self._active.add(key)
@@ -194,8 +140,6 @@ class WorkQueue(Generic[Key]):
                 if key in self._dirty:
                     self._dirty.discard(key)
                     self.add(key)
-                if not self._active and not self._queue and not self._bookkeeping:
-                    self._idle.set()
 
     async def _run_one(self, key: Key) -> None:
         try:

@@ -16,12 +16,9 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe.testing.audit_service import in_process_audit_service
+from kubernaut_wfe.testing.stack import wfe_body
 
-from .conftest import (  # noqa: TID252
-    Stack,
-    make_stack,
-    wfe_body,
-)
+from .conftest import Stack, make_stack  # noqa: TID252
 from .services import FrontProxy, free_port  # noqa: TID252
 from .trail import COMPLETED, SUCCESS_TRAIL, SpecJudges, assert_event_shapes, assert_exactly  # noqa: TID252
 

@@ -15,13 +15,9 @@ from kubernaut_wfe.constants import FailureReason
 from kubernaut_wfe.datastorage.events import DELETED_WHILE_RUNNING
 from kubernaut_wfe.testing.audit_service import in_process_audit_service
 from kubernaut_wfe.testing.postgres import PostgresUnavailableError, throwaway_postgres
+from kubernaut_wfe.testing.stack import FAILING, wfe_body
 
-from .conftest import (  # noqa: TID252
-    FAILING,
-    Stack,
-    make_stack,
-    wfe_body,
-)
+from .conftest import Stack, make_stack  # noqa: TID252
 from .trail import (  # noqa: TID252
     COMPLETED,
     CREATE_REFUSED_TRAIL,

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe.audit_service.server import serve
+from kubernaut_wfe.testing.stack import wfe_body
 
-# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
-from .conftest import Stack, wfe_body  # noqa: TID252
+# The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
+from .conftest import Stack  # noqa: TID252
 
 pytestmark = pytest.mark.timeout(150)
 TRAIL = {

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
-from .conftest import HELLO, Stack, wfe_body  # noqa: TID252
+from kubernaut_wfe.testing.stack import HELLO, wfe_body
+
+# The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
+from .conftest import Stack  # noqa: TID252
 
 pytestmark = pytest.mark.timeout(120)
 DIGEST = "sha256:" + "ab" * 32

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe.core.naming import pipelinerun_name
+from kubernaut_wfe.testing.stack import RUNS_PATH, wfe_body
 
-# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
-from .conftest import RUNS_PATH, Stack, wfe_body  # noqa: TID252
+# The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
+from .conftest import Stack  # noqa: TID252
 
 pytestmark = pytest.mark.timeout(120)
 TARGET = "default/deployment/doomed"

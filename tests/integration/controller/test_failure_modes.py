@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
-# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
-from .conftest import FAILING, Stack, wfe_body  # noqa: TID252
+from kubernaut_wfe.testing.stack import FAILING, wfe_body
+
+# The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
+from .conftest import Stack  # noqa: TID252
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -8,9 +8,10 @@ import pytest
 
 from kubernaut_wfe.constants import FINALIZER, Annotation, Label
 from kubernaut_wfe.core.naming import pipelinerun_name
+from kubernaut_wfe.testing.stack import EXECUTION_NAMESPACE, finished_status, wfe_body
 
-# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
-from .conftest import EXECUTION_NAMESPACE, Stack, finished_status, wfe_body  # noqa: TID252
+# The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
+from .conftest import Stack  # noqa: TID252
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -14,9 +14,10 @@ import yaml
 
 from kubernaut_wfe.emulator import ApiEmulator
 from kubernaut_wfe.emulator.server import default_crd_paths
+from kubernaut_wfe.testing.stack import wfe_body
 
-# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
-from .conftest import Stack, wfe_body  # noqa: TID252
+# The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
+from .conftest import Stack  # noqa: TID252
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe.core.models import WorkflowExecutionStatus
+from kubernaut_wfe.testing.stack import FAILING, finished_status, wfe_body
 
-# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
-from .conftest import FAILING, Stack, finished_status, wfe_body  # noqa: TID252
+# The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
+from .conftest import Stack  # noqa: TID252
 
 pytestmark = pytest.mark.timeout(120)
 

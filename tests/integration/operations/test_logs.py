@@ -9,8 +9,10 @@ import secrets
 import pytest
 import yaml
 
-# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
-from .conftest import Stack, json_lines, wfe_body  # noqa: TID252
+from kubernaut_wfe.testing.stack import json_lines, wfe_body
+
+# The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
+from .conftest import Stack  # noqa: TID252
 
 pytestmark = pytest.mark.timeout(120)
 

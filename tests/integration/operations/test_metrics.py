@@ -9,9 +9,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from kubernaut_wfe.adapters.kubeconfig import load_kubeconfig
 from kubernaut_wfe.controller.operator import Controller
 from kubernaut_wfe.core.config import load_config
+from kubernaut_wfe.testing.stack import wfe_body
 
-# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
-from .conftest import Stack, wfe_body  # noqa: TID252
+# The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
+from .conftest import Stack  # noqa: TID252
 
 pytestmark = pytest.mark.timeout(120)
 

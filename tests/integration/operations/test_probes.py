@@ -9,9 +9,10 @@ import httpx
 import pytest
 
 from kubernaut_wfe.crdschema import packaged_crd_path
+from kubernaut_wfe.testing.stack import wfe_body
 
-# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
-from .conftest import Stack, operations_stack, wfe_body  # noqa: TID252
+# The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
+from .conftest import Stack, operations_stack  # noqa: TID252
 
 pytestmark = pytest.mark.timeout(180)
 

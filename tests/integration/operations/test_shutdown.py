@@ -13,8 +13,10 @@ import httpx
 import pytest
 from aiohttp import web
 
-# The stack's helpers live in the sibling conftest (importlib mode: no absolute path).
-from .conftest import TRAIL, Stack, wfe_body  # noqa: TID252
+from kubernaut_wfe.testing.stack import wfe_body
+
+# The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
+from .conftest import TRAIL, Stack  # noqa: TID252
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -4,11 +4,9 @@ flushed on stop within a bound, a failed post never stops the others."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-import pytest
 from prometheus_client import CollectorRegistry, Counter
 
 from kubernaut_wfe.adapters.kube import ApiError
@@ -99,44 +97,4 @@ async def test_a_failed_post_does_not_stop_the_next_ones() -> None:
     poster.post(WFE, [event("bad"), event("good")])
     await poster.join()
     assert [message for _, message in sink.posted] == ["good"]
-    await poster.stop()
-
-
-class Lull:
-    """A stand-in for the work queue's `wait_until_idle`: idle once `idle` is set."""
-
-    def __init__(self) -> None:
-        self.idle = asyncio.Event()
-        self.waits: list[float] = []
-
-    async def __call__(self, timeout: float) -> None:  # noqa: ASYNC109 - the interface's
-        self.waits.append(timeout)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.idle.wait(), max(timeout, 0))
-
-
-@pytest.mark.looptime
-async def test_events_wait_for_a_lull_in_the_work() -> None:
-    sink, lull = Sink(), Lull()
-    poster = EventPoster(sink, wait_until_idle=lull, max_delay=5)
-    poster.post(WFE, [event("a")])
-    await asyncio.sleep(1)
-    assert sink.posted == []  # reconciles are waiting: the Event waits too
-    lull.idle.set()
-    await poster.join()
-    assert [message for _, message in sink.posted] == ["a"]
-    assert lull.waits == [pytest.approx(5)]
-    await poster.stop()
-
-
-@pytest.mark.looptime
-async def test_an_event_waits_for_a_lull_no_longer_than_its_bound() -> None:
-    sink, lull = Sink(), Lull()
-    poster = EventPoster(sink, wait_until_idle=lull, max_delay=5)
-    poster.post(WFE, [event("a"), event("b")])
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    await poster.join()
-    assert [message for _, message in sink.posted] == ["a", "b"]
-    assert loop.time() - start == pytest.approx(5)  # both held back together, not one after another
     await poster.stop()

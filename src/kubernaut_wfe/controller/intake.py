@@ -4,11 +4,23 @@ it concerns, unless it brings nothing new; audit outcomes and the periodic re-ch
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from kubernaut_wfe.controller.cache import ObjectCache, WfeKey
-from kubernaut_wfe.controller.reconciler import Reconciler
 from kubernaut_wfe.controller.workqueue import WorkQueue
+
+
+class DecisionMemory(Protocol):
+    """What the intake asks of the reconciler (`controller.reconciler.Reconciler`)."""
+
+    def is_quiet(self, uid: str, resource_version: str | None) -> bool:
+        """Whether this state of the WFE was already decided to need nothing more."""
+
+    def is_settled(self, uid: str) -> bool:
+        """Whether the WFE needs no periodic re-check."""
+
+    def forget(self, uid: str) -> None:
+        """Drop what is remembered of a deleted WFE."""
 
 
 def _object(event: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -31,7 +43,7 @@ class WatchIntake:
         self._queue = queue
         self._namespaces = frozenset(namespaces)
         self._uids: dict[str, WfeKey] = {}
-        self.reconciler: Reconciler | None = None
+        self.reconciler: DecisionMemory | None = None
         """Set once the controller started; until then no state counts as decided."""
 
     def _in_scope(self, namespace: str) -> bool:

@@ -136,11 +136,13 @@ class Condition(ApiModel):
     observed_generation: int | None = None
 
 
+_KNOWN_EVENT_TYPES = frozenset(member.value for member in AuditEventType)
+
+
 def _known_event_types(value: Any) -> Any:
     if not isinstance(value, list):
         return value
-    known = {member.value for member in AuditEventType}
-    return [item for item in value if isinstance(item, str) and item in known]
+    return [item for item in value if isinstance(item, str) and item in _KNOWN_EVENT_TYPES]
 
 
 class WorkflowExecutionStatus(ApiModel):

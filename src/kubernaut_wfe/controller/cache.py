@@ -91,6 +91,14 @@ def _same_state(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
     return bool(version) and version == b.get("resourceVersion") and a.get("uid") == b.get("uid")
 
 
+def is_news(candidate: Mapping[str, Any], current: Mapping[str, Any] | None) -> bool:
+    """Whether `candidate` should replace the cached `current`: nothing cached yet, another
+    incarnation, or a newer state (not the same state delivered again, not an older one)."""
+    return current is None or (
+        not _same_state(candidate, current) and newer_or_same(candidate, current)
+    )
+
+
 def wfe_key_of_run(run: Mapping[str, Any]) -> WfeKey | None:
     """The WFE named by a run's `kubernaut.ai/workflow-execution` annotation."""
     annotations = _metadata(run).get("annotations") or {}
@@ -146,10 +154,8 @@ class ObjectCache:
         meta = _metadata(obj)
         key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         current = self._wfes.get(key)
-        if current is not None and _same_state(obj, current):
+        if not is_news(obj, current):
             return Stored(key, news=False)  # e.g. the watch echoing our own write
-        if not newer_or_same(obj, current):
-            return Stored(key, news=False)
         if current is not None:
             self._unindex(key, current)
         stored = dict(obj) if owned else copy.deepcopy(dict(obj))
@@ -213,13 +219,11 @@ class ObjectCache:
         """Keep `run` unless the same or a newer state is cached (`owned` as for WFEs)."""
         name = str(_metadata(run).get("name") or "")
         current = self._runs.get(name)
-        news = bool(name) and not (current is not None and _same_state(run, current))
-        if news and newer_or_same(run, current):
+        news = bool(name) and is_news(run, current)
+        if news:
             if current is not None and _metadata(current).get("uid") != _metadata(run).get("uid"):
                 self._taskruns.pop(name, None)
             self._runs[name] = dict(run) if owned else copy.deepcopy(dict(run))
-        else:
-            news = False
         return Stored(wfe_key_of_run(run), news)
 
     def drop_run(self, run: Mapping[str, Any]) -> WfeKey | None:
@@ -246,12 +250,9 @@ class ObjectCache:
         news = False
         if run_name and name:
             children = self._taskruns.setdefault(run_name, {})
-            current = children.get(name)
             if deleted:
                 news = children.pop(name, None) is not None
-            elif not (current is not None and _same_state(taskrun, current)) and newer_or_same(
-                taskrun, current
-            ):
+            elif is_news(taskrun, children.get(name)):
                 children[name] = dict(taskrun) if owned else copy.deepcopy(dict(taskrun))
                 news = True
         return Stored(self._wfe_of_taskrun(run_name, labels), news)

@@ -53,6 +53,20 @@ class Answer:
     content: bytes
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One request as it is sent (and sent again on a retry)."""
+
+    method: str
+    path: str
+    params: Mapping[str, str] | None
+    content: bytes | None
+    headers: dict[str, str]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
 def _caused_by_certificate_verification(error: BaseException) -> bool:
     if isinstance(error, aiohttp.ClientConnectorCertificateError):
         return True
@@ -134,7 +148,9 @@ class ApiSession:
         content_type: str = JSON,
     ) -> JsonObject:
         """The JSON object the API answered, or ApiError (Transient once retries are spent)."""
-        answer = await self._send(method, path, params, body, content_type)
+        content = None if body is None else json.dumps(body).encode("utf-8")
+        headers = {} if content is None else {"Content-Type": content_type}
+        answer = await self._send(Outgoing(method, path, params, content, headers))
         try:
             parsed = json.loads(answer.content)
         except ValueError:
@@ -143,21 +159,12 @@ class ApiSession:
             raise ApiError(answer.status, "InvalidResponse", f"{method} {path}: not a JSON object")
         return parsed
 
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str] | None,
-        body: object,
-        content_type: str,
-    ) -> Answer:
-        content = None if body is None else json.dumps(body).encode("utf-8")
-        headers = {} if content is None else {"Content-Type": content_type}
+    async def _send(self, request: Outgoing) -> Answer:
         delays = backoff_delays(self._retry, self._rng)
         attempt = 0
         while True:
             attempt += 1
-            outcome = await self._attempt(method, path, params, content, headers)
+            outcome = await self._attempt(request)
             if isinstance(outcome, Answer):
                 return outcome
             if not isinstance(outcome, Transient):
@@ -169,8 +176,8 @@ class ApiSession:
                 delay = min(max(delay, outcome.retry_after), self._retry.max_delay)
             logger.info(
                 "kubernetes request will be retried",
-                method=method,
-                path=path,
+                method=request.method,
+                path=request.path,
                 status=outcome.status,
                 reason=outcome.reason,
                 attempt=attempt,
@@ -178,24 +185,17 @@ class ApiSession:
             )
             await self._sleep(delay)
 
-    async def _attempt(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str] | None,
-        content: bytes | None,
-        headers: dict[str, str],
-    ) -> Answer | ApiError:
+    async def _attempt(self, request: Outgoing) -> Answer | ApiError:
         """The successful answer, or the error it amounts to."""
         error: ApiError
         try:
-            answer = await self._exchange(method, path, params, content, headers)
+            answer = await self._exchange(request)
         except TimeoutError as exc:
-            error = Transient(0, "Timeout", f"{method} {path}: {type(exc).__name__}")
+            error = Transient(0, "Timeout", f"{request}: {type(exc).__name__}")
             error.__cause__ = exc
             return error
         except aiohttp.ClientError as exc:
-            text = f"{method} {path}: {type(exc).__name__}: {exc}"
+            text = f"{request}: {type(exc).__name__}: {exc}"
             if _caused_by_certificate_verification(exc):
                 # The server's certificate will not become trustworthy by asking again.
                 error = ApiError(0, "CertificateVerificationFailed", text)
@@ -210,36 +210,25 @@ class ApiSession:
             answer.status, answer.reason, answer.content, retry_after=retry_after
         )
 
-    async def _exchange(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str] | None,
-        content: bytes | None,
-        headers: dict[str, str],
-    ) -> Answer:
+    async def _exchange(self, request: Outgoing) -> Answer:
         """One request (and, after a 401, one more with a re-read token file)."""
         token = await self._auth.token() if self._auth is not None else None
-        answer = await self._once(method, path, params, content, headers, token=token)
+        answer = await self._once(request, token=token)
         if answer.status == UNAUTHORIZED and self._auth is not None and self._auth.rereads_file:
             fresh = await self._auth.token(force=True)
             if fresh != token:
-                answer = await self._once(method, path, params, content, headers, token=fresh)
+                answer = await self._once(request, token=fresh)
         return answer
 
-    async def _once(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str] | None,
-        content: bytes | None,
-        headers: dict[str, str],
-        *,
-        token: str | None,
-    ) -> Answer:
+    async def _once(self, request: Outgoing, *, token: str | None) -> Answer:
+        headers = request.headers
         sent = headers if token is None else {**headers, "Authorization": f"Bearer {token}"}
         async with self._session().request(
-            method, self._base + path, params=params, data=content, headers=sent
+            request.method,
+            self._base + request.path,
+            params=request.params,
+            data=request.content,
+            headers=sent,
         ) as response:
             body = await response.read()
             return Answer(

@@ -44,7 +44,7 @@ from kubernaut_wfe.core.actions import (
 from kubernaut_wfe.core.audit import correlation_id, undelivered_audit_events
 from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.core.decisions import decide, status_write_rejected
-from kubernaut_wfe.core.models import WorkflowExecution
+from kubernaut_wfe.core.models import WorkflowExecution, WorkflowExecutionStatus
 from kubernaut_wfe.core.naming import pipelinerun_name
 from kubernaut_wfe.core.observation import UNREAD, Created, Observation
 from kubernaut_wfe.core.phases import is_terminal
@@ -190,10 +190,7 @@ class Reconciler:
         raw, wfe = view
         decision = decide(raw, self._first_observation(wfe), self._config, self._now(), parsed=wfe)
         steps = [action for action in decision.actions if not isinstance(action, Requeue)]
-        changes = decision.status is not None and status_document(
-            decision.status
-        ) != status_document(wfe.status)
-        if steps or changes:
+        if steps or _changes(decision.status, wfe):
             self._schedule(key, 0)
             return
         self._quiet[wfe.metadata.uid] = wfe.metadata.resource_version or ""
@@ -270,7 +267,7 @@ class Reconciler:
                 log.error(
                     "audit event rejected by DataStorage", event_type=event_type, detail=detail
                 )
-        if status is None or status_document(status) == status_document(wfe.status):
+        if status is None or not _changes(status, wfe):
             return None
         try:
             return await self._writer.patch_status(raw, wfe, status)
@@ -350,6 +347,11 @@ class Reconciler:
         with contextlib.suppress(NotFound):
             await self._writer.set_finalizer(raw, add=False)
         log.info("finalizer removed")
+
+
+def _changes(status: WorkflowExecutionStatus | None, wfe: WorkflowExecution) -> bool:
+    """Whether writing `status` would change what the WFE shows."""
+    return status is not None and status_document(status) != status_document(wfe.status)
 
 
 def _bind(base: Any, wfe: WorkflowExecution) -> Any:

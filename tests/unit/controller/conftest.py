@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from kubernaut_wfe.adapters.kube import KubeClient, KubeConfig
 from kubernaut_wfe.adapters.retry import NO_RETRY
+from kubernaut_wfe.constants import FINALIZER
 
 Handler = Callable[[str, str, Any], tuple[int, Any]]
 """(method, path, JSON body or None) → (status code, JSON answer)."""
@@ -45,3 +46,28 @@ async def scripted_kube() -> AsyncIterator[KubeFactory]:
         await client.close()
     for server in servers:
         await server.close()
+
+
+def wfe_document(status: dict[str, Any], **meta: Any) -> dict[str, Any]:
+    """WFE `team/w` (uid `wfe-uid`, resourceVersion 5, our finalizer) with `status`;
+    `meta` overrides metadata fields."""
+    return {
+        "apiVersion": "kubernaut.ai/v1alpha1",
+        "kind": "WorkflowExecution",
+        "metadata": {
+            "name": "w",
+            "namespace": "team",
+            "uid": "wfe-uid",
+            "resourceVersion": "5",
+            "generation": 1,
+            "finalizers": [FINALIZER],
+            "creationTimestamp": "2026-01-01T10:00:00Z",
+            **meta,
+        },
+        "spec": {
+            "remediationRequestRef": {"name": "rr"},
+            "workflowRef": {"workflowId": "x", "version": "1", "containerImage": "q/x:v1"},
+            "targetResource": "team/deployment/x",
+        },
+        "status": status,
+    }

@@ -3,21 +3,18 @@ preconditions catch a stale one) and, once the DELETE answered, never reads the 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from kubernaut_wfe.adapters.kube import KubeClient
-from kubernaut_wfe.constants import FINALIZER, Annotation
+from kubernaut_wfe.constants import Annotation
 from kubernaut_wfe.controller.cache import ObjectCache
 from kubernaut_wfe.controller.metrics import ControllerMetrics
 from kubernaut_wfe.controller.reconciler import Reconciler
 from kubernaut_wfe.core.config import load_config
 
-KubeFactory = Callable[[Any], Awaitable[KubeClient]]
-"""The `scripted_kube` fixture (conftest.py)."""
+from .conftest import KubeFactory, wfe_document  # noqa: TID252
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 KEY = ("team", "w")
@@ -25,30 +22,13 @@ RUN_NAME = "wfe-run"
 
 
 def completed_wfe(**meta: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "kubernaut.ai/v1alpha1",
-        "kind": "WorkflowExecution",
-        "metadata": {
-            "name": "w",
-            "namespace": "team",
-            "uid": "wfe-uid",
-            "resourceVersion": "5",
-            "finalizers": [FINALIZER],
-            "creationTimestamp": "2026-01-01T10:00:00Z",
-            **meta,
-        },
-        "spec": {
-            "remediationRequestRef": {"name": "rr"},
-            "workflowRef": {"workflowId": "x", "version": "1", "containerImage": "q/x:v1"},
-            "targetResource": "team/deployment/x",
-        },
-        "status": {
-            "phase": "Completed",
-            "startTime": "2026-01-01T10:00:00Z",
-            "completionTime": "2026-01-01T10:30:00Z",
-            "pipelineRunRef": {"name": RUN_NAME},
-        },
+    status = {
+        "phase": "Completed",
+        "startTime": "2026-01-01T10:00:00Z",
+        "completionTime": "2026-01-01T10:30:00Z",
+        "pipelineRunRef": {"name": RUN_NAME},
     }
+    return wfe_document(status, **meta)
 
 
 def run(holder_uid: str = "wfe-uid") -> dict[str, Any]:

@@ -3,49 +3,29 @@ a rejected write ends in one minimal Failed status and no retries; a conflict re
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from kubernaut_wfe.adapters.kube import KubeClient
-from kubernaut_wfe.constants import FINALIZER, Annotation
+from kubernaut_wfe.constants import Annotation
 from kubernaut_wfe.controller.cache import ObjectCache
 from kubernaut_wfe.controller.metrics import ControllerMetrics
 from kubernaut_wfe.controller.reconciler import Reconciler
 from kubernaut_wfe.core.config import load_config
 
-KubeFactory = Callable[[Any], Awaitable[KubeClient]]
-"""The `scripted_kube` fixture (conftest.py)."""
+from .conftest import KubeFactory, wfe_document  # noqa: TID252
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 KEY = ("team", "w")
 
 
 def wfe() -> dict[str, Any]:
-    return {
-        "apiVersion": "kubernaut.ai/v1alpha1",
-        "kind": "WorkflowExecution",
-        "metadata": {
-            "name": "w",
-            "namespace": "team",
-            "uid": "wfe-uid",
-            "resourceVersion": "5",
-            "generation": 1,
-            "finalizers": [FINALIZER],
-            "creationTimestamp": "2026-01-01T11:00:00Z",
-        },
-        "spec": {
-            "remediationRequestRef": {"name": "rr"},
-            "workflowRef": {"workflowId": "x", "version": "1", "containerImage": "q/x:v1"},
-            "targetResource": "team/deployment/x",
-        },
-        "status": {
-            "phase": "Running",
-            "startTime": "2026-01-01T11:00:00Z",
-            "pipelineRunRef": {"name": "wfe-run"},
-            "pipelineRunStatus": {"status": "Unknown"},
-        },
+    status = {
+        "phase": "Running",
+        "startTime": "2026-01-01T11:00:00Z",
+        "pipelineRunRef": {"name": "wfe-run"},
+        "pipelineRunStatus": {"status": "Unknown"},
     }
+    return wfe_document(status, creationTimestamp="2026-01-01T11:00:00Z")
 
 
 def finished_run() -> dict[str, Any]:

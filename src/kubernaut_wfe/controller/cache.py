@@ -116,6 +116,9 @@ class ObjectCache:
         self._waiting: dict[str, set[WfeKey]] = {}
         self._runs: dict[str, Document] = {}
         self._taskruns: dict[str, dict[str, Document]] = {}
+        self.runs_complete = False
+        """Set once every run of ours has been listed into the cache: from then on the watch
+        keeps it complete, so a run it lacks does not exist (or is being deleted)."""
 
     # --- WorkflowExecutions ---------------------------------------------------------------
 

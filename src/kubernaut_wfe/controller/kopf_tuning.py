@@ -5,6 +5,11 @@ twice) and its stored handler progress, to detect changes for `on.create/update/
 handlers. This controller registers none (the work queue decides what to do), so that work is
 pure overhead: about a fifth of the controller's CPU in a 1,000-WFE burst. These storages make
 it free. They must not be used with change-detecting or daemon/timer handlers.
+
+kopf also keeps a worker task per object alive for a while after its last event. Ours only hand
+the event on, so they need not linger: at start-up over 10,000 WFEs, workers kept for kopf's
+default 5 s overlap with the first reconciles and raise the peak (and so the lasting) RSS by
+about 60 MiB.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 import kopf
+
+WORKER_IDLE_TIMEOUT = 1.0
+"""Seconds an object's kopf worker waits for that object's next event before it exits."""
 
 
 class NoDiffBaseStorage(kopf.DiffBaseStorage):
@@ -59,3 +67,4 @@ def tune_for_watching_only(settings: kopf.OperatorSettings) -> None:
     """Skip kopf's change-detection bookkeeping (see the module docstring)."""
     settings.persistence.diffbase_storage = NoDiffBaseStorage()
     settings.persistence.progress_storage = NoProgressStorage()
+    settings.queueing.idle_timeout = WORKER_IDLE_TIMEOUT

@@ -4,6 +4,7 @@ the reconciler, audit delivery and the HTTP endpoints, started and stopped toget
 from __future__ import annotations
 
 import asyncio
+import ssl
 
 import httpx
 import kopf
@@ -11,8 +12,9 @@ import structlog
 
 from kubernaut_wfe.adapters.audit_config import AuditDeliveryConfig
 from kubernaut_wfe.adapters.audit_delivery import AuditDelivery
-from kubernaut_wfe.adapters.kube import KubeClient, KubeConfig
-from kubernaut_wfe.adapters.kube_resources import WORKFLOW_EXECUTIONS
+from kubernaut_wfe.adapters.kube import ApiError, KubeClient, KubeConfig
+from kubernaut_wfe.adapters.kube_resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
+from kubernaut_wfe.constants import Label
 from kubernaut_wfe.controller.cache import ObjectCache, WfeKey
 from kubernaut_wfe.controller.crdcheck import check_crd
 from kubernaut_wfe.controller.health import (
@@ -120,6 +122,7 @@ class Controller:
             await self.start_endpoints()
         assert self.kube is not None
         await check_crd(self.kube)
+        await self._list_runs()
         audit = self.config.audit
         self._datastorage = DataStorageClient(
             audit.datastorage_url,
@@ -127,6 +130,12 @@ class Controller:
             token_provider=FileToken(audit.token_file) if audit.token_file else None,
             verify=CaBundle(audit.ca_file) if audit.ca_file else True,
         )
+        try:
+            await self._datastorage.open()
+        except (OSError, ssl.SSLError) as error:
+            # Audit delivery retries (and logs) until the credentials are there; the WFEs wait
+            # for no one.
+            logger.warning("the DataStorage TLS set-up failed", error=str(error))
         self.delivery = AuditDelivery(
             self._datastorage,
             registry=self.metrics.registry,
@@ -224,6 +233,25 @@ class Controller:
             await self.stop()
         if self.leader_lost is not None:
             raise self.leader_lost
+
+    async def _list_runs(self) -> None:
+        """Put every run of ours into the cache once, before the watches start: from then on
+        the cache is complete, and a finished WFE whose run it lacks needs no read (without
+        this a restart reads one long-gone run per settled WFE)."""
+        assert self.kube is not None
+        try:
+            runs = await self.kube.list(
+                PIPELINE_RUNS,
+                self.config.execution.namespace,
+                label_selector=Label.WORKFLOW_EXECUTION.value,
+            )
+        except ApiError as error:
+            logger.warning("listing the runs failed; each is read when needed", error=str(error))
+            return
+        for run in runs:
+            self.cache.store_run(run, owned=True)
+        self.cache.runs_complete = True
+        logger.info("pipelineruns listed", count=len(runs))
 
     async def _lead(self, stopping: asyncio.Event) -> bool:
         """Wait for the Lease (False if stopped first); a later loss stops everything."""

@@ -221,7 +221,10 @@ class Reconciler:
         ref = status.pipeline_run_ref
         run = self._cache.run(ref.name) if ref is not None else None
         if run is None:
-            return Observation()
+            # A finished WFE whose run a complete cache lacks was released before: no GET
+            # (this is what spares a restart one read per settled WFE).
+            gone = self._cache.runs_complete and not deleting and status.phase != Phase.RUNNING
+            return Observation(run=None) if gone else Observation()
         if deleting or status.phase != Phase.RUNNING:
             # Only our own live run is trusted here: anything else is read from the API.
             live = owned_by(run, wfe) and tekton.deletion_timestamp(run) is None

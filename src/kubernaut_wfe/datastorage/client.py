@@ -11,6 +11,7 @@ Failures are classified by what they mean for a retry:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ssl
 from collections.abc import Callable, Sequence
@@ -187,10 +188,24 @@ class DataStorageClient:
         _raise_for_status(response)
         return response
 
-    async def _client(self) -> httpx.AsyncClient:
-        verify = self._verify_source() if callable(self._verify_source) else self._verify_source
+    async def open(self) -> None:
+        """Set the connection pool up now rather than on the first request, off the event loop
+        (TLS set-up reads the CA files: tens of milliseconds)."""
+        await self._client(await asyncio.to_thread(self._current_verify))
+
+    def _current_verify(self) -> bool | ssl.SSLContext:
+        return self._verify_source() if callable(self._verify_source) else self._verify_source
+
+    async def _client(self, verify: bool | ssl.SSLContext | None = None) -> httpx.AsyncClient:
+        if verify is None:
+            verify = self._current_verify()
         if self._http is not None and verify is self._verify:
             return self._http
+        context = verify
+        if not isinstance(verify, ssl.SSLContext):
+            context = await asyncio.to_thread(httpx.create_ssl_context, verify=verify)
+            if self._http is not None and verify is self._verify:
+                return self._http  # another request set it up meanwhile
         if self._http is not None:
             # Requests in flight keep using the old pool; it is closed with the client.
             self._retired.append(self._http)
@@ -198,7 +213,7 @@ class DataStorageClient:
         self._http = httpx.AsyncClient(
             base_url=self._base_url,
             timeout=self._timeout,
-            verify=verify,
+            verify=context,
             transport=self._transport,
         )
         return self._http

@@ -262,10 +262,21 @@ class IntegrationStack:
 
     async def write_run_status(self, name: str, status: dict[str, Any]) -> None:
         """Replace a PipelineRun's status through `/status`, as Tekton does."""
-        stored = self.run(name)
-        assert stored is not None, f"no PipelineRun {name}"
-        run = {**copy.deepcopy(stored), "status": status}  # never mutate the emulator's copy
-        response = await self.client.put(f"{RUNS_PATH}/{name}/status", json=run)
+        await self._replace_status(f"{RUNS_PATH}/{name}", self.run(name), status)
+
+    async def write_wfe_status(
+        self, name: str, status: dict[str, Any], namespace: str = "default"
+    ) -> None:
+        """Replace a WFE's status through `/status` (as a controller before this one did)."""
+        path = f"{WFE_API}/namespaces/{namespace}/workflowexecutions/{name}"
+        await self._replace_status(path, self.wfe(name, namespace), status)
+
+    async def _replace_status(
+        self, path: str, stored: dict[str, Any] | None, status: dict[str, Any]
+    ) -> None:
+        assert stored is not None, f"nothing stored at {path}"
+        document = {**copy.deepcopy(stored), "status": status}  # never mutate the emulator's
+        response = await self.client.put(f"{path}/status", json=document)
         assert response.status_code == 200, response.text
 
     def run_creations(self) -> int:

@@ -100,3 +100,34 @@ async def test_failed_wfe_stays_failed_across_a_restart(stack: Stack) -> None:
     again = stack.wfe("broken") or {}
     assert again["status"]["failureDetails"] == failed["status"]["failureDetails"]
     assert stack.run_creations() == 1
+
+
+async def test_a_restart_reads_no_run_of_a_settled_wfe(stack: Stack) -> None:
+    """Finished WFEs whose lock is released cost a restarted controller one LIST of the runs,
+    not one GET of a long-gone run each."""
+    names = ("settled-a", "settled-b")
+    first = await stack.start_controller(cooldown="0s")
+    for name in names:
+        await stack.create(wfe_body(name))
+    for name in names:
+        await stack.wait_for(lambda n=name: audited(stack, n) == 3, what=f"{name} settled")
+    await stack.wait_for(lambda: not stack.runs(), what="the locks released")
+    await first.stop()
+    # As if the first controller had died after DataStorage took workflow.completed and before
+    # it recorded that: the restart has this one thing to do for each WFE.
+    for name in names:
+        status = (stack.wfe(name) or {})["status"]
+        await stack.write_wfe_status(name, {**status, "auditedEvents": status["auditedEvents"][:2]})
+    mark = len(stack.emu.request_log.filter(resource="pipelineruns"))
+    await stack.start_controller(cooldown="0s")
+    for name in names:
+        await stack.wait_for(lambda n=name: audited(stack, n) == 3, what=f"{name} recorded")
+    verbs = [r.verb for r in stack.emu.request_log.filter(resource="pipelineruns")[mark:]]
+    assert "get" not in verbs
+    assert "list" in verbs
+    for name in names:
+        await assert_trail_once(stack, f"rr-{name}", TRAIL)
+
+
+def audited(stack: Stack, name: str) -> int:
+    return len(((stack.wfe(name) or {}).get("status") or {}).get("auditedEvents") or [])

@@ -44,6 +44,13 @@ def test_missing_token_file_is_a_clear_error(tmp_path: Path) -> None:
         FileToken(tmp_path / "token")()
 
 
+async def test_opening_with_a_missing_ca_file_is_a_clear_error(tmp_path: Path) -> None:
+    client = DataStorageClient("https://127.0.0.1:1", verify=CaBundle(tmp_path / "ca.crt"))
+    with pytest.raises(FileNotFoundError, match=r"ca\.crt"):
+        await client.open()
+    await client.aclose()
+
+
 def make_ca(directory: Path, name: str) -> tuple[Path, Path]:
     key, cert = directory / f"{name}.key", directory / f"{name}.pem"
     subprocess.run(

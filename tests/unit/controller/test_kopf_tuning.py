@@ -21,11 +21,13 @@ RAW: dict[str, Any] = {
 }
 
 
-def test_the_settings_get_both_storages() -> None:
+def test_the_settings_get_both_storages_and_short_lived_workers() -> None:
     settings = kopf.OperatorSettings()
+    default_idle = settings.queueing.idle_timeout
     tune_for_watching_only(settings)
     assert isinstance(settings.persistence.diffbase_storage, NoDiffBaseStorage)
     assert isinstance(settings.persistence.progress_storage, NoProgressStorage)
+    assert settings.queueing.idle_timeout < default_idle
 
 
 def test_no_essence_is_built_or_stored_and_nothing_is_patched() -> None:

@@ -140,3 +140,20 @@ async def test_a_deleted_wfe_whose_run_was_released_needs_no_read(
     assert api.run_requests() == ["DELETE"]
     methods = [method for method, path in api.requests if "/workflowexecutions/" in path]
     assert methods == ["PATCH"]  # the finalizer removal
+
+
+@pytest.mark.parametrize(
+    ("meta", "reads"),
+    [({}, []), ({"deletionTimestamp": "2026-01-01T11:59:00Z"}, ["GET"])],
+    ids=["finished", "finished-and-deleted"],
+)
+async def test_a_complete_cache_without_the_run_spares_the_read_of_a_finished_wfe(
+    scripted_kube: KubeFactory, meta: dict[str, Any], reads: list[str]
+) -> None:
+    cache = ObjectCache()
+    cache.runs_complete = True
+    cache.store_wfe(completed_wfe(**meta))
+    api = Api(None)
+    subject = await reconciler(scripted_kube, api, cache)
+    await subject.reconcile(KEY)
+    assert api.run_requests() == reads

@@ -19,6 +19,7 @@ from kubernaut_wfe.constants import Label
 from kubernaut_wfe.emulator import ApiEmulator
 from kubernaut_wfe.emulator.admission import WriteOptions
 from kubernaut_wfe.emulator.faults import RequestRecord
+from kubernaut_wfe.sandbox.processes import stop_process
 
 WORKERS = 8
 """The controller's reconcile workers (its default); the floor runs as many."""
@@ -91,7 +92,7 @@ async def floor_burst(count: int) -> dict[str, Any]:
             run_watch.detach()
             return burst_figures(wfe_watch, run_watch, count, records, lambda _: True)
         finally:
-            await processes.stop_process(process)
+            await stop_process(process, processes.STOP_TIMEOUT)
 
 
 async def _complete_in_chunks(emu: ApiEmulator) -> dict[str, float]:

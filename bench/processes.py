@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+
+from kubernaut_wfe.sandbox.processes import ControllerProcess, stop_process
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STOP_TIMEOUT = 20.0
@@ -31,18 +32,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-async def stop_process(process: asyncio.subprocess.Process, grace: float = STOP_TIMEOUT) -> int:
-    """SIGTERM, wait up to `grace` seconds, then SIGKILL."""
-    if process.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-    try:
-        return await asyncio.wait_for(process.wait(), grace)
-    except TimeoutError:
-        process.kill()
-        return await process.wait()
-
-
 @contextlib.asynccontextmanager
 async def audit_server(database_url: str) -> AsyncIterator[str]:
     """`kubernaut-wfe audit-server` as a child process on a free port; yields its URL."""
@@ -58,7 +47,7 @@ async def audit_server(database_url: str) -> AsyncIterator[str]:
             raise RuntimeError(f"the audit service did not start: {line!r}")
         yield line.split("listening on ", 1)[1].split()[0]
     finally:
-        await stop_process(process)
+        await stop_process(process, STOP_TIMEOUT)
 
 
 @contextlib.asynccontextmanager
@@ -73,18 +62,21 @@ async def controller(
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """`kubernaut-wfe run` as a child process with `python` (optionally under `wrapper`, e.g.
     pyinstrument, which needs time to write its report at exit); stopped with SIGTERM."""
-    with log_path.open("ab") as log:
-        process = await asyncio.create_subprocess_exec(
-            python, *wrapper, "-m", "kubernaut_wfe", "run",
+    child = ControllerProcess(
+        [
             "--kubeconfig", str(kubeconfig),
             "--datastorage-url", audit_url,
             "--cooldown-period", cooldown,
             "--metrics-bind-address", "127.0.0.1:0",
             "--health-probe-bind-address", "127.0.0.1:0",
             "--log-format", "json",
-            stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )  # fmt: skip
+        ],
+        log_path,
+        interpreter=(python, *wrapper),
+    )  # fmt: skip
+    await child.start()
+    assert child.process is not None
     try:
-        yield process
+        yield child.process
     finally:
-        await stop_process(process, PROFILER_GRACE if wrapper else STOP_TIMEOUT)
+        await child.stop(timeout=PROFILER_GRACE if wrapper else STOP_TIMEOUT)

@@ -1,4 +1,5 @@
-"""Free ports and the controller as its own process (`kubernaut-wfe run`, as users deploy it)."""
+"""Free ports, and the controller (`kubernaut-wfe run`, as users deploy it) or the audit service
+as a child process."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 
@@ -25,16 +28,41 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-class ControllerError(Exception):
-    """The controller exited or never became ready; the message ends with its log's tail."""
+async def stop_process(
+    process: asyncio.subprocess.Process,
+    timeout: float,  # noqa: ASYNC109
+    sig: int = signal.SIGTERM,
+) -> int:
+    """Send `sig` (0 sends none), wait up to `timeout` seconds, then SIGKILL; the exit code."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(sig)
+    try:
+        return await asyncio.wait_for(process.wait(), timeout)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        return await process.wait()
+
+
+class ProcessError(Exception):
+    """A child process exited or never became ready; the message ends with its log's tail."""
 
 
 @dataclass
-class ControllerProcess:
-    """`python -m kubernaut_wfe run ARGS` with stdout and stderr in `log_path`."""
+class KubernautProcess:
+    """`python -m kubernaut_wfe COMMAND ARGS` (the subclass names the command), in a session of
+    its own, with stdout and stderr appended to `log_path`; `env` is set over ours."""
+
+    command: ClassVar[str]
+    stop_timeout: ClassVar[float] = CONTROLLER_STOP_SECONDS
+    """How long `stop` waits after the signal before SIGKILL, unless told."""
 
     args: list[str]
     log_path: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    interpreter: Sequence[str] = (sys.executable,)
+    """How Python is started: another environment's, or under a profiler."""
     process: asyncio.subprocess.Process | None = field(default=None, init=False)
 
     @property
@@ -46,37 +74,35 @@ class ControllerProcess:
         return self.process.returncode if self.process else None
 
     async def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         log = await asyncio.to_thread(self.log_path.open, "ab")
         try:
-            # A session of its own: a terminal's Ctrl-C reaches only the sandbox, which then stops
-            # the controller with SIGTERM and waits for it, in order.
+            # A session of its own: a terminal's Ctrl-C reaches only the parent, which then stops
+            # the child with SIGTERM and waits for it, in order.
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "kubernaut_wfe", "run", *self.args,
+                *self.interpreter, "-m", "kubernaut_wfe", self.command, *self.args,
                 stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                 start_new_session=True,
             )  # fmt: skip
         finally:
             log.close()
 
-    async def stop(self, timeout: float = CONTROLLER_STOP_SECONDS) -> int | None:  # noqa: ASYNC109
-        """SIGTERM, wait up to `timeout`, then SIGKILL; the exit code (None if never started)."""
+    async def stop(
+        self,
+        sig: int = signal.SIGTERM,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> int | None:
+        """`stop_process` with the class's `stop_timeout` unless told; None if never started."""
         if self.process is None:
             return None
-        if self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.wait_for(self.process.wait(), timeout)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-            return await self.process.wait()
+        return await stop_process(
+            self.process, self.stop_timeout if timeout is None else timeout, sig
+        )
 
     async def wait(self) -> int:
         """Until the process exits; its exit code."""
         if self.process is None:
-            raise RuntimeError("the controller was never started")
+            raise RuntimeError(f"kubernaut-wfe {self.command} was never started")
         return await self.process.wait()
 
     async def log_tail(self, lines: int = 30) -> str:
@@ -90,22 +116,34 @@ class ControllerProcess:
         return await asyncio.to_thread(read)
 
     async def wait_ready(self, ready_url: str, timeout: float) -> None:  # noqa: ASYNC109
-        """Until `ready_url` answers 200; ControllerError if the process exits or time runs out."""
+        """Until `ready_url` answers 200; ProcessError if the process exits or time runs out."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         async with httpx.AsyncClient(timeout=2.0, trust_env=False) as client:
             while True:
                 if self.returncode is not None:
-                    raise ControllerError(
-                        f"the controller exited with code {self.returncode}:\n"
+                    raise ProcessError(
+                        f"kubernaut-wfe {self.command} exited with code {self.returncode}:\n"
                         + await self.log_tail()
                     )
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get(ready_url)).status_code == 200:
                         return
                 if loop.time() > deadline:
-                    raise ControllerError(
-                        f"the controller was not ready ({ready_url}) within {timeout:.0f}s:\n"
-                        + await self.log_tail()
+                    raise ProcessError(
+                        f"kubernaut-wfe {self.command} was not ready ({ready_url}) within"
+                        f" {timeout:.0f}s:\n" + await self.log_tail()
                     )
                 await asyncio.sleep(0.1)
+
+
+class ControllerProcess(KubernautProcess):
+    """The controller as users deploy it: `kubernaut-wfe run`."""
+
+    command = "run"
+
+
+class AuditServerProcess(KubernautProcess):
+    """The development audit service: `kubernaut-wfe audit-server`."""
+
+    command = "audit-server"

@@ -23,7 +23,7 @@ from kubernaut_wfe.sandbox.manifests import (
     load_manifests,
     namespaces_needed,
 )
-from kubernaut_wfe.sandbox.processes import ControllerError
+from kubernaut_wfe.sandbox.processes import ProcessError
 from kubernaut_wfe.sandbox.report import audit_events_for
 from kubernaut_wfe.sandbox.stack import (
     Stack,
@@ -80,7 +80,7 @@ async def run_sandbox(options: SandboxOptions, err: TextIO = sys.stderr) -> int:
             code = await _session(stack, options, manifests, display, stop)
         display.note(f"stopped (the controller exited with code {stack.controller.returncode})")
         return code
-    except (StackError, ControllerError, KubeApiError, httpx.HTTPError, OSError) as error:
+    except (StackError, ProcessError, KubeApiError, httpx.HTTPError, OSError) as error:
         display.note(f"kubernaut-wfe sandbox: {error}")
         return EXIT_FAILED
     finally:

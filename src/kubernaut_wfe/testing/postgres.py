@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from kubernaut_wfe.sandbox.processes import free_port
 
 SERVER_USER = "postgres"
 DATABASE = "audit"
@@ -39,13 +40,6 @@ def find_bindir() -> Path:
         if (candidate / "initdb").is_file() and (candidate / "pg_ctl").is_file():
             return candidate
     raise PostgresUnavailableError("no PostgreSQL server binaries (initdb, pg_ctl) found")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _as_server_user(command: list[str]) -> list[str]:
@@ -73,7 +67,7 @@ def throwaway_postgres() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(root, user=SERVER_USER)
         shutil.chown(sockets, user=SERVER_USER)
-    port = _free_port()
+    port = free_port()
     started = False
     try:
         _run(

@@ -12,9 +12,7 @@ import asyncio
 import contextlib
 import copy
 import json
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +22,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 import httpx
 
 from kubernaut_wfe.emulator import ApiEmulator
+from kubernaut_wfe.sandbox import processes
 from kubernaut_wfe.tekton_simulator import Pacing, TektonSimulator
 from kubernaut_wfe.testing.audit_service import in_process_audit_service
 
@@ -114,40 +113,16 @@ def sqlite_audit_service(tmp_path: Path) -> contextlib.AbstractAsyncContextManag
     return in_process_audit_service(f"sqlite:///{tmp_path / 'audit.db'}")
 
 
-@dataclass
-class ControllerProcess:
+class ControllerProcess(processes.ControllerProcess):
     """`kubernaut-wfe run` as a child process, its output in a file."""
 
-    args: list[str]
-    log_path: Path
-    env: Mapping[str, str] = field(default_factory=dict)
-    """Set over the test's own environment."""
-    process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        """Start the process, its output appended to `log_path`."""
-        with self.log_path.open("ab") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "kubernaut_wfe", "run", *self.args,
-                stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
-            )  # fmt: skip
-
-    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:  # noqa: ASYNC109
-        """Send `sig` and wait for the exit code (a process still running after `timeout` is
-        killed, so its code is then -9)."""
-        assert self.process is not None
-        if self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(sig)
-        try:
-            return await asyncio.wait_for(self.process.wait(), timeout)
-        except TimeoutError:
-            self.process.kill()
-            return await self.process.wait()
+    stop_timeout = 30.0
 
     async def exited(self, within: float = 60) -> int:
         """The exit code once the process ends by itself (killed after `within`)."""
-        return await self.stop(sig=0, timeout=within)
+        code = await self.stop(sig=0, timeout=within)
+        assert code is not None, "the controller was never started"
+        return code
 
     def log(self) -> str:
         """Its output so far."""

@@ -1,86 +1,36 @@
-"""The audit service as its own process, and a TCP front proxy that can hold, drop or cut the
-controller's batch POSTs (to land a kill while a batch is in flight)."""
+"""The audit service as its own process on a port fixed before it starts, and a TCP front proxy
+that can hold, drop or cut the controller's batch POSTs (to land a kill while a batch is in
+flight)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
-import socket
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+from kubernaut_wfe.sandbox.processes import AuditServerProcess
 
 BATCH_REQUEST_LINE = b"POST /api/v1/audit/events/batch "
+READY_TIMEOUT = 60.0
 
 
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@dataclass
-class AuditServiceProcess:
+class AuditServiceProcess(AuditServerProcess):
     """`kubernaut-wfe audit-server` on a fixed port, started and killed by the test."""
 
-    port: int
-    database: str
-    log_path: Path
-    process: asyncio.subprocess.Process | None = None
+    def __init__(self, port: int, database: str, log_path: Path) -> None:
+        super().__init__(["--listen", f"127.0.0.1:{port}", "--database", database], log_path)
+        self.url = f"http://127.0.0.1:{port}"
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self, within: float = 60) -> None:
+    async def start(self) -> None:
         """Start it and wait until `/health/ready` answers 200."""
-        with self.log_path.open("ab") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "kubernaut_wfe", "audit-server",
-                "--listen", f"127.0.0.1:{self.port}", "--database", self.database,
-                stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )  # fmt: skip
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        async with httpx.AsyncClient(base_url=self.url, timeout=5) as client:
-            while True:
-                if self.process.returncode is not None:
-                    raise RuntimeError(f"the audit service exited: {self.log()[-3000:]}")
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get("/health/ready")).status_code == 200:
-                        return
-                if loop.time() > deadline:
-                    raise RuntimeError(f"the audit service never got ready: {self.log()[-3000:]}")
-                await asyncio.sleep(0.1)
+        await super().start()
+        await self.wait_ready(f"{self.url}/health/ready", READY_TIMEOUT)
 
     async def kill(self) -> None:
         """SIGKILL, no goodbye."""
-        assert self.process is not None
-        if self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        """SIGTERM (SIGKILL after 20 s)."""
-        if self.process is None or self.process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), 20)
-        except TimeoutError:
-            await self.kill()
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
+        await self.stop(signal.SIGKILL)
 
 
 Forward = Callable[[bytes], Awaitable[None]]

@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
+from kubernaut_wfe.sandbox.processes import free_port
 from kubernaut_wfe.testing.audit_service import in_process_audit_service
 from kubernaut_wfe.testing.stack import wfe_body
 
 from .conftest import Stack, make_stack  # noqa: TID252
-from .services import FrontProxy, free_port  # noqa: TID252
+from .services import FrontProxy  # noqa: TID252
 from .trail import COMPLETED, SUCCESS_TRAIL, SpecJudges, assert_event_shapes, assert_exactly  # noqa: TID252
 
 pytestmark = pytest.mark.timeout(240)

@@ -15,10 +15,11 @@ import httpx
 import pytest
 
 from kubernaut_wfe.constants import ConditionReason
+from kubernaut_wfe.sandbox.processes import free_port
 from kubernaut_wfe.testing.stack import FAILING, HELLO, wfe_body
 
 from .conftest import TERMINAL, Stack, audit_reason, audit_succeeded, make_stack  # noqa: TID252
-from .services import AuditServiceProcess, Forward, FrontProxy, free_port  # noqa: TID252
+from .services import AuditServiceProcess, Forward, FrontProxy  # noqa: TID252
 from .trail import RUN_FAILED_TRAIL, SUCCESS_TRAIL, SpecJudges, assert_event_shapes  # noqa: TID252
 
 pytestmark = pytest.mark.timeout(480)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe.audit_service.server import serve
+from kubernaut_wfe.sandbox.processes import free_port
 from kubernaut_wfe.testing.stack import wfe_body
 
 # The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
@@ -24,13 +24,6 @@ TRAIL = {
     "workflowexecution.execution.started",
     "workflowexecution.workflow.completed",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextlib.asynccontextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -110,7 +111,7 @@ async def test_a_restart_reads_no_run_of_a_settled_wfe(stack: Stack) -> None:
     for name in names:
         await stack.create(wfe_body(name))
     for name in names:
-        await stack.wait_for(lambda n=name: audited(stack, n) == 3, what=f"{name} settled")
+        await stack.wait_for(all_audited(stack, name), what=f"{name} settled")
     await stack.wait_for(lambda: not stack.runs(), what="the locks released")
     await first.stop()
     # As if the first controller had died after DataStorage took workflow.completed and before
@@ -121,7 +122,7 @@ async def test_a_restart_reads_no_run_of_a_settled_wfe(stack: Stack) -> None:
     mark = len(stack.emu.request_log.filter(resource="pipelineruns"))
     await stack.start_controller(cooldown="0s")
     for name in names:
-        await stack.wait_for(lambda n=name: audited(stack, n) == 3, what=f"{name} recorded")
+        await stack.wait_for(all_audited(stack, name), what=f"{name} recorded")
     verbs = [r.verb for r in stack.emu.request_log.filter(resource="pipelineruns")[mark:]]
     assert "get" not in verbs
     assert "list" in verbs
@@ -129,5 +130,9 @@ async def test_a_restart_reads_no_run_of_a_settled_wfe(stack: Stack) -> None:
         await assert_trail_once(stack, f"rr-{name}", TRAIL)
 
 
-def audited(stack: Stack, name: str) -> int:
-    return len(((stack.wfe(name) or {}).get("status") or {}).get("auditedEvents") or [])
+def all_audited(stack: Stack, name: str) -> Callable[[], bool]:
+    def probe() -> bool:
+        status = (stack.wfe(name) or {}).get("status") or {}
+        return len(status.get("auditedEvents") or []) == len(TRAIL)
+
+    return probe

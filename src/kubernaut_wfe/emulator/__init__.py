@@ -4,7 +4,9 @@ It serves discovery, `/version`, OpenAPI v3 (for `kubectl apply`/`explain`), nam
 leases and the custom resources of the loaded CRDs (the WorkflowExecution CRD and the emulator's
 own Tekton PipelineRun/TaskRun CRDs by default), enforcing what a real apiserver enforces:
 schemas and CEL rules, pruning and strict field validation, status-subresource rules,
-resourceVersion conflicts, finalizers, selectors, paging and watches.
+resourceVersion conflicts, finalizers, selectors, paging and watches. Request bodies are JSON,
+or protobuf for the built-in kinds `kubectl create` makes (namespace, configmap, secret,
+serviceaccount); other protobuf bodies get a 415 that says to send JSON.
 
 Test hooks under `/_emulator/` (also `ApiEmulator.request_log` / `.faults` in-process):
 - `GET /_emulator/requests?verb=&resource=&namespace=&name=&subresource=&method=` → `{items}`;

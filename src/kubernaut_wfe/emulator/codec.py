@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp.web
 
+from kubernaut_wfe.emulator import protobuf
 from kubernaut_wfe.emulator.errors import ApiError
 
 
@@ -34,7 +35,10 @@ def event_line(event: dict[str, Any]) -> bytes:
 
 
 def decode_body(raw: bytes) -> Any:
-    """A JSON request body (empty is null); malformed JSON is a 400."""
+    """A JSON request body (empty is null), or a protobuf one of a kind the emulator reads;
+    malformed JSON is a 400."""
+    if protobuf.is_protobuf(raw):
+        return protobuf.decode(raw)
     try:
         return json.loads(raw or b"null")
     except ValueError as exc:

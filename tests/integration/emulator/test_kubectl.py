@@ -1,4 +1,5 @@
-"""kubectl 1.32 against the emulator: apply (default validation), get, explain, patch, delete."""
+"""kubectl 1.32 against the emulator: apply (default validation), get, explain, patch, delete,
+and create of built-in kinds (a protobuf body)."""
 
 from __future__ import annotations
 
@@ -194,3 +195,27 @@ async def _until_watching(emu: ApiEmulator) -> None:
         if emu.request_log.filter(verb="watch", resource="workflowexecutions"):
             return
         await asyncio.sleep(0.05)
+
+
+async def test_kubectl_create_of_builtins_sends_protobuf_and_is_read(kubectl: Kubectl) -> None:
+    commands = [
+        ("create", "namespace", "team-x"),
+        ("create", "configmap", "cfg", "-n", "team-x", "--from-literal=a=b"),
+        ("create", "secret", "generic", "s", "-n", "team-x", "--from-literal=k=v"),
+        ("create", "serviceaccount", "robot", "-n", "team-x"),
+    ]
+    for command in commands:
+        code, _, err = await kubectl(*command)
+        assert code == 0, (command, err)
+    creates = kubectl.emu.request_log.filter(verb="create")
+    assert len(creates) == len(commands)
+    namespace = kubectl.emu.read("namespaces", None, "team-x")
+    assert namespace is not None
+    assert namespace["status"] == {"phase": "Active"}
+    config = kubectl.emu.read("configmaps", "team-x", "cfg")
+    assert config is not None
+    assert config["data"] == {"a": "b"}
+    secret = kubectl.emu.read("secrets", "team-x", "s")
+    assert secret is not None
+    assert secret["data"] == {"k": "dg=="}
+    assert kubectl.emu.read("serviceaccounts", "team-x", "robot") is not None

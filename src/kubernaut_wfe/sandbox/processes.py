@@ -55,6 +55,8 @@ class KubernautProcess:
     its own, with stdout and stderr appended to `log_path`; `env` is set over ours."""
 
     command: ClassVar[str]
+    title: ClassVar[str]
+    """What it is called in messages."""
     stop_timeout: ClassVar[float] = CONTROLLER_STOP_SECONDS
     """How long `stop` waits after the signal before SIGKILL, unless told."""
 
@@ -102,7 +104,7 @@ class KubernautProcess:
     async def wait(self) -> int:
         """Until the process exits; its exit code."""
         if self.process is None:
-            raise RuntimeError(f"kubernaut-wfe {self.command} was never started")
+            raise RuntimeError(f"{self.title} was never started")
         return await self.process.wait()
 
     async def log_tail(self, lines: int = 30) -> str:
@@ -123,7 +125,7 @@ class KubernautProcess:
             while True:
                 if self.returncode is not None:
                     raise ProcessError(
-                        f"kubernaut-wfe {self.command} exited with code {self.returncode}:\n"
+                        f"{self.title} exited with code {self.returncode}:\n"
                         + await self.log_tail()
                     )
                 with contextlib.suppress(httpx.HTTPError):
@@ -131,7 +133,7 @@ class KubernautProcess:
                         return
                 if loop.time() > deadline:
                     raise ProcessError(
-                        f"kubernaut-wfe {self.command} was not ready ({ready_url}) within"
+                        f"{self.title} was not ready ({ready_url}) within"
                         f" {timeout:.0f}s:\n" + await self.log_tail()
                     )
                 await asyncio.sleep(0.1)
@@ -141,9 +143,11 @@ class ControllerProcess(KubernautProcess):
     """The controller as users deploy it: `kubernaut-wfe run`."""
 
     command = "run"
+    title = "the controller"
 
 
 class AuditServerProcess(KubernautProcess):
     """The development audit service: `kubernaut-wfe audit-server`."""
 
     command = "audit-server"
+    title = "the audit service"

@@ -110,6 +110,12 @@ def _cond(decision: Decision, kind: str) -> tuple[str, str]:
     return condition.status.value, condition.reason
 
 
+def _message(decision: Decision, kind: str) -> str:
+    condition = _status(decision).condition(kind)
+    assert condition is not None, kind
+    return condition.message
+
+
 def _foreign_run(**meta: Any) -> dict[str, Any]:
     return {
         "metadata": {
@@ -206,6 +212,7 @@ def test_created_goes_running(make_wfe: Factory, running_run: dict[str, Any]) ->
     assert status.pipeline_run_ref is not None
     assert status.pipeline_run_ref.name == PR
     assert _cond(decision, "TektonPipelineCreated") == ("True", "PipelineCreated")
+    assert _message(decision, "TektonPipelineCreated") == f"Created PipelineRun {PR}"
     assert _cond(decision, "ResourceLocked") == ("False", "LockAcquired")
     assert _cond(decision, "Ready") == ("Unknown", "Running")
     assert _cond(decision, "AuditRecorded") == ("False", "AuditPending")
@@ -232,6 +239,7 @@ def test_adopted_finished_run_is_not_called_started(
     decision = _decide(make_wfe(), Observation(run=succeeded_run))
     assert _status(decision).phase == Phase.RUNNING
     assert _status(decision).condition("TektonPipelineRunning") is None
+    assert _message(decision, "Ready") == "Tasks Completed: 2 (Failed: 0, Cancelled 0), Skipped: 0"
 
 
 def test_ready_message_names_the_run_until_tekton_writes_one(make_wfe: Factory) -> None:
@@ -344,6 +352,7 @@ def test_our_run_is_adopted(make_wfe: Factory, running_run: dict[str, Any]) -> N
     assert status.pipeline_run_status.completed_tasks == 1
     assert not decision.pipelinerun_created
     assert "Adopted" in decision.events[0].message
+    assert _message(decision, "TektonPipelineCreated") == f"Adopted PipelineRun {PR}"
 
 
 def test_predecessor_with_same_name_does_not_adopt(
@@ -475,6 +484,7 @@ def test_succeeded_run_completes(make_wfe: Factory, succeeded_run: dict[str, Any
     assert _cond(decision, "TektonPipelineComplete") == ("True", "PipelineSucceeded")
     assert _cond(decision, "Ready") == ("True", "Completed")
     assert decision.events[0].reason == EventReason.WORKFLOW_COMPLETED
+    assert decision.events[0].type == EventType.NORMAL
     assert [e.event_type for e in decision.audit] == [SEL, STA, COM]
     assert decision.outcome is not None
     assert (decision.outcome.phase, decision.outcome.duration_seconds) == (Phase.COMPLETED, 90)
@@ -534,6 +544,60 @@ def test_timed_out_run_is_deadline_exceeded(
     assert _cond(decision, "TektonPipelineComplete") == ("False", "DeadlineExceeded")
 
 
+def _blocked_by_quota(make_wfe: Factory) -> dict[str, Any]:
+    """Running, with a blocked reason seen earlier (Tekton erases it once the run moves on)."""
+    summary = {
+        "status": "Unknown",
+        "reason": "Running",
+        "blockedReason": "ExceededResourceQuota",
+        "blockedMessage": "exceeded quota",
+    }
+    return _running(make_wfe, pipelineRunStatus=summary)
+
+
+def test_running_keeps_a_blocked_reason_tekton_no_longer_shows(
+    make_wfe: Factory, running_run: dict[str, Any]
+) -> None:
+    decision = _decide(_blocked_by_quota(make_wfe), Observation(run=running_run, taskruns=[]))
+    summary = _status(decision).pipeline_run_status
+    assert summary is not None
+    assert (summary.blocked_reason, summary.blocked_message) == (
+        "ExceededResourceQuota",
+        "exceeded quota",
+    )
+
+
+def test_a_run_blocked_by_quota_that_times_out_failed_for_the_quota(
+    make_wfe: Factory, timeout_run: dict[str, Any]
+) -> None:
+    decision = _decide(_blocked_by_quota(make_wfe), Observation(run=timeout_run, taskruns=[]))
+    status = _status(decision)
+    assert status.failure_details is not None
+    assert status.failure_details.reason == FailureReason.RESOURCE_EXHAUSTED
+    assert status.pipeline_run_status is not None
+    assert status.pipeline_run_status.blocked_reason == "ExceededResourceQuota"
+    assert decision.outcome is not None
+    assert (decision.outcome.phase, decision.outcome.duration_seconds) == (Phase.FAILED, 1801)
+
+
+def test_a_failed_run_without_completion_time_failed_now(
+    make_wfe: Factory, failed_run: dict[str, Any], failed_taskrun: dict[str, Any]
+) -> None:
+    del failed_run["status"]["completionTime"]
+    decision = _decide(_running(make_wfe), Observation(run=failed_run, taskruns=[failed_taskrun]))
+    details = _status(decision).failure_details
+    assert details is not None
+    assert details.failed_at == NOW
+
+
+def test_running_get_error_backs_off_without_writing(make_wfe: Factory) -> None:
+    decision = _decide(_running(make_wfe), Observation(run_error=ApiFailure(503)))
+    assert decision.status is None
+    assert [action.after for action in decision.actions if isinstance(action, Requeue)] == [
+        backoff(1)
+    ]
+
+
 def test_failed_run_without_children_needs_no_taskruns(
     make_wfe: Factory, make_run: Factory
 ) -> None:
@@ -563,6 +627,12 @@ def test_run_deleted_externally(make_wfe: Factory, running_run: dict[str, Any], 
     assert status.failure_details.was_execution_failure is True
     assert status.failure_details.execution_time_before_failure == "2m0s"
     assert status.completion_time == NOW
+    assert _cond(decision, "TektonPipelineComplete") == ("False", "PipelineFailed")
+    assert [(e.reason, e.type) for e in decision.events] == [
+        (EventReason.WORKFLOW_FAILED, EventType.WARNING)
+    ]
+    assert decision.outcome is not None
+    assert (decision.outcome.phase, decision.outcome.duration_seconds) == (Phase.FAILED, 120)
 
 
 def test_run_deleted_before_anything_started(make_wfe: Factory) -> None:
@@ -591,6 +661,8 @@ def test_terminal_holds_lock_until_cooldown_ends(make_wfe: Factory) -> None:
     decision = _decide(_terminal(make_wfe))
     assert decision.actions == (Requeue(timedelta(minutes=4), "lock release"),)
     assert decision.status is None
+    at_release = _decide(_terminal(make_wfe), now=NOW + timedelta(minutes=4))
+    assert at_release.actions == (ReadRun(NS, PR),)
 
 
 def test_terminal_after_cooldown_reads_then_deletes_own_run(
@@ -616,7 +688,8 @@ def test_lock_released_event_only_after_real_delete(
 ) -> None:
     raw = _terminal(make_wfe, completed="2025-06-01T09:50:00Z")
     decision = _decide(raw, Observation(delete=DeleteOutcome(code)))
-    assert [e.reason for e in decision.events] == ([EventReason.LOCK_RELEASED] if released else [])
+    expected = [(EventReason.LOCK_RELEASED, EventType.NORMAL)] if released else []
+    assert [(e.reason, e.type) for e in decision.events] == expected
 
 
 def test_terminal_resends_undelivered_audit(make_wfe: Factory) -> None:
@@ -654,6 +727,8 @@ def test_deletion_while_running_owes_failed_and_waits_for_it(make_wfe: Factory) 
     assert decision.audit[0].timestamp == datetime(2025, 6, 1, 10, 1, 30, tzinfo=UTC)
     assert decision.actions == (RemoveFinalizer(timedelta(seconds=5)),)
     assert decision.events[0].reason == EventReason.WORKFLOW_EXECUTION_DELETED
+    assert decision.events[0].type == EventType.NORMAL
+    assert decision.events[0].message == "WorkflowExecution deleted in phase Running"
 
 
 def test_deletion_with_nothing_due_removes_finalizer_at_once(make_wfe: Factory) -> None:
@@ -672,7 +747,13 @@ def test_status_write_rejected_fallback(make_wfe: Factory) -> None:
     assert status.phase == Phase.FAILED
     assert status.failure_details is not None
     assert status.failure_details.reason == FailureReason.UNKNOWN
-    assert "422 Invalid" in status.failure_details.message
+    message = "Status write rejected by the API server: 422 Invalid: status.phase"
+    assert status.failure_details.message == message
+    assert status.failure_details.natural_language_summary == (
+        f"The controller could not record the outcome: {message}"
+    )
+    assert (status.completion_time, status.observed_generation) == (NOW, 1)
+    assert _cond(decision, "Ready") == ("False", "Unknown")
     assert decision.events[0].reason == EventReason.STATUS_WRITE_REJECTED
     assert decision.events[0].type == EventType.WARNING
 
@@ -691,14 +772,14 @@ def test_decide_accepts_a_typed_wfe(make_wfe: Factory) -> None:
 
 def test_deletion_get_error_retries_instead_of_dropping_the_finalizer(make_wfe: Factory) -> None:
     decision = _decide(_deleted(make_wfe, **RUNNING_STATUS), Observation(run_error=ApiFailure(500)))
-    assert isinstance(decision.actions[0], Requeue)
+    assert [a.after for a in decision.actions if isinstance(a, Requeue)] == [backoff(1)]
     assert not any(isinstance(a, RemoveFinalizer) for a in decision.actions)
 
 
 def test_terminal_get_error_backs_off(make_wfe: Factory) -> None:
     raw = _terminal(make_wfe, completed="2025-06-01T09:50:00Z")
     decision = _decide(raw, Observation(run_error=ApiFailure(503)))
-    assert isinstance(decision.actions[0], Requeue)
+    assert [a.after for a in decision.actions if isinstance(a, Requeue)] == [backoff(1)]
 
 
 def test_waiters_ahead_orders_by_creation_then_name(make_wfe: Factory) -> None:

@@ -15,6 +15,7 @@ from kubernaut_wfe.core.failure import (
     failure_details,
     natural_language_summary,
     pipeline_complete_reason,
+    preexecution_failure,
     was_execution_failure,
 )
 from kubernaut_wfe.core.models import PipelineRunSummary
@@ -547,8 +548,19 @@ def test_failure_details_for_failed_document(
     assert details.failed_at == datetime(2025, 6, 1, 10, 1, 5, tzinfo=UTC)
     assert details.execution_time_before_failure == "1m5s"
     assert details.was_execution_failure is True
-    assert '"step-apply" exited with code 1: Error' in details.message
-    assert details.natural_language_summary
+    # The run's message and the failed step's, once each, in that order.
+    assert details.message == (
+        'Tasks Completed: 2 (Failed: 1, Cancelled 0), Skipped: 1; "step-apply" exited with code'
+        " 1: Error"
+    )
+    assert details.natural_language_summary.splitlines() == [
+        "Workflow restart failed on target default/deployment/nginx.",
+        "Reason: TaskFailed.",
+        f"Error: {details.message}",
+        "Failed task: apply, step apply, exit code 1.",
+        "It ran for 1m5s before failing.",
+        "Recommendation: Read the logs of the failed step to see why it exited non-zero.",
+    ]
     assert set(details.to_api()) >= {
         "failedTaskIndex",
         "failedTaskName",
@@ -621,3 +633,19 @@ def test_failure_details_without_times_uses_now(make_wfe: Factory) -> None:
 )
 def test_pipeline_complete_reason(reason: FailureReason, condition_reason: ConditionReason) -> None:
     assert pipeline_complete_reason(reason) == condition_reason
+
+
+def test_a_failure_without_a_failed_run_names_no_task_and_says_how_long_it_ran(
+    make_wfe: Factory,
+) -> None:
+    wfe = parse_wfe(make_wfe(phase="Running"))
+    details = preexecution_failure(
+        wfe, FailureReason.UNKNOWN, "deleted by someone", NOW, was_execution=True, ran_for="2m0s"
+    )
+    assert (details.failed_task_index, details.failed_task_name) == (0, "")
+    assert (details.failed_at, details.execution_time_before_failure) == (NOW, "2m0s")
+    assert details.was_execution_failure is True
+    assert details.natural_language_summary.splitlines()[2:4] == [
+        "Error: deleted by someone",
+        "It ran for 2m0s before failing.",
+    ]

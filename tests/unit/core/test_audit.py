@@ -27,6 +27,7 @@ START = "2025-06-01T10:00:00Z"
 END = "2025-06-01T10:01:30Z"
 T_START = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
 T_END = datetime(2025, 6, 1, 10, 1, 30, tzinfo=UTC)
+T_CREATED = datetime(2025, 6, 1, 9, 59, tzinfo=UTC)  # make_wfe's creationTimestamp
 
 
 def _cond(kind: str, status: str, reason: str, when: str = END) -> dict[str, Any]:
@@ -78,9 +79,21 @@ RUN_REF = {"pipelineRunRef": {"name": "wfe-f3457dcc8fbcb6d9"}, "startTime": STAR
                 "phase": "Failed",
                 "completionTime": END,
                 "failureDetails": _details("Forbidden"),
-                "conditions": [_cond("TektonPipelineCreated", "False", "RBACDenied")],
+                "conditions": [_cond("TektonPipelineCreated", "False", "RBACDenied", START)],
             },
-            [(SEL, T_END), (FAI, T_END)],
+            [(SEL, T_START), (FAI, T_END)],
+        ),
+        (
+            {
+                "phase": "Failed",
+                "pipelineRunRef": RUN_REF["pipelineRunRef"],
+                "failureDetails": _details("Unknown"),
+            },
+            [(SEL, T_END), (STA, T_END), (FAI, T_END)],
+        ),
+        (
+            {"phase": "Running", "pipelineRunRef": RUN_REF["pipelineRunRef"]},
+            [(SEL, T_CREATED), (STA, T_CREATED)],
         ),
         (
             {

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -211,6 +212,13 @@ def test_parse_wfe_never_throws_on_status_junk(make_wfe: Factory) -> None:
     assert wfe.status.pipeline_run_ref is not None
     assert [str(e) for e in wfe.status.audited_events] == ["workflowexecution.selection.completed"]
     assert wfe.spec.target_resource == "default/deployment/nginx"
+
+
+def test_parse_wfe_leaves_the_document_it_reads_as_it_was(make_wfe: Factory) -> None:
+    raw = make_wfe(status={"phase": "Exploded", "pipelineRunRef": {"name": 5}})
+    before = copy.deepcopy(raw)
+    parse_wfe(raw)  # drops both fields from its own copy
+    assert raw == before
 
 
 def test_parse_wfe_tolerates_bad_sections() -> None:

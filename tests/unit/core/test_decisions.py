@@ -217,6 +217,8 @@ def test_created_goes_running(make_wfe: Factory, running_run: dict[str, Any]) ->
     assert _cond(decision, "Ready") == ("Unknown", "Running")
     assert _cond(decision, "AuditRecorded") == ("False", "AuditPending")
     assert decision.events[0].reason == EventReason.PIPELINE_RUN_CREATED
+    assert decision.events[0].type == EventType.NORMAL
+    assert decision.events[0].message == f"Created PipelineRun {NS}/{PR}"
     assert decision.pipelinerun_created
     assert [e.event_type for e in decision.audit] == [SEL, STA]
 
@@ -330,8 +332,18 @@ def test_attempt_limit_is_configurable(make_wfe: Factory) -> None:
 
 def test_get_error_backs_off(make_wfe: Factory) -> None:
     decision = _decide(make_wfe(), Observation(run_error=ApiFailure(503)))
-    assert isinstance(decision.actions[0], Requeue)
+    assert [a.after for a in decision.actions if isinstance(a, Requeue)] == [backoff(1)]
     assert decision.status is None
+
+
+def test_a_runner_account_the_configuration_allows_is_accepted(make_wfe: Factory) -> None:
+    raw = make_wfe()
+    raw["spec"]["executionConfig"] = {"serviceAccountName": "deployer"}
+    allowing = load_config(None, {"execution.allowed_service_accounts": ["deployer"]})
+    decision = _decide(raw, Observation(run=None), config=allowing)
+    assert [type(action) for action in decision.actions] == [CreateRun]
+    refused = _decide(raw, Observation(run=None))
+    assert _status(refused).phase == Phase.FAILED
 
 
 def test_run_being_deleted_never_adopted(make_wfe: Factory, running_run: dict[str, Any]) -> None:
@@ -391,6 +403,28 @@ def test_recent_holder_means_wait_for_cooldown(make_wfe: Factory) -> None:
     assert _cond(decision, "Ready") == ("Unknown", "Pending")
     assert decision.actions == (Requeue(timedelta(minutes=4), "cooldown end"),)
     assert decision.audit == ()
+
+
+@pytest.mark.parametrize("finished", ["failedAt", "run completionTime"])
+def test_a_holder_without_completion_time_waits_from_when_it_finished(
+    make_wfe: Factory, finished: str
+) -> None:
+    holder = make_wfe(name="holder", uid="holder-uid", phase="Failed", status={})
+    run = _foreign_run()
+    if finished == "failedAt":
+        holder["status"]["failureDetails"] = {
+            "failedTaskIndex": 0,
+            "failedTaskName": "",
+            "reason": "TaskFailed",
+            "message": "m",
+            "failedAt": "2025-06-01T10:01:00Z",
+            "executionTimeBeforeFailure": "",
+            "naturalLanguageSummary": "",
+        }
+    else:
+        run["status"] = {"completionTime": "2025-06-01T10:01:00Z"}
+    decision = _decide(make_wfe(), Observation(run=run, holder=holder))
+    assert decision.actions == (Requeue(timedelta(minutes=4), "cooldown end"),)
 
 
 def test_waiting_again_writes_nothing(make_wfe: Factory) -> None:

@@ -44,6 +44,8 @@ from kubernaut_wfe.datastorage.credentials import CaBundle, FileToken
 logger = structlog.get_logger("kubernaut_wfe.controller")
 
 DATASTORAGE_PROBE_TIMEOUT = 2.0
+LIST_PAGE_SIZE = 500
+"""Objects per page of a LIST (pages keep the API server's memory per request bounded)."""
 
 
 class Controller:
@@ -244,6 +246,7 @@ class Controller:
                 PIPELINE_RUNS,
                 self.config.execution.namespace,
                 label_selector=Label.WORKFLOW_EXECUTION.value,
+                limit=LIST_PAGE_SIZE,
             )
         except ApiError as error:
             logger.warning("listing the runs failed; each is read when needed", error=str(error))

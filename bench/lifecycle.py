@@ -19,7 +19,7 @@ from kubernaut_wfe.constants import Label
 from kubernaut_wfe.emulator import ApiEmulator
 from kubernaut_wfe.emulator.admission import WriteOptions
 from kubernaut_wfe.emulator.faults import RequestRecord
-from kubernaut_wfe.sandbox.processes import stop_process
+from kubernaut_wfe.processes import stop_process
 
 WORKERS = 8
 """The controller's reconcile workers (its default); the floor runs as many."""

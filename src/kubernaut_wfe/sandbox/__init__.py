@@ -11,7 +11,6 @@ WorkflowExecution.
 | `kubeapi.py` | the small HTTP client: discovery, create, namespaces, list and watch WFEs |
 | `timeline.py` | pure: what changed between two views of a WFE, one progress line per WFE |
 | `display.py` | plain timestamped lines, or a redrawn block of progress lines on a terminal |
-| `processes.py` | free ports, the controller process, waiting for its readiness |
 | `stack.py` | starting and stopping everything; the `sandbox.json` state file |
 | `session.py` | apply, watch, `--exit-when-done`, the `--output json` document |
 """

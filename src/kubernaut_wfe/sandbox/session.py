@@ -15,6 +15,7 @@ from typing import Any, TextIO
 import httpx
 
 from kubernaut_wfe.constants import API_VERSION, KIND
+from kubernaut_wfe.processes import ProcessError
 from kubernaut_wfe.sandbox.display import Display
 from kubernaut_wfe.sandbox.kubeapi import KubeApi, KubeApiError
 from kubernaut_wfe.sandbox.manifests import (
@@ -23,7 +24,6 @@ from kubernaut_wfe.sandbox.manifests import (
     load_manifests,
     namespaces_needed,
 )
-from kubernaut_wfe.sandbox.processes import ProcessError
 from kubernaut_wfe.sandbox.report import audit_events_for
 from kubernaut_wfe.sandbox.stack import (
     Stack,

@@ -20,7 +20,7 @@ import structlog
 
 from kubernaut_wfe.audit_service.server import serve
 from kubernaut_wfe.emulator import ApiEmulator
-from kubernaut_wfe.sandbox.processes import ControllerProcess, free_port
+from kubernaut_wfe.processes import ControllerProcess, free_port
 from kubernaut_wfe.tekton_simulator import companion
 
 STATE_FILE_NAME = "sandbox.json"

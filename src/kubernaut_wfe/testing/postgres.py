@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kubernaut_wfe.sandbox.processes import free_port
+from kubernaut_wfe.processes import free_port
 
 SERVER_USER = "postgres"
 DATABASE = "audit"

@@ -21,8 +21,8 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 import httpx
 
+from kubernaut_wfe import processes
 from kubernaut_wfe.emulator import ApiEmulator
-from kubernaut_wfe.sandbox import processes
 from kubernaut_wfe.tekton_simulator import Pacing, TektonSimulator
 from kubernaut_wfe.testing.audit_service import in_process_audit_service
 

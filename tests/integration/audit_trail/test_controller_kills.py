@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe.sandbox.processes import free_port
+from kubernaut_wfe.processes import free_port
 from kubernaut_wfe.testing.audit_service import in_process_audit_service
 from kubernaut_wfe.testing.stack import wfe_body
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from kubernaut_wfe.constants import ConditionReason
-from kubernaut_wfe.sandbox.processes import free_port
+from kubernaut_wfe.processes import free_port
 from kubernaut_wfe.testing.stack import FAILING, HELLO, wfe_body
 
 from .conftest import TERMINAL, Stack, audit_reason, audit_succeeded, make_stack  # noqa: TID252

@@ -1,5 +1,6 @@
-"""Free ports, and the controller (`kubernaut-wfe run`, as users deploy it) or the audit service
-as a child process."""
+"""`kubernaut-wfe` commands as child processes: the controller (`run`, as users deploy it) and
+the audit service, started, awaited and stopped; and free ports. Used by the sandbox, the
+integration stack and the benchmarks, so it imports nothing of theirs."""
 
 from __future__ import annotations
 

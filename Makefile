@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock generate check-generated lint fmt test test-static test-unit test-integration test-e2e sandbox bench mutation clean
+.PHONY: help install lock generate check-generated lint fmt test test-static test-unit test-integration test-e2e sandbox bench mutation clean test-cluster-build test-cluster-up test-cluster-down test-cluster-build-for-tests
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -55,6 +55,17 @@ test-unit: $(STAMP) ## the unit tier: pure core, no I/O
 test-integration: $(STAMP) ## the integration tier: real processes over HTTP (emulator, simulator, audit service)
 	@$(call run_pytest,tests/integration)
 
+TESTCLUSTER := $(BIN)/python -m kubernaut_wfe.testing.testcluster
+
+test-cluster-build: $(STAMP) ## build kube-apiserver, kube-controller-manager, kubectl and etcd from tools/testcluster (cached outside the tree)
+	$(TESTCLUSTER) build
+
+test-cluster-up: test-cluster-build ## start a real API server in .testcluster/ (kubeconfigs there) and return once it is ready
+	$(TESTCLUSTER) up
+
+test-cluster-down: $(STAMP) ## stop the .testcluster/ cluster and remove its data
+	$(TESTCLUSTER) down
+
 sandbox: $(STAMP) ## the whole stack on loopback with the examples applied (Ctrl-C stops it)
 	$(BIN)/kubernaut-wfe sandbox
 
@@ -64,7 +75,12 @@ test-static: $(STAMP) ## offline checks: Helm chart, kustomize, Dockerfile, bund
 test-e2e: $(STAMP) ## e2e: E2E_TARGET=sandbox (default) or kind (tests/e2e/kind/run.sh)
 	@if [ "$${E2E_TARGET:-sandbox}" = kind ]; then exec tests/e2e/kind/run.sh; fi; $(call run_pytest,tests/e2e)
 
-test: check-generated lint test-static test-unit test-integration test-e2e ## everything CI runs
+# Without Go the binaries cannot be built: outside CI the real-server tests then skip (one line
+# says what to install); in CI that is a failure.
+test-cluster-build-for-tests: $(STAMP)
+	$(TESTCLUSTER) build --unless-no-go
+
+test: check-generated lint test-static test-unit test-cluster-build-for-tests test-integration test-e2e ## everything CI runs
 
 bench: $(STAMP) ## benchmarks (about 7 min on 2 cores; not in `test`): writes bench/results/latest.md
 	$(BIN)/python -m bench

@@ -305,14 +305,22 @@ def test_a_tampered_release_is_never_applied(stubs: Path, system_bin: Path) -> N
     assert run.has("kind", "delete", "cluster")
 
 
-@pytest.mark.parametrize("value", ["", "not-a-digest"])
-def test_an_unset_release_digest_stops_before_anything_starts(
-    stubs: Path, system_bin: Path, value: str
+def test_a_malformed_release_digest_stops_before_anything_starts(
+    stubs: Path, system_bin: Path
 ) -> None:
-    run = rehearse(stubs, system_bin, TEKTON_RELEASE_SHA256=value)
+    run = rehearse(stubs, system_bin, TEKTON_RELEASE_SHA256="not-a-digest")
     assert run.returncode == 2
-    assert "TEKTON_RELEASE_SHA256 must be set" in run.stderr
+    assert "TEKTON_RELEASE_SHA256 must be the sha256" in run.stderr
     assert not run.has("kind")
+
+
+def test_without_a_release_digest_the_pinned_release_is_applied_and_its_digest_printed(
+    stubs: Path, system_bin: Path
+) -> None:
+    run = rehearse(stubs, system_bin, TEKTON_RELEASE_SHA256="")
+    assert run.returncode == 0, run.stderr
+    assert run.has("kubectl", "apply")
+    assert f"release.yaml sha256: {FAKE_RELEASE_SHA256}" in run.stderr
 
 
 @pytest.mark.parametrize("missing", TOOLS)

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, Literal, Self
 
 import aiohttp
+import structlog
 
 from kubernaut_wfe.adapters.kube_errors import (
     AlreadyExists,
@@ -45,6 +46,7 @@ from kubernaut_wfe.adapters.kube_resources import (
     Resource,
 )
 from kubernaut_wfe.adapters.kubeconfig import KubeConfig
+from kubernaut_wfe.adapters.permissions import Permission
 from kubernaut_wfe.adapters.retry import RetryPolicy
 
 __all__ = [
@@ -74,7 +76,8 @@ __all__ = [
 ]
 
 ObjectList = list[JsonObject]
-"""Spelled once here: inside `KubeClient`, `list` names its method."""
+MissingPermissions = list[tuple[Permission, str]]
+"""Both spelled here: inside `KubeClient`, `list` names its method."""
 PatchType = Literal["merge", "json"]
 Propagation = Literal["Background", "Foreground", "Orphan"]
 
@@ -83,6 +86,9 @@ PATCH_CONTENT_TYPES: Mapping[PatchType, str] = {
     "json": "application/json-patch+json",
 }
 EVENT_COMPONENT = "workflowexecution-controller"
+ACCESS_REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+logger = structlog.get_logger(__name__)
 
 
 def _wall_clock() -> datetime:
@@ -317,6 +323,23 @@ class KubeClient:
             return await self.create(EVENTS, event)
         except AlreadyExists:
             return None
+
+    async def missing_permissions(self) -> MissingPermissions:
+        """The permissions the API server refused and that have not worked since, each with the
+        server's message. Each is first asked of the server again (SelfSubjectAccessReview), so a
+        role fixed in the meantime clears at once."""
+        ledger = self._session.permissions
+        for permission in ledger.missing():
+            try:
+                review = await self._session.request(
+                    "POST", ACCESS_REVIEW_PATH, body=permission.access_review(),
+                    track_permission=False,
+                )  # fmt: skip
+            except ApiError:
+                continue  # cannot tell: keep it until the request itself works
+            if (review.get("status") or {}).get("allowed") is True and ledger.granted(permission):
+                logger.info("permission granted again", permission=str(permission))
+        return [(permission, ledger.message(permission)) for permission in ledger.missing()]
 
     def _namespace(
         self, resource: Resource, namespace: str | None, body: Mapping[str, Any] | None = None

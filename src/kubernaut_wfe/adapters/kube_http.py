@@ -23,6 +23,12 @@ from kubernaut_wfe.adapters.kube_errors import (
     parse_retry_after,
 )
 from kubernaut_wfe.adapters.kubeconfig import KubeConfig
+from kubernaut_wfe.adapters.permissions import (
+    Permission,
+    PermissionLedger,
+    is_rbac_refusal,
+    permission_of,
+)
 from kubernaut_wfe.adapters.retry import RetryPolicy, backoff_delays
 
 logger = structlog.get_logger(__name__)
@@ -110,6 +116,8 @@ class ApiSession:
         )
         self._http: aiohttp.ClientSession | None = None
         self._closed = False
+        self.permissions = PermissionLedger()
+        """Permissions the API server refused and that have not worked since."""
 
     def _session(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -146,11 +154,23 @@ class ApiSession:
         params: Mapping[str, str] | None = None,
         body: object = None,
         content_type: str = JSON,
+        track_permission: bool = True,
     ) -> JsonObject:
-        """The JSON object the API answered, or ApiError (Transient once retries are spent)."""
+        """The JSON object the API answered, or ApiError (Transient once retries are spent).
+
+        An RBAC refusal is recorded in `permissions` (unless `track_permission` is off), and a
+        success clears it."""
         content = None if body is None else json.dumps(body).encode("utf-8")
         headers = {} if content is None else {"Content-Type": content_type}
-        answer = await self._send(Outgoing(method, path, params, content, headers))
+        permission = permission_of(method, path, params) if track_permission else None
+        try:
+            answer = await self._send(Outgoing(method, path, params, content, headers))
+        except ApiError as error:
+            if permission is not None and is_rbac_refusal(error.status, error.message):
+                self._note_refusal(permission, error.message)
+            raise
+        if permission is not None and self.permissions.granted(permission):
+            logger.info("permission granted again", permission=str(permission))
         try:
             parsed = json.loads(answer.content)
         except ValueError:
@@ -158,6 +178,14 @@ class ApiSession:
         if not isinstance(parsed, dict):
             raise ApiError(answer.status, "InvalidResponse", f"{method} {path}: not a JSON object")
         return parsed
+
+    def _note_refusal(self, permission: Permission, message: str) -> None:
+        if self.permissions.denied(permission, message):
+            logger.error(
+                "missing permission: the controller's role must grant it",
+                permission=str(permission),
+                message=message,
+            )
 
     async def _send(self, request: Outgoing) -> Answer:
         delays = backoff_delays(self._retry, self._rng)

@@ -32,15 +32,21 @@ def liveness_report(heartbeat: LoopHeartbeat, monitor: WatchMonitor | None) -> P
 async def readiness_report(
     *, leader: str, watching: bool, kube: KubeClient | None, datastorage: str
 ) -> ProbeReport:
-    """Ready when leading (or without election), watching, and the Tekton CRDs are installed.
+    """Ready when leading (or without election), no permission the controller needed was
+    refused (see `adapters.permissions`), watching, and the Tekton CRDs are installed.
 
     `leader` is `disabled`, `leading` or `standby`; `datastorage` is only reported.
     """
     checks: dict[str, Any] = {"datastorage": datastorage, "leader": leader}
     if leader == "standby":
         return ProbeReport("this instance does not hold the leader lease", checks)
+    if kube is not None and (missing := await kube.missing_permissions()):
+        named = [str(permission) for permission, _ in missing]
+        checks["permissions"] = {"missing": named}
+        return ProbeReport(f"missing permission: {'; '.join(named)}", checks)
     if not watching or kube is None:
         return ProbeReport("the watches are not established yet", checks)
+    checks["permissions"] = "ok"
     for name in TEKTON_CRDS:
         if await kube.get(CUSTOM_RESOURCE_DEFINITIONS, name) is None:
             checks["tekton"] = f"{name} missing"

@@ -201,10 +201,12 @@ def _check_object(
         if child is not None:
             validate_value(child, item, fe.child_path(path, key), errors, old=old_child(old, key))
         elif node.additional_properties is not None:
+            # The API server's schema validator joins map keys with a dot (CEL rules on map
+            # values say `[key]`: see `schema.py`); seen on kube-apiserver 1.36.
             validate_value(
                 node.additional_properties,
                 item,
-                fe.key_path(path, key),
+                fe.child_path(path, key),
                 errors,
                 old=old_child(old, key),
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -57,8 +58,11 @@ class TektonSimulator:
         clock: Clock | None = None,
         pacing: Pacing | None = None,
         headers: Mapping[str, str] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """`tls` verifies the API server and may carry a client certificate (a real server)."""
         self._base_url = base_url
+        self._tls = tls
         self._namespaces: list[str | None] = list(namespaces) if namespaces else [None]
         self._auto = auto
         self._clock: Clock = clock or SystemClock()
@@ -91,7 +95,7 @@ class TektonSimulator:
     async def start(self) -> None:
         """Open the HTTP client and, when `auto`, start watching PipelineRuns."""
         self._client = httpx.AsyncClient(
-            base_url=self._base_url, headers=self._headers, timeout=30.0
+            base_url=self._base_url, headers=self._headers, timeout=30.0, verify=self._tls or True
         )
         self._api = TektonApi(self._client)
         if self._auto:

@@ -220,7 +220,7 @@ REJECTED: list[tuple[str, dict[str, Any], Any, str, str, str]] = [
         "additionalProperties value",
         {"type": "object", "additionalProperties": {"type": "string", "maxLength": 1}},
         {"key": "long"},
-        "spec[key]",
+        "spec.key",
         CauseType.TOO_LONG,
         "Too long: may not be longer than 1",
     ),

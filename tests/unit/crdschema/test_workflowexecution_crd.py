@@ -299,7 +299,7 @@ SPEC_REJECTIONS: list[tuple[str, str, Any, str]] = [
     ("targetResource", "", "x" * 300 + "/" + "y" * 300, "spec.targetResource"),
     ("parameters", "", {"TARGET_RESOURCE": "x"}, "spec.parameters"),
     ("parameters", "", {"A" * 129: "x"}, "spec.parameters"),
-    ("parameters", "", {"ok": "x" * 8193}, "spec.parameters[ok]"),
+    ("parameters", "", {"ok": "x" * 8193}, "spec.parameters.ok"),
     ("workflowRef", "containerDigest", "sha256:" + "A" * 64, "spec.workflowRef.containerDigest"),
     ("workflowRef", "version", "v" * 65, "spec.workflowRef.version"),
     ("workflowRef", "containerImage", "i" * 513, "spec.workflowRef.containerImage"),

@@ -1,0 +1,49 @@
+"""Fixtures every integration suite may use: the real API server (the test cluster)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kubernaut_wfe.testing.testcluster import TestCluster, built, running_cluster
+from kubernaut_wfe.testing.testcluster.build import INSTALL_GO
+
+
+@pytest.fixture(scope="session")
+def cluster_binaries() -> Path:
+    """kube-apiserver, kube-controller-manager, kubectl and etcd, as `make test-cluster-build`
+    built them (`make test` builds them first). Not built: the real-server tests skip, saying
+    what to do, except in CI, where they fail."""
+    found = built()
+    if found is not None:
+        return found
+    if shutil.which("go") is None:
+        message = f"the real API server cannot be built without Go: {INSTALL_GO}"
+    else:
+        message = "the real API server is not built: run `make test-cluster-build` (~9 min once)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def cluster(
+    cluster_binaries: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestCluster]:
+    """One real control plane for the whole session, on free ports."""
+    with running_cluster(tmp_path_factory.mktemp("testcluster"), cluster_binaries) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def own_cluster(
+    cluster_binaries: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestCluster]:
+    """A control plane of the module's own, for tests that install or remove cluster-wide
+    objects (the chart, the CRD)."""
+    with running_cluster(tmp_path_factory.mktemp("own-cluster"), cluster_binaries) as started:
+        yield started

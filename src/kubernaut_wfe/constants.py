@@ -158,6 +158,15 @@ AUDIT_VERSION: Final = "1.0"
 AUDIT_COMPONENT: Final = "workflowexecution"
 
 
+class PipelineRunSpecStatus(StrEnum):
+    """Values of a PipelineRun's `spec.status`: what its owner asks Tekton to do with it."""
+
+    PENDING = "PipelineRunPending"
+    CANCELLED = "Cancelled"
+    CANCELLED_RUN_FINALLY = "CancelledRunFinally"
+    STOPPED_RUN_FINALLY = "StoppedRunFinally"
+
+
 class TektonReason(StrEnum):
     """Reasons Tekton v1.7 writes on the `Succeeded` condition of PipelineRuns and TaskRuns."""
 

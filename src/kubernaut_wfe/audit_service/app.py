@@ -6,6 +6,7 @@ RFC 7807 problem; a batch is stored in one transaction or not at all.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ from kubernaut_wfe.audit_service.store import AuditStore, StoreError
 from kubernaut_wfe.audit_service.timestamps import format_rfc3339
 from kubernaut_wfe.audit_service.validation import (
     InvalidRequestError,
+    PayloadTooLargeError,
     parse_json,
     validate_batch,
     validate_event,
@@ -30,8 +32,11 @@ from kubernaut_wfe.audit_service.validation import (
 
 EVENTS_PATH: Final = "/api/v1/audit/events"
 BATCH_PATH: Final = "/api/v1/audit/events/batch"
-MAX_BODY_BYTES: Final = 64 * 1024 * 1024
-"""Room for a full batch of 1000 events with large payloads."""
+MAX_BODY_BYTES: Final = 16 * 1024 * 1024
+"""A request body's bound (413 past it): a full batch of 1000 events of 16 KiB each."""
+MAX_PAGE_BYTES: Final = 4 * 1024 * 1024
+"""A query page's bound: past it the page ends early (`has_more`), so no answer ties up the
+service (and its `/health`) serialising hundreds of megabytes."""
 
 Clock = Callable[[], datetime]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -69,6 +74,8 @@ async def _access_log(request: web.Request, handler: Handler) -> web.StreamRespo
 async def _problems(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
+    except PayloadTooLargeError as too_large:
+        return problem(413, too_large.detail)
     except InvalidRequestError as invalid:
         return problem(400, invalid.detail, field_errors=invalid.field_errors)
     except web.HTTPNotFound:
@@ -131,13 +138,21 @@ async def query_audit_events(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     query = parse_event_query(request.query, state.clock())
     page = await state.store.query(query)
+    data: list[dict[str, Any]] = []
+    size = 0
+    for record in page.records:
+        wire = record.to_wire()
+        size += len(json.dumps(wire, separators=(",", ":")))
+        if data and size > MAX_PAGE_BYTES:
+            break  # the rest comes with the next offset
+        data.append(wire)
     body = {
-        "data": [record.to_wire() for record in page.records],
+        "data": data,
         "pagination": {
             "limit": query.limit,
             "offset": query.offset,
             "total": page.total,
-            "has_more": query.offset + len(page.records) < page.total,
+            "has_more": query.offset + len(data) < page.total,
         },
     }
     return web.json_response(body)

@@ -62,6 +62,24 @@ class InvalidRequestError(Exception):
         return self.detail
 
 
+class PayloadTooLargeError(InvalidRequestError):
+    """A request the service refuses with 413: an event or a body over its size bound."""
+
+
+MAX_EVENT_BYTES = 256 * 1024
+"""The largest audit event (as compact JSON) the service stores; the controller's are about
+2 KiB. Without a bound one client could store a 60 MB event and make every page that holds it
+as large."""
+
+
+def _check_event_size(event: Any, where: str) -> None:
+    size = len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    if size > MAX_EVENT_BYTES:
+        raise PayloadTooLargeError(
+            f"{where}is {size} bytes; an audit event may be at most {MAX_EVENT_BYTES} bytes"
+        )
+
+
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -209,6 +227,7 @@ def _raise_for(errors: list[tuple[str, str]]) -> None:
 
 def validate_event(document: Any, now: datetime) -> dict[str, Any]:
     """The body of `createAuditEvent`, validated; InvalidRequestError otherwise."""
+    _check_event_size(document, "the event ")
     _raise_for(event_errors(document, now))
     result: dict[str, Any] = document
     return result
@@ -224,6 +243,8 @@ def validate_batch(document: Any, now: datetime) -> list[dict[str, Any]]:
         raise InvalidRequestError(
             f"a batch holds 1 to {MAX_BATCH_SIZE} events, not {len(document)}"
         )
+    for index, event in enumerate(document):
+        _check_event_size(event, f"event [{index}] ")
     errors: list[tuple[str, str]] = []
     for index, event in enumerate(document):
         errors += [

@@ -26,21 +26,25 @@ def run(args: argparse.Namespace) -> int:
     `metadata.uid`: the uid annotation is then rendered as an empty string."""
     import yaml
 
+    from kubernaut_wfe.commands.manifests import (
+        UnreadableManifestError,
+        parse_manifests,
+        read_manifest_text,
+    )
     from kubernaut_wfe.core.config import ConfigError, load_config
     from kubernaut_wfe.core.pipelinerun import build_pipelinerun
-    from kubernaut_wfe.core.validation import parse_wfe, validate_wfe
+    from kubernaut_wfe.core.validation import identity_problems, parse_wfe, validate_wfe
 
+    filename = str(args.filename)
     try:
-        text = args.filename.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        print(f"render: cannot read {args.filename}: {error}", file=sys.stderr)
+        documents = parse_manifests(read_manifest_text(filename), filename)
+    except UnreadableManifestError as error:
+        print(f"render: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
-    if not isinstance(raw, dict):
-        print(
-            f"render: {args.filename}: not a YAML mapping (one WorkflowExecution)", file=sys.stderr
-        )
+    if len(documents) != 1 or not isinstance(documents[0], dict):
+        print(f"render: {filename}: not one WorkflowExecution (one YAML mapping)", file=sys.stderr)
         return EXIT_UNREADABLE
+    raw = documents[0]
     try:
         config_text = args.config.read_text(encoding="utf-8") if args.config else None
         config = load_config(config_text)
@@ -51,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         for line in error.problems:
             print(f"render: config: {line}", file=sys.stderr)
         return EXIT_UNREADABLE
-    problems = validate_wfe(
+    problems = identity_problems(raw) + validate_wfe(
         raw,
         allowed_service_accounts=config.execution.runner_service_accounts,
         default_service_account=config.execution.service_account,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -189,14 +189,14 @@ def _load_schemas(crd_path: Path | None) -> dict[str, CustomResourceSchema]:
 
 
 def _read_documents(filename: str) -> list[tuple[int, Any]]:
-    import yaml
+    from kubernaut_wfe.commands.manifests import (
+        UnreadableManifestError,
+        parse_manifests,
+        read_manifest_text,
+    )
 
     try:
-        text = sys.stdin.read() if filename == STDIN else Path(filename).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise UnreadableInputError(f"cannot read {filename}: {error}") from error
-    try:
-        documents: Iterable[Any] = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as error:
-        raise UnreadableInputError(f"{filename}: not valid YAML: {error}") from error
-    return [(number, doc) for number, doc in enumerate(documents, start=1) if doc is not None]
+        documents = parse_manifests(read_manifest_text(filename), filename)
+    except UnreadableManifestError as error:
+        raise UnreadableInputError(str(error)) from None
+    return list(enumerate(documents, start=1))

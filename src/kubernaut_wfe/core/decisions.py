@@ -36,6 +36,7 @@ from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.core.decision_support import (
     backoff,
     delete_run_as_read,
+    fail_before_run,
     outcome_of,
     read_run,
     run_ref,
@@ -218,7 +219,18 @@ def decide(
         return Decision(actions=(AddFinalizer(),))
     phase = typed.status.phase
     if phase is None or phase == Phase.PENDING:
-        return decide_pending(typed, raw, observed, config, now)
+        try:
+            return decide_pending(typed, raw, observed, config, now)
+        except (ArithmeticError, ValueError, TypeError, LookupError) as error:
+            if observed.create is not None or observed.run not in (UNREAD, None):
+                raise  # a run exists: failing "before the run" would not be true
+            # The core does no I/O: an error here is input it cannot handle, and the same input
+            # would fail the same way on every retry. Nothing has run yet: fail it clearly.
+            message = (
+                "the controller cannot handle this WorkflowExecution's spec"
+                f" ({type(error).__name__}: {error}); nothing was run"
+            )
+            return fail_before_run(typed, FailureReason.CONFIGURATION_ERROR, message, now)
     if phase == Phase.RUNNING:
         return decide_running(typed, observed, config, now)
     return decide_terminal(typed, observed, config, now)

@@ -6,8 +6,10 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
-CRD_DURATION_PATTERN = re.compile(r"^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$")
-"""The pattern the CRD puts on `spec.executionConfig.timeout`."""
+CRD_DURATION_PATTERN = re.compile(r"^([0-9]{1,5}(\.[0-9]{1,9})?(h|m|s|ms)){1,4}$")
+"""The pattern the CRD puts on `spec.executionConfig.timeout`: at most 4 parts of at most 5
+digits, so every value it admits is within Go's duration range (the controller then bounds it
+to 24h)."""
 
 _GO_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
 _UNIT_SECONDS: dict[str, Decimal] = {
@@ -20,6 +22,10 @@ _UNIT_SECONDS: dict[str, Decimal] = {
     "m": Decimal(60),
     "h": Decimal(3600),
 }
+
+
+MAX_GO_DURATION_SECONDS = Decimal(2**63 - 1) / Decimal(10**9)
+"""The longest `time.Duration` (about 292 years): Go's `ParseDuration` refuses anything longer."""
 
 
 class DurationError(ValueError):
@@ -63,20 +69,22 @@ def parse_duration(text: str) -> timedelta:
         if match is None:
             raise DurationError(text)
         seconds += Decimal(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        if seconds > MAX_GO_DURATION_SECONDS:
+            raise DurationError(text)  # Go's int64 nanoseconds overflow: it refuses it too
         position = match.end()
     return sign * timedelta(seconds=float(seconds))
 
 
 def is_crd_duration(text: str) -> bool:
     """Whether the text matches the CRD's stricter duration pattern."""
-    return CRD_DURATION_PATTERN.match(text) is not None
+    return CRD_DURATION_PATTERN.fullmatch(text) is not None
 
 
 def parse_cooldown(text: str | int) -> timedelta:
     """A cooldown flag value: duration text, or a bare integer meaning minutes (as the Go flag)."""
-    if isinstance(text, int):
-        return timedelta(minutes=text)
-    stripped = text.strip()
+    stripped = str(text).strip()
     if stripped.isdigit():
+        if Decimal(stripped) * 60 > MAX_GO_DURATION_SECONDS:
+            raise DurationError(stripped)
         return timedelta(minutes=int(stripped))
     return parse_duration(stripped)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubernaut_wfe.constants import (
+    Annotation,
     ConditionReason,
     ConditionStatus,
     ConditionType,
@@ -106,6 +107,17 @@ def _holder_finished_at(holder: WorkflowExecution, run: tekton.Document) -> date
     )
 
 
+def _refuse_unowned_run(wfe: WorkflowExecution, run: tekton.Document, now: datetime) -> Decision:
+    """A run at the lock name that no WorkflowExecution controller created (it lacks the
+    `kubernaut.ai/workflow-execution` annotation) is someone else's: never deleted or adopted."""
+    message = (
+        f"PipelineRun {run_ref(run)} has this target's lock name but was not created by a"
+        f" WorkflowExecution (it lacks the {Annotation.WORKFLOW_EXECUTION} annotation), so it is"
+        " left alone. If it is not needed, delete it, then create this WorkflowExecution again"
+    )
+    return fail_before_run(wfe, FailureReason.CONFIGURATION_ERROR, message, now)
+
+
 def decide_foreign_run(
     wfe: WorkflowExecution,
     run: tekton.Document,
@@ -116,7 +128,7 @@ def decide_foreign_run(
     """Another WFE's run holds the target: duplicate, wait out the cooldown, or break the lock."""
     holder_key = holder_of(run)
     if holder_key is None:
-        return delete_run_as_read(run, "run on the target names no WorkflowExecution: stale lock")
+        return _refuse_unowned_run(wfe, run, now)
     namespace, name, uid = holder_key
     if obs.holder is UNREAD:
         return Decision(actions=(ReadHolder(namespace, name),))

@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kubernaut_wfe.constants import RESERVED_PARAMETER
+from kubernaut_wfe.constants import API_VERSION, KIND, RESERVED_PARAMETER
 from kubernaut_wfe.core.config import DEFAULT_SERVICE_ACCOUNT
-from kubernaut_wfe.core.durations import is_crd_duration, parse_duration
+from kubernaut_wfe.core.durations import DurationError, is_crd_duration, parse_duration
 from kubernaut_wfe.core.models import WorkflowExecution
 
 MAX_TIMEOUT = timedelta(hours=24)
@@ -25,6 +25,14 @@ MAX_IMAGE = 512
 
 DIGEST_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
 PARAMETER_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_TARGET_PART = r"[^/\x00-\x20\x7f]+"
+TARGET_PATTERN = re.compile(rf"^{_TARGET_PART}/{_TARGET_PART}(/{_TARGET_PART})?$")
+"""2 or 3 non-empty parts without spaces or control characters (the CRD's pattern too): a
+target spelled with a space or a NUL would lock apart from the object it names, and DataStorage
+refuses control characters, leaving the run without an audit trail."""
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+OBJECT_NAME_PATTERN = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})*$")
+"""A Kubernetes object name (DNS-1123 subdomain), as the RemediationRequest's is."""
 _LABEL = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
 _DOMAIN = rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]+)?"
 _PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -99,7 +107,7 @@ def _validate_workflow_ref(problems: list[SpecProblem], spec: Mapping[str, Any])
         required=True,
         max_length=MAX_IMAGE,
     )
-    if image is not None and not IMAGE_PATTERN.match(image):
+    if image is not None and not IMAGE_PATTERN.fullmatch(image):
         problems.append(
             SpecProblem(
                 f"{base}.containerImage",
@@ -111,7 +119,7 @@ def _validate_workflow_ref(problems: list[SpecProblem], spec: Mapping[str, Any])
     )
     if digest is None:
         return
-    if not DIGEST_PATTERN.match(digest):
+    if not DIGEST_PATTERN.fullmatch(digest):
         problems.append(
             SpecProblem(f"{base}.containerDigest", "must be sha256: followed by 64 lower-case hex")
         )
@@ -124,18 +132,33 @@ def _validate_workflow_ref(problems: list[SpecProblem], spec: Mapping[str, Any])
         )
 
 
+def identity_problems(raw: Mapping[str, Any]) -> list[SpecProblem]:
+    """What the API server checks before the spec: the kind, the apiVersion and the name."""
+    problems = []
+    if raw.get("kind") != KIND:
+        problems.append(SpecProblem("kind", f"expected {KIND}, got {raw.get('kind')!r}"))
+    if raw.get("apiVersion") != API_VERSION:
+        problems.append(
+            SpecProblem("apiVersion", f"expected {API_VERSION}, got {raw.get('apiVersion')!r}")
+        )
+    metadata = raw.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, Mapping) else None
+    if not isinstance(name, str) or len(name) > 253 or not OBJECT_NAME_PATTERN.fullmatch(name):
+        problems.append(SpecProblem("metadata.name", f"{name!r} is not a Kubernetes object name"))
+    return problems
+
+
 def _validate_target(problems: list[SpecProblem], spec: Mapping[str, Any]) -> None:
     path = "spec.targetResource"
     target = _string(problems, spec, "targetResource", path, required=True, max_length=MAX_TARGET)
     if target is None:
         return
-    parts = target.split("/")
-    if len(parts) not in (2, 3) or not all(parts):
+    if not TARGET_PATTERN.fullmatch(target):
         problems.append(
             SpecProblem(
                 path,
-                f'"{target}" must be namespace/kind/name, or kind/name for a cluster-scoped'
-                " resource (2 or 3 non-empty parts)",
+                f"{target!r} must be namespace/kind/name, or kind/name for a cluster-scoped"
+                " resource (2 or 3 non-empty parts, without spaces or control characters)",
             )
         )
 
@@ -154,7 +177,7 @@ def _validate_parameters(problems: list[SpecProblem], spec: Mapping[str, Any]) -
             problems.append(
                 SpecProblem(path, f"{RESERVED_PARAMETER} is reserved: the controller sets it")
             )
-        elif len(name) > MAX_PARAMETER_NAME or not PARAMETER_NAME_PATTERN.match(name):
+        elif len(name) > MAX_PARAMETER_NAME or not PARAMETER_NAME_PATTERN.fullmatch(name):
             problems.append(
                 SpecProblem(
                     path,
@@ -183,8 +206,11 @@ def _validate_execution_config(
                 SpecProblem(f"{base}.timeout", f'"{timeout}" is not a duration like 30m or 1h30m')
             )
         else:
-            span = parse_duration(timeout)
-            if span <= timedelta(0) or span > MAX_TIMEOUT:
+            try:
+                span: timedelta | None = parse_duration(timeout)
+            except DurationError:
+                span = None  # past Go's range: certainly over the bound
+            if span is None or span <= timedelta(0) or span > MAX_TIMEOUT:
                 problems.append(
                     SpecProblem(f"{base}.timeout", f'"{timeout}" must be > 0 and at most 24h')
                 )
@@ -222,9 +248,12 @@ def validate_wfe(
         problems, spec, "remediationRequestRef", "spec.remediationRequestRef", required=True
     )
     if ref is not None:
-        _string(
-            problems, ref, "name", "spec.remediationRequestRef.name", required=True, max_length=253
-        )
+        path = "spec.remediationRequestRef.name"
+        name = _string(problems, ref, "name", path, required=True, max_length=253)
+        if name and not OBJECT_NAME_PATTERN.fullmatch(name):
+            problems.append(
+                SpecProblem(path, f"{name!r} is not a Kubernetes object name (DNS-1123 subdomain)")
+            )
     _validate_workflow_ref(problems, spec)
     _validate_target(problems, spec)
     _validate_parameters(problems, spec)

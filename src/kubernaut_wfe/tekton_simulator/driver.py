@@ -13,12 +13,13 @@ import contextlib
 import logging
 import ssl
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 import httpx
 
-from kubernaut_wfe.constants import PIPELINERUN_PLURAL, TASKRUN_PLURAL, TektonReason
+from kubernaut_wfe.constants import PIPELINERUN_PLURAL, TASKRUN_PLURAL, PipelineRunSpecStatus
 from kubernaut_wfe.tekton_simulator import documents as docs
 from kubernaut_wfe.tekton_simulator._api import ApiError, GoneError, NotFoundError, TektonApi
 from kubernaut_wfe.tekton_simulator.clock import Clock, SystemClock
@@ -28,13 +29,24 @@ from kubernaut_wfe.tekton_simulator.timeline import (
     Pacing,
     Write,
     WriteKind,
+    apply_cancellation,
     build_timeline,
     pending_writes,
 )
 
 logger = logging.getLogger(__name__)
 
-PIPELINERUN_PENDING = str(TektonReason.PIPELINE_RUN_PENDING)
+PIPELINERUN_PENDING = str(PipelineRunSpecStatus.PENDING)
+CANCEL_REQUESTS = frozenset(
+    str(status)
+    for status in (
+        PipelineRunSpecStatus.CANCELLED,
+        PipelineRunSpecStatus.CANCELLED_RUN_FINALLY,
+        PipelineRunSpecStatus.STOPPED_RUN_FINALLY,
+    )
+)
+"""`spec.status` values that stop a run; with no `finally` task in the simulated bundles, each
+ends it as `Cancelled`."""
 """The `spec.status` value that holds a run back (same text as the reason it gets)."""
 RETRY_SECONDS = 1.0
 WRITE_ATTEMPTS = 8
@@ -72,6 +84,8 @@ class TektonSimulator:
         self._api: TektonApi | None = None
         self._watchers: list[asyncio.Task[None]] = []
         self._runs: dict[str, asyncio.Task[None]] = {}
+        self._cancelling: set[str] = set()
+        """Runs whose driver already plays their cancellation."""
         self._housekeeping: set[asyncio.Task[None]] = set()
 
     @property
@@ -184,12 +198,23 @@ class TektonSimulator:
         if metadata.get("deletionTimestamp"):
             self._forget(uid, pipelinerun)
             return
-        if uid in self._runs or pipelinerun.get("spec", {}).get("status") == PIPELINERUN_PENDING:
+        requested = pipelinerun.get("spec", {}).get("status")
+        # Not rounded: every write already made (due at or before now) stays before the cut.
+        cancel_at = self._clock.now() if requested in CANCEL_REQUESTS else None
+        if uid in self._runs:
+            if cancel_at is None or uid in self._cancelling:
+                return
+            self._runs.pop(uid).cancel()  # its timeline is cut where the cancel arrived
+        elif requested == PIPELINERUN_PENDING:
             return
+        if cancel_at is not None:
+            self._cancelling.add(uid)
         task_name = f"{metadata['namespace']}/{metadata['name']}"
-        self._runs[uid] = asyncio.create_task(self._drive(pipelinerun), name=task_name)
+        driver = self._drive(pipelinerun, cancel_at=cancel_at)
+        self._runs[uid] = asyncio.create_task(driver, name=task_name)
 
     def _forget(self, uid: str, pipelinerun: Mapping[str, Any] | None) -> None:
+        self._cancelling.discard(uid)
         task = self._runs.pop(uid, None)
         if task is None:
             return
@@ -220,7 +245,9 @@ class TektonSimulator:
 
     # --- driving one run --------------------------------------------------------------------
 
-    async def _drive(self, pipelinerun: Mapping[str, Any]) -> None:
+    async def _drive(
+        self, pipelinerun: Mapping[str, Any], *, cancel_at: datetime | None = None
+    ) -> None:
         metadata = pipelinerun["metadata"]
         where = f"{metadata.get('namespace')}/{metadata.get('name')}"
         try:
@@ -235,6 +262,8 @@ class TektonSimulator:
             else whole_second(self._clock.now())
         )
         timeline = build_timeline(scenario, start, self._pacing)
+        if cancel_at is not None:
+            timeline = apply_cancellation(scenario, timeline, max(cancel_at, start), self._pacing)
         try:
             taskruns = await self._owned_taskruns(scenario.namespace, scenario.uid)
             writes = pending_writes(timeline, pipelinerun, taskruns)

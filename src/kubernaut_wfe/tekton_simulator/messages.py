@@ -14,6 +14,9 @@ ALL_STEPS_COMPLETED: Final = "All Steps have completed executing"
 CANCELLED_BY_PIPELINE_TIMEOUT: Final = (
     "TaskRun cancelled as the PipelineRun it belongs to has timed out."
 )
+CANCELLED_BY_PIPELINE_CANCEL: Final = (
+    "TaskRun cancelled as the PipelineRun it belongs to has been cancelled."
+)
 USER_ERROR_PREFIX: Final = "[User error] "
 
 
@@ -54,6 +57,10 @@ def finished_counts(*, completed: int, failed: int, cancelled: int, skipped: int
         f"Tasks Completed: {completed} (Failed: {failed}, Cancelled {cancelled}), "
         f"Skipped: {skipped}"
     )
+
+
+def pipelinerun_cancelled(pipelinerun: str) -> str:
+    return f"PipelineRun {go_quote(pipelinerun)} was cancelled"
 
 
 def pipelinerun_timeout(pipelinerun: str, duration: str) -> str:

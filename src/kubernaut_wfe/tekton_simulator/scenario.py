@@ -149,17 +149,23 @@ def _ref_params(pipelinerun: Mapping[str, Any]) -> dict[str, str]:
     return {str(p.get("name")): str(p.get("value")) for p in ref.get("params") or []}
 
 
-def _delay(params: Mapping[str, str]) -> timedelta:
+def _delay(params: Mapping[str, str]) -> timedelta | None:
+    """The bundle's `sleep "$DELAY_SECONDS"`; None when sleep would refuse the value (it then
+    exits 1 at once, and so does the step: `set -eu`)."""
     text = params.get(DELAY_PARAM)
     if text is None:
         return DEFAULT_DELAY
     try:
         seconds = float(text)
     except ValueError:
-        seconds = -1.0
-    if not seconds >= 0:
-        raise ScenarioError(f"spec.params[{DELAY_PARAM}]: expected seconds >= 0, got {text!r}")
+        return None
+    if not 0 <= seconds <= MAX_DELAY_SECONDS:
+        return None
     return timedelta(seconds=seconds)
+
+
+MAX_DELAY_SECONDS = 30 * 24 * 3600.0
+"""Longer sleeps are not simulated: such a value is refused like one `sleep` cannot read."""
 
 
 def _pipeline_timeout(pipelinerun: Mapping[str, Any]) -> timedelta | None:
@@ -185,14 +191,14 @@ def _outcome(repository: str, params: Mapping[str, str]) -> Outcome:
     return Outcome.EXIT if mode is Outcome.SUCCEED else mode
 
 
-def _task(outcome: Outcome, delay: timedelta, start_lag: timedelta) -> SimulatedTask:
-    if outcome is Outcome.SUCCEED:
-        return SimulatedTask(
-            pipeline_task="hello",
-            step="echo",
-            image=BUSYBOX_IMAGE,
-            script=f'echo "Hello World"\nsleep {_seconds_text(delay)}\n',
-        )
+def _task(
+    outcome: Outcome, delay: timedelta, start_lag: timedelta, repository: str
+) -> SimulatedTask:
+    if repository == HELLO_WORLD_REPOSITORY:
+        script = f'echo "Hello World"\nsleep {_seconds_text(delay)}\n'
+        if outcome is not Outcome.SUCCEED:
+            script = "sleep not-a-number\n"
+        return SimulatedTask(pipeline_task="hello", step="echo", image=BUSYBOX_IMAGE, script=script)
     script = f"sleep {_seconds_text(delay)}\n" + _FAILURE_SCRIPT.get(outcome, "exit 1\n")
     if outcome is Outcome.TASK_TIMEOUT:
         # The task's timeout expires DELAY_SECONDS after its step started.
@@ -233,6 +239,8 @@ def read_scenario(pipelinerun: Mapping[str, Any], *, start_lag: timedelta) -> Sc
     outcome = _outcome(bundle.repository, params)
     known = bundle.repository in {HELLO_WORLD_REPOSITORY, FAILING_REPOSITORY}
     delay = _delay(params) if known else timedelta(0)
+    if delay is None:
+        outcome, delay = Outcome.EXIT, timedelta(0)
     pipeline_params: tuple[str, ...] = (DELAY_PARAM,)
     if bundle.repository == FAILING_REPOSITORY:
         pipeline_params += (FAILURE_MODE_PARAM,)
@@ -257,7 +265,7 @@ def read_scenario(pipelinerun: Mapping[str, Any], *, start_lag: timedelta) -> Sc
         annotations=dict(metadata.get("annotations") or {}),
         service_account=template.get("serviceAccountName") or DEFAULT_SERVICE_ACCOUNT,
         pod_template=template.get("podTemplate"),
-        task=_task(outcome, delay, start_lag),
+        task=_task(outcome, delay, start_lag, bundle.repository),
         pipeline_params=pipeline_params,
         missing_params=missing,
     )

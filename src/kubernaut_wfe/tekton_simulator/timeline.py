@@ -6,7 +6,7 @@ Pure: `build_timeline` turns a Scenario and the run's start into an ordered list
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -14,6 +14,7 @@ from typing import Any
 
 from kubernaut_wfe.constants import SUCCEEDED_CONDITION, StepReason
 from kubernaut_wfe.tekton_simulator import documents as docs
+from kubernaut_wfe.tekton_simulator import messages
 from kubernaut_wfe.tekton_simulator.scenario import Outcome, Scenario
 
 
@@ -163,13 +164,36 @@ def _finish_task(plan: _Plan, at: datetime, *, failed: bool) -> None:
 def _apply_pipeline_timeout(plan: _Plan, start: datetime, pacing: Pacing) -> list[Write]:
     """Cut the natural timeline at `spec.timeouts.pipeline` and time the run out there."""
     timeout = plan.scenario.pipeline_timeout
-    finished = [w.due for w in plan.writes if _is_final_pipelinerun(w)]
-    if timeout is None or (finished and finished[0] < start + timeout):
+    if timeout is None:
         return plan.writes
-    deadline = start + timeout
+    return _cut(plan, start + timeout, pacing, docs.pipelinerun_timed_out,
+                messages.CANCELLED_BY_PIPELINE_TIMEOUT)  # fmt: skip
+
+
+def apply_cancellation(
+    scenario: Scenario, writes: list[Write], at: datetime, pacing: Pacing = DEFAULT_PACING
+) -> list[Write]:
+    """The timeline of a run cancelled (`spec.status: Cancelled`) at `at`: Tekton sets the
+    PipelineRun `Cancelled` at once and cancels each unfinished child."""
+    plan = _Plan(scenario, writes=list(writes))
+    return _cut(plan, at, pacing, docs.pipelinerun_cancelled, messages.CANCELLED_BY_PIPELINE_CANCEL)
+
+
+def _cut(
+    plan: _Plan,
+    at: datetime,
+    pacing: Pacing,
+    final: Callable[[Scenario, dict[str, Any], datetime], dict[str, Any]],
+    cause: str,
+) -> list[Write]:
+    """Keep the writes before `at`, then end the PipelineRun there with `final` and cancel an
+    unfinished TaskRun for `cause` (unless the run had already finished by then)."""
+    finished = [w.due for w in plan.writes if _is_final_pipelinerun(w)]
+    if finished and finished[0] < at:
+        return plan.writes
     kept = _Plan(plan.scenario)
     for write in plan.writes:
-        if write.due >= deadline:
+        if write.due >= at:
             break
         kept.writes.append(write)
         if write.kind is WriteKind.PIPELINERUN_STATUS:
@@ -180,15 +204,13 @@ def _apply_pipeline_timeout(plan: _Plan, start: datetime, pacing: Pacing) -> lis
             kept.taskrun_created = True
     cancel_child = kept.taskrun_created and not docs.is_done(kept.taskrun)
     if cancel_child:
-        spec = docs.taskrun_cancel_spec()
-        kept.writes.append(Write(deadline, WriteKind.TASKRUN_SPEC, kept.taskrun_name, spec))
-    kept.pipelinerun_status(
-        deadline, docs.pipelinerun_timed_out(plan.scenario, kept.pipelinerun, deadline)
-    )
+        spec = docs.taskrun_cancel_spec(cause)
+        kept.writes.append(Write(at, WriteKind.TASKRUN_SPEC, kept.taskrun_name, spec))
+    kept.pipelinerun_status(at, final(plan.scenario, kept.pipelinerun, at))
     if cancel_child:
-        cancelled = deadline + pacing.cancellation
+        cancelled = at + pacing.cancellation
         kept.taskrun_status(
-            cancelled, docs.taskrun_cancelled_for_timeout(plan.scenario, kept.taskrun, cancelled)
+            cancelled, docs.taskrun_cancelled(plan.scenario, kept.taskrun, cancelled, cause)
         )
     return kept.writes
 

@@ -229,3 +229,45 @@ async def test_deeply_nested_bodies_are_rejected(
             EVENTS, content=body, headers={"content-type": "application/json"}
         )
         assert "nested" in problem(response)["detail"] or "recursion" in problem(response)["detail"]
+
+
+async def test_an_event_over_the_size_bound_is_a_413_and_stores_nothing(
+    client: httpx.AsyncClient, make_event: EventFactory, problem: ProblemOf
+) -> None:
+    big = make_event(data={"rationale": "x" * (300 * 1024)})
+    for path, body in ((EVENTS, big), (BATCH, [make_event(), big])):
+        response = await client.post(path, json=body)
+        assert "may be at most 262144 bytes" in problem(response, 413)["detail"]
+    stored = (await client.get(EVENTS, params={"correlation_id": big["correlation_id"]})).json()
+    assert stored["data"] == []
+
+
+async def test_a_body_over_the_bound_is_a_413_problem(
+    client: httpx.AsyncClient, problem: ProblemOf
+) -> None:
+    body = b"[" + b" " * (17 * 1024 * 1024) + b"]"
+    response = await client.post(BATCH, content=body, headers={"content-type": "application/json"})
+    assert problem(response, 413)["title"] == "Payload Too Large"
+
+
+async def test_a_page_is_bounded_in_bytes_and_the_rest_follows(
+    client: httpx.AsyncClient, make_event: EventFactory
+) -> None:
+    """20 events of 250 KiB: a page of 100 would be 5 MB; it ends before 4 MiB, and the next
+    offset brings the rest."""
+    events = [
+        make_event(correlation_id="rr-big", data={"rationale": "y" * (250 * 1024)})
+        for _ in range(20)
+    ]
+    for event in events:
+        assert (await client.post(EVENTS, json=event)).status_code == 201
+    first = await client.get(EVENTS, params={"correlation_id": "rr-big"})
+    page = first.json()
+    assert len(first.content) <= 4 * 1024 * 1024 + 64 * 1024
+    assert 0 < len(page["data"]) < 20
+    assert page["pagination"]["has_more"] is True
+    rest = await client.get(
+        EVENTS, params={"correlation_id": "rr-big", "offset": str(len(page["data"]))}
+    )
+    assert len(page["data"]) + len(rest.json()["data"]) == 20
+    assert rest.json()["pagination"]["has_more"] is False

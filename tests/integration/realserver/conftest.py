@@ -67,6 +67,10 @@ class ServerStack:
         body: dict[str, Any] = answer.json()
         return body
 
+    def audit_client(self) -> httpx.AsyncClient:
+        """A client of the audit service's query API."""
+        return httpx.AsyncClient(base_url=self.audit_url, timeout=10)
+
     async def create(self, body: dict[str, Any]) -> dict[str, Any]:
         namespace = body["metadata"]["namespace"]
         answer = await self.client.post(

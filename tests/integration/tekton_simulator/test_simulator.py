@@ -309,3 +309,48 @@ async def test_every_failure_mode_is_accepted_by_the_api(
         assert (await client.get(TASKRUNS)).json()["items"] == []
     else:
         assert _condition(taskrun)["reason"] == tr_reason
+
+
+async def test_a_cancelled_run_is_cancelled_not_run_to_success(
+    client: httpx.AsyncClient, emulator: ApiEmulator, fast_pacing: Pacing, wait_for: WaitFor
+) -> None:
+    """`spec.status: Cancelled` (the owner's request): Tekton ends the run `Cancelled` at once
+    and cancels its unfinished TaskRun."""
+    taskrun_path = f"{TASKRUNS}/{SAMPLE_NAME}-hello"
+    async with TektonSimulator(emulator.url, pacing=fast_pacing):
+        await _create(client, "succeed", delay="600")
+
+        async def step_running() -> bool:
+            return _condition(await _get(client, taskrun_path)).get("reason") == "Running"
+
+        await wait_for(step_running)
+        patch = {"spec": {"status": "Cancelled"}}
+        answer = await client.patch(
+            f"{PIPELINERUNS}/{SAMPLE_NAME}",
+            json=patch,
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        answer.raise_for_status()
+        pipelinerun = await _finished(client, wait_for, f"{PIPELINERUNS}/{SAMPLE_NAME}")
+        taskrun = await _finished(client, wait_for, taskrun_path)
+    assert _condition(pipelinerun)["reason"] == "Cancelled"
+    assert _condition(pipelinerun)["message"] == f'PipelineRun "{SAMPLE_NAME}" was cancelled'
+    assert pipelinerun["status"]["completionTime"]
+    assert _condition(taskrun)["reason"] == "TaskRunCancelled"
+    assert _condition(taskrun)["message"].endswith(
+        "TaskRun cancelled as the PipelineRun it belongs to has been cancelled."
+    )
+    assert taskrun["spec"]["status"] == "TaskRunCancelled"
+    (step,) = taskrun["status"]["steps"]
+    assert step["terminated"]["reason"] == "TaskRunCancelled"
+
+
+async def test_a_delay_sleep_cannot_read_fails_the_run(
+    client: httpx.AsyncClient, emulator: ApiEmulator, fast_pacing: Pacing, wait_for: WaitFor
+) -> None:
+    async with TektonSimulator(emulator.url, pacing=fast_pacing):
+        await _create(client, "succeed", delay="soon")
+        pipelinerun = await _finished(client, wait_for, f"{PIPELINERUNS}/{SAMPLE_NAME}")
+        taskrun = await _finished(client, wait_for, f"{TASKRUNS}/{SAMPLE_NAME}-hello")
+    assert _condition(pipelinerun)["reason"] == "Failed"
+    assert _condition(taskrun)["message"] == '"step-echo" exited with code 1: Error'

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from kubernaut_wfe import cli
+from kubernaut_wfe.core.validation import TARGET_PATTERN
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 HELLO = REPO_ROOT / "examples" / "hello-world.yaml"
@@ -59,7 +60,7 @@ def test_multi_document_file_reports_each_bad_document(
     assert lines[0] == f"{path}: WorkflowExecution/team-a/good: OK"
     assert lines[1] == (
         f'{path}:doc 2: team-a/bad: spec.targetResource: Invalid value: "a/b/c/d": '
-        "spec.targetResource in body should match '^[^/]+/[^/]+(/[^/]+)?$'"
+        f"spec.targetResource in body should match '{TARGET_PATTERN.pattern}'"
     )
     assert len(lines) == 2
 
@@ -164,7 +165,7 @@ def test_controller_rules_apply_when_the_crd_is_older(
     old_crd = write(tmp_path, yaml.safe_dump(crd), "crd.yaml")
     path = write(tmp_path, WFE.format(name="x", target="a/b/c/d"))
     assert cli.main(["validate", "--crd", old_crd, "-f", path]) == 1
-    assert 'spec.targetResource: "a/b/c/d" must be namespace/kind/name' in capsys.readouterr().out
+    assert "spec.targetResource: 'a/b/c/d' must be namespace/kind/name" in capsys.readouterr().out
 
 
 def test_unreadable_crd_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -464,9 +464,29 @@ def test_stale_lock_is_deleted_with_preconditions(make_wfe: Factory, holder_case
     assert decision.status is None
 
 
-def test_run_without_holder_annotation_is_a_stale_lock(make_wfe: Factory) -> None:
-    run = _foreign_run(annotations={})
-    assert _decide(make_wfe(), Observation(run=run)).actions == (STALE_DELETE,)
+@pytest.mark.parametrize(
+    "annotations",
+    [
+        {},
+        {"kubernaut.ai/workflow-execution-uid": "holder-uid"},
+        {"kubernaut.ai/workflow-execution": "x"},
+    ],
+    ids=["none", "uid-only", "malformed-holder"],
+)
+def test_a_run_no_workflow_execution_created_is_never_deleted_or_adopted(
+    make_wfe: Factory, annotations: dict[str, str]
+) -> None:
+    decision = _decide(make_wfe(), Observation(run=_foreign_run(annotations=annotations)))
+    assert not any(isinstance(action, DeleteRun) for action in decision.actions)
+    status = _status(decision)
+    assert status.phase == Phase.FAILED
+    assert status.failure_details is not None
+    assert status.failure_details.reason == FailureReason.CONFIGURATION_ERROR
+    assert f"PipelineRun {NS}/{PR}" in status.failure_details.message
+    assert not status.failure_details.was_execution_failure
+    (event,) = decision.events
+    assert event.type == EventType.WARNING
+    assert "delete it, then create this WorkflowExecution again" in event.message
 
 
 @pytest.mark.parametrize("code", [200, 404, 409])
@@ -849,3 +869,33 @@ def test_waiters_ahead_orders_by_creation_then_name(make_wfe: Factory) -> None:
     assert waiters_ahead(me, others) == ("default/a-older", "default/b-older")
     assert is_waiting(others[0])
     assert not is_waiting(others[3])
+
+
+def _build_that_overflows(*_: Any, **__: Any) -> dict[str, Any]:
+    raise OverflowError("date value out of range")
+
+
+def test_input_the_core_cannot_handle_fails_the_wfe_before_anything_runs(
+    make_wfe: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stands for any value the CRD admits and the core still chokes on: the same input would
+    fail every retry the same way, so it ends as ConfigurationError instead."""
+    monkeypatch.setattr("kubernaut_wfe.core.pending.build_pipelinerun", _build_that_overflows)
+    decision = _decide(make_wfe(), Observation(run=None))
+    status = _status(decision)
+    assert status.phase == Phase.FAILED
+    assert status.failure_details is not None
+    assert status.failure_details.reason == FailureReason.CONFIGURATION_ERROR
+    assert "OverflowError: date value out of range" in status.failure_details.message
+    assert not any(isinstance(action, CreateRun) for action in decision.actions)
+
+
+def test_once_a_run_exists_an_error_of_the_core_is_not_hidden(
+    make_wfe: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: Any, **__: Any) -> Decision:
+        raise ValueError("broken")
+
+    monkeypatch.setattr("kubernaut_wfe.core.decisions.decide_pending", broken)
+    with pytest.raises(ValueError, match="broken"):
+        _decide(make_wfe(), Observation(run=_foreign_run()))

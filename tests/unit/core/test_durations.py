@@ -52,7 +52,11 @@ def test_parse_duration(text: str, seconds: float) -> None:
     assert parse_duration(text).total_seconds() == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["", "5", "5x", "h", "1h 30m", "m5", "1.5.5s", "--1s"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "5", "5x", "h", "1h 30m", "m5", "1.5.5s", "--1s", "9999999999999h", "2562048h",
+     "2562047h47m17s", "1" + "0" * 400 + "s"],
+)  # fmt: skip
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(DurationError, match=r'invalid duration "'):
         parse_duration(text)
@@ -93,3 +97,13 @@ def test_parse_cooldown_bare_integer_is_minutes(value: str | int, expected: time
 def test_parse_cooldown_rejects_garbage() -> None:
     with pytest.raises(DurationError):
         parse_cooldown("5x")
+
+
+def test_the_longest_go_duration_parses() -> None:
+    assert parse_duration("2562047h47m16.854775807s") > timedelta(days=106751)
+
+
+@pytest.mark.parametrize("value", ["999999999999999", 10**15, "153722867280913"])
+def test_parse_cooldown_rejects_a_bare_count_past_gos_range(value: str | int) -> None:
+    with pytest.raises(DurationError, match=r'invalid duration "'):
+        parse_cooldown(value)

@@ -110,3 +110,39 @@ def test_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     config = _write(tmp_path, "execution:\n  cooldown_period: 5x\n", "config.yaml")
     assert main(["render", "-f", _write(tmp_path, EXAMPLE), "--config", config]) == 2
     assert 'execution.cooldown_period: invalid duration "5x"' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (("kind: WorkflowExecution\n", ""), "kind"),
+        (("kind: WorkflowExecution\n", "kind: Pod\n"), "kind"),
+        (("apiVersion: kubernaut.ai/v1alpha1\n", "apiVersion: kubernaut.ai/v1\n"), "apiVersion"),
+        (("  name: restart-nginx\n", "  name: Restart_Nginx\n"), "metadata.name"),
+    ],
+)
+def test_render_refuses_what_validate_refuses_about_the_object(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: tuple[str, str], field: str
+) -> None:
+    text = EXAMPLE.replace(*change)
+    assert main(["render", "-f", _write(tmp_path, text)]) == 1
+    assert f"{field}:" in capsys.readouterr().err
+    assert main(["validate", "-f", _write(tmp_path, text)]) == 1
+    assert field in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["render", "validate"])
+def test_input_past_the_bound_is_refused_without_reading_it_all(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "-f", "/dev/zero"]) == 2
+    assert "/dev/zero is larger than 4 MiB" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["render", "validate"])
+def test_deeply_nested_yaml_is_one_line_not_a_traceback(
+    tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "a: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert main([command, "-f", path]) == 2
+    assert "nested too deeply" in capsys.readouterr().err

@@ -2,14 +2,26 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from kubernaut_wfe.constants import Phase
-from kubernaut_wfe.core.validation import SpecProblem, parse_wfe, validate_wfe
+from kubernaut_wfe.core.durations import CRD_DURATION_PATTERN
+from kubernaut_wfe.core.validation import (
+    OBJECT_NAME_PATTERN,
+    TARGET_PATTERN,
+    SpecProblem,
+    parse_wfe,
+    validate_wfe,
+)
 
 Factory = Callable[..., dict[str, Any]]
+CRD = (
+    Path(__file__).resolve().parents[3] / "deploy" / "crds" / "kubernaut.ai_workflowexecutions.yaml"
+)
 DIGEST = "sha256:" + "0" * 64
 OTHER_DIGEST = "sha256:" + "1" * 64
 
@@ -231,3 +243,63 @@ def test_parse_wfe_reads_a_good_status(make_wfe: Factory) -> None:
     wfe = parse_wfe(make_wfe(phase="Running", status={"startTime": "2025-06-01T10:00:00Z"}))
     assert wfe.status.phase == Phase.RUNNING
     assert wfe.status.start_time is not None
+
+
+def _crd_pattern(*path: str) -> str:
+    crd = yaml.safe_load(CRD.read_text(encoding="utf-8"))
+    node = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    for name in path:
+        node = node["properties"][name]
+    pattern: str = node["pattern"]
+    return pattern
+
+
+def test_the_crd_bounds_what_the_controller_bounds() -> None:
+    """One rule, enforced at admission and again by the controller (for a WFE that slipped
+    past an older CRD)."""
+    assert _crd_pattern("spec", "targetResource") == TARGET_PATTERN.pattern
+    assert _crd_pattern("spec", "remediationRequestRef", "name") == OBJECT_NAME_PATTERN.pattern
+    assert _crd_pattern("spec", "executionConfig", "timeout") == CRD_DURATION_PATTERN.pattern
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["default/deployment/web\x00", "default/deployment/ web", " default/deployment/web",
+     "default/deploy\tment/web", "default/deployment/web\x7f", "default/deployment/we b"],
+)  # fmt: skip
+def test_a_target_with_spaces_or_control_characters_is_refused(
+    make_wfe: Factory, target: str
+) -> None:
+    problems = validate_wfe(make_wfe(target=target))
+    assert [p.field for p in problems] == ["spec.targetResource"]
+
+
+@pytest.mark.parametrize("name", ["rr\x00", "RR-1", "rr 1", "rr_1", "-rr", "rr.", "rr\n"])
+def test_a_remediation_request_name_must_be_an_object_name(make_wfe: Factory, name: str) -> None:
+    problems = validate_wfe(_set(make_wfe(), "remediationRequestRef.name", name))
+    assert [p.field for p in problems] == ["spec.remediationRequestRef.name"]
+
+
+@pytest.mark.parametrize("timeout", ["9999999999999h", "99999h99999h99999h99999h", "25h"])
+def test_a_timeout_past_the_bound_is_a_spec_problem_never_an_exception(
+    make_wfe: Factory, timeout: str
+) -> None:
+    problems = validate_wfe(_set(make_wfe(), "executionConfig.timeout", timeout))
+    assert [p.field for p in problems] == ["spec.executionConfig.timeout"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("executionConfig.timeout", "30m\n"),
+        ("workflowRef.containerImage", "quay.io/kubernaut/workflows/hello-world:v1\n"),
+        ("workflowRef.containerDigest", DIGEST + "\n"),
+        ("parameters", {"NAME\n": "x"}),
+    ],
+)
+def test_a_trailing_newline_is_refused_as_the_api_server_refuses_it(
+    make_wfe: Factory, path: str, value: Any
+) -> None:
+    """Go's `$` ends the text; Python's `$` also matches before a last newline."""
+    problems = validate_wfe(_set(make_wfe(), path, value))
+    assert problems, f"{value!r} passed"

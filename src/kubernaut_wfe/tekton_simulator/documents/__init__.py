@@ -21,6 +21,7 @@ from kubernaut_wfe.tekton_simulator.documents.pipelinerun import (
     child_reference,
     pipeline_label,
     pipeline_spec,
+    pipelinerun_cancelled,
     pipelinerun_couldnt_get_pipeline,
     pipelinerun_finished,
     pipelinerun_parameter_missing,
@@ -32,7 +33,7 @@ from kubernaut_wfe.tekton_simulator.documents.pipelinerun import (
 )
 from kubernaut_wfe.tekton_simulator.documents.taskrun import (
     taskrun_cancel_spec,
-    taskrun_cancelled_for_timeout,
+    taskrun_cancelled,
     taskrun_exceeded_quota,
     taskrun_failed_by_tekton,
     taskrun_image_pull_failed,
@@ -56,6 +57,7 @@ __all__ = [
     "is_done",
     "pipeline_label",
     "pipeline_spec",
+    "pipelinerun_cancelled",
     "pipelinerun_couldnt_get_pipeline",
     "pipelinerun_finished",
     "pipelinerun_parameter_missing",
@@ -68,7 +70,7 @@ __all__ = [
     "resolution_request_name",
     "task_spec",
     "taskrun_cancel_spec",
-    "taskrun_cancelled_for_timeout",
+    "taskrun_cancelled",
     "taskrun_exceeded_quota",
     "taskrun_failed_by_tekton",
     "taskrun_image_pull_failed",

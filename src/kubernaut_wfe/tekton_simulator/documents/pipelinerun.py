@@ -126,6 +126,15 @@ def pipelinerun_task_outcome(
     return pipelinerun_finished(previous, ConditionStatus.TRUE, TektonReason.SUCCEEDED, message, at)
 
 
+def pipelinerun_cancelled(
+    scenario: Scenario, previous: Mapping[str, Any], at: datetime
+) -> Document:
+    message = messages.pipelinerun_cancelled(scenario.name)
+    return pipelinerun_finished(
+        previous, ConditionStatus.FALSE, TektonReason.CANCELLED, message, at
+    )
+
+
 def pipelinerun_timed_out(
     scenario: Scenario, previous: Mapping[str, Any], at: datetime
 ) -> Document:

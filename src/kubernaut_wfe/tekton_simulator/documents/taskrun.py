@@ -191,21 +191,19 @@ def taskrun_failed_by_tekton(
     return document
 
 
-def taskrun_cancelled_for_timeout(
-    scenario: Scenario, previous: Mapping[str, Any] | None, at: datetime
+def taskrun_cancelled(
+    scenario: Scenario, previous: Mapping[str, Any] | None, at: datetime, cause: str
 ) -> Document:
+    """The child of a PipelineRun that timed out or was cancelled (`cause` says which)."""
     taskrun, _, _ = _names(scenario)
-    message = messages.taskrun_cancelled(taskrun, messages.CANCELLED_BY_PIPELINE_TIMEOUT)
+    message = messages.taskrun_cancelled(taskrun, cause)
     base = previous if previous is not None else {"podName": ""}
     return taskrun_failed_by_tekton(base, TektonReason.TASK_RUN_CANCELLED, message, at)
 
 
-def taskrun_cancel_spec() -> Document:
-    """The spec patch the PipelineRun reconciler sends to an unfinished child at the timeout."""
-    return {
-        "status": str(TektonReason.TASK_RUN_CANCELLED),
-        "statusMessage": messages.CANCELLED_BY_PIPELINE_TIMEOUT,
-    }
+def taskrun_cancel_spec(cause: str) -> Document:
+    """The spec patch the PipelineRun reconciler sends an unfinished child it cancels."""
+    return {"status": str(TektonReason.TASK_RUN_CANCELLED), "statusMessage": cause}
 
 
 def taskrun_timed_out(scenario: Scenario, previous: Mapping[str, Any], at: datetime) -> Document:

@@ -1,0 +1,71 @@
+"""Hostile and odd input meets the controller on the real API server: it never touches a run it
+did not create, and input that cannot run ends the WFE with a clear reason instead of a stall."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+
+from kubernaut_wfe.testing.stack import EXECUTION_NAMESPACE, wfe_body
+
+from .conftest import RUNS_API, ServerStack  # noqa: TID252
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def lock_name(target: str) -> str:
+    """The contract's lock: `wfe-` + the first 16 hex digits of SHA-256 of the target."""
+    return "wfe-" + hashlib.sha256(target.encode()).hexdigest()[:16]
+
+
+async def events_about(
+    stack: ServerStack, name: str, namespace: str = "default"
+) -> list[dict[str, Any]]:
+    answer = await stack.client.get(
+        f"/api/v1/namespaces/{namespace}/events",
+        params={"fieldSelector": f"involvedObject.name={name}"},
+    )
+    answer.raise_for_status()
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+async def test_a_run_no_wfe_created_is_left_alone_and_the_wfe_says_what_to_do(
+    stack: ServerStack,
+) -> None:
+    target = "default/deployment/someone-elses"
+    foreign = {
+        "apiVersion": "tekton.dev/v1",
+        "kind": "PipelineRun",
+        "metadata": {
+            "name": lock_name(target),
+            "namespace": EXECUTION_NAMESPACE,
+            "labels": {"team": "other"},
+        },
+        "spec": {"pipelineRef": {"name": "their-pipeline"}},
+    }
+    answer = await stack.client.post(RUNS_API, json=foreign)
+    assert answer.status_code == 201, answer.text
+    uid = answer.json()["metadata"]["uid"]
+    await stack.start_controller()
+
+    await stack.create(wfe_body("not-my-run", target=target))
+    failed = await stack.wait_phase("not-my-run", "Failed")
+
+    details = failed["status"]["failureDetails"]
+    assert details["reason"] == "ConfigurationError"
+    assert f"{EXECUTION_NAMESPACE}/{lock_name(target)}" in details["message"]
+    assert details["wasExecutionFailure"] is False
+    still = await stack.client.get(f"{RUNS_API}/{lock_name(target)}")
+    assert still.status_code == 200
+    assert still.json()["metadata"]["uid"] == uid
+    assert "deletionTimestamp" not in still.json()["metadata"]
+    assert still.json()["metadata"].get("annotations") is None
+
+    async def warned() -> list[dict[str, Any]]:
+        return [e for e in await events_about(stack, "not-my-run") if e["type"] == "Warning"]
+
+    (event,) = await stack.wait_for(warned, what="a Warning Event on the WFE")
+    assert "delete it, then create this WorkflowExecution again" in event["message"]

@@ -107,8 +107,12 @@ class _Merged:
             document = yaml.safe_load(path.read_text(encoding="utf-8"))
         except OSError as error:
             raise KubeConfigError(f"kubeconfig {path}: cannot read: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise KubeConfigError(f"kubeconfig {path}: not a text file (not UTF-8)") from None
         except yaml.YAMLError as error:
             raise KubeConfigError(f"kubeconfig {path}: not valid YAML: {error}") from None
+        except RecursionError:
+            raise KubeConfigError(f"kubeconfig {path}: YAML nested too deeply") from None
         self.sources.append(str(path))
         if document is None:
             return

@@ -50,8 +50,26 @@ def parse_manifests(text: str, filename: str) -> list[Any]:
     import yaml
 
     try:
-        return [document for document in yaml.safe_load_all(text) if document is not None]
+        documents = [document for document in yaml.safe_load_all(text) if document is not None]
+        return [_string_keys(document) for document in documents]
     except yaml.YAMLError as error:
         raise UnreadableManifestError(f"{filename}: not valid YAML: {error}") from None
     except RecursionError:
         raise UnreadableManifestError(f"{filename}: YAML nested too deeply") from None
+
+
+def _string_keys(node: Any) -> Any:
+    """Mapping keys as JSON has them, as kubectl converts YAML (`1:` is the key "1")."""
+    if isinstance(node, dict):
+        return {_key_text(key): _string_keys(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_string_keys(item) for item in node]
+    return node
+
+
+def _key_text(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    return str(key)

@@ -95,8 +95,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         text = args.config.read_text(encoding="utf-8") if args.config else None
         config = load_config(text, overrides(args))
-        parse_bind_address(config.controller.metrics_addr)
-        parse_bind_address(config.controller.health_probe_addr)
+        for key, address in (
+            ("controller.metrics_addr", config.controller.metrics_addr),
+            ("controller.health_probe_addr", config.controller.health_probe_addr),
+        ):
+            _check_listen(key, *parse_bind_address(address))
         timings = _operation_timings(args)
     except (OSError, UnicodeDecodeError) as error:
         print(f"kubernaut-wfe run: cannot read {args.config}: {error}", file=sys.stderr)
@@ -127,6 +130,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"kubernaut-wfe run: lost leadership: {error}", file=sys.stderr)
         return EXIT_LEADER_LOST
     return 0
+
+
+def _check_listen(key: str, host: str, port: int) -> None:
+    """Fail at start-up, naming the setting, when an address cannot be listened on (in use,
+    not an address of this host); the controller binds it for real later."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ValueError(f"{key}: cannot listen on {host or '*'}:{port}: {reason}") from None
 
 
 def _operation_timings(args: argparse.Namespace) -> dict[str, float]:

@@ -56,14 +56,24 @@ async def readiness_report(
 
 
 async def datastorage_state(http: httpx.AsyncClient | None, base_url: str) -> str:
-    """`reachable`, `unreachable: <error>` or `HTTP <status>` of DataStorage's `/health`."""
+    """`reachable` (200 with DataStorage's `{"status": "healthy"}`), `unreachable: <error>`,
+    `HTTP <status>`, or what else answered (a proxy's HTML page is not DataStorage)."""
     if http is None:
         return "unknown"
     try:
         response = await http.get(base_url.rstrip("/") + "/health")
     except httpx.HTTPError as error:
         return f"unreachable: {type(error).__name__}"
-    return "reachable" if response.status_code < 500 else f"HTTP {response.status_code}"
+    if response.status_code != 200:
+        return f"HTTP {response.status_code}"
+    try:
+        healthy = response.json().get("status") == "healthy"
+    except (ValueError, AttributeError):
+        healthy = False
+    if not healthy:
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        return f"answers, but not as DataStorage's /health does ({kind})"
+    return "reachable"
 
 
 @contextlib.contextmanager

@@ -171,8 +171,13 @@ def _validate_parameters(problems: list[SpecProblem], spec: Mapping[str, Any]) -
         problems.append(
             SpecProblem("spec.parameters", f"must have at most {MAX_PARAMETERS} entries")
         )
-    for name in sorted(params, key=str):
-        path = f"spec.parameters.{name}"
+    keys: list[object] = sorted(params, key=str)  # YAML read offline may have other keys
+    for key in keys:
+        path = f"spec.parameters.{key}"
+        if not isinstance(key, str):
+            problems.append(SpecProblem(path, f"a parameter name is a string, not {key!r}"))
+            continue
+        name = key
         if name == RESERVED_PARAMETER:
             problems.append(
                 SpecProblem(path, f"{RESERVED_PARAMETER} is reserved: the controller sets it")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import sys
 from pathlib import Path
 
@@ -47,6 +48,39 @@ async def test_invalid_configuration_exits_2_with_a_clear_message(
     code, output = await run_command("--kubeconfig", str(kubeconfig), *flags)
     assert code == 2
     assert message in output
+
+
+async def test_an_address_in_use_is_one_line_naming_the_setting(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n", encoding="utf-8")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, output = await run_command(
+            "--kubeconfig", str(kubeconfig), "--health-probe-bind-address", f"127.0.0.1:{port}"
+        )
+    assert code == 2
+    assert f"controller.health_probe_addr: cannot listen on 127.0.0.1:{port}" in output
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (bytes(range(128, 256)), "not a text file"),
+        (b"a: " + b"[" * 100_000 + b"]" * 100_000, "YAML nested too deeply"),
+    ],
+)
+async def test_an_unreadable_kubeconfig_is_one_line(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_bytes(content)
+    code, output = await run_command("--kubeconfig", str(kubeconfig))
+    assert code == 2
+    assert f"kubeconfig {kubeconfig}: {message}" in output
+    assert "Traceback" not in output
 
 
 async def test_invalid_config_file_exits_2(tmp_path: Path) -> None:

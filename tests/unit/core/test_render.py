@@ -146,3 +146,14 @@ def test_deeply_nested_yaml_is_one_line_not_a_traceback(
     path = _write(tmp_path, "a: " + "[" * 100_000 + "]" * 100_000 + "\n")
     assert main([command, "-f", path]) == 2
     assert "nested too deeply" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["render", "validate"])
+def test_a_parameter_name_that_is_not_a_string_is_a_problem(
+    tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, EXAMPLE.replace('    REPLICAS: "3"\n', '    1: "3"\n'))
+    assert main([command, "-f", path]) == 1
+    captured = capsys.readouterr()
+    assert "spec.parameters" in captured.out + captured.err
+    assert "Traceback" not in captured.out + captured.err

@@ -303,3 +303,10 @@ def test_a_trailing_newline_is_refused_as_the_api_server_refuses_it(
     """Go's `$` ends the text; Python's `$` also matches before a last newline."""
     problems = validate_wfe(_set(make_wfe(), path, value))
     assert problems, f"{value!r} passed"
+
+
+def test_a_parameter_name_that_is_not_a_string_is_a_problem_not_an_exception(
+    make_wfe: Factory,
+) -> None:
+    problems = validate_wfe(_set(make_wfe(), "parameters", {1: "x", "OK": "y"}))
+    assert [p.field for p in problems] == ["spec.parameters.1"]

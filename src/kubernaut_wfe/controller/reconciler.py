@@ -27,7 +27,7 @@ from kubernaut_wfe.controller.cache import Document, ObjectCache, WfeKey
 from kubernaut_wfe.controller.events import EVENT_FLUSH_TIMEOUT, EventPoster
 from kubernaut_wfe.controller.metrics import ControllerMetrics
 from kubernaut_wfe.controller.status import fold_audit_outcomes, status_document
-from kubernaut_wfe.controller.steps import StepRunner
+from kubernaut_wfe.controller.steps import ReadStep, StepRunner
 from kubernaut_wfe.controller.writes import RereadNeeded, WfeWriter
 from kubernaut_wfe.core import tekton
 from kubernaut_wfe.core.actions import (
@@ -35,9 +35,6 @@ from kubernaut_wfe.core.actions import (
     CreateRun,
     Decision,
     DeleteRun,
-    ReadHolder,
-    ReadRun,
-    ReadTaskRuns,
     RemoveFinalizer,
     Requeue,
 )
@@ -159,7 +156,7 @@ class Reconciler:
             if isinstance(step, RemoveFinalizer):
                 await self._finish_deletion(raw, wfe, decision, step, log)
                 return
-            assert isinstance(step, ReadRun | ReadHolder | ReadTaskRuns | CreateRun | DeleteRun)
+            assert isinstance(step, ReadStep)
             obs = await self._steps.run(step, obs, wfe.metadata.uid)
             if isinstance(step, CreateRun) and self._created(obs):
                 self._metrics.creations.inc()

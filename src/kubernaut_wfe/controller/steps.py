@@ -17,7 +17,14 @@ from kubernaut_wfe.adapters.kube import (
 )
 from kubernaut_wfe.constants import TektonLabel
 from kubernaut_wfe.controller.cache import ObjectCache
-from kubernaut_wfe.core.actions import CreateRun, DeleteRun, ReadHolder, ReadRun, ReadTaskRuns
+from kubernaut_wfe.core.actions import (
+    CreateRun,
+    DeleteRun,
+    ReadHolder,
+    ReadRun,
+    ReadTaskRuns,
+    RestoreRunLabels,
+)
 from kubernaut_wfe.core.observation import (
     UNREAD,
     AlreadyExists,
@@ -29,7 +36,7 @@ from kubernaut_wfe.core.observation import (
 )
 
 PRECONDITION_STATUSES = frozenset({404, 409, 412})
-ReadStep = ReadRun | ReadHolder | ReadTaskRuns | CreateRun | DeleteRun
+ReadStep = ReadRun | ReadHolder | ReadTaskRuns | CreateRun | DeleteRun | RestoreRunLabels
 
 
 def failure_of(error: ApiError) -> ApiFailure:
@@ -64,7 +71,18 @@ class StepRunner:
             return dataclasses.replace(obs, taskruns=items)
         if isinstance(step, CreateRun):
             return await self._create(step.body, obs, wfe_uid)
+        if isinstance(step, RestoreRunLabels):
+            return await self._restore_labels(step, obs)
         return await self._delete(step, obs)
+
+    async def _restore_labels(self, step: RestoreRunLabels, obs: Observation) -> Observation:
+        patch = {"metadata": {"labels": dict(step.labels)}}
+        try:
+            run = await self._kube.patch(PIPELINE_RUNS, step.name, patch, step.namespace)
+        except ApiError as error:
+            return dataclasses.replace(obs, run=UNREAD, run_error=failure_of(error))
+        self._cache.store_run(run, owned=True)
+        return dataclasses.replace(obs, run=run)
 
     async def _read_run(self, step: ReadRun, obs: Observation) -> Observation:
         cleared = dataclasses.replace(obs, create=None, delete=None, run_error=None)

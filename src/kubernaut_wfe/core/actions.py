@@ -69,6 +69,16 @@ class DeleteRun:
 
 
 @dataclass(frozen=True)
+class RestoreRunLabels:
+    """Merge-patch these labels back onto our own run, then decide again: a run someone took
+    out of the watch's label selection would no longer be followed."""
+
+    namespace: str
+    name: str
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Requeue:
     """Reconcile again after this delay (cooldown end, lock release, backoff)."""
 
@@ -93,6 +103,7 @@ Action = (
     | ReadHolder
     | ReadTaskRuns
     | CreateRun
+    | RestoreRunLabels
     | DeleteRun
     | Requeue
     | AddFinalizer

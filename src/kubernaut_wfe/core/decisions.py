@@ -30,6 +30,7 @@ from kubernaut_wfe.core.actions import (
     ReadTaskRuns,
     RemoveFinalizer,
     Requeue,
+    RestoreRunLabels,
 )
 from kubernaut_wfe.core.audit import undelivered_audit_events
 from kubernaut_wfe.core.config import ControllerConfig
@@ -54,7 +55,7 @@ from kubernaut_wfe.core.observation import (
     Observation,
 )
 from kubernaut_wfe.core.pending import decide_pending
-from kubernaut_wfe.core.pipelinerun import owned_by
+from kubernaut_wfe.core.pipelinerun import missing_labels, owned_by
 from kubernaut_wfe.core.runstatus import nothing_started, run_summary
 from kubernaut_wfe.core.transitions import (
     minimal_failed_status,
@@ -101,6 +102,10 @@ def decide_running(
     run = obs.run
     if run is None or not owned_by(run, wfe) or tekton.deletion_timestamp(run) is not None:
         return decide_run_lost(wfe, now)
+    if labels := missing_labels(run, wfe):
+        meta = tekton.metadata(run)
+        namespace = str(meta.get("namespace") or "")
+        return Decision(actions=(RestoreRunLabels(namespace, tekton.name_of(run), labels),))
     condition = tekton.succeeded(run)
     previous = wfe.status.pipeline_run_status
     if condition is None or condition.status == ConditionStatus.UNKNOWN:

@@ -79,12 +79,7 @@ def build_pipelinerun(wfe: WorkflowExecution, config: ControllerConfig) -> dict[
         "metadata": {
             "name": pipelinerun_name(target),
             "namespace": config.execution.namespace,
-            "labels": {
-                Label.WORKFLOW_EXECUTION.value: sanitize_label_value(wfe.metadata.name),
-                Label.SOURCE_NAMESPACE.value: sanitize_label_value(wfe.metadata.namespace),
-                Label.WORKFLOW_ID.value: sanitize_label_value(spec.workflow_ref.workflow_id),
-                Label.TARGET_RESOURCE.value: target_label_value(target),
-            },
+            "labels": run_labels(wfe),
             "annotations": {
                 Annotation.TARGET_RESOURCE.value: target,
                 Annotation.WORKFLOW_EXECUTION.value: wfe.correlation_key,
@@ -93,6 +88,25 @@ def build_pipelinerun(wfe: WorkflowExecution, config: ControllerConfig) -> dict[
         },
         "spec": run_spec,
     }
+
+
+def run_labels(wfe: WorkflowExecution) -> dict[str, str]:
+    """The labels of the WFE's run; the first is what the controller's watches select on."""
+    spec = wfe.spec
+    return {
+        Label.WORKFLOW_EXECUTION.value: sanitize_label_value(wfe.metadata.name),
+        Label.SOURCE_NAMESPACE.value: sanitize_label_value(wfe.metadata.namespace),
+        Label.WORKFLOW_ID.value: sanitize_label_value(spec.workflow_ref.workflow_id),
+        Label.TARGET_RESOURCE.value: target_label_value(spec.target_resource),
+    }
+
+
+def missing_labels(run: Mapping[str, Any], wfe: WorkflowExecution) -> dict[str, str]:
+    """Those of the run's labels someone removed or changed (empty when all are in place)."""
+    metadata = run.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
+    present = labels if isinstance(labels, Mapping) else {}
+    return {key: value for key, value in run_labels(wfe).items() if present.get(key) != value}
 
 
 def _annotations(run: Mapping[str, Any]) -> Mapping[str, Any]:

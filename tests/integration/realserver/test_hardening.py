@@ -69,3 +69,29 @@ async def test_a_run_no_wfe_created_is_left_alone_and_the_wfe_says_what_to_do(
 
     (event,) = await stack.wait_for(warned, what="a Warning Event on the WFE")
     assert "delete it, then create this WorkflowExecution again" in event["message"]
+
+
+async def test_a_run_taken_out_of_the_watch_selection_is_still_followed(stack: ServerStack) -> None:
+    """Removing the run's labels takes it out of the controller's label-selected watch: the
+    controller reads it by name, puts its labels back and sees it finish as usual."""
+    await stack.start_controller()
+    await stack.create(wfe_body("unlabelled", delay_seconds=6))
+    running = await stack.wait_phase("unlabelled", "Running")
+    name = running["status"]["pipelineRunRef"]["name"]
+    labels = (await stack.client.get(f"{RUNS_API}/{name}")).json()["metadata"]["labels"]
+    ours = {key: value for key, value in labels.items() if key.startswith("kubernaut.ai/")}
+    assert len(ours) == 4
+    answer = await stack.client.patch(
+        f"{RUNS_API}/{name}",
+        json={"metadata": {"labels": dict.fromkeys(ours)}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert answer.status_code == 200, answer.text
+
+    async def relabelled() -> bool:
+        current = (await stack.client.get(f"{RUNS_API}/{name}")).json()["metadata"]["labels"]
+        return all(current.get(key) == value for key, value in ours.items())
+
+    await stack.wait_for(relabelled, what="the run's labels put back", within=15)
+    completed = await stack.wait_phase("unlabelled", "Completed")
+    assert completed["status"]["pipelineRunRef"]["name"] == name

@@ -35,6 +35,12 @@ def finished_run() -> dict[str, Any]:
             "namespace": "kubernaut-workflows",
             "uid": "run-uid",
             "resourceVersion": "4",
+            "labels": {
+                "kubernaut.ai/workflow-execution": "w",
+                "kubernaut.ai/source-namespace": "team",
+                "kubernaut.ai/workflow-id": "x",
+                "kubernaut.ai/target-resource": "team__deployment__x",
+            },
             "annotations": {
                 Annotation.WORKFLOW_EXECUTION.value: "team/w",
                 Annotation.WORKFLOW_EXECUTION_UID.value: "wfe-uid",

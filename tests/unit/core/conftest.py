@@ -36,7 +36,14 @@ def _ours() -> dict[str, Any]:
         "uid": "0b6c5c1e-pr-uid",
         "resourceVersion": "42",
         "creationTimestamp": "2025-06-01T10:00:00Z",
-        "labels": {"tekton.dev/pipeline": "workflow"},
+        # As the builder labels the run of `make_wfe_raw()` (and Tekton adds its own).
+        "labels": {
+            "tekton.dev/pipeline": "workflow",
+            "kubernaut.ai/workflow-execution": "restart-nginx",
+            "kubernaut.ai/source-namespace": "default",
+            "kubernaut.ai/workflow-id": "restart",
+            "kubernaut.ai/target-resource": "default__deployment__nginx",
+        },
         "annotations": {
             "kubernaut.ai/target-resource": "default/deployment/nginx",
             "kubernaut.ai/workflow-execution": "default/restart-nginx",

@@ -24,6 +24,7 @@ from kubernaut_wfe.core.actions import (
     ReadTaskRuns,
     RemoveFinalizer,
     Requeue,
+    RestoreRunLabels,
 )
 from kubernaut_wfe.core.config import ControllerConfig, load_config
 from kubernaut_wfe.core.decision_support import backoff
@@ -899,3 +900,29 @@ def test_once_a_run_exists_an_error_of_the_core_is_not_hidden(
     monkeypatch.setattr("kubernaut_wfe.core.decisions.decide_pending", broken)
     with pytest.raises(ValueError, match="broken"):
         _decide(make_wfe(), Observation(run=_foreign_run()))
+
+
+@pytest.mark.parametrize(
+    "tampered",
+    [
+        {},
+        {"kubernaut.ai/workflow-execution": "someone-else"},
+        {"tekton.dev/pipeline": "workflow", "kubernaut.ai/workflow-id": "restart"},
+    ],
+    ids=["all-removed", "selection-label-changed", "three-removed"],
+)
+def test_a_run_taken_out_of_the_watch_selection_gets_its_labels_back(
+    make_wfe: Factory, running_run: dict[str, Any], tampered: dict[str, str]
+) -> None:
+    """Ownership is the uid annotation, not the labels; but a run without them is no longer
+    seen by the label-selected watch, so the controller puts them back before following it."""
+    expected = running_run["metadata"]["labels"]
+    running_run["metadata"]["labels"] = tampered
+    decision = _decide(_running(make_wfe), Observation(run=running_run, taskruns=[]))
+    (action,) = decision.actions
+    assert isinstance(action, RestoreRunLabels)
+    assert (action.namespace, action.name) == (NS, PR)
+    ours = {key: value for key, value in expected.items() if key.startswith("kubernaut.ai/")}
+    assert {**tampered, **action.labels} == {**tampered, **ours}
+    assert set(action.labels) == {k for k, v in ours.items() if tampered.get(k) != v}
+    assert decision.status is None

@@ -100,6 +100,11 @@ def run(args: argparse.Namespace) -> int:
             ("controller.health_probe_addr", config.controller.health_probe_addr),
         ):
             _check_listen(key, *parse_bind_address(address))
+        for key, path in (
+            ("audit.token_file", config.audit.token_file),
+            ("audit.ca_file", config.audit.ca_file),
+        ):
+            _check_readable(key, path)
         timings = _operation_timings(args)
     except (OSError, UnicodeDecodeError) as error:
         print(f"kubernaut-wfe run: cannot read {args.config}: {error}", file=sys.stderr)
@@ -130,6 +135,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"kubernaut-wfe run: lost leadership: {error}", file=sys.stderr)
         return EXIT_LEADER_LOST
     return 0
+
+
+def _check_readable(key: str, path: str | None) -> None:
+    """Fail at start-up, naming the setting, when a file the controller will read is not
+    there (it is read again on every use, so a rotated file is picked up later)."""
+    if path is None:
+        return
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as error:
+        raise ValueError(f"{key}: cannot read {path}: {error.strerror or error}") from None
 
 
 def _check_listen(key: str, host: str, port: int) -> None:

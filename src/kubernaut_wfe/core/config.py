@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kubernaut_wfe.core.durations import DurationError, parse_cooldown, parse_duration
+from kubernaut_wfe.core.naming import NAMESPACE_PATTERN, OBJECT_NAME_PATTERN
 
 DEFAULT_SERVICE_ACCOUNT = "kubernaut-workflow-runner"
 """The runner service account of PipelineRuns unless configured otherwise."""
@@ -40,6 +41,18 @@ def _cooldown(value: Any) -> Any:
             return parse_cooldown(value)
         except DurationError as error:
             raise ValueError(str(error)) from None
+    return value
+
+
+def _namespace_name(value: str) -> str:
+    if not NAMESPACE_PATTERN.fullmatch(value):
+        raise ValueError(f"{value!r} is not a namespace name (DNS-1123 label)")
+    return value
+
+
+def _object_name(value: str) -> str:
+    if not OBJECT_NAME_PATTERN.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Kubernetes object name (DNS-1123 subdomain)")
     return value
 
 
@@ -78,6 +91,21 @@ class ExecutionSettings(_Section):
     @classmethod
     def _must_be_positive(cls, value: timedelta) -> timedelta:
         return _positive(value)
+
+    @field_validator("namespace")
+    @classmethod
+    def _a_namespace(cls, value: str) -> str:
+        return _namespace_name(value)
+
+    @field_validator("service_account")
+    @classmethod
+    def _an_account(cls, value: str) -> str:
+        return _object_name(value)
+
+    @field_validator("allowed_service_accounts")
+    @classmethod
+    def _accounts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_object_name(name) for name in value)
 
     @field_validator("cooldown_period")
     @classmethod
@@ -139,6 +167,16 @@ class ControllerSettings(_Section):
     """Name of the Lease, in the controller's namespace."""
     namespaces: tuple[str, ...] = ()
     """Namespaces to watch for WFEs; empty means all."""
+
+    @field_validator("leader_election_id")
+    @classmethod
+    def _a_lease_name(cls, value: str) -> str:
+        return _object_name(value)
+
+    @field_validator("namespaces")
+    @classmethod
+    def _namespaces(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_namespace_name(name) for name in value)
 
 
 class ControllerConfig(_Section):

@@ -7,6 +7,13 @@ import re
 
 from kubernaut_wfe.constants import PIPELINERUN_NAME_PREFIX
 
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+NAMESPACE_PATTERN = re.compile(rf"^{_DNS_LABEL}$")
+"""A namespace name (DNS-1123 label, at most 63 characters)."""
+OBJECT_NAME_PATTERN = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})*$")
+"""A Kubernetes object name (DNS-1123 subdomain, at most 253 characters): a RemediationRequest's,
+a ServiceAccount's, a Lease's."""
+
 LABEL_VALUE_MAX = 63
 _NOT_LABEL_CHAR = re.compile(r"[^-_.A-Za-z0-9]")
 _LABEL_EDGE = "-_."

@@ -109,13 +109,14 @@ def _holder_finished_at(holder: WorkflowExecution, run: tekton.Document) -> date
 
 def _refuse_unowned_run(wfe: WorkflowExecution, run: tekton.Document, now: datetime) -> Decision:
     """A run at the lock name that no WorkflowExecution controller created (it lacks the
-    `kubernaut.ai/workflow-execution` annotation) is someone else's: never deleted or adopted."""
+    `kubernaut.ai/workflow-execution` annotation) is someone else's: never deleted or adopted.
+    `Unknown`, as the platform's controller reports a run at the lock name it does not own."""
     message = (
         f"PipelineRun {run_ref(run)} has this target's lock name but was not created by a"
         f" WorkflowExecution (it lacks the {Annotation.WORKFLOW_EXECUTION} annotation), so it is"
         " left alone. If it is not needed, delete it, then create this WorkflowExecution again"
     )
-    return fail_before_run(wfe, FailureReason.CONFIGURATION_ERROR, message, now)
+    return fail_before_run(wfe, FailureReason.UNKNOWN, message, now)
 
 
 def decide_foreign_run(

@@ -14,6 +14,7 @@ from kubernaut_wfe.constants import API_VERSION, KIND, RESERVED_PARAMETER
 from kubernaut_wfe.core.config import DEFAULT_SERVICE_ACCOUNT
 from kubernaut_wfe.core.durations import DurationError, is_crd_duration, parse_duration
 from kubernaut_wfe.core.models import WorkflowExecution
+from kubernaut_wfe.core.naming import OBJECT_NAME_PATTERN
 
 MAX_TIMEOUT = timedelta(hours=24)
 MAX_PARAMETERS = 64
@@ -30,9 +31,6 @@ TARGET_PATTERN = re.compile(rf"^{_TARGET_PART}/{_TARGET_PART}(/{_TARGET_PART})?$
 """2 or 3 non-empty parts without spaces or control characters (the CRD's pattern too): a
 target spelled with a space or a NUL would lock apart from the object it names, and DataStorage
 refuses control characters, leaving the run without an audit trail."""
-_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-OBJECT_NAME_PATTERN = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})*$")
-"""A Kubernetes object name (DNS-1123 subdomain), as the RemediationRequest's is."""
 _LABEL = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
 _DOMAIN = rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]+)?"
 _PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"

@@ -38,6 +38,9 @@ async def run_command(*args: str) -> tuple[int, str]:
         (["--cooldown-period", "soon"], "execution.cooldown_period"),
         (["--datastorage-url", "ftp://x"], "audit.datastorage_url"),
         (["--metrics-bind-address", "nowhere"], "bind address"),
+        (["--execution-namespace", "Runs_Here"], "execution.namespace: 'Runs_Here' is not a"),
+        (["--service-account", "runner sa"], "execution.service_account: 'runner sa' is not"),
+        (["--namespace", "team a"], "controller.namespaces: 'team a' is not a namespace name"),
     ],
 )
 async def test_invalid_configuration_exits_2_with_a_clear_message(
@@ -81,6 +84,17 @@ async def test_an_unreadable_kubeconfig_is_one_line(
     assert code == 2
     assert f"kubeconfig {kubeconfig}: {message}" in output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("key", ["token_file", "ca_file"])
+async def test_a_missing_audit_file_stops_the_start_naming_the_setting(
+    tmp_path: Path, key: str
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"audit:\n  {key}: {tmp_path / 'absent'}\n", encoding="utf-8")
+    code, output = await run_command("--config", str(config))
+    assert code == 2
+    assert f"audit.{key}: cannot read {tmp_path / 'absent'}: No such file or directory" in output
 
 
 async def test_invalid_config_file_exits_2(tmp_path: Path) -> None:

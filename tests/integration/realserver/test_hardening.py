@@ -55,7 +55,7 @@ async def test_a_run_no_wfe_created_is_left_alone_and_the_wfe_says_what_to_do(
     failed = await stack.wait_phase("not-my-run", "Failed")
 
     details = failed["status"]["failureDetails"]
-    assert details["reason"] == "ConfigurationError"
+    assert details["reason"] == "Unknown"
     assert f"{EXECUTION_NAMESPACE}/{lock_name(target)}" in details["message"]
     assert details["wasExecutionFailure"] is False
     still = await stack.client.get(f"{RUNS_API}/{lock_name(target)}")
@@ -95,3 +95,23 @@ async def test_a_run_taken_out_of_the_watch_selection_is_still_followed(stack: S
     await stack.wait_for(relabelled, what="the run's labels put back", within=15)
     completed = await stack.wait_phase("unlabelled", "Completed")
     assert completed["status"]["pipelineRunRef"]["name"] == name
+
+
+async def test_a_run_cancelled_by_someone_else_fails_the_wfe_with_the_runs_outcome(
+    stack: ServerStack,
+) -> None:
+    await stack.start_controller()
+    await stack.create(wfe_body("cancelled-by-hand", delay_seconds=600))
+    running = await stack.wait_phase("cancelled-by-hand", "Running")
+    name = running["status"]["pipelineRunRef"]["name"]
+    answer = await stack.client.patch(
+        f"{RUNS_API}/{name}",
+        json={"spec": {"status": "Cancelled"}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert answer.status_code == 200, answer.text
+    failed = await stack.wait_phase("cancelled-by-hand", "Failed")
+    details = failed["status"]["failureDetails"]
+    assert f'PipelineRun "{name}" was cancelled' in details["message"], details
+    assert details["reason"] == "Unknown", details
+    assert details["wasExecutionFailure"] is True

@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import yaml
 
 from kubernaut_wfe.core.config import ConfigError, ControllerConfig, load_config
 
@@ -124,3 +125,23 @@ def test_all_problems_reported_at_once() -> None:
         load_config("execution:\n  cooldown_period: 5x\n  resync_period: nope\n")
     assert len(caught.value.problems) == 2
     assert "\n" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("execution", "namespace", "Runs_Here", "is not a namespace name"),
+        ("execution", "namespace", "a" * 64, "at most 63 characters"),
+        ("execution", "service_account", "runner sa", "is not a Kubernetes object name"),
+        ("execution", "allowed_service_accounts", ["ok", "Not-OK"], "'Not-OK' is not"),
+        ("controller", "namespaces", ["team-a", "team a"], "'team a' is not a namespace name"),
+        ("controller", "leader_election_id", "lease/id", "is not a Kubernetes object name"),
+    ],
+)
+def test_names_are_checked_at_start_naming_the_key(
+    section: str, key: str, value: object, message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(yaml.safe_dump({section: {key: value}}))
+    assert f"{section}.{key}" in str(raised.value)
+    assert message in str(raised.value)

@@ -482,7 +482,7 @@ def test_a_run_no_workflow_execution_created_is_never_deleted_or_adopted(
     status = _status(decision)
     assert status.phase == Phase.FAILED
     assert status.failure_details is not None
-    assert status.failure_details.reason == FailureReason.CONFIGURATION_ERROR
+    assert status.failure_details.reason == FailureReason.UNKNOWN
     assert f"PipelineRun {NS}/{PR}" in status.failure_details.message
     assert not status.failure_details.was_execution_failure
     (event,) = decision.events

@@ -10,8 +10,8 @@ import yaml
 
 from kubernaut_wfe.constants import Phase
 from kubernaut_wfe.core.durations import CRD_DURATION_PATTERN
+from kubernaut_wfe.core.naming import OBJECT_NAME_PATTERN
 from kubernaut_wfe.core.validation import (
-    OBJECT_NAME_PATTERN,
     TARGET_PATTERN,
     SpecProblem,
     parse_wfe,

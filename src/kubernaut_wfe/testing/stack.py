@@ -113,6 +113,29 @@ def sqlite_audit_service(tmp_path: Path) -> contextlib.AbstractAsyncContextManag
     return in_process_audit_service(f"sqlite:///{tmp_path / 'audit.db'}")
 
 
+async def poll_until(
+    probe: Callable[[], Any],
+    what: str,
+    within: float,
+    interval: float,
+    controllers: Iterable[ControllerProcess],
+) -> Any:
+    """Poll `probe` (plain or async) until its result is truthy and return it; after `within`
+    seconds fail with the controllers' logs attached."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        result = probe()
+        if isinstance(result, Awaitable):
+            result = await result
+        if result:
+            return result
+        if loop.time() > deadline:
+            logs = "\n".join(c.log()[-6000:] for c in controllers)
+            raise AssertionError(f"timed out waiting for {what}\n--- controller logs ---\n{logs}")
+        await asyncio.sleep(interval)
+
+
 class ControllerProcess(processes.ControllerProcess):
     """`kubernaut-wfe run` as a child process, its output in a file."""
 
@@ -263,19 +286,8 @@ class IntegrationStack:
     ) -> Any:
         """Poll `probe` (a function or a coroutine function) until its result is truthy, and
         return that result; on timeout fail with the controller logs attached."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + (self.wait_timeout if within is None else within)
-        while True:
-            result = probe()
-            if isinstance(result, Awaitable):
-                result = await result
-            if result:
-                return result
-            if loop.time() > deadline:
-                logs = "\n".join(c.log()[-6000:] for c in self.controllers)
-                message = f"timed out waiting for {what}\n--- controller logs ---\n{logs}"
-                raise AssertionError(message)
-            await asyncio.sleep(self.poll_interval)
+        within = self.wait_timeout if within is None else within
+        return await poll_until(probe, what, within, self.poll_interval, self.controllers)
 
     async def wait_phase(
         self, name: str, phase: str, namespace: str = "default", within: float | None = None

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from kubernaut_wfe.testing.stack import (
     FAST,
     WFE_API,
     ControllerProcess,
+    poll_until,
     sqlite_audit_service,
 )
 from kubernaut_wfe.testing.testcluster import TestCluster
@@ -108,19 +108,7 @@ class ServerStack:
 
     async def wait_for(self, probe: Callable[[], Any], *, what: str, within: float = WAIT) -> Any:
         """Poll `probe` (plain or async) until truthy; on timeout fail with the controller logs."""
-        deadline = asyncio.get_running_loop().time() + within
-        while True:
-            result = probe()
-            if asyncio.iscoroutine(result):
-                result = await result
-            if result:
-                return result
-            if asyncio.get_running_loop().time() > deadline:
-                logs = "\n".join(c.log()[-6000:] for c in self.controllers)
-                raise AssertionError(
-                    f"timed out waiting for {what}\n--- controller logs ---\n{logs}"
-                )
-            await asyncio.sleep(0.1)
+        return await poll_until(probe, what, within, 0.1, self.controllers)
 
 
 @contextlib.asynccontextmanager

@@ -56,6 +56,13 @@ async def _finished(client: httpx.AsyncClient, wait_for: WaitFor, path: str) -> 
     return finished
 
 
+async def _step_running(client: httpx.AsyncClient, wait_for: WaitFor, taskrun_path: str) -> None:
+    async def step_running() -> bool:
+        return _condition(await _get(client, taskrun_path)).get("reason") == "Running"
+
+    await wait_for(step_running)
+
+
 @pytest.mark.parametrize(
     "case",
     [
@@ -122,11 +129,7 @@ async def test_deleting_a_run_stops_it_and_deletes_its_taskruns(
     taskrun_path = f"{TASKRUNS}/{SAMPLE_NAME}-fail-task"
     async with TektonSimulator(emulator.url, pacing=fast_pacing):
         await _create(client, "timeout", timeout="0")
-
-        async def step_running() -> bool:
-            return _condition(await _get(client, taskrun_path)).get("reason") == "Running"
-
-        await wait_for(step_running)
+        await _step_running(client, wait_for, taskrun_path)
         (await client.delete(f"{PIPELINERUNS}/{SAMPLE_NAME}")).raise_for_status()
 
         async def taskrun_gone() -> bool:
@@ -145,11 +148,7 @@ async def test_a_restarted_simulator_resumes_the_run(
     taskrun_path = f"{TASKRUNS}/{SAMPLE_NAME}-hello"
     async with TektonSimulator(emulator.url, pacing=fast_pacing):
         await _create(client, "succeed", delay="1")
-
-        async def step_running() -> bool:
-            return _condition(await _get(client, taskrun_path)).get("reason") == "Running"
-
-        await wait_for(step_running)
+        await _step_running(client, wait_for, taskrun_path)
     async with TektonSimulator(emulator.url, pacing=fast_pacing):
         pipelinerun = await _finished(client, wait_for, f"{PIPELINERUNS}/{SAMPLE_NAME}")
     assert _condition(pipelinerun)["reason"] == "Succeeded"
@@ -319,11 +318,7 @@ async def test_a_cancelled_run_is_cancelled_not_run_to_success(
     taskrun_path = f"{TASKRUNS}/{SAMPLE_NAME}-hello"
     async with TektonSimulator(emulator.url, pacing=fast_pacing):
         await _create(client, "succeed", delay="600")
-
-        async def step_running() -> bool:
-            return _condition(await _get(client, taskrun_path)).get("reason") == "Running"
-
-        await wait_for(step_running)
+        await _step_running(client, wait_for, taskrun_path)
         patch = {"spec": {"status": "Cancelled"}}
         answer = await client.patch(
             f"{PIPELINERUNS}/{SAMPLE_NAME}",

@@ -53,7 +53,7 @@ async def test_a_whole_lifecycle_on_the_controller_identity_without_a_refusal(
 
     async def settled() -> bool:
         runs = {
-            r["metadata"]["annotations"].get("kubernaut.ai/workflow-execution")
+            (r["metadata"].get("annotations") or {}).get("kubernaut.ai/workflow-execution")
             for r in await stack.runs()
         }
         gone = await stack.wfe("identity-deleted") is None

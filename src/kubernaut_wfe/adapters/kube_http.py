@@ -162,15 +162,19 @@ class ApiSession:
         success clears it."""
         content = None if body is None else json.dumps(body).encode("utf-8")
         headers = {} if content is None else {"Content-Type": content_type}
-        permission = permission_of(method, path, params) if track_permission else None
         try:
             answer = await self._send(Outgoing(method, path, params, content, headers))
         except ApiError as error:
-            if permission is not None and is_rbac_refusal(error.status, error.message):
-                self._note_refusal(permission, error.message)
+            if track_permission and is_rbac_refusal(error.status, error.message):
+                permission = permission_of(method, path, params)
+                if permission is not None:
+                    self._note_refusal(permission, error.message)
             raise
-        if permission is not None and self.permissions.granted(permission):
-            logger.info("permission granted again", permission=str(permission))
+        # Only while a refusal is on record is a success worth mapping to its permission.
+        if track_permission and self.permissions:
+            permission = permission_of(method, path, params)
+            if permission is not None and self.permissions.granted(permission):
+                logger.info("permission granted again", permission=str(permission))
         try:
             parsed = json.loads(answer.content)
         except ValueError:

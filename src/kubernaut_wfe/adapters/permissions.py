@@ -95,6 +95,10 @@ class PermissionLedger:
         """The permissions refused and not granted since, in a stable order."""
         return sorted(self._denied)
 
+    def __bool__(self) -> bool:
+        """Whether any refusal is on record."""
+        return bool(self._denied)
+
     def message(self, permission: Permission) -> str:
         return self._denied.get(permission, "")
 

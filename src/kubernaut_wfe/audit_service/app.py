@@ -25,7 +25,8 @@ from kubernaut_wfe.audit_service.timestamps import format_rfc3339
 from kubernaut_wfe.audit_service.validation import (
     InvalidRequestError,
     PayloadTooLargeError,
-    parse_json,
+    check_event_sizes,
+    parse_events,
     validate_batch,
     validate_event,
 )
@@ -98,12 +99,15 @@ async def _problems(request: web.Request, handler: Handler) -> web.StreamRespons
 
 
 async def _json_body(request: web.Request) -> Any:
+    """The request's JSON, each event in it within `MAX_EVENT_BYTES` (413 otherwise)."""
     if request.content_type != "application/json":
         raise InvalidRequestError(
             f"Content-Type must be application/json, not {request.content_type}",
             {"Content-Type": request.content_type},
         )
-    return parse_json(await request.read())
+    document, sizes = parse_events(await request.read())
+    check_event_sizes(sizes)
+    return document
 
 
 async def create_audit_event(request: web.Request) -> web.Response:

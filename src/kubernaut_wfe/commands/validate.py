@@ -22,7 +22,6 @@ HELP = "Validate WorkflowExecution manifests against the CRD schema and the cont
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
-STDIN = "-"
 
 
 class UnreadableInputError(Exception):

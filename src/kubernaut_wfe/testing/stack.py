@@ -113,6 +113,17 @@ def sqlite_audit_service(tmp_path: Path) -> contextlib.AbstractAsyncContextManag
     return in_process_audit_service(f"sqlite:///{tmp_path / 'audit.db'}")
 
 
+async def stored_audit_events(audit_url: str, correlation_id: str) -> list[dict[str, Any]]:
+    """The audit service's stored events of a correlation id (its first page of 100)."""
+    async with httpx.AsyncClient(base_url=audit_url) as client:
+        response = await client.get(
+            "/api/v1/audit/events", params={"correlation_id": correlation_id, "limit": 100}
+        )
+        response.raise_for_status()
+        data: list[dict[str, Any]] = response.json().get("data") or []
+        return data
+
+
 async def poll_until(
     probe: Callable[[], Any],
     what: str,
@@ -305,13 +316,7 @@ class IntegrationStack:
 
     async def audit_events(self, correlation_id: str) -> list[dict[str, Any]]:
         """The audit service's stored events of a correlation id."""
-        async with httpx.AsyncClient(base_url=self.audit_url) as client:
-            response = await client.get(
-                "/api/v1/audit/events", params={"correlation_id": correlation_id, "limit": 100}
-            )
-            response.raise_for_status()
-            data: list[dict[str, Any]] = response.json().get("data") or []
-            return data
+        return await stored_audit_events(self.audit_url, correlation_id)
 
 
 @contextlib.asynccontextmanager

@@ -20,6 +20,7 @@ from kubernaut_wfe.testing.stack import (
     ControllerProcess,
     poll_until,
     sqlite_audit_service,
+    stored_audit_events,
 )
 from kubernaut_wfe.testing.testcluster import TestCluster
 
@@ -67,9 +68,9 @@ class ServerStack:
         body: dict[str, Any] = answer.json()
         return body
 
-    def audit_client(self) -> httpx.AsyncClient:
-        """A client of the audit service's query API."""
-        return httpx.AsyncClient(base_url=self.audit_url, timeout=10)
+    async def audit_events(self, correlation_id: str) -> list[dict[str, Any]]:
+        """The audit service's stored events of a correlation id."""
+        return await stored_audit_events(self.audit_url, correlation_id)
 
     async def create(self, body: dict[str, Any]) -> dict[str, Any]:
         namespace = body["metadata"]["namespace"]

@@ -45,10 +45,6 @@ async def test_what_is_admitted_ends_as_the_corpus_says(stack: ServerStack) -> N
         await stack.wait_phase(name, "Completed")
 
         async def audited(correlation: str = f"rr-{name}") -> bool:
-            async with stack.audit_client() as audit:
-                answer = await audit.get(
-                    "/api/v1/audit/events", params={"correlation_id": correlation}
-                )
-            return len(answer.json().get("data") or []) >= 3
+            return len(await stack.audit_events(correlation)) >= 3
 
         await stack.wait_for(audited, what=f"the audit trail of {case.name}")

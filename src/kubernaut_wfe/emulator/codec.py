@@ -24,6 +24,16 @@ def json_response(
     return response
 
 
+def error_response(error: ApiError) -> aiohttp.web.Response:
+    """The failure's `Status`, with `Retry-After` when its details carry retryAfterSeconds (as the
+    API server's response writer adds it)."""
+    response = json_response(error.status(), error.code)
+    seconds = (error.details or {}).get("retryAfterSeconds")
+    if isinstance(seconds, int) and seconds > 0:
+        response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 def dumps(body: Any) -> str:
     """Compact JSON text."""
     return json.dumps(body, separators=(",", ":"))

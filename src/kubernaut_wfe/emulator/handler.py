@@ -16,6 +16,7 @@ from kubernaut_wfe.emulator.codec import (
     decode_body,
     decode_continue,
     encode_continue,
+    error_response,
     json_response,
     positive_int,
     sort_key,
@@ -78,10 +79,10 @@ class Router:
                 return await self.emu.control.serve(request)
             return await self._serve_api(request)
         except ApiError as error:
-            return json_response(error.status(), error.code)
+            return error_response(error)
         except Exception as exc:
             logger.exception("emulator failure on %s %s", request.method, path)
-            return json_response(ApiError(500, f"emulator failure: {exc!r}").status(), 500)
+            return error_response(ApiError(500, f"emulator failure: {exc!r}"))
 
     async def _serve_api(self, request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         query = dict(request.query)
@@ -110,7 +111,7 @@ class Router:
             record.fault = rule.action
             if rule.action in ("error", "drop-watch"):
                 record.status = rule.status
-                return json_response(rule.error().status(), rule.status)
+                return error_response(rule.error())
             if rule.action == "hold":
                 await self.emu.faults.hold()
             elif rule.action == "delay":

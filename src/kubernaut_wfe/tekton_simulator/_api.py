@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
@@ -12,6 +13,11 @@ from kubernaut_wfe.constants import TEKTON_API_VERSION
 
 MERGE_PATCH = "application/merge-patch+json"
 CONFLICT_RETRIES = 5
+RETRY_AFTER_ATTEMPTS = 10
+"""As client-go's REST client (which Tekton's controller uses): a 429 or 5xx answer carrying
+Retry-After (the API server's "storage is (re)initializing" right after a CRD is installed, its
+max-in-flight limit) is sent again after that many seconds, up to ten times, for every verb."""
+MAX_RETRY_AFTER_SECONDS = 10.0
 WATCH_TIMEOUT_SECONDS = 300
 """Server-side watch timeout: the stream is re-opened after this, so a silently dead watch
 cannot hang the simulator forever."""
@@ -65,7 +71,12 @@ class TektonApi:
     ) -> dict[str, Any]:
         headers = {"Content-Type": content_type or "application/json"}
         content = None if body is None else json.dumps(body)
-        response = await self._client.request(method, path, content=content, headers=headers)
+        for attempt in range(1, RETRY_AFTER_ATTEMPTS + 1):
+            response = await self._client.request(method, path, content=content, headers=headers)
+            wait = retry_after(response)
+            if wait is None or attempt == RETRY_AFTER_ATTEMPTS:
+                break
+            await asyncio.sleep(wait)
         if response.status_code >= 400:
             error = {404: NotFoundError, 410: GoneError}.get(response.status_code, ApiError)
             raise error(response.status_code, method, path, response.text)
@@ -140,6 +151,9 @@ class TektonApi:
         }
         path = collection_path(plural, namespace)
         async with self._client.stream("GET", path, params=params, timeout=None) as response:
+            wait = retry_after(response)
+            if wait is not None:
+                await asyncio.sleep(wait)  # the caller lists again, as client-go's reflector does
             if response.status_code >= 400:
                 body = (await response.aread()).decode(errors="replace")
                 error = {404: NotFoundError, 410: GoneError}.get(response.status_code, ApiError)
@@ -148,3 +162,14 @@ class TektonApi:
                 if line.strip():
                     event: dict[str, Any] = json.loads(line)
                     yield event
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait before sending again, when the answer asks for it (429 or 5xx with a
+    Retry-After of whole seconds, as the API server writes it); None otherwise."""
+    if response.status_code != 429 and response.status_code < 500:
+        return None
+    value = response.headers.get("Retry-After", "")
+    if not value.isdigit():
+        return None
+    return min(float(value), MAX_RETRY_AFTER_SECONDS)

@@ -52,10 +52,11 @@ async def test_error_fault_answers_the_next_n_matching_requests(
         },
     )
     assert created.status_code == 201
-    statuses = [
-        (await client.post(PR_PATH, json=make_pipelinerun(f"pr-{i}"))).status_code for i in range(3)
-    ]
-    assert statuses == [429, 429, 201]
+    responses = [await client.post(PR_PATH, json=make_pipelinerun(f"pr-{i}")) for i in range(3)]
+    assert [response.status_code for response in responses] == [429, 429, 201]
+    # As the API server writes a Status whose details carry retryAfterSeconds:
+    assert responses[0].headers["Retry-After"] == "1"
+    assert responses[0].json()["details"] == {"retryAfterSeconds": 1}
     body = (await client.post(PR_PATH, json=make_pipelinerun("pr-2"))).json()
     assert body["reason"] == "AlreadyExists"
     assert (await client.get("/_emulator/faults")).json()["items"] == []

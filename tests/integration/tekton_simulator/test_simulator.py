@@ -219,6 +219,9 @@ async def test_companion_runs_with_the_emulator(fast_pacing: Pacing, wait_for: W
         {"action": "error", "count": 1, "verb": "create", "resource": "taskruns", "status": 503},
         {"action": "error", "count": 1, "verb": "create", "resource": "taskruns", "status": 409},
         {"action": "error", "count": 1, "verb": "patch", "resource": "pipelineruns", "status": 429},
+        # The API server's "storage is (re)initializing" right after the CRDs are installed:
+        {"action": "error", "count": 2, "verb": "list", "resource": "taskruns", "status": 429},
+        {"action": "error", "count": 1, "verb": "list", "resource": "pipelineruns", "status": 429},
     ],
 )
 async def test_transient_api_failures_are_retried(

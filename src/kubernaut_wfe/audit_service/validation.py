@@ -85,12 +85,12 @@ def check_event_sizes(sizes: list[int]) -> None:
 def parse_events(body: bytes) -> tuple[Any, list[int]]:
     """`parse_json` of the body, and the size of each event in it as sent (the body itself, or
     each element of a top-level array), measured while parsing instead of by re-serialising
-    every event. A body the quick path does not take is left to `parse_json` to report."""
+    every event. A body the quick path does not take is left to `_parse_text` to report."""
+    text = _utf8(body)
+    start = _skip(text, 0)
+    if not text.startswith("[", start):
+        return _parse_text(text), [len(body)]
     try:
-        text = body.decode("utf-8")
-        start = _skip(text, 0)
-        if not text.startswith("[", start):
-            return parse_json(body), [len(body)]
         items: list[Any] = []
         sizes: list[int] = []
         index = _skip(text, start + 1)
@@ -105,12 +105,12 @@ def parse_events(body: bytes) -> tuple[Any, list[int]]:
                 continue
             closed = text.startswith("]", index)
             if not closed:
-                return parse_json(body), []
+                return _parse_text(text), []
         if _skip(text, index + 1) == len(text):
             return items, sizes
-    except (UnicodeDecodeError, ValueError, RecursionError):
+    except (ValueError, RecursionError):
         pass
-    return parse_json(body), []
+    return _parse_text(text), []
 
 
 def _skip(text: str, index: int) -> int:
@@ -135,9 +135,20 @@ _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 def parse_json(body: bytes) -> Any:
     """Decode a UTF-8 JSON document strictly (no NaN, no Infinity); InvalidRequestError if not."""
+    return _parse_text(_utf8(body))
+
+
+def _utf8(body: bytes) -> str:
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as error:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidRequestError(f"malformed JSON body: {error}") from None
+
+
+def _parse_text(text: str) -> Any:
+    try:
+        return _DECODER.decode(text)
+    except ValueError as error:
         raise InvalidRequestError(f"malformed JSON body: {error}") from None
     except RecursionError:
         raise InvalidRequestError("malformed JSON body: nested too deeply") from None

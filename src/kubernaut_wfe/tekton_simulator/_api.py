@@ -151,9 +151,6 @@ class TektonApi:
         }
         path = collection_path(plural, namespace)
         async with self._client.stream("GET", path, params=params, timeout=None) as response:
-            wait = retry_after(response)
-            if wait is not None:
-                await asyncio.sleep(wait)  # the caller lists again, as client-go's reflector does
             if response.status_code >= 400:
                 body = (await response.aread()).decode(errors="replace")
                 error = {404: NotFoundError, 410: GoneError}.get(response.status_code, ApiError)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -142,11 +144,25 @@ async def test_deleting_a_run_stops_it_and_deletes_its_taskruns(
     assert _condition(pipelinerun)["reason"] == "Failed"
 
 
+class _StoppedClock:
+    """Time stands still at its creation: every write due by then is made, the next never is."""
+
+    def __init__(self) -> None:
+        self._now = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.Event().wait()
+
+
 async def test_a_restarted_simulator_resumes_the_run(
     client: httpx.AsyncClient, emulator: ApiEmulator, fast_pacing: Pacing, wait_for: WaitFor
 ) -> None:
     taskrun_path = f"{TASKRUNS}/{SAMPLE_NAME}-hello"
-    async with TektonSimulator(emulator.url, pacing=fast_pacing):
+    # The first simulator holds the step running (however slow the machine) until it is stopped.
+    async with TektonSimulator(emulator.url, pacing=fast_pacing, clock=_StoppedClock()):
         await _create(client, "succeed", delay="1")
         await _step_running(client, wait_for, taskrun_path)
     async with TektonSimulator(emulator.url, pacing=fast_pacing):

@@ -72,8 +72,8 @@ sandbox: $(STAMP) ## the whole stack on loopback with the examples applied (Ctrl
 test-static: $(STAMP) ## offline checks: Helm chart, kustomize, Dockerfile, bundles, Kind script rehearsal
 	@$(call run_pytest,tests/static)
 
-test-e2e: $(STAMP) ## e2e: E2E_TARGET=sandbox (default) or kind (tests/e2e/kind/run.sh)
-	@if [ "$${E2E_TARGET:-sandbox}" = kind ]; then exec tests/e2e/kind/run.sh; fi; $(call run_pytest,tests/e2e)
+test-e2e: $(STAMP) ## e2e: E2E_TARGET=cluster (default, the real API server), sandbox (the emulator) or kind (tests/e2e/kind/run.sh)
+	@export E2E_TARGET=$${E2E_TARGET:-cluster}; if [ "$$E2E_TARGET" = kind ]; then exec tests/e2e/kind/run.sh; fi; $(call run_pytest,tests/e2e)
 
 # Without Go the binaries cannot be built: outside CI the real-server tests then skip (one line
 # says what to install); in CI that is a failure.

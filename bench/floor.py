@@ -2,14 +2,17 @@
 controller, doing only the four calls a new WFE needs (finalizer patch, GET run, POST run,
 status patch) with the controller's concurrency. No validation, no cache, no logging, no audit.
 
-Run as a child process: `python -m bench.floor URL COUNT CONCURRENCY`; prints `ready` once its
-watch is open and `done` after COUNT WFEs.
+Run as a child process: `python -m bench.floor KUBECONFIG COUNT CONCURRENCY` (the controller's
+kubeconfig: the same server, identity and permissions); prints `ready` once its watch is open and
+`done` after COUNT WFEs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import ssl
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +20,7 @@ from typing import Any
 import aiohttp
 
 from bench.objects import EXECUTION_NAMESPACE, IMAGE, RFC3339, WFE_NAMESPACE
+from kubernaut_wfe.adapters.kubeconfig import KubeConfig, load_kubeconfig
 from kubernaut_wfe.constants import FINALIZER, Annotation, Label
 
 WFES = f"/apis/kubernaut.ai/v1alpha1/namespaces/{WFE_NAMESPACE}/workflowexecutions"
@@ -117,18 +121,36 @@ async def start_one(session: aiohttp.ClientSession, wfe: dict[str, Any]) -> None
 
 
 async def watch(session: aiohttp.ClientSession, queue: asyncio.Queue[dict[str, Any]]) -> None:
-    """Queue every ADDED WFE."""
-    params = {"watch": "true", "allowWatchBookmarks": "false"}
-    async with session.get(WFES, params=params, timeout=aiohttp.ClientTimeout()) as response:
-        response.raise_for_status()
-        print("ready", flush=True)
-        async for line in response.content:
-            event = json.loads(line)
-            if event.get("type") == "ADDED":
-                queue.put_nowait(event["object"])
+    """Queue every ADDED WFE. When the server ends the stream (a real API server closes a watch
+    that falls behind), watch again from the last version seen, as a controller does."""
+    params = {"watch": "true", "allowWatchBookmarks": "true"}
+    for attempt in itertools.count():
+        async with session.get(WFES, params=params, timeout=aiohttp.ClientTimeout()) as response:
+            response.raise_for_status()
+            if attempt == 0:
+                print("ready", flush=True)
+            async for line in response.content:
+                event = json.loads(line)
+                if event["type"] == "ERROR":
+                    raise RuntimeError(f"the watch failed: {event['object']}")
+                params["resourceVersion"] = event["object"]["metadata"]["resourceVersion"]
+                if event["type"] == "ADDED":
+                    queue.put_nowait(event["object"])
 
 
-async def main(url: str, count: int, concurrency: int) -> None:
+def connection(config: KubeConfig) -> tuple[ssl.SSLContext | None, dict[str, str]]:
+    """The TLS context (None for plain HTTP) and headers a kubeconfig's file-based credentials
+    give (the controller's: a token, or nothing on the emulator)."""
+    headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
+    if not config.server.startswith("https://"):
+        return None, headers
+    context = ssl.create_default_context(cafile=config.ca_file)
+    if config.client_cert_file:
+        context.load_cert_chain(config.client_cert_file, config.client_key_file)
+    return context, headers
+
+
+async def main(kubeconfig: str, count: int, concurrency: int) -> None:
     """Start `count` WFEs as they appear, `concurrency` at a time."""
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     done = 0
@@ -143,8 +165,12 @@ async def main(url: str, count: int, concurrency: int) -> None:
             if done >= count:
                 finished.set()
 
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(base_url=url, connector=connector) as session:
+    config = load_kubeconfig(kubeconfig)
+    context, headers = connection(config)
+    connector = aiohttp.TCPConnector(limit=0, ssl=context if context is not None else True)
+    async with aiohttp.ClientSession(
+        base_url=config.server, connector=connector, headers=headers
+    ) as session:
         tasks = [asyncio.create_task(watch(session, queue))]
         tasks += [asyncio.create_task(worker(session)) for _ in range(concurrency)]
         waiter = asyncio.create_task(finished.wait())

@@ -1,5 +1,6 @@
-"""The emulator-side harness shared by the scenarios: a served emulator with the execution
-namespace, waiting helpers, and request counting from the emulator's request log."""
+"""The harness shared by the scenarios: a served emulator with the execution namespace, waiting
+helpers, and request counting over request records (the emulator's request log, or the real API
+server's audit log read by `bench.targets`)."""
 
 from __future__ import annotations
 
@@ -34,10 +35,29 @@ async def served_emulator() -> AsyncIterator[ApiEmulator]:
         yield emu
 
 
-async def wait_until(probe: Callable[[], bool], what: str, timeout: float = 180) -> None:  # noqa: ASYNC109
-    """Poll `probe` until true; BenchTimeoutError after `timeout` seconds."""
+def exit_check(process: asyncio.subprocess.Process, name: str, log: Path) -> Callable[[], None]:
+    """A check that raises `BenchTimeoutError` with the end of `log` once `process` has exited."""
+
+    def check() -> None:
+        if process.returncode is not None:
+            tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+            raise BenchTimeoutError(f"the {name} exited ({process.returncode}):\n{tail}")
+
+    return check
+
+
+async def wait_until(
+    probe: Callable[[], bool],
+    what: str,
+    timeout: float = 180,  # noqa: ASYNC109
+    check: Callable[[], None] | None = None,
+) -> None:
+    """Poll `probe` until true; BenchTimeoutError after `timeout` seconds, or as soon as `check`
+    raises (e.g. `exit_check`: the process doing the work is gone)."""
     deadline = time.monotonic() + timeout
     while not probe():
+        if check is not None:
+            check()
         if time.monotonic() > deadline:
             raise BenchTimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
         await asyncio.sleep(POLL)
@@ -50,17 +70,18 @@ def watching(emu: ApiEmulator, resources: Iterable[str]) -> bool:
 
 
 async def wait_quiet(
-    emu: ApiEmulator,
+    request_count: Callable[[], int],
     quiet_for: float,
     timeout: float = 60,  # noqa: ASYNC109
 ) -> None:
-    """Wait until the emulator has served no request for `quiet_for` seconds."""
+    """Wait until `request_count()` (requests served so far) has not changed for `quiet_for`
+    seconds."""
     deadline = time.monotonic() + timeout
-    seen, since = len(emu.request_log), time.monotonic()
+    seen, since = request_count(), time.monotonic()
     while time.monotonic() - since < quiet_for and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-        if len(emu.request_log) != seen:
-            seen, since = len(emu.request_log), time.monotonic()
+        if request_count() != seen:
+            seen, since = request_count(), time.monotonic()
 
 
 def is_controller(record: RequestRecord) -> bool:
@@ -69,13 +90,13 @@ def is_controller(record: RequestRecord) -> bool:
 
 
 def counted_requests(
-    records: Iterable[RequestRecord], sender: Callable[[RequestRecord], bool]
+    records: Iterable[RequestRecord], sender: Callable[[RequestRecord], bool] | None = None
 ) -> Counter[str]:
-    """Requests on WFEs and PipelineRuns by `verb resource[/subresource]` (watches and lists,
-    which do not grow with the number of WFEs, left out)."""
+    """Requests (of `sender`, when given) on WFEs and PipelineRuns by `verb resource[/subresource]`
+    (watches and lists, which do not grow with the number of WFEs, left out)."""
     counts: Counter[str] = Counter()
     for record in records:
-        if not sender(record) or record.resource not in COUNTED_RESOURCES:
+        if (sender and not sender(record)) or record.resource not in COUNTED_RESOURCES:
             continue
         if record.verb in STREAMING_VERBS:
             continue
@@ -85,14 +106,12 @@ def counted_requests(
 
 
 def counted_until(
-    records: Iterable[RequestRecord],
-    sender: Callable[[RequestRecord], bool],
-    reached: dict[str, float],
-    owners: dict[str, str],
+    records: Iterable[RequestRecord], reached: dict[str, float], owners: dict[str, str]
 ) -> Counter[str]:
-    """Like `counted_requests`, but only each WFE's requests (on it, or on the run whose owner
-    label names it) that arrived before the WFE reached the state: `reached` maps WFE names to
-    `time.perf_counter()` commit times, `owners` run names to WFE names."""
+    """Like `counted_requests` (of any sender), but only each WFE's requests (on it, or on the run
+    whose owner label names it) that arrived before the WFE reached the state: `reached` maps WFE
+    names to the `time.perf_counter()` instants it was seen there, `owners` run names to WFE
+    names."""
     wall_minus_perf = time.time() - time.perf_counter()
     kept = []
     for record in records:
@@ -101,23 +120,17 @@ def counted_until(
         at = reached.get(wfe or "")
         if at is not None and record.timestamp <= at + wall_minus_perf:
             kept.append(record)
-    return counted_requests(kept, sender)
-
-
-def records_from(emu: ApiEmulator, mark: int) -> list[RequestRecord]:
-    """Request-log records from index `mark` on (take `len(emu.request_log)` as the mark)."""
-    return list(emu.request_log)[mark:]
+    return counted_requests(kept)
 
 
 async def wait_for_controller(
-    emu: ApiEmulator, process: asyncio.subprocess.Process, log: Path
+    watches: Callable[[Iterable[str]], bool], process: asyncio.subprocess.Process, log: Path
 ) -> None:
-    """Wait until the controller watches WFEs, runs and TaskRuns; fail with its log if it exits."""
-
-    def started() -> bool:
-        if process.returncode is not None:
-            tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
-            raise BenchTimeoutError(f"the controller exited ({process.returncode}):\n{tail}")
-        return watching(emu, CONTROLLER_WATCHES)
-
-    await wait_until(started, "the controller's watches", timeout=300)
+    """Wait until `watches` says the controller watches WFEs, runs and TaskRuns; fail with its log
+    if it exits."""
+    await wait_until(
+        lambda: watches(CONTROLLER_WATCHES),
+        "the controller's watches",
+        timeout=300,
+        check=exit_check(process, "controller", log),
+    )

@@ -1,31 +1,29 @@
 """Scenarios 1 and 2: the create burst (controller vs the raw-HTTP floor) and the completion
 mirror, plus the controller's CPU seconds per full WFE lifecycle, over a real controller process
-against the in-process emulator."""
+against an API server: the in-process emulator or a real one (`bench.targets`)."""
 
 from __future__ import annotations
 
 import asyncio
-import copy
+import contextlib
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 from bench import harness, objects, processes
-from bench.recorder import TimedWatch
+from bench.recorder import Timeline
 from bench.stats import percentile
+from bench.targets import Api, Target
 from kubernaut_wfe.constants import Label
-from kubernaut_wfe.emulator import ApiEmulator
-from kubernaut_wfe.emulator.admission import WriteOptions
 from kubernaut_wfe.emulator.faults import RequestRecord
 from kubernaut_wfe.processes import stop_process
 
 WORKERS = 8
 """The controller's reconcile workers (its default); the floor runs as many."""
 COOLDOWN = "1s"
-WRITE_CHUNK = 50
 QUIET = 1.0
+FLOOR_START_TIMEOUT = 60.0
 
 
 def latencies(starts: dict[str, float], ends: dict[str, float]) -> list[float]:
@@ -34,123 +32,114 @@ def latencies(starts: dict[str, float], ends: dict[str, float]) -> list[float]:
 
 
 def burst_figures(
-    wfe_watch: TimedWatch,
-    run_watch: TimedWatch,
-    count: int,
-    records: list[RequestRecord],
-    sender: Callable[[RequestRecord], bool],
+    wfes: Timeline, runs: Timeline, count: int, records: list[RequestRecord]
 ) -> dict[str, Any]:
     """p50/p99 of creation → Running, the makespan, and requests per WFE: those each WFE needed
     to reach Running (`requests_per_wfe`, the target) and all until the API went quiet
     (`requests_per_wfe_until_quiet`: with the audit bookkeeping write that follows Running)."""
-    running = wfe_watch.reached("Running")
-    samples = latencies(wfe_watch.added, running)
-    to_running = harness.counted_until(records, sender, running, run_watch.owners)
-    until_quiet = harness.counted_requests(records, sender)
+    running = wfes.reached("Running")
+    samples = latencies(wfes.added, running)
+    to_running = harness.counted_until(records, running, runs.owners)
+    until_quiet = harness.counted_requests(records)
     return {
         "wfes": count,
         "p50_seconds": percentile(samples, 0.50),
         "p99_seconds": percentile(samples, 0.99),
-        "makespan_seconds": max(running.values()) - min(wfe_watch.added.values()),
-        "runs_created": len(run_watch.added),
+        "makespan_seconds": max(running.values()) - min(wfes.added.values()),
+        "runs_created": len(runs.added),
         "requests_per_wfe": sum(to_running.values()) / count,
         "requests": dict(sorted(to_running.items())),
         "requests_per_wfe_until_quiet": sum(until_quiet.values()) / count,
         "requests_until_quiet": dict(sorted(until_quiet.items())),
         "latency_samples": [round(s, 5) for s in samples],
+        "observer_restarts": wfes.restarts + runs.restarts,
     }
 
 
-async def _burst(emu: ApiEmulator, count: int) -> tuple[TimedWatch, TimedWatch]:
-    """Create `count` WFEs at once; return once every one is Running with its run created."""
-    wfe_watch = TimedWatch(emu, "workflowexecutions").attach()
-    run_watch = TimedWatch(emu, "pipelineruns", Label.WORKFLOW_EXECUTION.value).attach()
-    emu.seed([objects.wfe(index) for index in range(count)])
-    await harness.wait_until(
-        lambda: len(wfe_watch.reached("Running")) >= count and len(run_watch.added) >= count,
-        f"{count} WFEs Running",
-    )
-    return wfe_watch, run_watch
+@contextlib.asynccontextmanager
+async def _burst(
+    api: Api, count: int, check: Callable[[], None]
+) -> AsyncIterator[tuple[Timeline, Timeline]]:
+    """Create `count` WFEs at once; enter once every one is Running with its run created (`check`
+    raises if the process that does the work is gone). The WFEs' and runs' timelines go on
+    recording until the block ends."""
+    async with (
+        api.timeline("workflowexecutions") as wfes,
+        api.timeline("pipelineruns", Label.WORKFLOW_EXECUTION.value) as runs,
+    ):
+        await api.create_wfes([objects.wfe(index) for index in range(count)])
+        await harness.wait_until(
+            lambda: len(wfes.reached("Running")) >= count and len(runs.added) >= count,
+            f"{count} WFEs Running",
+            check=check,
+        )
+        yield wfes, runs
 
 
-async def floor_burst(count: int) -> dict[str, Any]:
-    """The create burst served by the raw-HTTP floor script, on a fresh emulator."""
-    async with harness.served_emulator() as emu:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.floor", emu.url, str(count), str(WORKERS),
-            stdout=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+async def _floor_ready(process: asyncio.subprocess.Process, check: Callable[[], None]) -> None:
+    """Wait for the floor's `ready` (its watch is open); `check` says why it exited if it did."""
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), FLOOR_START_TIMEOUT)
+    if line.strip() != b"ready":
+        await process.wait()
+        check()
+        raise harness.BenchTimeoutError(f"the floor said {line!r} instead of ready")
+
+
+async def floor_burst(target: Target, count: int, workdir: Path) -> dict[str, Any]:
+    """The create burst served by the raw-HTTP floor script, on a fresh API of `target`."""
+    async with target.measurement(workdir) as api:
+        log = api.scratch / "floor.log"
+        with log.open("wb") as stderr:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.floor", str(api.kubeconfig), str(count), str(WORKERS),
+                stdout=asyncio.subprocess.PIPE, stderr=stderr,
+            )  # fmt: skip
+        check = harness.exit_check(process, "floor", log)
         try:
-            await harness.wait_until(
-                lambda: harness.watching(emu, harness.CONTROLLER_WATCHES[:1]), "the floor"
-            )
-            mark = len(emu.request_log)
-            wfe_watch, run_watch = await _burst(emu, count)
-            await harness.wait_quiet(emu, QUIET)
-            records = harness.records_from(emu, mark)
-            wfe_watch.detach()
-            run_watch.detach()
-            return burst_figures(wfe_watch, run_watch, count, records, lambda _: True)
+            await _floor_ready(process, check)
+            mark = api.request_count()
+            async with _burst(api, count, check) as (wfes, runs):
+                await harness.wait_quiet(api.request_count, QUIET)
+            return burst_figures(wfes, runs, count, api.requests_since(mark))
         finally:
             await stop_process(process, processes.STOP_TIMEOUT)
 
 
-async def _complete_in_chunks(emu: ApiEmulator) -> dict[str, float]:
-    """The completion burst, yielding to the loop every few writes so the server keeps serving."""
-    written: dict[str, float] = {}
-    runs = emu.objects("pipelineruns", objects.EXECUTION_NAMESPACE)
-    resource = emu.resource("pipelineruns")
-    status = objects.succeeded_status()
-    for start in range(0, len(runs), WRITE_CHUNK):
-        for run in runs[start : start + WRITE_CHUNK]:
-            meta = run["metadata"]
-            body = {**copy.deepcopy(run), "status": status}
-            emu.lifecycle.update(
-                resource, meta["namespace"], meta["name"], body,
-                subresource="status", options=WriteOptions(),
-            )  # fmt: skip
-            written[meta["labels"][Label.WORKFLOW_EXECUTION.value]] = time.perf_counter()
-        await asyncio.sleep(0)
-    return written
-
-
 async def controller_lifecycle(
-    count: int, workdir: Path, wrapper: tuple[str, ...] = ()
+    target: Target, count: int, workdir: Path, wrapper: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """Create burst, completion mirror and lock release of `count` WFEs with the controller
-    (run under `wrapper`, e.g. a profiler, when given)."""
+    (run under `wrapper`, e.g. a profiler, when given), on a fresh API of `target`."""
     async with (
-        harness.served_emulator() as emu,
-        processes.audit_server(f"sqlite:///{workdir / f'audit-{count}.db'}") as audit_url,
+        target.measurement(workdir) as api,
+        processes.audit_server(f"sqlite:///{api.scratch / 'audit.db'}") as audit_url,
     ):
-        kubeconfig = emu.write_kubeconfig(workdir / "kubeconfig")
-        log = workdir / f"controller-{count}.log"
+        log = api.scratch / "controller.log"
         async with processes.controller(
-            sys.executable, kubeconfig, audit_url, log, cooldown=COOLDOWN, wrapper=wrapper
+            sys.executable, api.kubeconfig, audit_url, log, cooldown=COOLDOWN, wrapper=wrapper
         ) as process:
-            await harness.wait_for_controller(emu, process, log)
-            await harness.wait_quiet(emu, 0.5)
+            await harness.wait_for_controller(api.watching, process, log)
+            await harness.wait_quiet(api.request_count, 0.5)
             cpu_before = processes.cpu_seconds(process.pid)
-            mark = len(emu.request_log)
-            wfe_watch, run_watch = await _burst(emu, count)
-            await harness.wait_quiet(emu, QUIET)
-            records = harness.records_from(emu, mark)
-            create = burst_figures(wfe_watch, run_watch, count, records, harness.is_controller)
-            written = await _complete_in_chunks(emu)
-            await harness.wait_until(
-                lambda: len(wfe_watch.reached_any(("Completed", "Failed"))) >= count,
-                f"{count} WFEs Completed",
-            )
-            finished = wfe_watch.reached_any(("Completed", "Failed"))
-            samples = latencies(written, finished)
-            await harness.wait_until(lambda: len(run_watch.deleted) >= count, "runs released")
-            await harness.wait_quiet(emu, QUIET)
+            mark = api.request_count()
+            check = harness.exit_check(process, "controller", log)
+            async with _burst(api, count, check) as (wfes, runs):
+                await harness.wait_quiet(api.request_count, QUIET)
+                create = burst_figures(wfes, runs, count, api.requests_since(mark))
+                written = await api.complete_runs(objects.succeeded_status())
+                await harness.wait_until(
+                    lambda: len(wfes.reached_any(("Completed", "Failed"))) >= count,
+                    f"{count} WFEs Completed",
+                    check=check,
+                )
+                samples = latencies(written, wfes.reached_any(("Completed", "Failed")))
+                await harness.wait_until(
+                    lambda: len(runs.deleted) >= count, "runs released", check=check
+                )
+                await harness.wait_quiet(api.request_count, QUIET)
             cpu_after = processes.cpu_seconds(process.pid)
-            lifecycle = harness.counted_requests(
-                harness.records_from(emu, mark), harness.is_controller
-            )
-            wfe_watch.detach()
-            run_watch.detach()
+            lifecycle = harness.counted_requests(api.requests_since(mark))
     return {
         "create": create,
         "completion": {
@@ -158,6 +147,7 @@ async def controller_lifecycle(
             "p50_seconds": percentile(samples, 0.50),
             "p99_seconds": percentile(samples, 0.99),
             "latency_samples": [round(s, 5) for s in samples],
+            "observer_restarts": wfes.restarts + runs.restarts,
         },
         "lifecycle": {
             "cpu_seconds_per_wfe": (cpu_after - cpu_before) / count,

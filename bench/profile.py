@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import lifecycle, report, rss
+from bench import lifecycle, report, rss, targets
 
 DEFAULT_SIZES = {"lifecycle": 1000, "settle": 5000}
 
@@ -22,7 +22,9 @@ async def profile(scenario: str, count: int, output: Path) -> None:
     wrapper = ("-m", "pyinstrument", "-o", str(output), "-r", "text")
     with tempfile.TemporaryDirectory(prefix="kwfe-profile-") as scratch:
         if scenario == "lifecycle":
-            await lifecycle.controller_lifecycle(count, Path(scratch), wrapper)
+            await lifecycle.controller_lifecycle(
+                targets.EmulatorTarget(), count, Path(scratch), wrapper
+            )
         else:
             # the dev venv has pyinstrument; the runtime venv does not
             await rss.steady_rss(Path(sys.executable), count, Path(scratch), wrapper)

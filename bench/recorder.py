@@ -1,4 +1,6 @@
-"""Commit-time recording of watch events inside the in-process API emulator."""
+"""When each object appeared, first reached each `status.phase`, and disappeared: a `Timeline`,
+fed at commit time inside the in-process emulator (`TimedWatch`) or, on a real API server, as
+the events of a watch reach the benchmark (`bench.targets`)."""
 
 from __future__ import annotations
 
@@ -10,45 +12,35 @@ from kubernaut_wfe.emulator.selectors import FieldSelector, LabelSelector
 from kubernaut_wfe.emulator.store import ADDED, DELETED, StoredEvent, Watcher
 
 
-class TimedWatch(Watcher):
-    """A watch on one resource that notes, at the instant each change is stored, when an object
-    appeared, first reached each `status.phase`, and disappeared. It queues nothing."""
+class Timeline:
+    """The `time.perf_counter()` instants of one resource's changes, by object name."""
 
-    def __init__(self, emu: ApiEmulator, resource: str, owner_label: str | None = None) -> None:
+    def __init__(self, owner_label: str | None = None) -> None:
         """`owner_label`: note each object's value of this label in `owners` (name → value)."""
-        super().__init__(emu.resource(resource).key, None, LabelSelector(), FieldSelector())
-        self._emu = emu
         self._owner_label = owner_label
         self.owners: dict[str, str] = {}
         self.added: dict[str, float] = {}
         self.deleted: dict[str, float] = {}
         self.phases: dict[str, dict[str, float]] = {}
         self.changes = 0
+        self.restarts = 0
+        """Times the watch feeding it was opened again (a real API server closes a watch that
+        falls behind; the events in between arrive late)."""
 
-    def offer(self, event: StoredEvent) -> None:
-        """Record the event's time (called synchronously when the store commits it)."""
-        now = time.perf_counter()
+    def note(self, kind: str, obj: dict[str, Any], now: float) -> None:
+        """Record a watch event (`ADDED`, `MODIFIED` or `DELETED`) seen at `now`."""
         self.changes += 1
-        name = str(event.obj["metadata"]["name"])
-        if event.type == ADDED:
+        name = str(obj["metadata"]["name"])
+        if kind == ADDED:
             self.added.setdefault(name, now)
-            owner = (event.obj["metadata"].get("labels") or {}).get(self._owner_label or "")
+            owner = (obj["metadata"].get("labels") or {}).get(self._owner_label or "")
             if owner:
                 self.owners[name] = str(owner)
-        elif event.type == DELETED:
+        elif kind == DELETED:
             self.deleted.setdefault(name, now)
-        phase = (event.obj.get("status") or {}).get("phase")
+        phase = (obj.get("status") or {}).get("phase")
         if isinstance(phase, str) and phase:
             self.phases.setdefault(name, {}).setdefault(phase, now)
-
-    def attach(self) -> TimedWatch:
-        """Register with the emulator's store (from now on)."""
-        self._emu.store.watch(self, since=self._emu.store.revision)
-        return self
-
-    def detach(self) -> None:
-        """Unregister."""
-        self._emu.store.unwatch(self)
 
     def reached(self, phase: str) -> dict[str, float]:
         """Name → time the object first reached `phase`."""
@@ -62,6 +54,29 @@ class TimedWatch(Watcher):
             if times:
                 found[name] = min(times)
         return found
+
+
+class TimedWatch(Watcher):
+    """A watch on one resource of the emulator's store that feeds a `Timeline` at the instant
+    each change is stored. It queues nothing."""
+
+    def __init__(self, emu: ApiEmulator, resource: str, timeline: Timeline) -> None:
+        super().__init__(emu.resource(resource).key, None, LabelSelector(), FieldSelector())
+        self._emu = emu
+        self.timeline = timeline
+
+    def offer(self, event: StoredEvent) -> None:
+        """Record the event's time (called synchronously when the store commits it)."""
+        self.timeline.note(event.type, event.obj, time.perf_counter())
+
+    def attach(self) -> TimedWatch:
+        """Register with the emulator's store (from now on)."""
+        self._emu.store.watch(self, since=self._emu.store.revision)
+        return self
+
+    def detach(self) -> None:
+        """Unregister."""
+        self._emu.store.unwatch(self)
 
 
 def phase_of(obj: dict[str, Any] | None) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.stats import REPO_ROOT
+from bench.targets import TITLES
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
@@ -23,6 +24,81 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _verdict(figure: dict[str, Any]) -> str:
+    ok = figure.get("ok")
+    return "" if ok is None else ("yes" if ok else "**no**")
+
+
+def _per_target(results: dict[str, Any]) -> list[str]:
+    """Scenarios 1 and 2: one group of columns per target that ran (measured, its floor from the
+    same server in the same run, ratio, verdict), a line on each target."""
+    burst: dict[str, Any] = results.get("burst") or {}
+    if not burst:
+        return []
+    lines = []
+    for name, measured in burst.items():
+        if "skipped" in measured:
+            lines.append(f"- **{TITLES[name]}**: skipped: {measured['skipped']}")
+        else:
+            lines.append(
+                f"- **{TITLES[name]}**: {measured['server']}; "
+                f"{measured['duration_seconds']:.0f} s for this part"
+            )
+    ran = [name for name, measured in burst.items() if "skipped" not in measured]
+    if not ran:
+        return [*lines, ""]
+    by_name: dict[str, dict[str, dict[str, Any]]] = {}
+    for figure in results["figures"]:
+        if figure.get("api") in ran:
+            by_name.setdefault(figure["name"], {})[figure["api"]] = figure
+    header, align = ["figure"], ["---"]
+    for name in ran:
+        header += [TITLES[name], "floor", "ratio", "ok"]
+        align += ["---:", "---:", "---:", "---"]
+    lines += ["", _row([*header, "target"]), _row([*align, "---"])]
+    for label, cells in by_name.items():
+        row = [label]
+        for name in ran:
+            figure = cells.get(name)
+            if figure is None:
+                row += ["", "", "", ""]
+                continue
+            row += [
+                _number(figure["value"]),
+                _number(figure.get("baseline")),
+                _number(figure.get("ratio"), 2),
+                _verdict(figure),
+            ]
+        goal = next((f.get("target") for f in cells.values() if f.get("target")), "")
+        lines.append(_row([*row, goal or ""]))
+    return [*lines, ""]
+
+
+def _single(results: dict[str, Any]) -> list[str]:
+    """The figures measured on the emulator only (steady RSS, audit throughput)."""
+    rows = [figure for figure in results["figures"] if figure.get("api") is None]
+    if not rows:
+        return []
+    lines = [
+        _row(["figure", "measured", "baseline (same run)", "ratio", "target", "ok"]),
+        _row(["---", "---:", "---:", "---:", "---", "---"]),
+    ]
+    for figure in rows:
+        lines.append(
+            _row(
+                [
+                    figure["name"],
+                    _number(figure["value"]),
+                    _number(figure.get("baseline")),
+                    _number(figure.get("ratio"), 2),
+                    figure.get("target") or "",
+                    _verdict(figure),
+                ]
+            )
+        )
+    return [*lines, ""]
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The figures as a Markdown document (medians over the repetitions)."""
     machine = results["machine"]
@@ -35,24 +111,20 @@ def markdown(results: dict[str, Any]) -> str:
         f"{machine['cpu_count']} × {machine['cpu_model']}, {machine['memory_mib']:,} MiB, "
         f"Python {machine['python']}.",
         "",
-        _row(["figure", "measured", "baseline (same run)", "ratio", "target", "ok"]),
-        _row(["---", "---:", "---:", "---:", "---", "---"]),
     ]
-    for figure in results["figures"]:
-        ok = figure.get("ok")
-        lines.append(
-            _row(
-                [
-                    figure["name"],
-                    _number(figure["value"]),
-                    _number(figure.get("baseline")),
-                    _number(figure.get("ratio"), 2),
-                    figure.get("target") or "",
-                    "" if ok is None else ("yes" if ok else "**no**"),
-                ]
-            )
-        )
-    lines += ["", "Baselines: see bench/README.md. Raw samples are in the JSON file.", ""]
+    per_target = _per_target(results)
+    if per_target:
+        lines += [
+            "## Create burst and completion mirror, per API server",
+            "",
+            "Each `floor` is measured against the same server in the same run.",
+            "",
+            *per_target,
+        ]
+    single = _single(results)
+    if single:
+        lines += ["## Steady RSS and audit throughput (emulator)", "", *single]
+    lines += ["Baselines: see bench/README.md. Raw samples are in the JSON file.", ""]
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ async def steady_rss(
         async with processes.controller(
             str(python), kubeconfig, audit_url, log, cooldown="5m", wrapper=wrapper
         ) as process:
-            await harness.wait_for_controller(emu, process, log)
+            await harness.wait_for_controller(partial(harness.watching, emu), process, log)
             await _settle(process.pid)
             settled_after = time.perf_counter() - began
             samples = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -15,10 +16,13 @@ from typing import Any
 if __package__ in (None, ""):  # run as `python bench/run.py`: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import audit, lifecycle, report, rss
+from bench import audit, lifecycle, report, rss, targets
 from bench.stats import git_commit, machine_facts, median, ratio
+from bench.targets import TargetName
 
 SCENARIOS = ("burst", "rss", "audit")
+TARGET_CHOICES = (*targets.TARGET_NAMES, "both")
+WARM_UP_WFES = 100
 Figure = dict[str, Any]
 RSS_LIMITS_MIB = {"wfes_1000": 120, "wfes_10000": 250}
 
@@ -37,18 +41,25 @@ def _median_of(runs: list[dict[str, Any]], *path: str) -> float:
     return median(values)
 
 
-async def burst_scenarios(sizes: list[int], reps: int, workdir: Path) -> dict[str, Any]:
-    """Scenarios 1 and 2 (and CPU per lifecycle): per size, `reps` floor and controller runs."""
+async def burst_scenarios(
+    target: targets.Target, sizes: list[int], reps: int, workdir: Path
+) -> dict[str, Any]:
+    """Scenarios 1 and 2 (and CPU per lifecycle) on one target: per size, `reps` floor and
+    controller runs, after one floor burst not counted (a real server is slower the first
+    time: caches, connections)."""
+    title = targets.TITLES[target.name]
+    _log(f"{title}: warm-up (a floor burst of {WARM_UP_WFES}, not counted)")
+    await lifecycle.floor_burst(target, WARM_UP_WFES, workdir)
     create: dict[str, Any] = {}
     completion: dict[str, Any] = {}
     cpu: dict[str, Any] = {}
     for size in sizes:
         floors, controllers = [], []
         for rep in range(reps):
-            _log(f"create burst {size}: floor, repetition {rep + 1}/{reps}")
-            floors.append(await lifecycle.floor_burst(size))
-            _log(f"create burst {size}: controller, repetition {rep + 1}/{reps}")
-            controllers.append(await lifecycle.controller_lifecycle(size, workdir))
+            _log(f"{title}: create burst {size}: floor, repetition {rep + 1}/{reps}")
+            floors.append(await lifecycle.floor_burst(target, size, workdir))
+            _log(f"{title}: create burst {size}: controller, repetition {rep + 1}/{reps}")
+            controllers.append(await lifecycle.controller_lifecycle(target, size, workdir))
         key = f"wfes_{size}"
         summary = {
             name: {
@@ -113,6 +124,34 @@ async def burst_scenarios(sizes: list[int], reps: int, workdir: Path) -> dict[st
     }
 
 
+async def burst_on_targets(
+    names: list[TargetName], sizes: list[int], reps: int, workdir: Path
+) -> dict[str, Any]:
+    """`burst_scenarios` on each target, one after the other; a target that cannot run here is
+    skipped with its reason (in CI that is a failure)."""
+    unavailable = {name: targets.unavailable(name) for name in names}
+    for name, reason in unavailable.items():
+        if reason is not None and os.environ.get("CI"):
+            raise SystemExit(f"bench: {targets.TITLES[name]}: {reason}")
+    measured: dict[str, Any] = {}
+    for name in names:
+        reason = unavailable[name]
+        if reason is not None:
+            _log(f"{targets.TITLES[name]}: skipped: {reason}")
+            measured[name] = {"skipped": reason}
+            continue
+        began = time.perf_counter()
+        _log(f"{targets.TITLES[name]}: starting ({targets.server_version(name)})")
+        async with targets.opened(name, workdir) as target:
+            figures = await burst_scenarios(target, sizes, reps, workdir)
+        measured[name] = {
+            "server": targets.server_version(name),
+            "duration_seconds": time.perf_counter() - began,
+            **figures,
+        }
+    return {"burst": measured}
+
+
 async def rss_scenario(sizes: list[int], reps: int, workdir: Path) -> dict[str, Any]:
     """Scenario 3 with the runtime-only venv."""
     _log("runtime venv (bench/.venv-runtime)")
@@ -175,6 +214,7 @@ def _figure(
         "ratio": None if baseline is None else ratio(value, baseline),
         "target": target,
         "ok": ok,
+        "api": None,
     }
 
 
@@ -218,15 +258,15 @@ def _burst_rows(burst: dict[str, Any]) -> list[Figure]:
     return rows
 
 
-def figures(results: dict[str, Any]) -> list[Figure]:
-    """The table rows: value, baseline, ratio, target and verdict of each headline figure."""
-    rows = _burst_rows(results.get("create_burst") or {})
-    mirror = results.get("completion_mirror") or {}
+def _api_rows(measured: dict[str, Any]) -> list[Figure]:
+    """The rows of scenarios 1 and 2 on one target."""
+    rows = _burst_rows(measured.get("create_burst") or {})
+    mirror = measured.get("completion_mirror") or {}
     for key in sorted((k for k in mirror if k.startswith("wfes_")), key=len):
         size, p99 = key.removeprefix("wfes_"), mirror[key]["p99_seconds"]
         rows.append(_figure(f"completion mirror {size}: p50 (s)", mirror[key]["p50_seconds"]))
         rows.append(_figure(f"completion mirror {size}: p99 (s)", p99, target="< 1", ok=p99 < 1))
-    life = results.get("lifecycle") or {}
+    life = measured.get("lifecycle") or {}
     for key in sorted((k for k in life if k.startswith("wfes_")), key=len):
         size = key.removeprefix("wfes_")
         rows.append(
@@ -237,6 +277,17 @@ def figures(results: dict[str, Any]) -> list[Figure]:
                 f"lifecycle {size}: requests on WFEs+runs per WFE", life[key]["requests_per_wfe"]
             )
         )
+    return rows
+
+
+def figures(results: dict[str, Any]) -> list[Figure]:
+    """The table rows: value, baseline, ratio, target and verdict of each headline figure; those
+    of scenarios 1 and 2 once per target (`api`: its name), the others with `api` None."""
+    rows = [
+        {**row, "api": name}
+        for name, measured in (results.get("burst") or {}).items()
+        for row in _api_rows(measured)
+    ]
     memory = results.get("rss_mib") or {}
     for key in sorted((k for k in memory if k.startswith("wfes_")), key=len):
         name = f"steady RSS, {key.removeprefix('wfes_')} settled WFEs (MiB)"
@@ -277,7 +328,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only", choices=SCENARIOS, action="append", help="run only these (repeatable)"
     )
+    parser.add_argument(
+        "--target",
+        choices=TARGET_CHOICES,
+        default="both",
+        help="API server(s) of the create burst and completion mirror: the in-process emulator, "
+        "a real kube-apiserver started for the run (cluster), or both (default)",
+    )
     return parser.parse_args(argv)
+
+
+def target_names(choice: str) -> list[TargetName]:
+    """The targets a `--target` choice names."""
+    return [name for name in targets.TARGET_NAMES if choice in (name, "both")]
 
 
 async def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -285,7 +348,7 @@ async def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     chosen = args.only or list(SCENARIOS)
     results: dict[str, Any] = {}
     if "burst" in chosen:
-        results |= await burst_scenarios(args.sizes, args.reps, workdir)
+        results |= await burst_on_targets(target_names(args.target), args.sizes, args.reps, workdir)
     if "rss" in chosen:
         results |= await rss_scenario(args.rss_sizes, args.rss_reps, workdir)
     if "audit" in chosen:
@@ -308,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         "repetitions": args.reps,
         "settings": {
             "sizes": args.sizes,
+            "targets": target_names(args.target),
+            "warm_up_wfes": WARM_UP_WFES,
             "rss_sizes": args.rss_sizes,
             "rss_repetitions": args.rss_reps,
             "audit_events": args.audit_events,

@@ -1,31 +1,46 @@
-"""The e2e target: `E2E_TARGET=sandbox` (default) starts `kubernaut-wfe sandbox`; `E2E_TARGET=kind`
-reads the endpoints `tests/e2e/kind/run.sh` exports (see README.md)."""
+"""The e2e target: `E2E_TARGET=cluster` (default) starts `kubernaut-wfe sandbox --api cluster` (the
+real API server), `E2E_TARGET=sandbox` starts it on the API emulator; `E2E_TARGET=kind` reads the
+endpoints `tests/e2e/kind/run.sh` exports (see README.md)."""
 
 from __future__ import annotations
 
 import os
 import secrets
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
 
 # Helpers live in a sibling module (importlib mode: no absolute path).
-from .target import Target, TargetError, sandbox_target, target_from_env  # noqa: TID252
+from .target import (  # noqa: TID252
+    DEFAULT_TARGET,
+    TARGETS,
+    Target,
+    TargetError,
+    cluster_unavailable,
+    sandbox_target,
+    target_from_env,
+)
 
 
 @pytest.fixture(scope="session")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    name = os.environ.get("E2E_TARGET", "sandbox")
+    name = os.environ.get("E2E_TARGET") or DEFAULT_TARGET
+    if name not in TARGETS:
+        pytest.fail(f"E2E_TARGET must be one of {', '.join(TARGETS)}, not {name!r}")
+    if name == "cluster" and (reason := cluster_unavailable()) is not None:
+        # Outside CI a machine without Go skips (saying why); in CI that is a failure.
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     try:
-        if name == "sandbox":
-            with sandbox_target(tmp_path_factory.mktemp("sandbox")) as started:
-                yield started
-        elif name == "kind":
+        if name == "kind":
             yield target_from_env(os.environ)
         else:
-            pytest.fail(f"E2E_TARGET must be 'sandbox' or 'kind', not {name!r}")
+            api: Literal["emulator", "cluster"] = "cluster" if name == "cluster" else "emulator"
+            with sandbox_target(tmp_path_factory.mktemp(name), api) as started:
+                yield started
     except TargetError as error:
         pytest.fail(str(error))
 

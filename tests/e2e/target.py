@@ -1,11 +1,13 @@
 """What the e2e tests talk to: a `Target` (Kubernetes API, audit service, metrics, probes) made
-either by starting `kubernaut-wfe sandbox` or from the environment `tests/e2e/kind/run.sh` sets."""
+either by starting `kubernaut-wfe sandbox` (on the real API server for `cluster`, on the emulator
+for `sandbox`) or from the environment `tests/e2e/kind/run.sh` sets (`kind`)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import signal
 import ssl
 import subprocess
@@ -14,13 +16,17 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from kubernaut_wfe.constants import API_VERSION, PLURAL
 
+TARGETS = ("cluster", "sandbox", "kind")
+DEFAULT_TARGET = "cluster"
 SANDBOX_START_SECONDS = 90.0
+CLUSTER_START_SECONDS = 240.0
+"""The real control plane starts first (about 15 s alone, more on a busy machine)."""
 SANDBOX_STOP_SECONDS = 30.0
 HELLO_BUNDLE = "quay.io/kubernaut/workflows/hello-world:v1"
 FAILING_BUNDLE = "quay.io/kubernaut/workflows/failing:v1"
@@ -126,6 +132,36 @@ def target_from_env(environ: Mapping[str, str]) -> Target:
     )
 
 
+def cluster_unavailable() -> str | None:
+    """Why `E2E_TARGET=cluster` cannot run here (the binaries are not built), or None."""
+    from kubernaut_wfe.sandbox.cluster import find_binaries
+    from kubernaut_wfe.testing.testcluster.build import INSTALL_GO
+
+    if find_binaries() is not None:
+        return None
+    if shutil.which("go") is None:
+        return (
+            "E2E_TARGET=cluster needs the real API server, and `make test-cluster-build` needs "
+            f"Go: {INSTALL_GO}"
+        )
+    return "E2E_TARGET=cluster needs the real API server: run `make test-cluster-build` first"
+
+
+def state_target(name: str, state: Mapping[str, Any]) -> Target:
+    """The target described by a sandbox's `sandbox.json` (its `kubeconfig` is the admin's)."""
+    access = _kube_access(str(state["kubeconfig"]))
+    return Target(
+        name=name,
+        api_server=access.server,
+        headers=access.headers,
+        verify=access.verify,
+        audit_url=str(state["auditUrl"]),
+        metrics_url=str(state["metricsUrl"]),
+        health_url=str(state["healthUrl"]),
+        execution_namespace=str(state["executionNamespace"]),
+    )
+
+
 def _read_state(path: Path) -> dict[str, Any] | None:
     try:
         state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -135,39 +171,33 @@ def _read_state(path: Path) -> dict[str, Any] | None:
 
 
 @contextlib.contextmanager
-def sandbox_target(state_dir: Path) -> Iterator[Target]:
-    """`kubernaut-wfe sandbox` applying nothing; the target once its `sandbox.json` is written.
-    On exit the sandbox is stopped with SIGTERM (it stops the controller first)."""
+def sandbox_target(
+    state_dir: Path, api: Literal["emulator", "cluster"] = "emulator"
+) -> Iterator[Target]:
+    """`kubernaut-wfe sandbox --api API` applying nothing; the target (`sandbox` on the emulator,
+    `cluster` on the real API server) once its `sandbox.json` is written. On exit the sandbox is
+    stopped with SIGTERM (it stops the controller first, the API server last)."""
     log_path = state_dir / "sandbox.stderr"
     state_path = state_dir / "sandbox.json"
     command = [
         sys.executable, "-m", "kubernaut_wfe.commands.sandbox",
-        "--no-apply", "--state-dir", str(state_dir),
+        "--no-apply", "--state-dir", str(state_dir), "--api", api,
     ]  # fmt: skip
+    start_seconds = CLUSTER_START_SECONDS if api == "cluster" else SANDBOX_START_SECONDS
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
         )
     state: dict[str, Any] | None = None
     try:
-        deadline = time.monotonic() + SANDBOX_START_SECONDS
+        deadline = time.monotonic() + start_seconds
         while state is None:
             if process.poll() is not None or time.monotonic() > deadline:
                 output = log_path.read_text(encoding="utf-8", errors="replace")
                 raise TargetError(f"the sandbox did not start (exit {process.poll()}):\n{output}")
             time.sleep(0.1)  # the state file appears once the controller is ready
             state = _read_state(state_path)
-        access = _kube_access(state["kubeconfig"])
-        yield Target(
-            name="sandbox",
-            api_server=access.server,
-            headers=access.headers,
-            verify=access.verify,
-            audit_url=state["auditUrl"],
-            metrics_url=state["metricsUrl"],
-            health_url=state["healthUrl"],
-            execution_namespace=state["executionNamespace"],
-        )
+        yield state_target("cluster" if api == "cluster" else "sandbox", state)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -179,6 +209,17 @@ def sandbox_target(state_dir: Path) -> Iterator[Target]:
             # Only if the sandbox itself could not stop it: never leave a controller behind.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(int(state["controllerPid"]), signal.SIGKILL)
+        _stop_left_cluster(state_dir / "cluster")
+
+
+def _stop_left_cluster(root: Path) -> None:
+    """Only if the sandbox could not stop its control plane: stop it (its `state.json` is removed
+    with it on a clean stop)."""
+    from kubernaut_wfe.testing.testcluster import TestCluster
+
+    left = TestCluster.attach(root)
+    if left is not None:
+        left.stop()
 
 
 def wfe_path(namespace: str, name: str = "") -> str:

@@ -1,4 +1,5 @@
-"""Reading the `kind` target from the environment (pure; runs on every target)."""
+"""Reading the `kind` target from the environment and a sandbox's target from its state file
+(pure; runs on every target)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .target import HELLO_BUNDLE, TargetError, target_from_env  # noqa: TID252
+from .target import HELLO_BUNDLE, TargetError, state_target, target_from_env  # noqa: TID252
 
 
 def kubeconfig(tmp_path: Path) -> str:
@@ -70,3 +71,25 @@ def test_missing_settings_are_named() -> None:
         "E2E_TARGET=kind needs E2E_KUBECONFIG or KUBECONFIG, E2E_METRICS_URL, "
         "E2E_HEALTH_URL or E2E_PROBES_URL (run tests/e2e/kind/run.sh)"
     )
+
+
+def test_a_sandbox_state_file_gives_every_endpoint(tmp_path: Path) -> None:
+    state = {
+        "kubeconfig": kubeconfig(tmp_path),
+        "apiServer": "http://127.0.0.1:6443",
+        "auditUrl": "http://127.0.0.1:18080",
+        "metricsUrl": "http://127.0.0.1:19090/metrics",
+        "healthUrl": "http://127.0.0.1:18081",
+        "executionNamespace": "runs",
+        "api": "cluster",
+    }
+
+    target = state_target("cluster", state)
+
+    assert target.name == "cluster"
+    assert target.api_server == "http://127.0.0.1:6443"
+    assert target.headers == {"Authorization": "Bearer secret"}
+    assert target.audit_url == "http://127.0.0.1:18080"
+    assert target.metrics_url == "http://127.0.0.1:19090/metrics"
+    assert target.health_url == "http://127.0.0.1:18081"
+    assert target.execution_namespace == "runs"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from kubernaut_wfe.testing.targets import target_kind
 from kubernaut_wfe.testing.testcluster import TestCluster, built, running_cluster
 from kubernaut_wfe.testing.testcluster.build import INSTALL_GO
 
@@ -47,3 +48,13 @@ def own_cluster(
     objects (the chart, the CRD)."""
     with running_cluster(tmp_path_factory.mktemp("own-cluster"), cluster_binaries) as started:
         yield started
+
+
+@pytest.fixture
+def api_cluster(request: pytest.FixtureRequest) -> TestCluster | None:
+    """The real API server the controller's suites run on (the session's), or None when
+    `INTEGRATION_TARGET=emulator` puts them on a fresh emulator per test."""
+    if target_kind() == "emulator":
+        return None
+    found: TestCluster = request.getfixturevalue("cluster")
+    return found

@@ -8,6 +8,8 @@ from pathlib import Path
 
 HELP = "Run the API emulator, Tekton simulator, audit service and controller locally."
 
+API_CHOICES = ("emulator", "cluster")
+
 DEFAULT_STATE_DIR = Path(".sandbox")
 
 
@@ -29,6 +31,15 @@ def _seconds(text: str) -> float:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the sandbox's options."""
+    parser.add_argument(
+        "--api",
+        choices=API_CHOICES,
+        default="emulator",
+        help="emulator (default): the in-process Kubernetes API emulator, nothing to build; "
+        "cluster: a real kube-apiserver, etcd and kube-controller-manager under "
+        "STATE_DIR/cluster (`make test-cluster-build` first, which needs Go), the controller on "
+        "its ServiceAccount",
+    )
     parser.add_argument(
         "--apply",
         nargs="*",
@@ -85,7 +96,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
             type=_port,
             default=0,
             metavar="PORT",
-            help=f"port of {what} on 127.0.0.1 (default: a free one)",
+            help=f"port of {what} on 127.0.0.1 (default: a free one)"
+            + (" (--api emulator only)" if name == "api" else ""),
         )
     parser.add_argument(
         "--ready-timeout",
@@ -110,8 +122,22 @@ def files_to_apply(args: argparse.Namespace, cwd: Path) -> tuple[list[Path], str
     return example_files(examples), None
 
 
+def cluster_binaries(args: argparse.Namespace) -> tuple[Path | None, str | None]:
+    """With `--api cluster`: the real API server's binaries, or the one-line reason it cannot
+    run (exit 2 before anything starts). (None, None) on the emulator."""
+    if args.api != "cluster":
+        return None, None
+    if args.api_port:
+        return None, "--api-port applies to --api emulator only (the real server picks its port)"
+    from kubernaut_wfe.sandbox.cluster import NOT_BUILT, find_binaries
+
+    binaries = find_binaries()
+    return (binaries, None) if binaries is not None else (None, NOT_BUILT)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the sandbox; 0 on a clean stop or when everything applied is done, 1 otherwise."""
+    """Run the sandbox; 0 on a clean stop or when everything applied is done, 1 otherwise, 2 when
+    it cannot start (a missing file, `--api cluster` without the built binaries)."""
     import asyncio
 
     from kubernaut_wfe.sandbox import SandboxOptions, run_sandbox
@@ -124,9 +150,15 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"kubernaut-wfe sandbox: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
+    binaries, problem = cluster_binaries(args)
+    if problem is not None:
+        print(f"kubernaut-wfe sandbox: {problem}", file=sys.stderr)
+        return 2
     options = SandboxOptions(
         stack=StackOptions(
             state_dir=args.state_dir,
+            api=args.api,
+            cluster_binaries=binaries,
             api_port=args.api_port,
             audit_port=args.audit_port,
             metrics_port=args.metrics_port,

@@ -10,8 +10,10 @@ from typing import Any
 
 import aiohttp.web
 
-from kubernaut_wfe.emulator import protobuf
+from kubernaut_wfe.emulator import errors, protobuf
 from kubernaut_wfe.emulator.errors import ApiError
+
+NOT_OLDER_THAN = "NotOlderThan"
 
 
 def json_response(
@@ -68,6 +70,78 @@ def positive_int(value: str | None, name: str) -> int | None:
     return number
 
 
+def list_limit(value: str | None) -> int | None:
+    """A list's `limit`: None for none (absent, 0 or negative, as the API server reads it);
+    a value that is not an integer is a 400 worded as the server words it."""
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise ApiError(400, f'strconv.ParseInt: parsing "{value}": invalid syntax') from exc
+    return number if number > 0 else None
+
+
+def check_list_options(query: dict[str, str], *, watch: bool) -> None:
+    """422 Invalid (`ListOptions.meta.k8s.io`) for the combinations of `sendInitialEvents`,
+    `resourceVersionMatch`, `resourceVersion` and `continue` the API server refuses."""
+    match = query.get("resourceVersionMatch", "")
+    initial_events = "sendInitialEvents" in query
+    causes: list[tuple[str, str, str]] = []  # (field, reason, message)
+
+    def forbidden(field: str, message: str) -> None:
+        causes.append((field, "FieldValueForbidden", f"Forbidden: {message}"))
+
+    def unsupported(supported: str) -> None:
+        message = f'Unsupported value: "{match}": supported values: {supported}'
+        causes.append(("resourceVersionMatch", "FieldValueNotSupported", message))
+
+    if watch:
+        if initial_events and match != NOT_OLDER_THAN:
+            forbidden(
+                "resourceVersionMatch",
+                f"sendInitialEvents requires setting resourceVersionMatch to {NOT_OLDER_THAN}",
+            )
+        if match:
+            if not initial_events:
+                forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden for watch unless sendInitialEvents is "
+                    "provided",
+                )
+            if match != NOT_OLDER_THAN:
+                unsupported(f'"{NOT_OLDER_THAN}"')
+            if query.get("continue"):
+                forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden when continue is provided",
+                )
+    else:
+        if match:
+            if not query.get("resourceVersion"):
+                forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                )
+            if query.get("continue"):
+                forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden when continue is provided",
+                )
+            if match not in ("Exact", NOT_OLDER_THAN):
+                unsupported(f'"Exact", "{NOT_OLDER_THAN}", ""')
+        if initial_events:
+            forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list")
+    if causes:
+        raise errors.invalid(
+            "ListOptions",
+            "meta.k8s.io",
+            "",
+            [{"reason": r, "message": m, "field": f} for f, r, m in causes],
+            [f"{f}: {m}" for f, _, m in causes],
+        )
+
+
 def watch_since(value: str | None) -> int | None:
     """A watch's resourceVersion: None for "", "0" or absent (start with the current state)."""
     if value in (None, "", "0"):
@@ -79,7 +153,7 @@ def watch_since(value: str | None) -> int | None:
 
 
 def sort_key(obj: dict[str, Any]) -> tuple[str, str]:
-    """(namespace, name): the order of lists, as etcd keys sort."""
+    """(namespace, name): the object's key (lists come in `store.etcd_order`)."""
     meta = obj.get("metadata") or {}
     return meta.get("namespace", "") or "", meta.get("name", "")
 
@@ -97,4 +171,4 @@ def decode_continue(token: str) -> tuple[str, str]:
         namespace, name = payload["start"]
         return str(namespace), str(name)
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise ApiError(400, f"continue key is not valid: {exc}") from exc
+        raise ApiError(400, f"invalid continue token: continue key is not valid: {exc}") from exc

@@ -1,4 +1,5 @@
-"""Discovery documents, `/version` and the OpenAPI v3 documents kubectl relies on."""
+"""Discovery documents, `/version`, the OpenAPI v3 documents kubectl relies on and a bare
+OpenAPI v2 document (kubectl reads v2 to check a `kind: List` it creates or applies)."""
 
 from __future__ import annotations
 
@@ -226,3 +227,48 @@ def openapi_v3_index(registry: ResourceRegistry) -> dict[str, Any]:
             digest = hashlib.sha512(json.dumps(document, sort_keys=True).encode()).hexdigest()[:64]
             paths[name] = {"serverRelativeURL": f"/openapi/v3/{name}?hash={digest.upper()}"}
     return {"paths": paths}
+
+
+OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+"""The media type the API server answers kubectl's `/openapi/v2` in (gnostic's
+`openapi.v2.Document`; kubectl asks for `...spec.v2@v1.0+protobuf`)."""
+
+
+def openapi_v2_document() -> dict[str, Any]:
+    """`/openapi/v2` without definitions: kubectl then checks nothing on its side (it looks a
+    kind up there and skips kinds it does not find) and leaves it to the server, whose
+    `fieldValidation` it asks for anyway."""
+    return {
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes", "version": SERVER_VERSION["gitVersion"]},
+        "paths": {},
+        "definitions": {},
+    }
+
+
+def openapi_v2_protobuf() -> bytes:
+    """The same document as gnostic's protobuf `Document` (swagger = 1, info = 2 with title = 1
+    and version = 2)."""
+    document = openapi_v2_document()
+    info = _proto_text(1, document["info"]["title"]) + _proto_text(2, document["info"]["version"])
+    return _proto_text(1, document["swagger"]) + _proto_field(2, info)
+
+
+def _proto_text(number: int, text: str) -> bytes:
+    return _proto_field(number, text.encode())
+
+
+def _proto_field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)

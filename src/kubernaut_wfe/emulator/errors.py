@@ -54,14 +54,16 @@ class ApiError(Exception):
         return body
 
 
+def _details(name: str, group: str, kind: str, **more: Any) -> dict[str, Any]:
+    """A Status's details as the API server writes them: empty name and group left out."""
+    details: dict[str, Any] = {"name": name, "group": group, "kind": kind, **more}
+    return {key: value for key, value in details.items() if value != ""}
+
+
 def not_found(group: str, plural: str, name: str) -> ApiError:
     """`<plural>.<group> "<name>" not found` with details, as for a missing object."""
     qualified = f"{plural}.{group}" if group else plural
-    return ApiError(
-        404,
-        f'{qualified} "{name}" not found',
-        details={"name": name, "group": group, "kind": plural},
-    )
+    return ApiError(404, f'{qualified} "{name}" not found', details=_details(name, group, plural))
 
 
 def already_exists(group: str, plural: str, name: str) -> ApiError:
@@ -71,7 +73,7 @@ def already_exists(group: str, plural: str, name: str) -> ApiError:
         409,
         f'{qualified} "{name}" already exists',
         reason="AlreadyExists",
-        details={"name": name, "group": group, "kind": plural},
+        details=_details(name, group, plural),
     )
 
 
@@ -82,7 +84,25 @@ def conflict(group: str, plural: str, name: str, detail: str) -> ApiError:
         409,
         f'Operation cannot be fulfilled on {qualified} "{name}": {detail}',
         reason="Conflict",
-        details={"name": name, "group": group, "kind": plural},
+        details=_details(name, group, plural),
+    )
+
+
+def namespace_terminating(group: str, plural: str, name: str, namespace: str) -> ApiError:
+    """403 Forbidden for a create in a namespace being deleted (the NamespaceLifecycle
+    admission plugin's answer)."""
+    qualified = f"{plural}.{group}" if group else plural
+    cause = {
+        "reason": "NamespaceTerminating",
+        "message": f"namespace {namespace} is being terminated",
+        "field": "metadata.namespace",
+    }
+    return ApiError(
+        403,
+        f'{qualified} "{name}" is forbidden: unable to create new content in namespace '
+        f"{namespace} because it is being terminated",
+        reason="Forbidden",
+        details=_details(name, group, plural, causes=[cause]),
     )
 
 
@@ -101,5 +121,5 @@ def invalid(
         422,
         f'{qualified} "{name}" is invalid: {joined}',
         reason="Invalid",
-        details={"name": name, "group": group, "kind": kind, "causes": causes},
+        details=_details(name, group, kind, causes=causes),
     )

@@ -10,21 +10,23 @@ import aiohttp.web
 import attrs
 import kmock
 
-from kubernaut_wfe.emulator import discovery
+from kubernaut_wfe.emulator import discovery, errors
 from kubernaut_wfe.emulator.admission import WriteOptions
 from kubernaut_wfe.emulator.codec import (
+    check_list_options,
     decode_body,
     decode_continue,
     encode_continue,
     error_response,
     json_response,
-    positive_int,
+    list_limit,
     sort_key,
 )
 from kubernaut_wfe.emulator.errors import ApiError
 from kubernaut_wfe.emulator.faults import RequestRecord
+from kubernaut_wfe.emulator.objects import APPLY_PATCH
 from kubernaut_wfe.emulator.paths import ResourcePath, UnknownResource, parse_resource_path
-from kubernaut_wfe.emulator.resources import ResourceType
+from kubernaut_wfe.emulator.resources import CRD_RESOURCE, ResourceType
 from kubernaut_wfe.emulator.selectors import FieldSelector, LabelSelector
 from kubernaut_wfe.emulator.tables import table, wants_table
 from kubernaut_wfe.emulator.watching import WatchStream
@@ -90,7 +92,9 @@ class Router:
         if resolved is None:
             return self._serve_document(request)
         if isinstance(resolved, UnknownResource):
-            raise ApiError(404, "the server could not find the requested resource")
+            if self._builtin_group_version(resolved.group, resolved.version):
+                raise ApiError(404, "the server could not find the requested resource", details={})
+            return _page_not_found()  # as the API server answers under a CRD's group
         verb = _verb(request.method, resolved, query)
         res = resolved.resource
         record = RequestRecord(
@@ -119,8 +123,12 @@ class Router:
         try:
             if verb is None:
                 raise ApiError(
-                    405, "the server does not allow this method on the requested resource"
+                    405,
+                    "the server does not allow this method on the requested resource",
+                    details={},
                 )
+            if verb in ("list", "watch"):
+                check_list_options(query, watch=verb == "watch")
             if verb == "watch":
                 record.status = 200
                 return await WatchStream(self.emu).serve(request, resolved, query, names)
@@ -134,7 +142,9 @@ class Router:
 
     def _serve_document(self, request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         if request.method != "GET":
-            raise ApiError(405, "the server does not allow this method on the requested resource")
+            raise ApiError(
+                405, "the server does not allow this method on the requested resource", details={}
+            )
         segments = [s for s in request.path.split("/") if s]
         registry = self.emu.registry
         document: dict[str, Any] | None = None
@@ -154,11 +164,21 @@ class Router:
             document = discovery.api_group(registry, segments[1])
         elif segments[0] == "apis" and len(segments) == 3:
             document = discovery.api_resource_list(registry, segments[1], segments[2])
+        elif segments == ["openapi", "v2"]:
+            if "protobuf" in request.headers.get("Accept", ""):
+                return aiohttp.web.Response(
+                    body=discovery.openapi_v2_protobuf(),
+                    content_type=discovery.OPENAPI_V2_PROTOBUF,
+                )
+            document = discovery.openapi_v2_document()
         elif segments[:2] == ["openapi", "v3"]:
             document = self._openapi(segments[2:])
         if document is None:
-            raise ApiError(404, "the server could not find the requested resource")
+            return _page_not_found()
         return json_response(document)
+
+    def _builtin_group_version(self, group: str, version: str) -> bool:
+        return any(not res.custom for res in self.emu.registry.in_group_version(group, version))
 
     def _openapi(self, rest: list[str]) -> dict[str, Any] | None:
         registry = self.emu.registry
@@ -171,7 +191,15 @@ class Router:
         return None
 
     def _root_paths(self) -> list[str]:
-        paths = {"/api", "/api/v1", "/apis", "/version", "/openapi/v3", *_SIMPLE_DOCS}
+        paths = {
+            "/api",
+            "/api/v1",
+            "/apis",
+            "/version",
+            "/openapi/v2",
+            "/openapi/v3",
+            *_SIMPLE_DOCS,
+        }
         for group, versions in self.emu.registry.group_versions().items():
             if group:
                 paths.add(f"/apis/{group}")
@@ -191,10 +219,16 @@ class Router:
         res = path.resource
         life = self.emu.lifecycle
         if verb not in res.verbs:
+            if res.key == CRD_RESOURCE.key:  # the emulator's own limit (docs/testing.md)
+                raise ApiError(
+                    405,
+                    f'{verb} is not supported on resources of kind "{res.kind}": the emulator '
+                    "serves the CRDs it loaded read-only",
+                )
             raise ApiError(
                 405,
-                f'{verb} is not supported on resources of kind "{res.kind}"',
-                reason="MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+                details={},
             )
         if path.subresource not in (None, "status") or (
             path.subresource == "status" and not res.status_subresource
@@ -236,11 +270,21 @@ class Router:
             return json_response(updated, 200, options.warnings)
         if verb == "patch":
             assert path.name is not None
+            content_type = request.headers.get("Content-Type", "")
+            if content_type.startswith(APPLY_PATCH) and not query.get("fieldManager"):
+                message = "Required value: is required for apply patch"
+                raise errors.invalid(
+                    "PatchOptions",
+                    "meta.k8s.io",
+                    "",
+                    [{"reason": "FieldValueRequired", "message": message, "field": "fieldManager"}],
+                    [f"fieldManager: {message}"],
+                )
             patched, created_now = life.patch(
                 res,
                 namespace,
                 path.name,
-                content_type=request.headers.get("Content-Type", ""),
+                content_type=content_type,
                 raw_body=body_bytes,
                 subresource=path.subresource,
                 options=options,
@@ -249,10 +293,11 @@ class Router:
         delete_options = decode_body(body_bytes) if body_bytes.strip() else {}
         if verb == "delete":
             assert path.name is not None
-            deleted = life.delete(
+            deleted, gone = life.delete(
                 res, namespace, path.name, delete_options, dry_run=options.dry_run
             )
-            return json_response(deleted if res.custom else _success(res, deleted), 200)
+            # as the API server: a Status when the object is gone, else the object as it is now
+            return json_response(_success(res, deleted) if gone else deleted, 200)
         selected = self._select(res, path.namespace, query)
         for obj in selected:
             meta = obj["metadata"]
@@ -263,7 +308,8 @@ class Router:
                 delete_options,
                 dry_run=options.dry_run,
             )
-        return json_response(self._list_body(res, selected, {}))
+        list_meta = {"resourceVersion": str(self.emu.store.revision)}
+        return json_response(self._list_body(res, selected, list_meta))
 
     def _select(
         self, res: ResourceType, namespace: str | None, query: dict[str, str]
@@ -292,7 +338,7 @@ class Router:
             labels,
             fields,
             after=decode_continue(token) if token else None,
-            limit=positive_int(query.get("limit"), "limit") or None,
+            limit=list_limit(query.get("limit")),
         )
         list_meta: dict[str, Any] = {"resourceVersion": str(self.emu.store.revision)}
         if page.more and page.items:
@@ -330,6 +376,11 @@ class Router:
         }
 
 
+def _page_not_found() -> aiohttp.web.Response:
+    """The API server's answer to a path it does not serve: plain text, not a Status."""
+    return aiohttp.web.Response(status=404, text="404 page not found\n")
+
+
 def _success(res: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
     meta = obj.get("metadata") or {}
     return {
@@ -338,9 +389,13 @@ def _success(res: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
         "metadata": {},
         "status": "Success",
         "details": {
-            "name": meta.get("name"),
-            "group": res.group,
-            "kind": res.plural,
-            "uid": meta.get("uid"),
+            key: value
+            for key, value in (
+                ("name", meta.get("name")),
+                ("group", res.group),
+                ("kind", res.plural),
+                ("uid", meta.get("uid")),
+            )
+            if value
         },
     }

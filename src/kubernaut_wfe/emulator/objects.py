@@ -3,6 +3,7 @@ finalizers, generation, preconditions, schema pruning and validation."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime
 import secrets
@@ -18,12 +19,13 @@ from kubernaut_wfe.emulator.admission import (
     Problem,
     WriteOptions,
     admit,
+    check_fields,
     invalid,
     name_problems,
     rfc3339,
     utc_now,
 )
-from kubernaut_wfe.emulator.deletion import Reaper
+from kubernaut_wfe.emulator.deletion import Reaper, delete_options
 from kubernaut_wfe.emulator.errors import ApiError
 from kubernaut_wfe.emulator.patching import json_patch, merge_patch
 from kubernaut_wfe.emulator.resources import ResourceType
@@ -71,6 +73,7 @@ class ObjectLifecycle:
     ) -> dict[str, Any]:
         """POST: defaulting, namespace checks, generateName, pruning, validation, store."""
         obj = self._typed_body(res, body)
+        check_fields(res, obj, options)
         metadata = obj["metadata"]
         self._place(res, namespace, metadata)
         if metadata.get("resourceVersion"):
@@ -94,14 +97,20 @@ class ObjectLifecycle:
         if problems:
             raise invalid(res, metadata["name"], problems)
         ns = metadata.get("namespace", "")
-        if res.namespaced and self.store.get(NAMESPACES_KEY, "", ns) is None:
-            raise errors.not_found("", "namespaces", ns)
+        if res.namespaced:
+            home = self.store.get(NAMESPACES_KEY, "", ns)
+            if home is None:
+                raise errors.not_found("", "namespaces", ns)
+            if home["metadata"].get("deletionTimestamp"):
+                raise errors.namespace_terminating(res.group, res.plural, metadata["name"], ns)
         if self.store.get(res.key, ns, metadata["name"]) is not None:
             raise errors.already_exists(res.group, res.plural, metadata["name"])
         for key in _SYSTEM_METADATA:
             metadata.pop(key, None)
         if res.status_subresource:
             obj.pop("status", None)
+        if res.key == SECRETS_KEY:
+            _default_secret(obj)
         if res.key == NAMESPACES_KEY:
             obj["spec"] = {"finalizers": ["kubernetes"]}
             obj["status"] = {"phase": "Active"}
@@ -177,6 +186,7 @@ class ObjectLifecycle:
     ) -> dict[str, Any]:
         """PUT on the object or its `/status`."""
         new = self._typed_body(res, body)
+        check_fields(res, new, options)
         metadata = new["metadata"]
         if metadata.get("name") and metadata["name"] != name:
             raise ApiError(
@@ -222,8 +232,9 @@ class ObjectLifecycle:
                 res.group,
                 res.plural,
                 name,
-                f"Precondition failed: UID in precondition: {new_meta['uid']}, "
-                f"UID in object meta: {old_meta.get('uid')}",
+                f"StorageError: invalid object, Code: 4, Key: {_etcd_key(res, old_meta)}, "
+                "ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in "
+                f"precondition: {new_meta['uid']}, UID in object meta: {old_meta.get('uid')}",
             )
         if subresource == "status":
             status = new.get("status")
@@ -324,6 +335,7 @@ class ObjectLifecycle:
         if not isinstance(patched, dict):
             raise ApiError(422, "the patched object is not a JSON object")
         patched = self._typed_body(res, patched)
+        check_fields(res, patched, options, patched=True)
         check_rv = patched["metadata"].get("resourceVersion") != old["metadata"].get(
             "resourceVersion"
         )
@@ -353,17 +365,42 @@ class ObjectLifecycle:
             return self.create(res, namespace, applied, options), True
         applied.get("metadata", {}).pop("resourceVersion", None)
         patched = self._typed_body(res, merge_patch(existing, applied))
+        check_fields(res, patched, options, patched=True)
         return self._replace(res, existing, patched, subresource, options, check_rv=False), False
 
     # -- delete ------------------------------------------------------------------------------
 
     def delete(
         self, res: ResourceType, namespace: str, name: str, options_body: Any, *, dry_run: bool
-    ) -> dict[str, Any]:
-        """DELETE: preconditions, finalizers (deletionTimestamp + generation bump), removal."""
-        return self.reaper.delete(
-            res, self.get(res, namespace, name), options_body, dry_run=dry_run
-        )
+    ) -> tuple[dict[str, Any], bool]:
+        """DELETE: options, preconditions, finalizers (deletionTimestamp + generation bump),
+        removal. The object the answer shows and whether it is gone (see `Reaper.delete`)."""
+        options = delete_options(options_body)
+        return self.reaper.delete(res, self.get(res, namespace, name), options, dry_run=dry_run)
+
+
+SECRETS_KEY = "/v1/secrets"
+
+
+def _default_secret(secret: dict[str, Any]) -> None:
+    """As the API server stores a Secret: type Opaque unless given, `stringData` folded into
+    `data` (base64)."""
+    if not secret.get("type"):
+        secret["type"] = "Opaque"
+    string_data = secret.pop("stringData", None) or {}
+    if string_data:
+        data = dict(secret.get("data") or {})
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        secret["data"] = data
+
+
+def _etcd_key(res: ResourceType, meta: dict[str, Any]) -> str:
+    """Where the API server keeps the object in etcd (its storage errors quote it)."""
+    parts = ["/registry", *([res.group] if res.group else []), res.plural]
+    if meta.get("namespace"):
+        parts.append(meta["namespace"])
+    return "/".join([*parts, meta["name"]])
 
 
 def _content(obj: dict[str, Any]) -> dict[str, Any]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any
 
 from kubernaut_wfe.emulator.errors import ApiError
+
+logger = logging.getLogger(__name__)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -106,6 +109,8 @@ def _apply_operation(doc: Any, operation: Any) -> Any:
     if op == "remove":
         return _remove(doc, path)
     if op == "replace":
+        # RFC 6902: the target must exist (the API server's json-patch library also lets
+        # `replace` set a key an object lacks; see docs/testing.md)
         _resolve(doc, path)
         if not path:
             return copy.deepcopy(operation["value"])
@@ -124,14 +129,26 @@ def _apply_operation(doc: Any, operation: Any) -> Any:
     raise _PatchFailedError(f'unexpected kind of patch operation: "{op}"')
 
 
+PATCH_FAILED = "the server rejected our request due to an error in our request"
+"""What the API server says of any JSON patch that does not apply (with empty details)."""
+_JSON_KINDS = {dict: "object", str: "string", bool: "bool", int: "number", float: "number"}
+
+
 def json_patch(target: Any, operations: Any) -> Any:
-    """Apply an RFC 6902 patch to a copy of `target`; any failure is a 422, as on the apiserver."""
+    """Apply an RFC 6902 patch to a copy of `target`; any failure is a 422, as on the apiserver
+    (which does not say what failed: the reason is logged here)."""
     if not isinstance(operations, list):
-        raise ApiError(400, "json patch must be a list of operations")
+        kind = _JSON_KINDS.get(type(operations), "null")
+        raise ApiError(
+            400,
+            f"error decoding patch: json: cannot unmarshal {kind} into Go value of type "
+            "[]handlers.jsonPatchOp",
+        )
     doc = copy.deepcopy(target)
     for operation in operations:
         try:
             doc = _apply_operation(doc, operation)
         except _PatchFailedError as exc:
-            raise ApiError(422, str(exc)) from exc
+            logger.debug("json patch failed: %s", exc)
+            raise ApiError(422, PATCH_FAILED, details={}) from exc
     return doc

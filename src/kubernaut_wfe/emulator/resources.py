@@ -8,6 +8,17 @@ from typing import Any
 from kubernaut_wfe.emulator.validation import ObjectSchema, schema_for
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+CUSTOM_RESOURCE_VERBS = (
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "create",
+    "update",
+    "watch",
+)
+"""A custom resource's verbs, in the order the API server's discovery lists them."""
 READ_VERBS = ("get", "list", "watch")
 
 
@@ -52,13 +63,26 @@ class ResourceType:
 
 
 def _core(
-    plural: str, kind: str, *, namespaced: bool = True, short: tuple[str, ...] = ()
+    plural: str,
+    kind: str,
+    *,
+    namespaced: bool = True,
+    short: tuple[str, ...] = (),
+    verbs: tuple[str, ...] = ALL_VERBS,
 ) -> ResourceType:
-    return ResourceType("", "v1", plural, kind.lower(), kind, namespaced, short_names=short)
+    return ResourceType(
+        "", "v1", plural, kind.lower(), kind, namespaced, short_names=short, verbs=verbs
+    )
 
 
 BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
-    _core("namespaces", "Namespace", namespaced=False, short=("ns",)),
+    _core(
+        "namespaces",
+        "Namespace",
+        namespaced=False,
+        short=("ns",),
+        verbs=tuple(v for v in ALL_VERBS if v != "deletecollection"),
+    ),
     _core("events", "Event", short=("ev",)),
     _core("configmaps", "ConfigMap", short=("cm",)),
     _core("secrets", "Secret"),
@@ -103,6 +127,7 @@ def resources_from_crd(crd: dict[str, Any]) -> list[ResourceType]:
                 printer_columns=tuple(version.get("additionalPrinterColumns") or ()),
                 openapi_schema=openapi,
                 schema=schema_for(crd, version["name"]) if openapi else None,
+                verbs=CUSTOM_RESOURCE_VERBS,
                 custom=True,
             )
         )

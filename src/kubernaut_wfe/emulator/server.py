@@ -42,12 +42,16 @@ def default_crd_paths() -> list[Path]:
     return [Path(packaged_crd_path()), *sorted(TEKTON_CRDS_DIR.glob("*.yaml"))]
 
 
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's loader where PyYAML has it: ten times faster on the CRDs every emulator loads."""
+
+
 def load_crds(paths: Iterable[Path | str]) -> list[dict[str, Any]]:
     """Every CustomResourceDefinition document in the given YAML files."""
     crds: list[dict[str, Any]] = []
     for path in paths:
         text = Path(path).read_text(encoding="utf-8")
-        for document in yaml.safe_load_all(text):
+        for document in yaml.load_all(text, Loader=_YAML_LOADER):
             if isinstance(document, dict) and document.get("kind") == "CustomResourceDefinition":
                 crds.append(document)
     return crds

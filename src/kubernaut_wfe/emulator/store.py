@@ -13,6 +13,15 @@ from kubernaut_wfe.emulator.selectors import FieldSelector, LabelSelector
 
 ObjectKey = tuple[str, str]
 """(namespace, name); the namespace is "" for cluster-scoped objects."""
+SortedKey = tuple[str, ObjectKey]
+"""An object's place in list order (see `etcd_order`) and its key."""
+
+
+def etcd_order(key: ObjectKey) -> str:
+    """Where an object comes in a list: the API server lists in the order of etcd keys,
+    `<namespace>/<name>` compared as one string, so `a-b/x` comes before `a/x`."""
+    return f"{key[0]}/{key[1]}"
+
 
 ADDED = "ADDED"
 MODIFIED = "MODIFIED"
@@ -51,7 +60,8 @@ class Watcher:
 
     def offer(self, event: StoredEvent) -> None:
         """Queue the event as this watcher sees it: an object leaving the selection is DELETED
-        for it and one entering it is ADDED, as with a real apiserver's filtered watch."""
+        for it and one entering it is ADDED, as with a real apiserver's filtered watch (which
+        sends the leaving object as it was before, at the version of the change)."""
         now_selected = event.type != DELETED and self.selects(event.obj)
         was_selected = self.selects(event.old) if event.old is not None else False
         if event.type == DELETED:
@@ -61,8 +71,9 @@ class Watcher:
             self.queue.put_nowait({"type": MODIFIED, "object": event.obj})
         elif now_selected:
             self.queue.put_nowait({"type": ADDED, "object": event.obj})
-        elif was_selected:
-            self.queue.put_nowait({"type": DELETED, "object": event.obj})
+        elif was_selected and event.old is not None:
+            metadata = {**event.old["metadata"], "resourceVersion": str(event.resource_version)}
+            self.queue.put_nowait({"type": DELETED, "object": {**event.old, "metadata": metadata}})
 
     def close(self) -> None:
         """End the watch stream."""
@@ -99,7 +110,7 @@ class ObjectStore:
     def __init__(self, *, history_limit: int = 50_000) -> None:
         self._objects: dict[str, dict[ObjectKey, dict[str, Any]]] = {}
         self._by_namespace: dict[str, dict[str, set[str]]] = {}
-        self._sorted: dict[str, list[ObjectKey]] = {}
+        self._sorted: dict[str, list[SortedKey]] = {}
         self._by_label: dict[str, dict[str, dict[str, set[ObjectKey]]]] = {}
         self._by_owner: dict[str, set[tuple[str, ObjectKey]]] = {}
         self._watchers: dict[str, set[Watcher]] = {}
@@ -132,7 +143,7 @@ class ObjectStore:
         labels: LabelSelector,
         fields: FieldSelector,
     ) -> list[dict[str, Any]]:
-        """Every object matching the selectors, in (namespace, name) order."""
+        """Every object matching the selectors, in list order (`etcd_order`)."""
         return self.page(resource_key, namespace, labels, fields).items
 
     def page(
@@ -145,7 +156,7 @@ class ObjectStore:
         after: ObjectKey | None = None,
         limit: int | None = None,
     ) -> Page:
-        """Up to `limit` matching objects after the key `after`, in (namespace, name) order.
+        """Up to `limit` matching objects after the key `after`, in list order (`etcd_order`).
         Narrows by name or label index first; otherwise walks the sorted keys from `after`, so
         a page costs what it returns, not what is stored."""
         objects = self._objects.get(resource_key, {})
@@ -154,7 +165,7 @@ class ObjectStore:
         items: list[dict[str, Any]] = []
         index = begin
         while index < end:
-            key = keys[index]
+            key = keys[index][1]
             index += 1
             obj = objects.get(key)
             if obj is None or (namespace is not None and key[0] != namespace):
@@ -175,15 +186,20 @@ class ObjectStore:
         labels: LabelSelector,
         fields: FieldSelector,
         after: ObjectKey | None,
-    ) -> tuple[list[ObjectKey], int, int]:
+    ) -> tuple[list[SortedKey], int, int]:
         narrowed = self._narrowed(resource_key, namespace, labels, fields)
-        keys = sorted(narrowed) if narrowed is not None else self._sorted.get(resource_key, [])
+        keys = (
+            sorted((etcd_order(key), key) for key in narrowed)
+            if narrowed is not None
+            else self._sorted.get(resource_key, [])
+        )
         begin, end = 0, len(keys)
         if namespace is not None and narrowed is None:
-            begin = bisect.bisect_left(keys, (namespace, ""))
-            end = bisect.bisect_left(keys, (namespace + "\0", ""))
+            # every `<namespace>/...` key: from "<namespace>/" to "<namespace>0" ("0" follows "/")
+            begin = bisect.bisect_left(keys, (f"{namespace}/", ("", "")))
+            end = bisect.bisect_left(keys, (f"{namespace}0", ("", "")))
         if after is not None:
-            begin = max(begin, bisect.bisect_right(keys, after))
+            begin = max(begin, bisect.bisect_right(keys, (etcd_order(after), after)))
         return keys, begin, end
 
     def _narrowed(
@@ -226,6 +242,10 @@ class ObjectStore:
             else []
         )
 
+    def namespace_is_empty(self, namespace: str) -> bool:
+        """Whether no object of any resource is stored in the namespace."""
+        return not any(by_namespace.get(namespace) for by_namespace in self._by_namespace.values())
+
     def put(self, resource_key: str, obj: dict[str, Any]) -> dict[str, Any]:
         """Store a new state (ADDED or MODIFIED), stamping the next resourceVersion."""
         key = object_key(obj)
@@ -234,7 +254,7 @@ class ObjectStore:
         obj["metadata"]["resourceVersion"] = str(revision)
         self._unindex(resource_key, key, old)
         if old is None:
-            bisect.insort(self._sorted.setdefault(resource_key, []), key)
+            bisect.insort(self._sorted.setdefault(resource_key, []), (etcd_order(key), key))
         self._objects.setdefault(resource_key, {})[key] = obj
         self._index(resource_key, key, obj)
         self._emit(StoredEvent(resource_key, MODIFIED if old else ADDED, obj, old, revision))
@@ -247,7 +267,7 @@ class ObjectStore:
         self._unindex(resource_key, key, old)
         if old is not None:
             keys = self._sorted[resource_key]
-            del keys[bisect.bisect_left(keys, key)]
+            del keys[bisect.bisect_left(keys, (etcd_order(key), key))]
         revision = self.next_revision()
         final = {**obj, "metadata": {**obj["metadata"], "resourceVersion": str(revision)}}
         self._emit(StoredEvent(resource_key, DELETED, final, old, revision))

@@ -53,13 +53,24 @@ class WatchStream:
         self._tables = wants_table(request.headers.get("Accept", ""))
         self._bookmarks = query.get("allowWatchBookmarks") == "true"
         since = watch_since(query.get("resourceVersion"))
+        # As the API server: sendInitialEvents=true sends the whole state whatever the version
+        # (then a bookmark that ends it, when bookmarks are allowed); =false sends only what
+        # happens after the version (after now without one); absent, a watch without a version
+        # (or from "0") sends the state first and, with bookmarks allowed, the same bookmark.
+        initial_events = query.get("sendInitialEvents")
+        if initial_events == "true":
+            start, end_bookmark = None, self._bookmarks
+        elif initial_events == "false":
+            start, end_bookmark = (self.emu.store.revision if since is None else since), False
+        else:
+            start, end_bookmark = since, since is None and self._bookmarks
         timeout = positive_int(query.get("timeoutSeconds"), "timeoutSeconds")
         response = aiohttp.web.StreamResponse(
             status=200, headers={"Content-Type": "application/json", "Cache-Control": "no-cache"}
         )
         await response.prepare(request)
         try:
-            initial = self.emu.store.watch(watcher, since)
+            initial = self.emu.store.watch(watcher, start)
         except HistoryExpiredError as expired:
             error = ApiError(410, str(expired), reason="Expired")
             await response.write(event_line({"type": "ERROR", "object": error.status()}))
@@ -69,7 +80,7 @@ class WatchStream:
         try:
             for event in initial:
                 await response.write(self._line(res, event))
-            if query.get("sendInitialEvents") == "true" and since is None:
+            if end_bookmark:
                 await response.write(event_line(self._initial_events_end(res)))
             await self._pump(request, response, res, watcher, timeout)
         except ConnectionResetError:

@@ -3,7 +3,8 @@
 The Kubernetes API emulator with the Tekton simulator, the audit service on a fresh SQLite
 database and the controller as its own process (the same `kubernaut-wfe run` users deploy), all on
 127.0.0.1; then it applies manifests over the Kubernetes API and shows a live timeline of every
-WorkflowExecution.
+WorkflowExecution. With `--api cluster` a real control plane (the test cluster) replaces the
+emulator and the controller runs on its ServiceAccount.
 
 | module | role |
 |---|---|
@@ -12,6 +13,7 @@ WorkflowExecution.
 | `timeline.py` | pure: what changed between two views of a WFE, one progress line per WFE |
 | `display.py` | plain timestamped lines, or a redrawn block of progress lines on a terminal |
 | `stack.py` | starting and stopping everything; the `sandbox.json` state file |
+| `cluster.py` | `--api cluster`: the built binaries, the real control plane's start and stop |
 | `session.py` | apply, watch, `--exit-when-done`, the `--output json` document |
 """
 

@@ -76,7 +76,7 @@ async def run_sandbox(options: SandboxOptions, err: TextIO = sys.stderr) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        async with running_stack(options.stack) as stack:
+        async with running_stack(options.stack, display.note) as stack:
             code = await _session(stack, options, manifests, display, stop)
         display.note(f"stopped (the controller exited with code {stack.controller.returncode})")
         return code
@@ -95,7 +95,9 @@ async def _session(
     display: Display,
     stop: asyncio.Event,
 ) -> int:
-    async with httpx.AsyncClient(base_url=stack.endpoints.api_server, timeout=30.0) as client:
+    async with httpx.AsyncClient(
+        base_url=stack.endpoints.api_server, verify=stack.api_tls or True, timeout=30.0
+    ) as client:
         api = KubeApi(client)
         always = [options.stack.execution_namespace]
         for namespace in namespaces_needed(manifests, always):
@@ -119,7 +121,8 @@ async def _session(
                 await watcher
             if options.output_json:
                 await _print_json(api, stack.endpoints.audit_url, display)
-            display.note("stopping: controller (SIGTERM), audit service, API emulator")
+            server = "API server" if stack.cluster is not None else "API emulator"
+            display.note(f"stopping: controller (SIGTERM), audit service, {server}")
 
 
 async def _unless_stopped(work: Coroutine[Any, Any, Stack], stop: asyncio.Event) -> Stack | None:
@@ -138,14 +141,21 @@ async def _unless_stopped(work: Coroutine[Any, Any, Stack], stop: asyncio.Event)
 
 def _banner(stack: Stack, display: Display) -> None:
     endpoints = stack.endpoints
+    on_cluster: tuple[str, ...] = ()
+    if stack.cluster is not None:
+        on_cluster = (
+            f"  export PATH={stack.cluster.root / 'bin'}:$PATH   # kubectl of the server's release",
+        )
+    api = "(real kube-apiserver)" if stack.cluster is not None else "(emulator)"
     for line in (
         "sandbox ready:",
-        f"  Kubernetes API  {endpoints.api_server}",
+        f"  Kubernetes API  {endpoints.api_server} {api}",
         f"  audit service   {endpoints.audit_url}/api/v1/audit/events?correlation_id=…",
         f"  metrics         {endpoints.metrics_url}",
         f"  probes          {endpoints.health_url}/healthz  {endpoints.health_url}/readyz",
         f"  state           {Path(endpoints.state_dir) / 'sandbox.json'}",
         "use it with:",
+        *on_cluster,
         f"  export KUBECONFIG={endpoints.kubeconfig}",
         f"  kubectl --kubeconfig {endpoints.kubeconfig} get wfe -A",
         "Ctrl-C stops everything.",

@@ -1,7 +1,8 @@
 """Starting and stopping the sandbox's stack, and the `sandbox.json` state file.
 
-In this process: the API emulator with the Tekton simulator as its companion, and the audit
-service on a fresh SQLite database. As its own process: the controller.
+In this process: the API emulator with the Tekton simulator as its companion (or, with
+`api="cluster"`, a real control plane as child processes and the simulator against it), and the
+audit service on a fresh SQLite database. As its own process: the controller.
 """
 
 from __future__ import annotations
@@ -11,22 +12,29 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+import shutil
+import ssl
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import structlog
 
 from kubernaut_wfe.audit_service.server import serve
 from kubernaut_wfe.emulator import ApiEmulator
 from kubernaut_wfe.processes import ControllerProcess, free_port
-from kubernaut_wfe.tekton_simulator import companion
+from kubernaut_wfe.tekton_simulator import TektonSimulator, companion
+
+if TYPE_CHECKING:
+    from kubernaut_wfe.testing.testcluster import TestCluster
 
 STATE_FILE_NAME = "sandbox.json"
 KUBECONFIG_NAME = "kubeconfig"
 DATABASE_NAME = "audit.db"
 CONTROLLER_LOG_NAME = "controller.log"
+CLUSTER_DIR_NAME = "cluster"
+"""With `--api cluster`: the control plane's files (PKI, kubeconfigs, etcd data, logs)."""
 SERVICES_LOG_NAME = "services.log"
 """The in-process services' logs: the audit service's access log, the simulator's warnings."""
 OWN_FILES = (
@@ -38,6 +46,10 @@ OWN_FILES = (
 )
 
 
+ApiKind = Literal["emulator", "cluster"]
+API_KINDS: tuple[ApiKind, ...] = ("emulator", "cluster")
+
+
 class StackError(Exception):
     """The stack could not start; the message says which part and why."""
 
@@ -45,6 +57,10 @@ class StackError(Exception):
 @dataclass(frozen=True)
 class StackOptions:
     state_dir: Path
+    api: ApiKind = "emulator"
+    """`emulator`: the in-process API emulator; `cluster`: the real API server (test cluster)."""
+    cluster_binaries: Path | None = None
+    """With `api="cluster"`: the binaries' directory (None: the built ones, if any)."""
     host: str = "127.0.0.1"
     api_port: int = 0
     audit_port: int = 0
@@ -70,6 +86,9 @@ class Endpoints:
     controller_pid: int
     controller_log: str
     execution_namespace: str
+    api: ApiKind = "emulator"
+    """What serves `api_server`; on `cluster`, `kubeconfig` is the cluster admin's (client
+    certificate) and the controller runs on its ServiceAccount."""
 
     def to_json(self) -> dict[str, Any]:
         """camelCase keys, as in the state file."""
@@ -77,7 +96,15 @@ class Endpoints:
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> Endpoints:
-        return cls(**{key: document[_camel(key)] for key in cls.__dataclass_fields__})
+        """From the state file; a key it lacks keeps its default (a missing required one is a
+        TypeError)."""
+        return cls(
+            **{
+                key: document[_camel(key)]
+                for key in cls.__dataclass_fields__
+                if _camel(key) in document
+            }
+        )
 
 
 def _camel(name: str) -> str:
@@ -87,9 +114,26 @@ def _camel(name: str) -> str:
 
 @dataclass
 class Stack:
-    emulator: ApiEmulator
     controller: ControllerProcess
     endpoints: Endpoints
+    api_tls: ssl.SSLContext | None = None
+    """How a client verifies the API server and authenticates as its admin (None: the emulator,
+    plain HTTP without authentication)."""
+    emulator: ApiEmulator | None = None
+    cluster: TestCluster | None = None
+
+
+@dataclass(frozen=True)
+class _Api:
+    """The API server the stack runs on, ready."""
+
+    url: str
+    kubeconfig: Path
+    """The admin's kubeconfig, for people, kubectl and the e2e tests."""
+    controller_kubeconfig: Path
+    tls: ssl.SSLContext | None = None
+    emulator: ApiEmulator | None = None
+    cluster: TestCluster | None = None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -116,6 +160,13 @@ def prepare_state_dir(state_dir: Path) -> None:
                 )
     for name in OWN_FILES:
         (state_dir / name).unlink(missing_ok=True)
+    if _is_cluster_dir(state_dir / CLUSTER_DIR_NAME):
+        shutil.rmtree(state_dir / CLUSTER_DIR_NAME, ignore_errors=True)
+
+
+def _is_cluster_dir(path: Path) -> bool:
+    """A control plane's directory, as the test cluster lays it out (never someone else's)."""
+    return (path / "bin").is_symlink() and (path / "logs").is_dir()
 
 
 def _route_service_logs(stream: TextIO) -> None:
@@ -167,30 +218,86 @@ def _write_state(path: Path, endpoints: Endpoints) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(options: StackOptions) -> AsyncIterator[Stack]:
+async def _emulator_api(options: StackOptions, state_dir: Path) -> AsyncIterator[_Api]:
+    """The API emulator serving, the Tekton simulator as its companion."""
+    emulator = ApiEmulator()
+    emulator.companions.append(companion())
+    async with emulator.serving(host=options.host, port=options.api_port):
+        kubeconfig = await asyncio.to_thread(emulator.write_kubeconfig, state_dir / KUBECONFIG_NAME)
+        yield _Api(emulator.url, kubeconfig, kubeconfig, emulator=emulator)
+
+
+def _copy_kubeconfig(source: Path, target: Path) -> Path:
+    """The admin kubeconfig where the emulator's would be (its CA and certificate paths are
+    absolute), private to the user."""
+    target.unlink(missing_ok=True)
+    shutil.copyfile(source, target)
+    target.chmod(0o600)
+    return target
+
+
+@contextlib.asynccontextmanager
+async def _cluster_api(
+    options: StackOptions, state_dir: Path, progress: Callable[[str], None]
+) -> AsyncIterator[_Api]:
+    """A real control plane under `<state-dir>/cluster` and the Tekton simulator against it (as
+    the admin); the controller gets the ServiceAccount kubeconfig, as in a cluster."""
+    # Imported here: the emulator's sandbox loads nothing of the test cluster.
+    from kubernaut_wfe.sandbox.cluster import NOT_BUILT, find_binaries, running_cluster
+    from kubernaut_wfe.testing.testcluster import ClusterError
+
+    binaries = options.cluster_binaries or await asyncio.to_thread(find_binaries)
+    if binaries is None:
+        raise StackError(NOT_BUILT)
+    root = state_dir / CLUSTER_DIR_NAME
+    if root.exists():
+        raise StackError(f"{root} exists and is not a sandbox's: remove it or pass --state-dir")
+    progress(f"starting the real API server (kube-apiserver, etcd, controller-manager) in {root}")
+    try:
+        async with running_cluster(root, binaries) as cluster:
+            kubeconfig = await asyncio.to_thread(
+                _copy_kubeconfig, cluster.admin_kubeconfig, state_dir / KUBECONFIG_NAME
+            )
+            tls = await asyncio.to_thread(cluster.tls)
+            async with TektonSimulator(cluster.url, tls=tls):
+                yield _Api(
+                    cluster.url, kubeconfig, cluster.controller_kubeconfig, tls, cluster=cluster
+                )
+    except ClusterError as error:
+        raise StackError(f"the API server did not start: {error}") from error
+
+
+def _api(
+    options: StackOptions, state_dir: Path, progress: Callable[[str], None]
+) -> contextlib.AbstractAsyncContextManager[_Api]:
+    if options.api == "cluster":
+        return _cluster_api(options, state_dir, progress)
+    return _emulator_api(options, state_dir)
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    options: StackOptions, progress: Callable[[str], None] = lambda _: None
+) -> AsyncIterator[Stack]:
     """Everything up and ready (controller `/readyz` 200), the state file written; on exit the
-    controller is stopped first (SIGTERM, then wait), then the audit service and the emulator."""
+    controller is stopped first (SIGTERM, then wait), then the audit service, the simulator and
+    the API server. `progress` hears about the slow steps."""
     state_dir = options.state_dir.resolve()
     await asyncio.to_thread(prepare_state_dir, state_dir)
     services_log = await asyncio.to_thread(
         (state_dir / SERVICES_LOG_NAME).open, "a", encoding="utf-8", buffering=1
     )
     _route_service_logs(services_log)
-    emulator = ApiEmulator()
-    emulator.companions.append(companion())
     try:
         async with (
-            emulator.serving(host=options.host, port=options.api_port),
+            _api(options, state_dir, progress) as api,
             _audit_service(options) as audit_url,
         ):
-            kubeconfig = await asyncio.to_thread(
-                emulator.write_kubeconfig, state_dir / KUBECONFIG_NAME
-            )
             metrics_port = options.metrics_port or free_port(options.host)
             health_port = options.health_port or free_port(options.host)
             controller = ControllerProcess(
                 [
-                    "--kubeconfig", str(kubeconfig),
+                    "--kubeconfig", str(api.controller_kubeconfig),
                     "--datastorage-url", audit_url,
                     "--cooldown-period", options.cooldown_period,
                     "--execution-namespace", options.execution_namespace,
@@ -203,18 +310,19 @@ async def running_stack(options: StackOptions) -> AsyncIterator[Stack]:
             endpoints = Endpoints(
                 pid=os.getpid(),
                 state_dir=str(state_dir),
-                kubeconfig=str(kubeconfig),
-                api_server=emulator.url,
+                kubeconfig=str(api.kubeconfig),
+                api_server=api.url,
                 audit_url=audit_url,
                 metrics_url=f"http://{options.host}:{metrics_port}/metrics",
                 health_url=f"http://{options.host}:{health_port}",
                 controller_pid=0,
                 controller_log=str(controller.log_path),
                 execution_namespace=options.execution_namespace,
+                api=options.api,
             )
-            yield_stack = Stack(emulator, controller, endpoints)
+            stack = Stack(controller, endpoints, api.tls, api.emulator, api.cluster)
             try:
-                yield yield_stack
+                yield stack
             finally:
                 await controller.stop()
                 await asyncio.to_thread((state_dir / STATE_FILE_NAME).unlink, missing_ok=True)
@@ -226,6 +334,6 @@ async def start_controller(stack: Stack, options: StackOptions) -> Stack:
     """Start the controller, wait for `/readyz`, write the state file; the updated stack."""
     await stack.controller.start()
     await stack.controller.wait_ready(f"{stack.endpoints.health_url}/readyz", options.ready_timeout)
-    endpoints = Endpoints(**{**asdict(stack.endpoints), "controller_pid": stack.controller.pid})
+    endpoints = replace(stack.endpoints, controller_pid=stack.controller.pid or 0)
     await asyncio.to_thread(_write_state, Path(endpoints.state_dir) / STATE_FILE_NAME, endpoints)
-    return Stack(stack.emulator, stack.controller, endpoints)
+    return replace(stack, endpoints=endpoints)

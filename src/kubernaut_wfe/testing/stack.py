@@ -1,5 +1,6 @@
-"""The integration stack the controller's test suites share: the API emulator (in-process, real
-HTTP), the Tekton simulator, the audit service, and `kubernaut-wfe run` as a child process.
+"""The integration stack the controller's test suites share: an API server (the real one, or the
+emulator: `kubernaut_wfe.testing.targets`), the Tekton simulator, the audit service, and
+`kubernaut-wfe run` as a child process.
 
 The controller is never imported here: the suites test it from outside, as it runs in a cluster.
 On a timeout the waits raise `AssertionError` with the controllers' logs attached, so a test fails
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import json
 import signal
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,13 +23,23 @@ from typing import Any, ClassVar, Literal, TypeVar
 import httpx
 
 from kubernaut_wfe import processes
-from kubernaut_wfe.emulator import ApiEmulator
+from kubernaut_wfe.emulator.faults import FaultInjector
 from kubernaut_wfe.tekton_simulator import Pacing, TektonSimulator
 from kubernaut_wfe.testing.audit_service import in_process_audit_service
+from kubernaut_wfe.testing.targets import (
+    CONTROLLER_NAMESPACE,
+    WFE_API,
+    ApiTarget,
+    Requests,
+    cluster_target,
+    emulator_target,
+    ensure_namespaces,
+    reset_cluster,
+)
+from kubernaut_wfe.testing.testcluster import TestCluster
 
 EXECUTION_NAMESPACE = "kubernaut-workflows"
 """Where the controller creates its PipelineRuns (its default execution namespace)."""
-WFE_API = "/apis/kubernaut.ai/v1alpha1"
 RUNS_PATH = f"/apis/tekton.dev/v1/namespaces/{EXECUTION_NAMESPACE}/pipelineruns"
 HELLO = "quay.io/kubernaut/workflows/hello-world:v1"
 """A workflow the Tekton simulator runs to success after `DELAY_SECONDS`."""
@@ -39,7 +50,7 @@ FAST = Pacing(resolution=timedelta(0), pod_start=timedelta(0), cancellation=time
 RFC3339 = "%Y-%m-%dT%H:%M:%SZ"
 
 Readiness = Literal["watches", "endpoints", "started"]
-"""What `start_controller` waits for: the controller's watches open (seen by the emulator), its
+"""What `start_controller` waits for: the controller's watches open (seen by the API server), its
 HTTP endpoints serving (as its JSON log says: a controller logging text is not waited for), or
 only the process started."""
 
@@ -182,10 +193,10 @@ class IntegrationStack:
     """Everything a test of the controller process talks to. A suite's subclass sets how long
     its waits last, how often they look, and how its controllers start unless told."""
 
-    emu: ApiEmulator
+    api: ApiTarget
     client: httpx.AsyncClient
+    """An admin client of the API server."""
     audit_url: str
-    kubeconfig: Path
     tmp_path: Path
     controllers: list[ControllerProcess] = field(default_factory=list, kw_only=True)
 
@@ -198,6 +209,22 @@ class IntegrationStack:
     controller_env: ClassVar[Mapping[str, str]] = {}
     """Set over the test's environment for every controller (a call's own `env` over it)."""
     controller_ready: ClassVar[Readiness] = "watches"
+
+    @property
+    def kubeconfig(self) -> Path:
+        """The controller's kubeconfig (on the real server: its ServiceAccount, through the
+        fault proxy)."""
+        return self.api.controller_kubeconfig
+
+    @property
+    def faults(self) -> FaultInjector:
+        """Fault rules on the controller's requests."""
+        return self.api.faults
+
+    @property
+    def requests(self) -> Requests:
+        """The controller's requests so far."""
+        return self.api.requests
 
     async def start_controller(
         self,
@@ -238,7 +265,7 @@ class IntegrationStack:
         return proc
 
     def _taskrun_watches(self) -> int:
-        return len(self.emu.request_log.filter(verb="watch", resource="taskruns"))
+        return len(self.requests.filter(verb="watch", resource="taskruns"))
 
     async def create(self, body: dict[str, Any]) -> dict[str, Any]:
         """CREATE a WFE through the API."""
@@ -257,40 +284,60 @@ class IntegrationStack:
         )
         assert response.status_code in (200, 202), response.text
 
-    def wfe(self, name: str, namespace: str = "default") -> dict[str, Any] | None:
+    async def read(self, path: str) -> dict[str, Any] | None:
+        """GET an object (None when there is none)."""
+        response = await self.client.get(path)
+        if response.status_code == 404:
+            return None
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        return found
+
+    async def items(self, path: str) -> list[dict[str, Any]]:
+        """LIST a collection."""
+        listing = await self.read(path)
+        return list((listing or {}).get("items") or [])
+
+    async def wfe(self, name: str, namespace: str = "default") -> dict[str, Any] | None:
         """The stored WFE, if any."""
-        return self.emu.read("workflowexecutions", namespace, name)
+        return await self.read(f"{WFE_API}/namespaces/{namespace}/workflowexecutions/{name}")
 
-    def run(self, name: str) -> dict[str, Any] | None:
+    async def run(self, name: str) -> dict[str, Any] | None:
         """The stored PipelineRun, if any."""
-        return self.emu.read("pipelineruns", EXECUTION_NAMESPACE, name)
+        return await self.read(f"{RUNS_PATH}/{name}")
 
-    def runs(self) -> list[dict[str, Any]]:
-        """Every stored PipelineRun of the execution namespace."""
-        return self.emu.objects("pipelineruns", EXECUTION_NAMESPACE)
+    async def runs(self, namespace: str = EXECUTION_NAMESPACE) -> list[dict[str, Any]]:
+        """Every stored PipelineRun of a namespace (the execution namespace unless told)."""
+        return await self.items(f"/apis/tekton.dev/v1/namespaces/{namespace}/pipelineruns")
+
+    async def events(self, namespace: str = "default") -> list[dict[str, Any]]:
+        """The Kubernetes Events of a namespace."""
+        return await self.items(f"/api/v1/namespaces/{namespace}/events")
 
     async def write_run_status(self, name: str, status: dict[str, Any]) -> None:
         """Replace a PipelineRun's status through `/status`, as Tekton does."""
-        await self._replace_status(f"{RUNS_PATH}/{name}", self.run(name), status)
+        await self._replace_status(f"{RUNS_PATH}/{name}", status)
 
     async def write_wfe_status(
         self, name: str, status: dict[str, Any], namespace: str = "default"
     ) -> None:
         """Replace a WFE's status through `/status` (as a controller before this one did)."""
-        path = f"{WFE_API}/namespaces/{namespace}/workflowexecutions/{name}"
-        await self._replace_status(path, self.wfe(name, namespace), status)
+        await self._replace_status(
+            f"{WFE_API}/namespaces/{namespace}/workflowexecutions/{name}", status
+        )
 
-    async def _replace_status(
-        self, path: str, stored: dict[str, Any] | None, status: dict[str, Any]
-    ) -> None:
-        assert stored is not None, f"nothing stored at {path}"
-        document = {**copy.deepcopy(stored), "status": status}  # never mutate the emulator's
-        response = await self.client.put(f"{path}/status", json=document)
+    async def _replace_status(self, path: str, status: dict[str, Any]) -> None:
+        for _ in range(5):  # a 409: someone wrote in between; read again
+            stored = await self.read(path)
+            assert stored is not None, f"nothing stored at {path}"
+            response = await self.client.put(f"{path}/status", json={**stored, "status": status})
+            if response.status_code != 409:
+                break
         assert response.status_code == 200, response.text
 
     def run_creations(self) -> int:
-        """CREATEs of PipelineRuns served so far (by anyone)."""
-        return len(self.emu.request_log.filter(verb="create", resource="pipelineruns"))
+        """CREATEs of PipelineRuns the controller sent so far."""
+        return len(self.requests.filter(verb="create", resource="pipelineruns"))
 
     async def wait_for(
         self, probe: Callable[[], Any], *, what: str = "condition", within: float | None = None
@@ -305,14 +352,31 @@ class IntegrationStack:
     ) -> dict[str, Any]:
         """The WFE once its status.phase is `phase`."""
 
-        def probe() -> dict[str, Any] | None:
-            obj = self.wfe(name, namespace)
+        async def probe() -> dict[str, Any] | None:
+            obj = await self.wfe(name, namespace)
             return obj if ((obj or {}).get("status") or {}).get("phase") == phase else None
 
         found: dict[str, Any] = await self.wait_for(
             probe, what=f"{namespace}/{name} to be {phase}", within=within
         )
         return found
+
+    async def wait_gone(self, path: str, *, what: str = "", within: float | None = None) -> None:
+        """Wait until nothing is stored at `path`."""
+
+        async def gone() -> bool:
+            return await self.read(path) is None
+
+        await self.wait_for(gone, what=what or f"{path} to go", within=within)
+
+    async def wait_wfe_gone(self, name: str, namespace: str = "default") -> None:
+        """Wait until the WFE is deleted."""
+        path = f"{WFE_API}/namespaces/{namespace}/workflowexecutions/{name}"
+        await self.wait_gone(path, what=f"{namespace}/{name} to go")
+
+    async def wait_run_gone(self, name: str) -> None:
+        """Wait until the PipelineRun is deleted (its lock released)."""
+        await self.wait_gone(f"{RUNS_PATH}/{name}", what=f"the run {name} to go")
 
     async def audit_events(self, correlation_id: str) -> list[dict[str, Any]]:
         """The audit service's stored events of a correlation id."""
@@ -325,40 +389,51 @@ async def serving_stack(
     tmp_path: Path,
     audit_url: str,
     *,
+    cluster: TestCluster | None,
     namespaces: Iterable[str],
     tekton: bool = True,
     crd_paths: list[Path] | None = None,
     client_params: Mapping[str, str] | None = None,
     stop_signal: int = signal.SIGTERM,
 ) -> AsyncIterator[StackT]:
-    """Serve the emulator (with `crd_paths` if given, else its default CRDs) with `namespaces`,
-    and, with `tekton`, the simulator driving every run of the execution namespace; yields
-    `new_stack(emu=, client=, audit_url=, kubeconfig=, tmp_path=)`. At the end the emulator's
-    faults are cleared and every controller started through the stack is stopped with
-    `stop_signal`. `client_params` go on every request of the stack's client (the namespaces'
-    creation included)."""
-    emu = ApiEmulator(crd_paths=crd_paths)
+    """Serve the stack on `cluster` (the real API server), or on a fresh emulator when it is None
+    (with `crd_paths` if given, else its default CRDs), with `namespaces`, and, with `tekton`, the
+    simulator driving every run of the execution namespace; yields `new_stack(api=, client=,
+    audit_url=, tmp_path=)`. At the end the faults are cleared, every controller started through
+    the stack is stopped with `stop_signal`, and the real server is reset for the next test.
+    `client_params` go on every request of the stack's client."""
+    if cluster is not None and crd_paths is not None:
+        raise ValueError("other CRDs are for the emulator: the real server's are installed")
+    target = (
+        emulator_target(tmp_path, crd_paths=crd_paths)
+        if cluster is None
+        else cluster_target(cluster, tmp_path)
+    )
+    to_reset = {*namespaces, "default", EXECUTION_NAMESPACE, CONTROLLER_NAMESPACE}
     async with (
-        emu.serving(host="127.0.0.1", port=0),
-        httpx.AsyncClient(base_url=emu.url, params=dict(client_params or {}), timeout=30) as client,
+        target as api,
+        httpx.AsyncClient(
+            base_url=api.url, verify=api.verify, params=dict(client_params or {}), timeout=30
+        ) as client,
     ):
-        for namespace in namespaces:
-            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
-            (await client.post("/api/v1/namespaces", json=body)).raise_for_status()
-        stack = new_stack(
-            emu=emu,
-            client=client,
-            audit_url=audit_url,
-            kubeconfig=emu.write_kubeconfig(tmp_path / "kubeconfig"),
-            tmp_path=tmp_path,
-        )
-        async with contextlib.AsyncExitStack() as exits:
-            if tekton:
-                simulator = TektonSimulator(emu.url, namespaces=[EXECUTION_NAMESPACE], pacing=FAST)
-                await exits.enter_async_context(simulator)
-            try:
-                yield stack
-            finally:
-                emu.faults.clear()
-                for controller in stack.controllers:
-                    await controller.stop(stop_signal)
+        if cluster is not None:
+            await reset_cluster(client, to_reset)  # whatever an earlier test left behind
+        await ensure_namespaces(client, namespaces)
+        stack = new_stack(api=api, client=client, audit_url=audit_url, tmp_path=tmp_path)
+        try:
+            async with contextlib.AsyncExitStack() as exits:
+                if tekton:
+                    tls = api.verify if isinstance(api.verify, ssl.SSLContext) else None
+                    simulator = TektonSimulator(
+                        api.url, namespaces=[EXECUTION_NAMESPACE], pacing=FAST, tls=tls
+                    )
+                    await exits.enter_async_context(simulator)
+                try:
+                    yield stack
+                finally:
+                    api.faults.clear()
+                    for controller in stack.controllers:
+                        await controller.stop(stop_signal)
+        finally:
+            if cluster is not None:
+                await reset_cluster(client, to_reset)

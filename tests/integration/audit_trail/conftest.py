@@ -20,6 +20,7 @@ from kubernaut_wfe.testing.stack import (
     serving_stack,
     sqlite_audit_service,
 )
+from kubernaut_wfe.testing.testcluster import TestCluster
 
 from .trail import SpecJudges, query_trail  # noqa: TID252
 
@@ -60,8 +61,8 @@ class Stack(IntegrationStack):
         """The WFE once terminal with `AuditRecorded` True/AuditSucceeded (every due event
         acknowledged)."""
 
-        def probe() -> dict[str, Any] | None:
-            obj = self.wfe(name)
+        async def probe() -> dict[str, Any] | None:
+            obj = await self.wfe(name)
             terminal = ((obj or {}).get("status") or {}).get("phase") in TERMINAL
             return obj if terminal and audit_succeeded(obj) else None
 
@@ -82,22 +83,28 @@ def judges() -> SpecJudges:
 
 
 @contextlib.asynccontextmanager
-async def make_stack(tmp_path: Path, audit_url: str, judges: SpecJudges) -> AsyncIterator[Stack]:
-    """Emulator, simulator and the means to start controllers; stops them all on exit."""
+async def make_stack(
+    tmp_path: Path, audit_url: str, judges: SpecJudges, cluster: TestCluster | None
+) -> AsyncIterator[Stack]:
+    """The API server (`cluster`, or an emulator when None), the simulator and the means to start
+    controllers; stops them all on exit."""
     async with serving_stack(
         functools.partial(Stack, judges=judges),
         tmp_path,
         audit_url,
+        cluster=cluster,
         namespaces=(EXECUTION_NAMESPACE, "team-a"),
     ) as stack:
         yield stack
 
 
 @pytest.fixture
-async def stack(tmp_path: Path, judges: SpecJudges) -> AsyncIterator[Stack]:
+async def stack(
+    tmp_path: Path, judges: SpecJudges, api_cluster: TestCluster | None
+) -> AsyncIterator[Stack]:
     """The whole stack with the audit service in-process on a SQLite file."""
     async with (
         sqlite_audit_service(tmp_path) as audit_url,
-        make_stack(tmp_path, audit_url, judges) as stack,
+        make_stack(tmp_path, audit_url, judges, api_cluster) as stack,
     ):
         yield stack

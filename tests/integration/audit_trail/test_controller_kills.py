@@ -18,6 +18,7 @@ import pytest
 from kubernaut_wfe.processes import free_port
 from kubernaut_wfe.testing.audit_service import in_process_audit_service
 from kubernaut_wfe.testing.stack import wfe_body
+from kubernaut_wfe.testing.testcluster import TestCluster
 
 from .conftest import Stack, make_stack  # noqa: TID252
 from .services import FrontProxy  # noqa: TID252
@@ -42,18 +43,18 @@ async def assert_trail_exactly_once(stack: Stack, name: str, runs: int = 1) -> d
 
 async def test_killed_with_the_running_write_held_in_flight(stack: Stack) -> None:
     first = await stack.start_controller()
-    stack.emu.faults.add(
+    stack.faults.add(
         action="hold", verb="patch", resource="workflowexecutions", subresource="status"
     )
     await stack.create(wfe_body("held", parameters={"DELAY_SECONDS": "2"}))
 
     def held() -> bool:
-        return any(record.fault == "hold" for record in stack.emu.request_log)
+        return any(record.fault == "hold" for record in stack.requests)
 
     await stack.wait_for(held, what="the Running write to be held")
     assert stack.run_creations() == 1
     await first.stop(signal.SIGKILL)
-    stack.emu.faults.clear()  # the held write now lands, written by a dead controller
+    stack.faults.clear()  # the held write now lands, written by a dead controller
     await stack.start_controller()
     await assert_trail_exactly_once(stack, "held")
 
@@ -65,13 +66,15 @@ class ProxiedStack:
 
 
 @pytest.fixture
-async def proxied(tmp_path: Path, judges: SpecJudges) -> AsyncIterator[ProxiedStack]:
+async def proxied(
+    tmp_path: Path, judges: SpecJudges, api_cluster: TestCluster | None
+) -> AsyncIterator[ProxiedStack]:
     """The stack with the controller talking to the audit service through a front proxy."""
     backend_port, proxy_port = free_port(), free_port()
     async with (
         in_process_audit_service(f"sqlite:///{tmp_path / 'audit.db'}", backend_port),
         FrontProxy(proxy_port, backend_port) as proxy,
-        make_stack(tmp_path, f"http://127.0.0.1:{proxy_port}", judges) as stack,
+        make_stack(tmp_path, f"http://127.0.0.1:{proxy_port}", judges, api_cluster) as stack,
     ):
         yield ProxiedStack(stack, proxy)
 
@@ -105,12 +108,14 @@ async def test_killed_with_the_terminal_batch_in_flight(
     await assert_trail_exactly_once(stack, "cut")
 
 
-async def test_killed_during_an_outage_nothing_is_lost(tmp_path: Path, judges: SpecJudges) -> None:
+async def test_killed_during_an_outage_nothing_is_lost(
+    tmp_path: Path, judges: SpecJudges, api_cluster: TestCluster | None
+) -> None:
     """Events buffered in the killed controller's memory are re-derived from status by the next
     one and delivered once DataStorage is back."""
     port = free_port()
     names = [f"orphan-{index}" for index in range(5)]
-    async with make_stack(tmp_path, f"http://127.0.0.1:{port}", judges) as stack:
+    async with make_stack(tmp_path, f"http://127.0.0.1:{port}", judges, api_cluster) as stack:
         first = await stack.start_controller()
         for name in names:
             await stack.create(wfe_body(name))
@@ -132,7 +137,7 @@ async def test_recreated_wfe_is_not_mistaken_for_its_predecessor(proxied: Proxie
     await stack.create(wfe_body("again"))
     predecessor = await stack.wait_audited("again")
     await stack.delete("again")
-    await stack.wait_for(lambda: stack.wfe("again") is None, what="the first WFE to be gone")
+    await stack.wait_wfe_gone("again")
     proxy.hold_batches = True
     await stack.create(wfe_body("again"))
     await stack.wait_phase("again", "Completed")

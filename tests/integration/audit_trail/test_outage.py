@@ -17,6 +17,7 @@ import pytest
 from kubernaut_wfe.constants import ConditionReason
 from kubernaut_wfe.processes import free_port
 from kubernaut_wfe.testing.stack import FAILING, HELLO, wfe_body
+from kubernaut_wfe.testing.testcluster import TestCluster
 
 from .conftest import TERMINAL, Stack, audit_reason, audit_succeeded, make_stack  # noqa: TID252
 from .services import AuditServiceProcess, Forward, FrontProxy  # noqa: TID252
@@ -37,9 +38,13 @@ def names() -> list[str]:
 
 
 @pytest.fixture
-async def outage_stack(tmp_path: Path, judges: SpecJudges) -> AsyncIterator[Stack]:
+async def outage_stack(
+    tmp_path: Path, judges: SpecJudges, api_cluster: TestCluster | None
+) -> AsyncIterator[Stack]:
     """The stack pointed at a port where nothing listens yet."""
-    async with make_stack(tmp_path, f"http://127.0.0.1:{free_port()}", judges) as stack:
+    async with make_stack(
+        tmp_path, f"http://127.0.0.1:{free_port()}", judges, api_cluster
+    ) as stack:
         yield stack
 
 
@@ -86,12 +91,14 @@ async def test_outage_then_a_kill_mid_batch_loses_and_duplicates_nothing(
         image = FAILING if is_failing(index) else HELLO
         await stack.create(wfe_body(name, image=image, parameters=parameters))
 
-    def all_terminal_and_pending() -> bool:
+    async def all_terminal_and_pending() -> bool:
         return all(
-            (obj := stack.wfe(name)) is not None
-            and obj.get("status", {}).get("phase") in TERMINAL
-            and audit_reason(obj) == ConditionReason.AUDIT_PENDING
-            for name in names()
+            [
+                (obj := await stack.wfe(name)) is not None
+                and obj.get("status", {}).get("phase") in TERMINAL
+                and audit_reason(obj) == ConditionReason.AUDIT_PENDING
+                for name in names()
+            ]
         )
 
     await stack.wait_for(
@@ -132,15 +139,15 @@ async def test_outage_then_a_kill_mid_batch_loses_and_duplicates_nothing(
         await second.start()
         try:
 
-            def all_recorded() -> bool:
-                return all(audit_succeeded(stack.wfe(name)) for name in names())
+            async def all_recorded() -> bool:
+                return all([audit_succeeded(await stack.wfe(name)) for name in names()])
 
             await stack.wait_for(all_recorded, what="every AuditRecorded True", within=SLOW_WAIT)
             expected_total = 0
             for index, name in enumerate(names()):
                 expected = RUN_FAILED_TRAIL if is_failing(index) else SUCCESS_TRAIL
                 expected_total += len(expected)
-                wfe = stack.wfe(name)
+                wfe = await stack.wfe(name)
                 assert wfe is not None
                 events = await stack.trail(f"rr-{name}")
                 keys = Counter((e["resource_id"], e["event_type"]) for e in events)

@@ -16,6 +16,7 @@ from kubernaut_wfe.datastorage.events import DELETED_WHILE_RUNNING
 from kubernaut_wfe.testing.audit_service import in_process_audit_service
 from kubernaut_wfe.testing.postgres import PostgresUnavailableError, throwaway_postgres
 from kubernaut_wfe.testing.stack import FAILING, wfe_body
+from kubernaut_wfe.testing.testcluster import TestCluster
 
 from .conftest import Stack, make_stack  # noqa: TID252
 from .trail import (  # noqa: TID252
@@ -120,7 +121,7 @@ async def test_wfe_deleted_while_running(stack: Stack) -> None:
     await stack.create(wfe_body("doomed", parameters={"DELAY_SECONDS": "60"}))
     running = await stack.wait_phase("doomed", "Running")
     await stack.delete("doomed")
-    await stack.wait_for(lambda: stack.wfe("doomed") is None, what="the WFE to be gone")
+    await stack.wait_wfe_gone("doomed")
 
     async def stored() -> list[dict[str, Any]] | None:
         events = await stack.trail("rr-doomed")
@@ -139,7 +140,7 @@ async def test_wfe_deleted_while_running(stack: Stack) -> None:
 
 async def test_create_refused_by_the_apiserver(stack: Stack) -> None:
     await stack.start_controller()
-    stack.emu.faults.add(
+    stack.faults.add(
         action="error",
         status=403,
         message='pipelineruns.tekton.dev "x" is forbidden: exceeded quota: runs, requested: 1',
@@ -171,12 +172,12 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture
 async def postgres_stack(
-    tmp_path: Path, judges: SpecJudges, postgres_url: str
+    tmp_path: Path, judges: SpecJudges, api_cluster: TestCluster | None, postgres_url: str
 ) -> AsyncIterator[Stack]:
     """The stack with the audit service storing into PostgreSQL."""
     async with (
         in_process_audit_service(postgres_url) as audit_url,
-        make_stack(tmp_path, audit_url, judges) as stack,
+        make_stack(tmp_path, audit_url, judges, api_cluster) as stack,
     ):
         yield stack
 

@@ -18,6 +18,7 @@ from kubernaut_wfe.testing.stack import (
     serving_stack,
     sqlite_audit_service,
 )
+from kubernaut_wfe.testing.testcluster import TestCluster
 
 
 class Stack(IntegrationStack):
@@ -75,16 +76,22 @@ NAMESPACES = (EXECUTION_NAMESPACE, "team-a", "team-b")
 
 
 @pytest.fixture
-async def stack(tmp_path: Path, audit_url: str) -> AsyncIterator[Stack]:
+async def stack(
+    tmp_path: Path, audit_url: str, api_cluster: TestCluster | None
+) -> AsyncIterator[Stack]:
     """The whole stack with the Tekton simulator driving every run."""
-    async with serving_stack(Stack, tmp_path, audit_url, namespaces=NAMESPACES) as stack:
+    async with serving_stack(
+        Stack, tmp_path, audit_url, cluster=api_cluster, namespaces=NAMESPACES
+    ) as stack:
         yield stack
 
 
 @pytest.fixture
-async def bare_stack(tmp_path: Path, audit_url: str) -> AsyncIterator[Stack]:
+async def bare_stack(
+    tmp_path: Path, audit_url: str, api_cluster: TestCluster | None
+) -> AsyncIterator[Stack]:
     """The stack without Tekton: runs stay as created unless the test writes their status."""
     async with serving_stack(
-        Stack, tmp_path, audit_url, namespaces=NAMESPACES, tekton=False
+        Stack, tmp_path, audit_url, cluster=api_cluster, namespaces=NAMESPACES, tekton=False
     ) as stack:
         yield stack

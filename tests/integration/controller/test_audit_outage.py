@@ -59,8 +59,8 @@ async def test_events_written_during_an_outage_arrive_exactly_once(stack: Stack)
     async with audit_service(port, database) as url:
         stack.audit_url = url
 
-        def all_recorded() -> bool:
-            return all(audit_recorded(stack.wfe(name)) for name in names)
+        async def all_recorded() -> bool:
+            return all([audit_recorded(await stack.wfe(name)) for name in names])
 
         await stack.wait_for(all_recorded, what="every audit trail", within=90)
         for name in names:

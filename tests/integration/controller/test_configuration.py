@@ -35,10 +35,10 @@ async def test_flags_choose_the_execution_namespace_and_runner(bare_stack: Stack
     )
     await stack.create(wfe_body("placed"))
     running = await stack.wait_phase("placed", "Running")
-    (run,) = stack.emu.objects("pipelineruns", "team-b")
+    (run,) = await stack.runs("team-b")
     assert run["metadata"]["name"] == running["status"]["pipelineRunRef"]["name"]
     assert run["spec"]["taskRunTemplate"]["serviceAccountName"] == "custom-runner"
-    assert stack.runs() == []
+    assert await stack.runs() == []
 
 
 def write_config(path: Path) -> Path:
@@ -54,7 +54,7 @@ async def test_config_file_allows_a_further_runner(bare_stack: Stack) -> None:
     body["spec"]["executionConfig"] = {"serviceAccountName": "special-runner", "timeout": "90s"}
     await stack.create(body)
     running = await stack.wait_phase("special", "Running")
-    run = stack.run(running["status"]["pipelineRunRef"]["name"])
+    run = await stack.run(running["status"]["pipelineRunRef"]["name"])
     assert run is not None
     assert run["spec"]["taskRunTemplate"]["serviceAccountName"] == "special-runner"
     assert run["spec"]["timeouts"]["pipeline"] == "90s"
@@ -67,7 +67,7 @@ async def test_pinned_digest_and_sorted_params_reach_the_run(bare_stack: Stack) 
     body["spec"]["workflowRef"]["containerDigest"] = DIGEST
     await stack.create(body)
     running = await stack.wait_phase("pinned", "Running")
-    run = stack.run(running["status"]["pipelineRunRef"]["name"])
+    run = await stack.run(running["status"]["pipelineRunRef"]["name"])
     assert run is not None
     resolver = {p["name"]: p["value"] for p in run["spec"]["pipelineRef"]["params"]}
     assert resolver["bundle"] == f"{HELLO}@{DIGEST}"
@@ -91,8 +91,8 @@ async def test_deletion_is_not_blocked_by_an_unreachable_datastorage(bare_stack:
     await stack.create(wfe_body("leaving"))
     await stack.wait_phase("leaving", "Running")
     await stack.delete("leaving")
-    await stack.wait_for(lambda: stack.wfe("leaving") is None, what="the WFE to go")
-    assert stack.runs() == []
+    await stack.wait_wfe_gone("leaving")
+    assert await stack.runs() == []
 
 
 async def test_deleting_a_completed_wfe_releases_its_lock_early(bare_stack: Stack) -> None:
@@ -101,7 +101,7 @@ async def test_deleting_a_completed_wfe_releases_its_lock_early(bare_stack: Stac
     await stack.create(wfe_body("done-early"))
     running = await stack.wait_phase("done-early", "Running")
     name = running["status"]["pipelineRunRef"]["name"]
-    stored = stack.run(name)
+    stored = await stack.run(name)
     assert stored is not None
     await stack.write_run_status(
         name,
@@ -118,7 +118,7 @@ async def test_deleting_a_completed_wfe_releases_its_lock_early(bare_stack: Stac
         },
     )
     await stack.wait_phase("done-early", "Completed")
-    assert stack.run(name) is not None  # held for the cooldown
+    assert await stack.run(name) is not None  # held for the cooldown
     await stack.delete("done-early")
-    await stack.wait_for(lambda: stack.wfe("done-early") is None, what="the WFE to go")
-    assert stack.run(name) is None
+    await stack.wait_wfe_gone("done-early")
+    assert await stack.run(name) is None

@@ -23,9 +23,9 @@ async def test_wfe_deleted_while_running_deletes_its_run_and_finalizer(bare_stac
     await stack.create(wfe_body("doomed", target=TARGET))
     await stack.wait_phase("doomed", "Running")
     await stack.delete("doomed")
-    await stack.wait_for(lambda: stack.wfe("doomed") is None, what="the WFE to go")
-    assert stack.run(RUN) is None
-    reasons = {e["reason"] for e in stack.emu.objects("events", "default")}
+    await stack.wait_wfe_gone("doomed")
+    assert await stack.run(RUN) is None
+    reasons = {e["reason"] for e in await stack.events("default")}
     assert "WorkflowExecutionDeleted" in reasons
 
     async def failed_event() -> list[dict[str, Any]]:
@@ -42,14 +42,14 @@ async def test_deleting_a_duplicate_leaves_the_winners_run(bare_stack: Stack) ->
     await stack.wait_phase("winner", "Running")
     await stack.create(wfe_body("loser", target=TARGET))
     await stack.wait_phase("loser", "Failed")
-    winners_run = stack.run(RUN)
+    winners_run = await stack.run(RUN)
     assert winners_run is not None
     await stack.delete("loser")
-    await stack.wait_for(lambda: stack.wfe("loser") is None, what="the loser to go")
-    still = stack.run(RUN)
+    await stack.wait_wfe_gone("loser")
+    still = await stack.run(RUN)
     assert still is not None
     assert still["metadata"]["uid"] == winners_run["metadata"]["uid"]
-    assert (stack.wfe("winner") or {})["status"]["phase"] == "Running"
+    assert (await stack.wfe("winner") or {})["status"]["phase"] == "Running"
 
 
 async def test_deleting_a_pending_wfe_removes_the_finalizer(bare_stack: Stack) -> None:
@@ -74,13 +74,17 @@ async def test_deleting_a_pending_wfe_removes_the_finalizer(bare_stack: Stack) -
     )
     await stack.wait_phase("first", "Completed")
     await stack.create(wfe_body("queued", target=TARGET))
+
+    async def conditions() -> Any:
+        return (await stack.wfe("queued") or {}).get("status", {}).get("conditions")
+
     await stack.wait_for(
-        lambda: (stack.wfe("queued") or {}).get("status", {}).get("conditions"),
+        conditions,
         what="queued to wait",
     )
     await stack.delete("queued")
-    await stack.wait_for(lambda: stack.wfe("queued") is None, what="queued to go")
-    assert stack.run(RUN) is not None  # the first one's lock stays for its cooldown
+    await stack.wait_wfe_gone("queued")
+    assert await stack.run(RUN) is not None  # the first one's lock stays for its cooldown
 
 
 async def test_run_deleted_while_running_fails_the_wfe(bare_stack: Stack) -> None:

@@ -29,7 +29,7 @@ async def test_hello_world_runs_to_completed(stack: Stack) -> None:
     assert running["status"]["pipelineRunRef"] == {"name": run_name}
     assert running["status"]["startTime"]
     assert FINALIZER in running["metadata"]["finalizers"]
-    run = stack.run(run_name)
+    run = await stack.run(run_name)
     assert run is not None
     assert run["metadata"]["labels"][Label.WORKFLOW_EXECUTION] == "hello"
     assert run["metadata"]["labels"][Label.SOURCE_NAMESPACE] == "default"
@@ -55,19 +55,18 @@ async def test_hello_world_runs_to_completed(stack: Stack) -> None:
 async def test_economy_at_most_four_requests_from_create_to_running(bare_stack: Stack) -> None:
     stack = bare_stack
     await stack.start_controller()
-    stack.emu.request_log.clear()
+    stack.requests.clear()
     await stack.create(wfe_body("thrifty"))
     await stack.wait_phase("thrifty", "Running")
     calls = [
         (r.method, r.resource, r.subresource)
-        for r in stack.emu.request_log
+        for r in stack.requests
         if r.resource in ("workflowexecutions", "pipelineruns") and r.verb != "watch"
     ]
     until_running = calls[: calls.index(("PATCH", "workflowexecutions", "status")) + 1]
-    # The test's CREATE, then the finalizer patch, the lock GET, the run's CREATE and the
+    # The controller's four: the finalizer patch, the lock GET, the run's CREATE and the
     # Running status write (audit bookkeeping may follow in a later, coalesced write).
     assert until_running == [
-        ("POST", "workflowexecutions", None),
         ("PATCH", "workflowexecutions", None),
         ("GET", "pipelineruns", None),
         ("POST", "pipelineruns", None),
@@ -82,14 +81,14 @@ async def test_run_status_reaches_the_wfe_through_the_watch_without_polling(
     await stack.start_controller(cooldown="1h")  # no lock release (a GET) in the way
     await stack.create(wfe_body("watched"))
     running = await stack.wait_phase("watched", "Running")
-    stack.emu.request_log.clear()
+    stack.requests.clear()
     done = "Tasks Completed: 1 (Failed: 0, Cancelled 0), Skipped: 0"
     await stack.write_run_status(
         running["status"]["pipelineRunRef"]["name"], finished_status("True", "Succeeded", done)
     )
     completed = await stack.wait_phase("watched", "Completed")
     assert completed["status"]["pipelineRunStatus"]["message"] == done
-    reads = [r for r in stack.emu.request_log if r.verb == "get" and r.resource == "pipelineruns"]
+    reads = [r for r in stack.requests if r.verb == "get" and r.resource == "pipelineruns"]
     assert reads == []
 
 
@@ -111,8 +110,8 @@ async def test_events_and_audit_trail_of_a_completed_run(stack: Stack) -> None:
     await stack.create(wfe_body("trail"))
     await stack.wait_phase("trail", "Completed")
 
-    def audited() -> dict[str, Any] | None:
-        obj = stack.wfe("trail")
+    async def audited() -> dict[str, Any] | None:
+        obj = await stack.wfe("trail")
         found = conditions(obj or {}).get("AuditRecorded")
         return obj if found and found["status"] == "True" else None
 
@@ -125,16 +124,17 @@ async def test_events_and_audit_trail_of_a_completed_run(stack: Stack) -> None:
     stored = await stack.audit_events("rr-trail")
     assert sorted(e["event_type"] for e in stored) == sorted(obj["status"]["auditedEvents"])
 
-    def reasons() -> set[str]:
+    async def reasons() -> set[str]:
         return {
             e["reason"]
-            for e in stack.emu.objects("events", "default")
+            for e in await stack.events("default")
             if e["involvedObject"]["name"] == "trail"
         }
 
-    await stack.wait_for(
-        lambda: {"PipelineRunCreated", "WorkflowCompleted"} <= reasons(), what="the Events"
-    )
+    async def both_posted() -> bool:
+        return {"PipelineRunCreated", "WorkflowCompleted"} <= await reasons()
+
+    await stack.wait_for(both_posted, what="the Events")
 
 
 async def test_nothing_of_kopf_is_written_on_the_objects(stack: Stack) -> None:
@@ -143,7 +143,7 @@ async def test_nothing_of_kopf_is_written_on_the_objects(stack: Stack) -> None:
     done = await stack.wait_phase("clean", "Completed")
     assert done["metadata"]["finalizers"] == [FINALIZER]
     assert not any("kopf" in key for key in done["metadata"].get("annotations") or {})
-    for run in stack.runs():
+    for run in await stack.runs():
         meta = run["metadata"]
         assert not meta.get("finalizers")
         assert not any("kopf" in key for key in meta.get("annotations") or {})
@@ -161,5 +161,5 @@ async def test_pipelinerun_lands_in_the_execution_namespace_only(stack: Stack) -
     # A run of one second: with DELAY_SECONDS 0 the phase can pass Running between two polls.
     await stack.create(wfe_body("placed", namespace="team-a", parameters={"DELAY_SECONDS": "1"}))
     await stack.wait_phase("placed", "Running", namespace="team-a")
-    assert stack.emu.objects("pipelineruns", "team-a") == []
-    assert [r["metadata"]["namespace"] for r in stack.runs()] == [EXECUTION_NAMESPACE]
+    assert await stack.runs("team-a") == []
+    assert [r["metadata"]["namespace"] for r in await stack.runs()] == [EXECUTION_NAMESPACE]

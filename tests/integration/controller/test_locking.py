@@ -41,21 +41,24 @@ async def test_five_wfes_on_one_target_make_one_run(bare_stack: Stack) -> None:
     names = [f"dup-{index}" for index in range(5)]
     await asyncio.gather(*(stack.create(wfe_body(n, target=TARGET)) for n in names))
 
-    def settled() -> list[str | None] | None:
-        phases = [phase(stack.wfe(n)) for n in names]
+    async def settled() -> list[str | None] | None:
+        phases = [phase(await stack.wfe(n)) for n in names]
         return phases if all(p in ("Running", "Failed") for p in phases) else None
 
     phases = await stack.wait_for(settled, what="all five to settle")
     assert sorted(phases) == ["Failed"] * 4 + ["Running"]
-    assert len(stack.runs()) == 1
+    assert len(await stack.runs()) == 1
     winner = names[phases.index("Running")]
-    winner_uid = stack.wfe(winner)["metadata"]["uid"]  # type: ignore[index]
-    assert stack.runs()[0]["metadata"]["annotations"][Annotation.WORKFLOW_EXECUTION_UID] == (
-        winner_uid
+    winner_wfe = await stack.wfe(winner)
+    assert winner_wfe is not None
+    (run,) = await stack.runs()
+    assert (
+        run["metadata"]["annotations"][Annotation.WORKFLOW_EXECUTION_UID]
+        == (winner_wfe["metadata"]["uid"])
     )
     for name in names:
         if name != winner:
-            details = stack.wfe(name)["status"]["failureDetails"]  # type: ignore[index]
+            details = await stack.wfe(name)["status"]["failureDetails"]  # type: ignore[index]
             assert details["reason"] == "Deduplicated"
             assert details["wasExecutionFailure"] is False
             assert winner in details["message"]
@@ -70,7 +73,7 @@ async def test_second_wfe_on_a_busy_target_is_deduplicated(bare_stack: Stack) ->
     failed = await stack.wait_phase("second", "Failed")
     assert failed["status"]["failureDetails"]["reason"] == "Deduplicated"
     assert "pipelineRunRef" not in failed["status"]
-    assert len(stack.runs()) == 1
+    assert len(await stack.runs()) == 1
 
 
 async def test_wfe_within_cooldown_waits_then_starts(bare_stack: Stack) -> None:
@@ -80,8 +83,8 @@ async def test_wfe_within_cooldown_waits_then_starts(bare_stack: Stack) -> None:
     earlier = await complete(stack, "earlier")
     await stack.create(wfe_body("later", target=TARGET))
 
-    def waiting() -> dict[str, Any] | None:
-        obj = stack.wfe("later")
+    async def waiting() -> dict[str, Any] | None:
+        obj = await stack.wfe("later")
         locked = condition(obj, "ResourceLocked") if obj and obj.get("status") else None
         return obj if locked and locked["status"] == "True" else None
 
@@ -90,7 +93,7 @@ async def test_wfe_within_cooldown_waits_then_starts(bare_stack: Stack) -> None:
     assert condition(pending, "ResourceLocked")["reason"] == "RecentlyRemediated"  # type: ignore[index]
     running = await stack.wait_phase("later", "Running")
     later_uid = running["metadata"]["uid"]
-    run = stack.run(RUN)
+    run = await stack.run(RUN)
     assert run is not None
     assert run["metadata"]["annotations"][Annotation.WORKFLOW_EXECUTION_UID] == later_uid
     assert condition(running, "ResourceLocked")["status"] == "False"  # type: ignore[index]
@@ -102,13 +105,17 @@ async def test_lock_released_after_cooldown(bare_stack: Stack) -> None:
     await stack.start_controller(cooldown="2s")
     await stack.create(wfe_body("holder", target=TARGET))
     await complete(stack, "holder")
-    await stack.wait_for(lambda: stack.run(RUN) is None, what="the lock release")
+    await stack.wait_run_gone(RUN)
+
     # The Event is posted after the run is deleted: wait for it rather than race it.
+    async def released() -> bool:
+        return any(e["reason"] == "LockReleased" for e in await stack.events("default"))
+
     await stack.wait_for(
-        lambda: any(e["reason"] == "LockReleased" for e in stack.emu.objects("events", "default")),
+        released,
         what="the LockReleased Event",
     )
-    assert phase(stack.wfe("holder")) == "Completed"
+    assert phase(await stack.wfe("holder")) == "Completed"
 
 
 async def test_lock_release_deletes_only_the_owners_run(bare_stack: Stack) -> None:
@@ -118,19 +125,19 @@ async def test_lock_release_deletes_only_the_owners_run(bare_stack: Stack) -> No
     await complete(stack, "owner")
     response = await stack.client.delete(f"{RUNS_PATH}/{RUN}")
     assert response.status_code in (200, 202)
-    await stack.wait_for(lambda: stack.run(RUN) is None, what="the run to go")
+    await stack.wait_run_gone(RUN)
     foreign = await stack.put_run(RUN, holder="default/someone-else", holder_uid="not-the-owner")
-    stack.emu.request_log.clear()
+    stack.requests.clear()
     # Wait past the owner's cooldown: its release must leave the foreign run alone.
     await stack.wait_for(
-        lambda: stack.emu.request_log.filter(verb="get", resource="pipelineruns"),
+        lambda: stack.requests.filter(verb="get", resource="pipelineruns"),
         what="the owner's lock-release check",
     )
     await asyncio.sleep(0.5)
-    still = stack.run(RUN)
+    still = await stack.run(RUN)
     assert still is not None
     assert still["metadata"]["uid"] == foreign["metadata"]["uid"]
-    assert not stack.emu.request_log.filter(verb="delete", resource="pipelineruns")
+    assert not stack.requests.filter(verb="delete", resource="pipelineruns")
 
 
 async def test_stale_lock_of_a_vanished_wfe_is_taken_over(bare_stack: Stack) -> None:
@@ -139,7 +146,7 @@ async def test_stale_lock_of_a_vanished_wfe_is_taken_over(bare_stack: Stack) -> 
     await stack.start_controller()
     created = await stack.create(wfe_body("taker", target=TARGET))
     await stack.wait_phase("taker", "Running")
-    run = stack.run(RUN)
+    run = await stack.run(RUN)
     assert run is not None
     assert run["metadata"]["uid"] != stale["metadata"]["uid"]
     assert (
@@ -155,7 +162,7 @@ async def test_own_preexisting_run_is_adopted(bare_stack: Stack) -> None:
     await stack.start_controller()
     running = await stack.wait_phase("adopter", "Running")
     assert running["status"]["pipelineRunRef"]["name"] == RUN
-    assert stack.run(RUN)["metadata"]["uid"] == own["metadata"]["uid"]  # type: ignore[index]
+    assert await stack.run(RUN)["metadata"]["uid"] == own["metadata"]["uid"]  # type: ignore[index]
     assert stack.run_creations() == 1  # the test's own
 
 
@@ -168,7 +175,7 @@ async def test_recreated_wfe_never_adopts_its_predecessors_run(bare_stack: Stack
     assert second["metadata"]["uid"] != first["metadata"]["uid"]
     await stack.start_controller()
     running = await stack.wait_phase("phoenix", "Running")
-    run = stack.run(RUN)
+    run = await stack.run(RUN)
     assert run is not None
     assert run["metadata"]["uid"] != old["metadata"]["uid"]
     assert (
@@ -186,16 +193,16 @@ async def test_run_being_deleted_is_never_adopted(bare_stack: Stack) -> None:
     )
     response = await stack.client.delete(f"{RUNS_PATH}/{RUN}")
     assert response.status_code in (200, 202)
-    stack.emu.request_log.clear()
+    stack.requests.clear()
     await stack.start_controller()
     await stack.wait_for(
-        lambda: stack.emu.request_log.filter(verb="get", resource="pipelineruns"),
+        lambda: stack.requests.filter(verb="get", resource="pipelineruns"),
         what="the controller to look at the lock",
     )
     await asyncio.sleep(0.5)
-    assert phase(stack.wfe("patient")) in (None, "Pending")
+    assert phase(await stack.wfe("patient")) in (None, "Pending")
     await stack.patch_json(f"{RUNS_PATH}/{RUN}", {"metadata": {"finalizers": None}})
     await stack.wait_phase("patient", "Running")
-    run = stack.run(RUN)
+    run = await stack.run(RUN)
     assert run is not None
     assert run["metadata"]["uid"] != old["metadata"]["uid"]

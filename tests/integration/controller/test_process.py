@@ -167,7 +167,7 @@ async def test_wfes_in_several_namespaces(stack: Stack) -> None:
         await stack.create(wfe_body(f"in-{namespace}", namespace=namespace))
     for namespace in ("default", "team-a", "team-b"):
         await stack.wait_phase(f"in-{namespace}", "Completed", namespace=namespace)
-    assert len(stack.runs()) == 3
+    assert len(await stack.runs()) == 3
 
 
 async def test_namespace_flag_limits_what_is_reconciled(stack: Stack) -> None:
@@ -175,7 +175,7 @@ async def test_namespace_flag_limits_what_is_reconciled(stack: Stack) -> None:
     await stack.create(wfe_body("outside", namespace="team-b"))
     await stack.create(wfe_body("inside", namespace="team-a"))
     await stack.wait_phase("inside", "Completed", namespace="team-a")
-    outside = stack.wfe("outside", "team-b")
+    outside = await stack.wfe("outside", "team-b")
     assert outside is not None
     assert "finalizers" not in outside["metadata"]
     assert "status" not in outside or not outside["status"]
@@ -192,7 +192,7 @@ async def test_service_account_outside_the_allow_list_is_a_configuration_error(
     details = failed["status"]["failureDetails"]
     assert details["reason"] == "ConfigurationError"
     assert details["wasExecutionFailure"] is False
-    assert stack.runs() == []
+    assert await stack.runs() == []
 
 
 @pytest.mark.timeout(180)
@@ -201,7 +201,7 @@ async def test_create_refused_until_the_attempts_run_out_fails_with_an_enum_reas
 ) -> None:
     stack = bare_stack
     await stack.start_controller()
-    stack.emu.faults.add(action="error", status=503, verb="create", resource="pipelineruns",
+    stack.faults.add(action="error", status=503, verb="create", resource="pipelineruns",
                          count=10_000)  # fmt: skip
     await stack.create(wfe_body("refused"))
     failed = await stack.wait_phase("refused", "Failed", within=150)
@@ -213,7 +213,7 @@ async def test_create_refused_until_the_attempts_run_out_fails_with_an_enum_reas
     )
     assert created["status"] == "False"
     assert created["reason"] == "PipelineCreationFailed"
-    assert stack.runs() == []
+    assert await stack.runs() == []
 
 
 QUOTA = 'pipelineruns.tekton.dev "x" is forbidden: exceeded quota: runs, used: 5, limited: 5'
@@ -235,7 +235,7 @@ async def test_create_rejected_by_the_apiserver_fails_at_once_with_the_mapped_re
 ) -> None:
     stack = bare_stack
     await stack.start_controller()
-    stack.emu.faults.add(action="error", status=status, message=message, verb="create",
+    stack.faults.add(action="error", status=status, message=message, verb="create",
                          resource="pipelineruns", count=10_000)  # fmt: skip
     await stack.create(wfe_body("rejected"))
     failed = await stack.wait_phase("rejected", "Failed")
@@ -246,8 +246,8 @@ async def test_create_rejected_by_the_apiserver_fails_at_once_with_the_mapped_re
         c for c in failed["status"]["conditions"] if c["type"] == "TektonPipelineCreated"
     )
     assert (created["status"], created["reason"]) == ("False", condition_reason)
-    assert stack.runs() == []
-    assert len(stack.emu.request_log.filter(verb="create", resource="pipelineruns")) == 1
+    assert await stack.runs() == []
+    assert len(stack.requests.filter(verb="create", resource="pipelineruns")) == 1
 
 
 async def test_a_status_write_the_apiserver_rejects_ends_in_one_minimal_failed_status(
@@ -255,7 +255,7 @@ async def test_a_status_write_the_apiserver_rejects_ends_in_one_minimal_failed_s
 ) -> None:
     stack = bare_stack
     await stack.start_controller()
-    stack.emu.faults.add(action="error", status=422, verb="patch", resource="workflowexecutions",
+    stack.faults.add(action="error", status=422, verb="patch", resource="workflowexecutions",
                          subresource="status", message="status.phase: Unsupported value",
                          count=1)  # fmt: skip
     await stack.create(wfe_body("refused-write"))
@@ -263,7 +263,7 @@ async def test_a_status_write_the_apiserver_rejects_ends_in_one_minimal_failed_s
     details = failed["status"]["failureDetails"]
     assert details["reason"] == "Unknown"
     assert "status.phase: Unsupported value" in details["message"]
-    writes = stack.emu.request_log.filter(
+    writes = stack.requests.filter(
         verb="patch", resource="workflowexecutions", subresource="status"
     )
     assert [w.status for w in writes[:2]] == [422, 200]

@@ -28,7 +28,7 @@ def locked(obj: dict[str, Any] | None) -> bool:
 
 async def test_transient_errors_on_status_writes_are_retried(stack: Stack) -> None:
     await stack.start_controller()
-    stack.emu.faults.add(action="error", status=503, verb="patch", resource="workflowexecutions",
+    stack.faults.add(action="error", status=503, verb="patch", resource="workflowexecutions",
                          subresource="status", count=3)  # fmt: skip
     await stack.create(wfe_body("bumpy"))
     await stack.wait_phase("bumpy", "Completed")
@@ -40,7 +40,7 @@ async def test_dropped_watches_are_reopened_and_nothing_is_missed(stack: Stack) 
     await stack.create(wfe_body("steady", parameters={"DELAY_SECONDS": "2"}))
     await stack.wait_phase("steady", "Running")
     for resource in ("pipelineruns", "workflowexecutions", "taskruns"):
-        stack.emu.faults.add(action="drop-watch", resource=resource, count=1)
+        stack.faults.add(action="drop-watch", resource=resource, count=1)
     await stack.wait_phase("steady", "Completed")
 
 
@@ -56,12 +56,16 @@ async def test_the_oldest_waiter_goes_first_and_the_rest_are_deduplicated(
     )
     await stack.wait_phase("first", "Completed")
     await stack.create(wfe_body("second", target=TARGET))
-    await stack.wait_for(lambda: locked(stack.wfe("second")), what="second to wait")
+
+    async def second_locked() -> bool:
+        return locked(await stack.wfe("second"))
+
+    await stack.wait_for(second_locked, what="second to wait")
     await stack.create(wfe_body("third", target=TARGET))
     await stack.wait_phase("second", "Running")
     third = await stack.wait_phase("third", "Failed")
     assert third["status"]["failureDetails"]["reason"] == "Deduplicated"
-    assert len(stack.runs()) == 1
+    assert len(await stack.runs()) == 1
 
 
 async def test_sigterm_mid_run_then_restart_finishes_the_run(stack: Stack) -> None:
@@ -81,8 +85,8 @@ async def test_many_wfes_on_distinct_targets_all_complete(stack: Stack) -> None:
         await stack.create(wfe_body(name))
     for name in names:
         await stack.wait_phase(name, "Completed")
-    assert len(stack.runs()) <= len(names)
+    assert len(await stack.runs()) <= len(names)
     assert stack.run_creations() == len(names)
-    assert {r["metadata"]["name"] for r in stack.runs()} <= {
+    assert {r["metadata"]["name"] for r in await stack.runs()} <= {
         pipelinerun_name(f"default/deployment/{name}") for name in names
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -38,17 +38,17 @@ TRAIL = {
 
 async def test_killed_after_creating_the_run_before_writing_running(stack: Stack) -> None:
     first = await stack.start_controller()
-    stack.emu.faults.add(action="error", status=503, verb="patch", resource="workflowexecutions",
+    stack.faults.add(action="error", status=503, verb="patch", resource="workflowexecutions",
                          subresource="status", count=10_000)  # fmt: skip
     await stack.create(wfe_body("interrupted", parameters={"DELAY_SECONDS": "2"}))
     await stack.wait_for(stack.runs, what="the run to be created")
     await first.stop(signal.SIGKILL)
-    stack.emu.faults.clear()
-    assert "status" not in (stack.wfe("interrupted") or {})
+    stack.faults.clear()
+    assert "status" not in (await stack.wfe("interrupted") or {})
     await stack.start_controller()
     await stack.wait_phase("interrupted", "Completed")
     assert stack.run_creations() == 1
-    assert len(stack.runs()) == 1
+    assert len(await stack.runs()) == 1
     await assert_trail_once(stack, "rr-interrupted", TRAIL)
 
 
@@ -71,14 +71,14 @@ async def test_killed_right_after_the_terminal_write(stack: Stack) -> None:
     await stack.start_controller(cooldown="1h")
     await assert_trail_once(stack, "rr-finished", TRAIL)
 
-    def audited() -> dict[str, Any] | None:
-        obj = stack.wfe("finished") or {}
+    async def audited() -> dict[str, Any] | None:
+        obj = await stack.wfe("finished") or {}
         return obj if len(obj["status"].get("auditedEvents") or []) == 3 else None
 
     obj = await stack.wait_for(audited, what="auditedEvents after the restart")
     assert obj["status"]["phase"] == "Completed"
     assert stack.run_creations() == 1
-    assert len(stack.runs()) == 1
+    assert len(await stack.runs()) == 1
 
 
 async def test_failed_wfe_stays_failed_across_a_restart(stack: Stack) -> None:
@@ -98,7 +98,7 @@ async def test_failed_wfe_stays_failed_across_a_restart(stack: Stack) -> None:
             "workflowexecution.workflow.failed",
         },
     )
-    again = stack.wfe("broken") or {}
+    again = await stack.wfe("broken") or {}
     assert again["status"]["failureDetails"] == failed["status"]["failureDetails"]
     assert stack.run_creations() == 1
 
@@ -112,27 +112,31 @@ async def test_a_restart_reads_no_run_of_a_settled_wfe(stack: Stack) -> None:
         await stack.create(wfe_body(name))
     for name in names:
         await stack.wait_for(all_audited(stack, name), what=f"{name} settled")
-    await stack.wait_for(lambda: not stack.runs(), what="the locks released")
+
+    async def released() -> bool:
+        return not await stack.runs()
+
+    await stack.wait_for(released, what="the locks released")
     await first.stop()
     # As if the first controller had died after DataStorage took workflow.completed and before
     # it recorded that: the restart has this one thing to do for each WFE.
     for name in names:
-        status = (stack.wfe(name) or {})["status"]
+        status = (await stack.wfe(name) or {})["status"]
         await stack.write_wfe_status(name, {**status, "auditedEvents": status["auditedEvents"][:2]})
-    mark = len(stack.emu.request_log.filter(resource="pipelineruns"))
+    mark = len(stack.requests.filter(resource="pipelineruns"))
     await stack.start_controller(cooldown="0s")
     for name in names:
         await stack.wait_for(all_audited(stack, name), what=f"{name} recorded")
-    verbs = [r.verb for r in stack.emu.request_log.filter(resource="pipelineruns")[mark:]]
+    verbs = [r.verb for r in stack.requests.filter(resource="pipelineruns")[mark:]]
     assert "get" not in verbs
     assert "list" in verbs
     for name in names:
         await assert_trail_once(stack, f"rr-{name}", TRAIL)
 
 
-def all_audited(stack: Stack, name: str) -> Callable[[], bool]:
-    def probe() -> bool:
-        status = (stack.wfe(name) or {}).get("status") or {}
+def all_audited(stack: Stack, name: str) -> Callable[[], Awaitable[bool]]:
+    async def probe() -> bool:
+        status = (await stack.wfe(name) or {}).get("status") or {}
         return len(status.get("auditedEvents") or []) == len(TRAIL)
 
     return probe

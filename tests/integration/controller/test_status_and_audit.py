@@ -40,10 +40,10 @@ async def test_failed_run_posts_a_warning_event_and_a_failed_audit_event(stack: 
     await stack.create(wfe_body("sad", image=FAILING, parameters={"FAILURE_MODE": "exit"}))
     await stack.wait_phase("sad", "Failed")
 
-    def failed_events() -> list[dict[str, Any]]:
+    async def failed_events() -> list[dict[str, Any]]:
         return [
             e
-            for e in stack.emu.objects("events", "default")
+            for e in await stack.events("default")
             if e["involvedObject"]["name"] == "sad" and e["reason"] == "WorkflowFailed"
         ]
 
@@ -67,8 +67,8 @@ async def test_audit_recorded_tells_the_truth_once_everything_is_stored(stack: S
     await stack.create(wfe_body("truthful", image=FAILING, parameters={"FAILURE_MODE": "oom"}))
     await stack.wait_phase("truthful", "Failed")
 
-    def recorded() -> dict[str, Any] | None:
-        obj = stack.wfe("truthful") or {}
+    async def recorded() -> dict[str, Any] | None:
+        obj = await stack.wfe("truthful") or {}
         found = conditions(obj).get("AuditRecorded")
         return obj if found and found["status"] == "True" else None
 
@@ -84,8 +84,8 @@ async def test_quota_blocked_child_is_recorded_while_running(stack: Stack) -> No
         wfe_body("blocked", image=FAILING, parameters={"FAILURE_MODE": "quota"}, timeout="20s")
     )
 
-    def blocked() -> dict[str, Any] | None:
-        obj = stack.wfe("blocked") or {}
+    async def blocked() -> dict[str, Any] | None:
+        obj = await stack.wfe("blocked") or {}
         summary = (obj.get("status") or {}).get("pipelineRunStatus") or {}
         return obj if summary.get("blockedReason") == "ExceededResourceQuota" else None
 
@@ -119,10 +119,12 @@ async def test_running_sets_the_created_and_lock_conditions(bare_stack: Stack) -
     assert found["ResourceLocked"]["status"] == "False"
     assert found["ResourceLocked"]["reason"] == "LockAcquired"
     assert found["Ready"]["status"] == "Unknown"
+
+    async def created_events() -> list[dict[str, Any]]:
+        return [e for e in await stack.events("default") if e["reason"] == "PipelineRunCreated"]
+
     created = await stack.wait_for(
-        lambda: [
-            e for e in stack.emu.objects("events", "default") if e["reason"] == "PipelineRunCreated"
-        ],
+        created_events,
         what="the PipelineRunCreated Event",
     )
     assert len(created) == 1

@@ -1,5 +1,6 @@
-"""kubectl 1.32 against the emulator: apply (default validation), get, explain, patch, delete,
-and create of built-in kinds (a protobuf body)."""
+"""kubectl against the emulator (the machines' kubectl 1.32, the release the emulator reports) and
+against the real API server (the cluster's own kubectl 1.36): apply (default validation), get,
+explain, patch, delete, create of built-in kinds (a protobuf body) and of a List."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kubernaut_wfe.emulator import ApiEmulator
+from .fidelity import Api, unique  # noqa: TID252
 
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 KUBECTL_PRESENT = Path(KUBECTL).exists()
@@ -21,7 +23,6 @@ apiVersion: kubernaut.ai/v1alpha1
 kind: WorkflowExecution
 metadata:
   name: {name}
-  namespace: default
 spec:
   remediationRequestRef:
     name: rr-1
@@ -33,32 +34,27 @@ spec:
 {extra}"""
 
 
-@pytest.fixture
-async def kubectl(tmp_path: Path) -> AsyncIterator[Kubectl]:
-    if not KUBECTL_PRESENT:
-        if os.environ.get("CI"):
-            pytest.fail(f"kubectl is required in CI but missing at {KUBECTL}")
-        pytest.skip("kubectl is not installed")
-    emu = ApiEmulator()
-    async with emu.serving():
-        config = emu.write_kubeconfig(tmp_path / "kubeconfig")
-        yield Kubectl(config, tmp_path / "cache", emu)
-
-
 class Kubectl:
-    """Runs kubectl against one emulator."""
+    """Runs a kubectl on one target, in the test's namespace."""
 
-    def __init__(self, config: Path, cache: Path, emu: ApiEmulator) -> None:
+    def __init__(self, api: Api, binary: str, config: Path, cache: Path) -> None:
+        self.api = api
+        self.binary = binary
         self.config = config
         self.cache = cache
-        self.emu = emu
+
+    def command(self, *args: str) -> list[str]:
+        return [
+            self.binary,
+            f"--kubeconfig={self.config}",
+            f"--cache-dir={self.cache}",
+            f"--namespace={self.api.namespace}",
+            *args,
+        ]
 
     async def __call__(self, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
         process = await asyncio.create_subprocess_exec(
-            KUBECTL,
-            f"--kubeconfig={self.config}",
-            f"--cache-dir={self.cache}",
-            *args,
+            *self.command(*args),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -69,39 +65,62 @@ class Kubectl:
         assert process.returncode is not None
         return process.returncode, out.decode(), err.decode()
 
+    async def apply(self, name: str, extra: str = "") -> tuple[int, str, str]:
+        return await self("apply", "-f", "-", stdin=WFE_MANIFEST.format(name=name, extra=extra))
+
+    async def read(self, path: str) -> dict[str, Any] | None:
+        response = await self.api.client.get(path)
+        if response.status_code == 404:
+            return None
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        return found
+
+
+@pytest.fixture
+async def kubectl(api: Api, tmp_path: Path) -> AsyncIterator[Kubectl]:
+    if api.emulator is not None:
+        if not KUBECTL_PRESENT:
+            if os.environ.get("CI"):
+                pytest.fail(f"kubectl is required in CI but missing at {KUBECTL}")
+            pytest.skip("kubectl is not installed")
+        config = api.emulator.write_kubeconfig(tmp_path / "kubeconfig")
+        yield Kubectl(api, KUBECTL, config, tmp_path / "cache")
+    else:
+        assert api.cluster is not None
+        binary = str(api.cluster.binaries / "kubectl")
+        yield Kubectl(api, binary, api.cluster.admin_kubeconfig, tmp_path / "cache")
+
 
 async def test_kubectl_apply_with_default_validation_creates_and_updates(kubectl: Kubectl) -> None:
-    code, out, err = await kubectl(
-        "apply", "-f", "-", stdin=WFE_MANIFEST.format(name="a", extra="")
-    )
+    api = kubectl.api
+    code, out, err = await kubectl.apply("a")
     assert code == 0, err
     assert "workflowexecution.kubernaut.ai/a created" in out
-    stored = kubectl.emu.read("workflowexecutions", "default", "a")
+    stored = await kubectl.read(f"{api.wfes}/a")
     assert stored is not None
     assert "kubectl.kubernetes.io/last-applied-configuration" in stored["metadata"]["annotations"]
-    same = await kubectl("apply", "-f", "-", stdin=WFE_MANIFEST.format(name="a", extra=""))
+    same = await kubectl.apply("a")
     assert same[0] == 0
     assert "unchanged" in same[1]
-    patches = kubectl.emu.request_log.filter(verb="patch")
-    assert patches == []
+    assert await api.requests("patch", "workflowexecutions") == []
 
 
 async def test_kubectl_apply_rejects_unknown_fields_and_schema_violations(
     kubectl: Kubectl,
 ) -> None:
-    unknown = WFE_MANIFEST.format(name="b", extra="  bogusField: 1\n")
-    code, _, err = await kubectl("apply", "-f", "-", stdin=unknown)
+    code, _, err = await kubectl.apply("b", "  bogusField: 1\n")
     assert code == 1
     assert 'strict decoding error: unknown field "spec.bogusField"' in err
-    invalid = WFE_MANIFEST.format(name="c", extra="  confidence: 7\n")
-    code, _, err = await kubectl("apply", "-f", "-", stdin=invalid)
+    code, _, err = await kubectl.apply("c", "  confidence: 7\n")
     assert code == 1
     assert "spec.confidence" in err
-    assert kubectl.emu.read("workflowexecutions", "default", "b") is None
+    for name in ("b", "c"):
+        assert await kubectl.read(f"{kubectl.api.wfes}/{name}") is None
 
 
 async def test_kubectl_apply_of_a_changed_spec_hits_the_cel_rule(kubectl: Kubectl) -> None:
-    await kubectl("apply", "-f", "-", stdin=WFE_MANIFEST.format(name="d", extra=""))
+    assert (await kubectl.apply("d"))[0] == 0
     changed = WFE_MANIFEST.format(name="d", extra="").replace("nginx", "apache")
     code, _, err = await kubectl("apply", "-f", "-", stdin=changed)
     assert code == 1
@@ -109,7 +128,7 @@ async def test_kubectl_apply_of_a_changed_spec_hits_the_cel_rule(kubectl: Kubect
 
 
 async def test_kubectl_get_wfe_prints_the_printer_columns(kubectl: Kubectl) -> None:
-    await kubectl("apply", "-f", "-", stdin=WFE_MANIFEST.format(name="e", extra=""))
+    assert (await kubectl.apply("e"))[0] == 0
     code, out, err = await kubectl("get", "wfe")
     assert code == 0, err
     header, row = out.splitlines()[:2]
@@ -126,40 +145,30 @@ async def test_kubectl_explain_reads_the_crd_schema(kubectl: Kubectl) -> None:
 
 
 async def test_kubectl_patch_status_subresource_and_delete(kubectl: Kubectl) -> None:
-    await kubectl("apply", "-f", "-", stdin=WFE_MANIFEST.format(name="f", extra=""))
+    assert (await kubectl.apply("f"))[0] == 0
     code, _, err = await kubectl(
-        "patch",
-        "wfe",
-        "f",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        '{"status":{"phase":"Running"}}',
-    )
+        "patch", "wfe", "f", "--subresource=status", "--type=merge",
+        "-p", '{"status":{"phase":"Running"}}',
+    )  # fmt: skip
     assert code == 0, err
     code, out, _ = await kubectl("get", "wfe", "f", "-o", "jsonpath={.status.phase}")
     assert out == "Running"
     code, _, err = await kubectl(
-        "patch",
-        "wfe",
-        "f",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        '{"status":{"phase":"Bogus"}}',
-    )
+        "patch", "wfe", "f", "--subresource=status", "--type=merge",
+        "-p", '{"status":{"phase":"Bogus"}}',
+    )  # fmt: skip
     assert code == 1
     assert "status.phase" in err
     code, out, err = await kubectl("delete", "wfe", "f")
     assert code == 0, err
-    assert 'workflowexecution.kubernaut.ai "f" deleted' in out
-    assert kubectl.emu.read("workflowexecutions", "default", "f") is None
+    assert out.startswith('workflowexecution.kubernaut.ai "f" deleted')
+    assert await kubectl.read(f"{kubectl.api.wfes}/f") is None
 
 
 async def test_kubectl_lists_builtins(kubectl: Kubectl) -> None:
     code, out, err = await kubectl("get", "namespaces", "-o", "name")
     assert code == 0, err
-    assert "namespace/kube-system" in out.split()
+    assert {"namespace/kube-system", f"namespace/{kubectl.api.namespace}"} <= set(out.split())
     code, out, err = await kubectl("get", "crd", "-o", "name")
     assert code == 0, err
     assert "customresourcedefinition.apiextensions.k8s.io/pipelineruns.tekton.dev" in out.split()
@@ -167,20 +176,19 @@ async def test_kubectl_lists_builtins(kubectl: Kubectl) -> None:
 
 async def test_kubectl_get_watch_prints_new_rows(kubectl: Kubectl) -> None:
     process = await asyncio.create_subprocess_exec(
-        KUBECTL,
-        f"--kubeconfig={kubectl.config}",
-        f"--cache-dir={kubectl.cache}",
-        "get",
-        "wfe",
-        "-w",
-        "--output-watch-events",
+        *kubectl.command("get", "wfe", "-w", "--output-watch-events"),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     try:
         assert process.stdout is not None
-        await asyncio.wait_for(_until_watching(kubectl.emu), 20)
-        await kubectl("apply", "-f", "-", stdin=WFE_MANIFEST.format(name="g", extra=""))
+
+        async def watching() -> list[str]:
+            # kubectl is another process: the server's record shows its watch request
+            return await kubectl.api.requests("watch", "workflowexecutions")
+
+        await kubectl.api.eventually(watching, "kubectl's watch request", within=20)
+        assert (await kubectl.apply("g"))[0] == 0
         lines: list[str] = []
         while not any(line.split()[:2] == ["ADDED", "g"] for line in lines):
             lines.append((await asyncio.wait_for(process.stdout.readline(), 20)).decode())
@@ -189,33 +197,63 @@ async def test_kubectl_get_watch_prints_new_rows(kubectl: Kubectl) -> None:
         await process.wait()
 
 
-async def _until_watching(emu: ApiEmulator) -> None:
-    # kubectl is another process: poll the request log for its watch request
-    while True:
-        if emu.request_log.filter(verb="watch", resource="workflowexecutions"):
-            return
-        await asyncio.sleep(0.05)
-
-
 async def test_kubectl_create_of_builtins_sends_protobuf_and_is_read(kubectl: Kubectl) -> None:
+    api = kubectl.api
+    team = unique("team")
+    api.namespaces.append(team)  # deleted at the end on the cluster
     commands = [
-        ("create", "namespace", "team-x"),
-        ("create", "configmap", "cfg", "-n", "team-x", "--from-literal=a=b"),
-        ("create", "secret", "generic", "s", "-n", "team-x", "--from-literal=k=v"),
-        ("create", "serviceaccount", "robot", "-n", "team-x"),
+        ("create", "namespace", team),
+        ("create", "configmap", "cfg", "-n", team, "--from-literal=a=b"),
+        ("create", "secret", "generic", "s", "-n", team, "--from-literal=k=v"),
+        ("create", "serviceaccount", "robot", "-n", team),
     ]
     for command in commands:
         code, _, err = await kubectl(*command)
         assert code == 0, (command, err)
-    creates = kubectl.emu.request_log.filter(verb="create")
-    assert len(creates) == len(commands)
-    namespace = kubectl.emu.read("namespaces", None, "team-x")
+    namespace = await kubectl.read(f"/api/v1/namespaces/{team}")
     assert namespace is not None
     assert namespace["status"] == {"phase": "Active"}
-    config = kubectl.emu.read("configmaps", "team-x", "cfg")
+    config = await kubectl.read(f"/api/v1/namespaces/{team}/configmaps/cfg")
     assert config is not None
     assert config["data"] == {"a": "b"}
-    secret = kubectl.emu.read("secrets", "team-x", "s")
+    secret = await kubectl.read(f"/api/v1/namespaces/{team}/secrets/s")
     assert secret is not None
-    assert secret["data"] == {"k": "dg=="}
-    assert kubectl.emu.read("serviceaccounts", "team-x", "robot") is not None
+    assert (secret["type"], secret["data"]) == ("Opaque", {"k": "dg=="})
+    assert await kubectl.read(f"/api/v1/namespaces/{team}/serviceaccounts/robot") is not None
+
+
+LIST_MANIFEST = """\
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: first
+  data:
+    a: "1"
+- apiVersion: kubernaut.ai/v1alpha1
+  kind: WorkflowExecution
+  metadata:
+    name: second
+  spec:
+    remediationRequestRef:
+      name: rr-1
+    workflowRef:
+      workflowId: hello-world
+      version: "1.0.0"
+      containerImage: quay.io/kubernaut/workflows/hello-world:v1
+    targetResource: default/deployment/nginx
+"""
+
+
+@pytest.mark.parametrize("verb", ["create", "apply"])
+async def test_kubectl_create_and_apply_of_a_list(kubectl: Kubectl, verb: str) -> None:
+    code, out, err = await kubectl(verb, "-f", "-", stdin=LIST_MANIFEST)
+    assert code == 0, err
+    assert "configmap/first created" in out
+    assert "workflowexecution.kubernaut.ai/second created" in out
+    config = await kubectl.read(f"{kubectl.api.path('configmaps')}/first")
+    assert config is not None
+    assert config["data"] == {"a": "1"}
+    assert await kubectl.read(f"{kubectl.api.wfes}/second") is not None

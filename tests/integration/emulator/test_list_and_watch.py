@@ -1,4 +1,5 @@
-"""Selectors, paging and watches as a real apiserver serves them."""
+"""Selectors, paging and watches, on the emulator and the real API server alike (a watch or list
+across namespaces is narrowed to the test's own names: the real server is shared)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ import pytest
 
 from kubernaut_wfe.emulator import ApiEmulator
 
+from .fidelity import MERGE, Api, unique  # noqa: TID252
+
 PR_PATH = "/apis/tekton.dev/v1/namespaces/default/pipelineruns"
-ALL_PR_PATH = "/apis/tekton.dev/v1/pipelineruns"
-MERGE = {"Content-Type": "application/merge-patch+json"}
 Factory = Callable[..., dict[str, Any]]
 
 
-async def _seed(client: httpx.AsyncClient, make_pipelinerun: Factory) -> None:
+async def _seed(api: Api) -> None:
     specs = [
         ("a", {"app": "x", "tier": "web"}),
         ("b", {"app": "y", "tier": "web"}),
@@ -27,12 +28,11 @@ async def _seed(client: httpx.AsyncClient, make_pipelinerun: Factory) -> None:
         ("d", {}),
     ]
     for name, labels in specs:
-        response = await client.post(PR_PATH, json=make_pipelinerun(name, **labels))
-        assert response.status_code == 201
+        await api.create(api.prs, api.pipelinerun(name, **labels))
 
 
-async def _names(client: httpx.AsyncClient, **params: str) -> list[str]:
-    response = await client.get(PR_PATH, params=params)
+async def _names(api: Api, **params: str) -> list[str]:
+    response = await api.client.get(api.prs, params=params)
     assert response.status_code == 200, response.text
     return [item["metadata"]["name"] for item in response.json()["items"]]
 
@@ -50,11 +50,9 @@ async def _names(client: httpx.AsyncClient, **params: str) -> list[str]:
         ("tier=web,app!=y", ["a"]),
     ],
 )
-async def test_label_selectors_on_list(
-    client: httpx.AsyncClient, make_pipelinerun: Factory, selector: str, expected: list[str]
-) -> None:
-    await _seed(client, make_pipelinerun)
-    assert await _names(client, labelSelector=selector) == expected
+async def test_label_selectors_on_list(api: Api, selector: str, expected: list[str]) -> None:
+    await _seed(api)
+    assert await _names(api, labelSelector=selector) == expected
 
 
 @pytest.mark.parametrize(
@@ -62,33 +60,82 @@ async def test_label_selectors_on_list(
     [
         ("metadata.name=b", ["b"]),
         ("metadata.name!=b", ["a", "c", "d"]),
-        ("metadata.namespace=default,metadata.name==c", ["c"]),
+        ("metadata.namespace={ns},metadata.name==c", ["c"]),
         ("metadata.namespace=elsewhere", []),
     ],
 )
-async def test_field_selectors_on_list(
-    client: httpx.AsyncClient, make_pipelinerun: Factory, selector: str, expected: list[str]
+async def test_field_selectors_on_list(api: Api, selector: str, expected: list[str]) -> None:
+    await _seed(api)
+    assert await _names(api, fieldSelector=selector.format(ns=api.namespace)) == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"fieldSelector": "spec.x=1"}, "field label not supported: spec.x"),
+        ({"labelSelector": "a in (b"}, None),
+        ({"continue": "not-a-token!"}, None),
+        ({"limit": "abc"}, None),
+    ],
+    ids=["field", "label", "continue", "limit"],
+)
+async def test_bad_list_parameters_are_400(
+    api: Api, params: dict[str, str], message: str | None
 ) -> None:
-    await _seed(client, make_pipelinerun)
-    assert await _names(client, fieldSelector=selector) == expected
+    response = await api.client.get(api.prs, params=params)
+    assert response.status_code == 400
+    assert response.json()["reason"] == "BadRequest"
+    if message is not None:
+        assert response.json()["message"] == message
 
 
-async def test_unsupported_field_selector_and_bad_label_selector_are_400(
-    client: httpx.AsyncClient,
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        (
+            {"sendInitialEvents": "true"},
+            "sendInitialEvents",
+            "Forbidden: sendInitialEvents is forbidden for list",
+        ),
+        (
+            {"resourceVersionMatch": "NotOlderThan"},
+            "resourceVersionMatch",
+            "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
+        ),
+        (
+            {"watch": "true", "sendInitialEvents": "true", "allowWatchBookmarks": "true"},
+            "resourceVersionMatch",
+            "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+        ),
+        (
+            {"watch": "true", "resourceVersionMatch": "NotOlderThan"},
+            "resourceVersionMatch",
+            "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is "
+            "provided",
+        ),
+    ],
+    ids=["list-initial-events", "list-match", "watch-initial-events", "watch-match"],
+)
+async def test_inconsistent_list_options_are_422(
+    api: Api, params: dict[str, str], field: str, message: str
 ) -> None:
-    assert (await client.get(PR_PATH, params={"fieldSelector": "spec.x=1"})).status_code == 400
-    assert (await client.get(PR_PATH, params={"labelSelector": "a in (b"})).status_code == 400
+    response = await api.client.get(api.prs, params={**params, "timeoutSeconds": "1"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["reason"] == "Invalid"
+    assert body["message"] == f'ListOptions.meta.k8s.io "" is invalid: {field}: {message}'
+    assert body["details"]["causes"] == [
+        {"reason": "FieldValueForbidden", "message": message, "field": field}
+    ]
 
 
-async def test_limit_and_continue_page_through_everything(
-    client: httpx.AsyncClient, make_pipelinerun: Factory
-) -> None:
-    await _seed(client, make_pipelinerun)
+async def test_limit_and_continue_page_through_everything(api: Api) -> None:
+    await _seed(api)
     seen: list[str] = []
     params = {"limit": "3"}
     pages = 0
     while True:
-        body = (await client.get(PR_PATH, params=params)).json()
+        body = (await api.client.get(api.prs, params=params)).json()
         pages += 1
         seen.extend(item["metadata"]["name"] for item in body["items"])
         token = body["metadata"].get("continue")
@@ -97,8 +144,11 @@ async def test_limit_and_continue_page_through_everything(
         assert body["metadata"]["remainingItemCount"] == 1
         params = {"limit": "3", "continue": token}
     assert (pages, seen) == (2, ["a", "b", "c", "d"])
-    bad = await client.get(PR_PATH, params={"continue": "not-a-token!"})
-    assert bad.status_code == 400
+
+
+async def test_a_negative_limit_lists_everything(api: Api) -> None:
+    await _seed(api)
+    assert await _names(api, limit="-1") == ["a", "b", "c", "d"]
 
 
 class WatchStream:
@@ -126,81 +176,93 @@ async def _open_watch(
         yield WatchStream(response)
 
 
-async def test_watch_sends_existing_objects_then_changes_with_matching_versions(
-    client: httpx.AsyncClient, make_pipelinerun: Factory
-) -> None:
-    await client.post(PR_PATH, json=make_pipelinerun("first"))
-    async with _open_watch(client, PR_PATH) as stream:
+async def test_watch_sends_existing_objects_then_changes_with_matching_versions(api: Api) -> None:
+    await api.create(api.prs, api.pipelinerun("first"))
+    async with _open_watch(api.client, api.prs) as stream:
         added = await stream.next()
         assert (added["type"], added["object"]["metadata"]["name"]) == ("ADDED", "first")
-        created = (await client.post(PR_PATH, json=make_pipelinerun("second"))).json()
+        created = await api.create(api.prs, api.pipelinerun("second"))
         event = await stream.next()
         assert event["type"] == "ADDED"
-        assert (
-            event["object"]["metadata"]["resourceVersion"]
-            == (created["metadata"]["resourceVersion"])
-        )
+        assert event["object"] == created
         patched = (
-            await client.patch(
-                f"{PR_PATH}/second", json={"spec": {"status": "Cancelled"}}, headers=MERGE
+            await api.client.patch(
+                f"{api.prs}/second", json={"spec": {"status": "Cancelled"}}, headers=MERGE
             )
         ).json()
         event = await stream.next()
         assert event["type"] == "MODIFIED"
-        assert (
-            event["object"]["metadata"]["resourceVersion"]
-            == (patched["metadata"]["resourceVersion"])
-        )
-        await client.delete(f"{PR_PATH}/second")
+        assert event["object"] == patched
+        await api.client.delete(f"{api.prs}/second")
         event = await stream.next()
         assert (event["type"], event["object"]["metadata"]["name"]) == ("DELETED", "second")
+        # the deletion is a write of its own: a later version than the last update's
+        removed_at = int(event["object"]["metadata"]["resourceVersion"])
+        assert removed_at > int(patched["metadata"]["resourceVersion"])
+        assert event["object"]["spec"] == patched["spec"]
 
 
-async def test_label_selected_watch_sees_only_matching_objects(
-    client: httpx.AsyncClient, make_pipelinerun: Factory
-) -> None:
-    async with _open_watch(client, PR_PATH, labelSelector="team=a") as stream:
-        await client.post(PR_PATH, json=make_pipelinerun("other", team="b"))
-        await client.post(PR_PATH, json=make_pipelinerun("mine", team="a"))
+async def test_label_selected_watch_sees_only_matching_objects(api: Api) -> None:
+    async with _open_watch(api.client, api.prs, labelSelector="team=a") as stream:
+        await api.create(api.prs, api.pipelinerun("other", team="b"))
+        await api.create(api.prs, api.pipelinerun("mine", team="a"))
         event = await stream.next()
         assert (event["type"], event["object"]["metadata"]["name"]) == ("ADDED", "mine")
-        # leaving the selection is a DELETED for this watcher, entering it an ADDED
-        await client.patch(
-            f"{PR_PATH}/mine", json={"metadata": {"labels": {"team": "c"}}}, headers=MERGE
+        # leaving the selection is a DELETED for this watcher (the object as it was, at the
+        # version of the change), entering it an ADDED
+        left = await api.client.patch(
+            f"{api.prs}/mine", json={"metadata": {"labels": {"team": "c"}}}, headers=MERGE
         )
         event = await stream.next()
         assert (event["type"], event["object"]["metadata"]["name"]) == ("DELETED", "mine")
-        await client.patch(
-            f"{PR_PATH}/other", json={"metadata": {"labels": {"team": "a"}}}, headers=MERGE
+        assert event["object"]["metadata"]["labels"] == {"team": "a"}
+        assert (
+            event["object"]["metadata"]["resourceVersion"]
+            == (left.json()["metadata"]["resourceVersion"])
+        )
+        await api.client.patch(
+            f"{api.prs}/other", json={"metadata": {"labels": {"team": "a"}}}, headers=MERGE
         )
         event = await stream.next()
         assert (event["type"], event["object"]["metadata"]["name"]) == ("ADDED", "other")
 
 
-async def test_watch_from_resource_version_replays_later_events_only(
-    client: httpx.AsyncClient, make_pipelinerun: Factory
-) -> None:
-    await client.post(PR_PATH, json=make_pipelinerun("old"))
-    listing = (await client.get(PR_PATH)).json()
-    await client.post(PR_PATH, json=make_pipelinerun("new"))
+async def test_watch_from_resource_version_replays_later_events_only(api: Api) -> None:
+    await api.create(api.prs, api.pipelinerun("old"))
+    listing = (await api.client.get(api.prs)).json()
+    await api.create(api.prs, api.pipelinerun("new"))
     version = listing["metadata"]["resourceVersion"]
-    async with _open_watch(client, PR_PATH, resourceVersion=version) as stream:
+    async with _open_watch(api.client, api.prs, resourceVersion=version) as stream:
         event = await stream.next()
         assert (event["type"], event["object"]["metadata"]["name"]) == ("ADDED", "new")
 
 
-async def test_watch_with_timeout_seconds_closes_cleanly(
-    client: httpx.AsyncClient, make_pipelinerun: Factory
-) -> None:
-    await client.post(PR_PATH, json=make_pipelinerun("x"))
-    async with _open_watch(
-        client, PR_PATH, timeoutSeconds="1", allowWatchBookmarks="true"
-    ) as stream:
+async def test_watch_with_timeout_seconds_closes_cleanly(api: Api) -> None:
+    await api.create(api.prs, api.pipelinerun("x"))
+    async with _open_watch(api.client, api.prs, timeoutSeconds="1") as stream:
         events = await asyncio.wait_for(stream.rest(), 10)
         assert [e["type"] for e in events] == ["ADDED"]
 
 
+async def test_watch_without_a_version_and_with_bookmarks_ends_the_state_with_a_bookmark(
+    api: Api,
+) -> None:
+    created = await api.create(api.prs, api.pipelinerun("x"))
+    async with _open_watch(
+        api.client, api.prs, timeoutSeconds="1", allowWatchBookmarks="true"
+    ) as stream:
+        events = await asyncio.wait_for(stream.rest(), 10)
+    # (the real server may add a bookmark of its own before the timeout)
+    assert [e["type"] for e in events[:2]] == ["ADDED", "BOOKMARK"]
+    assert {e["type"] for e in events[2:]} <= {"BOOKMARK"}
+    bookmark = events[1]["object"]["metadata"]
+    assert bookmark["annotations"] == {"k8s.io/initial-events-end": "true"}
+    assert int(bookmark["resourceVersion"]) >= int(created["metadata"]["resourceVersion"])
+
+
 async def test_watch_from_expired_resource_version_is_410_gone(make_pipelinerun: Factory) -> None:
+    # Emulator only: its history is as long as it is told (the real server's watch cache
+    # keeps what it keeps; see docs/testing.md).
     emu = ApiEmulator(history_limit=3)
     async with emu.serving(), httpx.AsyncClient(base_url=emu.url) as client:
         for index in range(6):
@@ -213,37 +275,49 @@ async def test_watch_from_expired_resource_version_is_410_gone(make_pipelinerun:
             assert events[0]["object"]["reason"] == "Expired"
 
 
-async def test_cross_namespace_watch_with_field_selector(
-    client: httpx.AsyncClient, make_pipelinerun: Factory
-) -> None:
-    await client.post("/api/v1/namespaces", json={"metadata": {"name": "other"}})
-    async with _open_watch(client, ALL_PR_PATH, fieldSelector="metadata.name=target") as stream:
-        await client.post(PR_PATH, json=make_pipelinerun("decoy"))
-        await client.post(
-            "/apis/tekton.dev/v1/namespaces/other/pipelineruns",
-            json=make_pipelinerun("target", "other"),
-        )
+async def test_cross_namespace_watch_with_field_selector(api: Api) -> None:
+    other = await api.create_namespace()
+    target = unique("target")
+    path = api.all_namespaces("pipelineruns")
+    async with _open_watch(api.client, path, fieldSelector=f"metadata.name={target}") as stream:
+        await api.create(api.prs, api.pipelinerun("decoy"))
+        await api.create(api.path("pipelineruns", other), api.pipelinerun(target, other))
         event = await stream.next()
-        assert event["object"]["metadata"]["namespace"] == "other"
+        assert (event["type"], event["object"]["metadata"]["namespace"]) == ("ADDED", other)
 
 
-async def test_send_initial_events_ends_with_a_bookmark(
-    client: httpx.AsyncClient, make_pipelinerun: Factory
-) -> None:
-    await client.post(PR_PATH, json=make_pipelinerun("x"))
-    async with _open_watch(
-        client, PR_PATH, sendInitialEvents="true", allowWatchBookmarks="true"
-    ) as stream:
-        assert (await stream.next())["type"] == "ADDED"
+async def test_send_initial_events_ends_with_a_bookmark(api: Api) -> None:
+    created = await api.create(api.prs, api.pipelinerun("x"))
+    params = {
+        "sendInitialEvents": "true",
+        "resourceVersionMatch": "NotOlderThan",
+        "allowWatchBookmarks": "true",
+        # the state at this version or later: all of it, not the changes since
+        "resourceVersion": created["metadata"]["resourceVersion"],
+    }
+    async with _open_watch(api.client, api.prs, **params) as stream:
+        added = await stream.next()
+        assert (added["type"], added["object"]) == ("ADDED", created)
         bookmark = await stream.next()
         assert bookmark["type"] == "BOOKMARK"
-        annotations = bookmark["object"]["metadata"]["annotations"]
-        assert annotations["k8s.io/initial-events-end"] == "true"
+        metadata = bookmark["object"]["metadata"]
+        assert metadata["annotations"] == {"k8s.io/initial-events-end": "true"}
+        assert int(metadata["resourceVersion"]) >= int(created["metadata"]["resourceVersion"])
+
+
+async def test_watch_without_initial_events_starts_at_the_present(api: Api) -> None:
+    await api.create(api.prs, api.pipelinerun("before"))
+    params = {"sendInitialEvents": "false", "resourceVersionMatch": "NotOlderThan"}
+    async with _open_watch(api.client, api.prs, **params) as stream:
+        await api.create(api.prs, api.pipelinerun("after"))
+        event = await stream.next()
+        assert (event["type"], event["object"]["metadata"]["name"]) == ("ADDED", "after")
 
 
 async def test_quiet_watch_with_bookmarks_allowed_gets_bookmarks_at_the_latest_version(
     make_pipelinerun: Factory,
 ) -> None:
+    # Emulator only: the real server sends these about once a minute.
     emu = ApiEmulator(bookmark_interval=0.1)
     async with emu.serving(), httpx.AsyncClient(base_url=emu.url) as client:
         created = (await client.post(PR_PATH, json=make_pipelinerun("x"))).json()

@@ -1,44 +1,44 @@
-"""Patch flavours and CRD schema enforcement (structural, pruning, strictness, CEL)."""
+"""Patch flavours and CRD schema enforcement (structural, pruning, strictness, CEL), on the
+emulator and the real API server alike."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 
-WFE_PATH = "/apis/kubernaut.ai/v1alpha1/namespaces/default/workflowexecutions"
-JSON_PATCH = {"Content-Type": "application/json-patch+json"}
-MERGE = {"Content-Type": "application/merge-patch+json"}
-Factory = Callable[..., dict[str, Any]]
+from .fidelity import JSON_PATCH, MERGE, Api  # noqa: TID252
+
+PATCH_FAILED = {
+    "kind": "Status",
+    "apiVersion": "v1",
+    "metadata": {},
+    "status": "Failure",
+    "message": "the server rejected our request due to an error in our request",
+    "reason": "Invalid",
+    "details": {},
+    "code": 422,
+}
 
 
 @pytest.fixture
-async def wfe(client: httpx.AsyncClient, make_wfe: Factory) -> dict[str, Any]:
-    response = await client.post(WFE_PATH, json=make_wfe())
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
+async def wfe(api: Api) -> dict[str, Any]:
+    return await api.create(api.wfes, api.wfe())
 
 
-async def test_json_patch_test_failure_is_422(
-    client: httpx.AsyncClient, wfe: dict[str, Any]
-) -> None:
+async def test_json_patch_test_failure_is_422(api: Api, wfe: dict[str, Any]) -> None:
     ops = [
         {"op": "test", "path": "/metadata/resourceVersion", "value": "999999"},
         {"op": "add", "path": "/metadata/finalizers", "value": ["x/y"]},
     ]
-    response = await client.patch(f"{WFE_PATH}/wfe-1", json=ops, headers=JSON_PATCH)
+    response = await api.client.patch(f"{api.wfes}/wfe-1", json=ops, headers=JSON_PATCH)
     assert response.status_code == 422
-    assert response.json()["kind"] == "Status"
-    unchanged = (await client.get(f"{WFE_PATH}/wfe-1")).json()
+    assert response.json() == PATCH_FAILED
+    unchanged = (await api.client.get(f"{api.wfes}/wfe-1")).json()
     assert "finalizers" not in unchanged["metadata"]
 
 
-async def test_json_patch_test_then_add_applies(
-    client: httpx.AsyncClient, wfe: dict[str, Any]
-) -> None:
+async def test_json_patch_test_then_add_applies(api: Api, wfe: dict[str, Any]) -> None:
     ops = [
         {
             "op": "test",
@@ -48,7 +48,7 @@ async def test_json_patch_test_then_add_applies(
         {"op": "add", "path": "/metadata/finalizers", "value": ["x/y"]},
         {"op": "add", "path": "/metadata/finalizers/-", "value": "x/z"},
     ]
-    response = await client.patch(f"{WFE_PATH}/wfe-1", json=ops, headers=JSON_PATCH)
+    response = await api.client.patch(f"{api.wfes}/wfe-1", json=ops, headers=JSON_PATCH)
     assert response.status_code == 200, response.text
     assert response.json()["metadata"]["finalizers"] == ["x/y", "x/z"]
 
@@ -57,34 +57,59 @@ async def test_json_patch_test_then_add_applies(
     "ops",
     [
         [{"op": "remove", "path": "/metadata/labels"}],
-        [{"op": "replace", "path": "/spec/nothing", "value": 1}],
+        [{"op": "replace", "path": "/spec/missing/deeper", "value": 1}],
+        [{"op": "add", "path": "/metadata/finalizers/-", "value": "a/b"}],
+        [{"op": "move", "from": "/spec/missing", "path": "/spec/x"}],
         [{"op": "frobnicate", "path": "/spec"}],
     ],
+    ids=["remove-missing", "replace-under-missing", "append-to-missing", "move-missing", "op"],
 )
 async def test_json_patch_operation_failures_are_422(
-    client: httpx.AsyncClient, wfe: dict[str, Any], ops: list[dict[str, Any]]
+    api: Api, wfe: dict[str, Any], ops: list[dict[str, Any]]
 ) -> None:
-    response = await client.patch(f"{WFE_PATH}/wfe-1", json=ops, headers=JSON_PATCH)
+    response = await api.client.patch(f"{api.wfes}/wfe-1", json=ops, headers=JSON_PATCH)
     assert response.status_code == 422
+    assert response.json() == PATCH_FAILED
 
 
-async def test_merge_patch_null_removes_keys(
-    client: httpx.AsyncClient, wfe: dict[str, Any]
+@pytest.mark.emulator_diverges(
+    reason="the emulator's `replace` wants the key to exist, as RFC 6902 says (422)"
+)
+async def test_json_patch_replace_of_a_missing_key_sets_it(api: Api, wfe: dict[str, Any]) -> None:
+    # the server's json-patch library lets `replace` set a key an object lacks
+    ops = [{"op": "replace", "path": "/metadata/labels", "value": {"a": "b"}}]
+    response = await api.client.patch(f"{api.wfes}/wfe-1", json=ops, headers=JSON_PATCH)
+    assert response.status_code == 200, response.text
+    assert response.json()["metadata"]["labels"] == {"a": "b"}
+
+
+@pytest.mark.parametrize(("document", "kind"), [({"op": "add"}, "object"), ("garbage", "string")])
+async def test_json_patch_that_is_not_a_list_is_400(
+    api: Api, wfe: dict[str, Any], document: Any, kind: str
 ) -> None:
-    await client.patch(
-        f"{WFE_PATH}/wfe-1", json={"metadata": {"labels": {"a": "1", "b": "2"}}}, headers=MERGE
+    response = await api.client.patch(f"{api.wfes}/wfe-1", json=document, headers=JSON_PATCH)
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        f"error decoding patch: json: cannot unmarshal {kind} into Go value of type "
+        "[]handlers.jsonPatchOp"
     )
-    response = await client.patch(
-        f"{WFE_PATH}/wfe-1", json={"metadata": {"labels": {"a": None}}}, headers=MERGE
+
+
+async def test_merge_patch_null_removes_keys(api: Api, wfe: dict[str, Any]) -> None:
+    await api.client.patch(
+        f"{api.wfes}/wfe-1", json={"metadata": {"labels": {"a": "1", "b": "2"}}}, headers=MERGE
+    )
+    response = await api.client.patch(
+        f"{api.wfes}/wfe-1", json={"metadata": {"labels": {"a": None}}}, headers=MERGE
     )
     assert response.json()["metadata"]["labels"] == {"b": "2"}
 
 
 async def test_strategic_merge_patch_is_415_for_custom_resources(
-    client: httpx.AsyncClient, wfe: dict[str, Any]
+    api: Api, wfe: dict[str, Any]
 ) -> None:
-    response = await client.patch(
-        f"{WFE_PATH}/wfe-1",
+    response = await api.client.patch(
+        f"{api.wfes}/wfe-1",
         json={"metadata": {"labels": {"a": "1"}}},
         headers={"Content-Type": "application/strategic-merge-patch+json"},
     )
@@ -92,9 +117,9 @@ async def test_strategic_merge_patch_is_415_for_custom_resources(
     assert response.json()["reason"] == "UnsupportedMediaType"
 
 
-async def test_strategic_merge_patch_works_for_builtin_kinds(client: httpx.AsyncClient) -> None:
-    response = await client.patch(
-        "/api/v1/namespaces/default",
+async def test_strategic_merge_patch_works_for_builtin_kinds(api: Api) -> None:
+    response = await api.client.patch(
+        f"/api/v1/namespaces/{api.namespace}",
         json={"metadata": {"labels": {"team": "a"}}},
         headers={"Content-Type": "application/strategic-merge-patch+json"},
     )
@@ -102,26 +127,70 @@ async def test_strategic_merge_patch_works_for_builtin_kinds(client: httpx.Async
     assert response.json()["metadata"]["labels"]["team"] == "a"
 
 
-async def test_server_side_apply_creates_then_merges(client: httpx.AsyncClient) -> None:
-    path = "/apis/tekton.dev/v1/namespaces/default/pipelineruns/applied"
-    manifest = (
-        "apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata:\n  name: applied\n"
-        "spec:\n  timeouts:\n    pipeline: 1h0m0s\n"
+APPLY = {"Content-Type": "application/apply-patch+yaml"}
+APPLIED = (
+    "apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata:\n  name: applied\n"
+    "spec:\n  timeouts:\n    pipeline: 1h0m0s\n"
+)
+
+
+async def test_server_side_apply_creates_then_merges(api: Api) -> None:
+    path = f"{api.prs}/applied"
+    created = await api.client.patch(
+        path, params={"fieldManager": "test"}, content=APPLIED, headers=APPLY
     )
-    headers = {"Content-Type": "application/apply-patch+yaml"}
-    created = await client.patch(f"{path}?fieldManager=test", content=manifest, headers=headers)
     assert created.status_code == 201, created.text
-    updated = await client.patch(
-        f"{path}?fieldManager=test",
-        content=manifest.replace("1h0m0s", "5m0s"),
-        headers=headers,
+    labelled = await api.client.patch(
+        path, json={"metadata": {"labels": {"kept": "yes"}}}, headers=MERGE
+    )
+    assert labelled.status_code == 200
+    updated = await api.client.patch(
+        path,
+        params={"fieldManager": "test"},
+        content=APPLIED.replace("1h0m0s", "5m0s"),
+        headers=APPLY,
     )
     assert updated.status_code == 200
     assert updated.json()["spec"]["timeouts"]["pipeline"] == "5m0s"
+    assert updated.json()["metadata"]["labels"] == {"kept": "yes"}
+
+
+async def test_server_side_apply_needs_a_field_manager(api: Api) -> None:
+    response = await api.client.patch(f"{api.prs}/applied", content=APPLIED, headers=APPLY)
+    assert response.status_code == 422
+    assert response.json()["message"] == (
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for '
+        "apply patch"
+    )
+    assert await api.status_code(f"{api.prs}/applied") == 404
+
+
+@pytest.mark.emulator_diverges(
+    reason="the emulator's server-side apply keeps no field ownership, so managers never conflict"
+)
+async def test_server_side_apply_of_another_managers_field_is_409(api: Api) -> None:
+    path = f"{api.prs}/applied"
+    first = await api.client.patch(
+        path, params={"fieldManager": "a"}, content=APPLIED, headers=APPLY
+    )
+    assert first.status_code == 201
+    other = APPLIED.replace("1h0m0s", "5m0s")
+    response = await api.client.patch(
+        path, params={"fieldManager": "b"}, content=other, headers=APPLY
+    )
+    assert response.status_code == 409
+    assert response.json()["message"] == (
+        'Apply failed with 1 conflict: conflict with "a": .spec.timeouts.pipeline'
+    )
+    forced = await api.client.patch(
+        path, params={"fieldManager": "b", "force": "true"}, content=other, headers=APPLY
+    )
+    assert forced.status_code == 200
+    assert forced.json()["spec"]["timeouts"]["pipeline"] == "5m0s"
 
 
 async def test_status_patch_with_unknown_failure_reason_is_422_naming_the_field(
-    client: httpx.AsyncClient, wfe: dict[str, Any]
+    api: Api, wfe: dict[str, Any]
 ) -> None:
     failure = {
         "failedTaskIndex": 0,
@@ -133,8 +202,8 @@ async def test_status_patch_with_unknown_failure_reason_is_422_naming_the_field(
         "naturalLanguageSummary": "boom",
         "wasExecutionFailure": False,
     }
-    response = await client.patch(
-        f"{WFE_PATH}/wfe-1/status",
+    response = await api.client.patch(
+        f"{api.wfes}/wfe-1/status",
         json={"status": {"phase": "Failed", "failureDetails": failure}},
         headers=MERGE,
     )
@@ -147,21 +216,19 @@ async def test_status_patch_with_unknown_failure_reason_is_422_naming_the_field(
     assert "status.failureDetails.reason" in body["message"]
 
 
-async def test_valid_status_patch_is_accepted(
-    client: httpx.AsyncClient, wfe: dict[str, Any]
-) -> None:
-    response = await client.patch(
-        f"{WFE_PATH}/wfe-1/status", json={"status": {"phase": "Running"}}, headers=MERGE
+async def test_valid_status_patch_is_accepted(api: Api, wfe: dict[str, Any]) -> None:
+    response = await api.client.patch(
+        f"{api.wfes}/wfe-1/status", json={"status": {"phase": "Running"}}, headers=MERGE
     )
     assert response.status_code == 200, response.text
     assert response.json()["status"]["phase"] == "Running"
 
 
 async def test_spec_change_is_rejected_by_the_cel_transition_rule(
-    client: httpx.AsyncClient, wfe: dict[str, Any]
+    api: Api, wfe: dict[str, Any]
 ) -> None:
-    response = await client.patch(
-        f"{WFE_PATH}/wfe-1",
+    response = await api.client.patch(
+        f"{api.wfes}/wfe-1",
         json={"spec": {"targetResource": "other/deployment/x"}},
         headers=MERGE,
     )
@@ -171,59 +238,85 @@ async def test_spec_change_is_rejected_by_the_cel_transition_rule(
     assert body["details"]["causes"][0]["field"] == "spec"
 
 
-async def test_create_with_bad_enum_pattern_and_missing_field_is_422(
-    client: httpx.AsyncClient, make_wfe: Factory
-) -> None:
-    body = make_wfe()
+async def test_create_with_bad_enum_pattern_and_missing_field_is_422(api: Api) -> None:
+    body = api.wfe()
     del body["spec"]["targetResource"]
     body["spec"]["workflowRef"]["containerDigest"] = "md5:nope"
-    response = await client.post(WFE_PATH, json=body)
+    response = await api.client.post(api.wfes, json=body)
     assert response.status_code == 422
     fields = {cause["field"] for cause in response.json()["details"]["causes"]}
     assert {"spec.targetResource", "spec.workflowRef.containerDigest"} <= fields
 
 
-async def test_unknown_fields_are_pruned_silently_with_a_warning(
-    client: httpx.AsyncClient, make_wfe: Factory
-) -> None:
-    body = make_wfe()
+async def test_unknown_fields_are_pruned_silently_with_a_warning(api: Api) -> None:
+    body = api.wfe()
     body["spec"]["foo"] = "bar"
-    response = await client.post(WFE_PATH, json=body)
+    response = await api.client.post(api.wfes, json=body)
     assert response.status_code == 201
     assert "foo" not in response.json()["spec"]
     assert 'unknown field \\"spec.foo\\"' in response.headers.get("Warning", "")
 
 
-async def test_unknown_fields_under_strict_validation_are_400(
-    client: httpx.AsyncClient, make_wfe: Factory
-) -> None:
-    body = make_wfe()
+STRICT_SPEC_FOO = (
+    'WorkflowExecution in version "v1alpha1" cannot be handled as a WorkflowExecution: '
+    'strict decoding error: unknown field "spec.foo"'
+)
+
+
+async def test_unknown_fields_under_strict_validation_are_400(api: Api) -> None:
+    body = api.wfe()
     body["spec"]["foo"] = "bar"
-    response = await client.post(f"{WFE_PATH}?fieldValidation=Strict", json=body)
+    body["metadata"]["labels"] = {"bad key": "v"}  # the decoder refuses first
+    response = await api.client.post(f"{api.wfes}?fieldValidation=Strict", json=body)
     assert response.status_code == 400
-    assert response.json()["message"] == 'strict decoding error: unknown field "spec.foo"'
-    assert (await client.get(f"{WFE_PATH}/wfe-1")).status_code == 404
+    assert response.json()["reason"] == "BadRequest"
+    assert response.json()["message"] == STRICT_SPEC_FOO
+    assert (await api.client.get(f"{api.wfes}/wfe-1")).status_code == 404
 
 
-async def test_strict_validation_applies_to_patches(
-    client: httpx.AsyncClient, wfe: dict[str, Any]
+async def test_strict_validation_reads_the_whole_body_of_a_status_put(
+    api: Api, wfe: dict[str, Any]
 ) -> None:
-    response = await client.patch(
-        f"{WFE_PATH}/wfe-1/status?fieldValidation=Strict",
-        json={"status": {"phase": "Running", "bogus": 1}},
-        headers=MERGE,
+    body = {**wfe, "status": {"phase": "Running"}}
+    body["spec"] = {**wfe["spec"], "foo": "bar"}
+    response = await api.client.put(f"{api.wfes}/wfe-1/status?fieldValidation=Strict", json=body)
+    assert response.status_code == 400
+    assert response.json()["message"] == STRICT_SPEC_FOO
+    warned = await api.client.put(f"{api.wfes}/wfe-1/status", json=body)
+    assert warned.status_code == 200
+    assert warned.headers.get_list("Warning") == ['299 - "unknown field \\"spec.foo\\""']
+
+
+@pytest.mark.parametrize(
+    ("subresource", "patch", "field"),
+    [
+        ("/status", {"status": {"phase": "Running", "bogus": 1}}, "status.bogus"),
+        ("", {"spec": {"bogus": 1}}, "spec.bogus"),
+    ],
+    ids=["status", "main"],
+)
+async def test_strict_validation_of_a_patch_is_422_naming_the_patch(
+    api: Api, wfe: dict[str, Any], subresource: str, patch: dict[str, Any], field: str
+) -> None:
+    response = await api.client.patch(
+        f"{api.wfes}/wfe-1{subresource}?fieldValidation=Strict", json=patch, headers=MERGE
     )
-    assert response.status_code == 400
-    assert 'unknown field "status.bogus"' in response.json()["message"]
+    assert response.status_code == 422
+    body = response.json()
+    assert body["reason"] == "Invalid"
+    # the message quotes the whole patched object, which differs (managedFields)
+    assert body["message"].startswith(' "" is invalid: patch: Invalid value: "{')
+    assert body["message"].endswith(f'}}": strict decoding error: unknown field "{field}"')
+    (cause,) = body["details"]["causes"]
+    assert (cause["field"], cause["reason"]) == ("patch", "FieldValueInvalid")
+    assert set(body["details"]) == {"causes"}
 
 
-async def test_pipelinerun_preserves_unknown_fields_where_the_schema_says_so(
-    client: httpx.AsyncClient, make_pipelinerun: Factory
-) -> None:
-    path = "/apis/tekton.dev/v1/namespaces/default/pipelineruns"
-    body = make_pipelinerun("pr")
+async def test_pipelinerun_preserves_unknown_fields_where_the_schema_says_so(api: Api) -> None:
+    path = api.prs
+    body = api.pipelinerun("pr")
     body["spec"]["pipelineSpec"] = {"tasks": [{"name": "t", "anything": {"deep": True}}]}
     body["spec"]["params"] = [{"name": "A", "value": ["x", "y"]}]
-    response = await client.post(f"{path}?fieldValidation=Strict", json=body)
+    response = await api.client.post(f"{path}?fieldValidation=Strict", json=body)
     assert response.status_code == 201, response.text
     assert response.json()["spec"]["pipelineSpec"]["tasks"][0]["anything"] == {"deep": True}

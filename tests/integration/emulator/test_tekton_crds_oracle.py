@@ -1,9 +1,12 @@
 """The emulator's own Tekton CRDs against Tekton v1.7.0's (the oracle in ../shared/tekton-crds):
 every field we type exists there with the same type, and names, scope, printer columns and the
-status subresource agree."""
+status subresource agree; and the PipelineRuns and TaskRuns our stack writes (the controller's
+run, the simulator's TaskRun and statuses) are admitted alike by the emulator and by the real
+API server, which has the oracle installed."""
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +15,21 @@ from typing import Any
 import pytest
 import yaml
 
+from kubernaut_wfe.constants import ConditionStatus
 from kubernaut_wfe.emulator.server import TEKTON_CRDS_DIR
+from kubernaut_wfe.tekton_simulator.documents.pipelinerun import (
+    pipelinerun_finished,
+    pipelinerun_running,
+)
+from kubernaut_wfe.tekton_simulator.documents.taskrun import (
+    taskrun_object,
+    taskrun_pending,
+    taskrun_running,
+)
+from kubernaut_wfe.tekton_simulator.samples import sample_pipelinerun
+from kubernaut_wfe.tekton_simulator.scenario import read_scenario
+
+from .fidelity import MERGE, Api  # noqa: TID252
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 ORACLE = REPO_ROOT.parent / "shared" / "tekton-crds"
@@ -96,3 +113,43 @@ def test_names_scope_columns_and_subresources_match_tekton(ours: str, theirs: st
         assert crd["spec"]["names"].get(key) == oracle["spec"]["names"].get(key)
     assert _v1(crd)["additionalPrinterColumns"] == _v1(oracle)["additionalPrinterColumns"]
     assert _v1(crd)["subresources"] == _v1(oracle)["subresources"]
+
+
+STRICT = {"fieldValidation": "Strict"}
+
+
+async def _write_status(api: Api, path: str, status: dict[str, Any]) -> None:
+    response = await api.client.patch(
+        f"{path}/status", params=STRICT, json={"status": status}, headers=MERGE
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == status  # nothing pruned, nothing defaulted
+
+
+async def test_the_runs_our_stack_writes_are_admitted_whole(api: Api) -> None:
+    _oracle_dir()
+    sent = sample_pipelinerun(uid=None, namespace=api.namespace, timeout="30m0s")
+    response = await api.client.post(api.prs, params=STRICT, json=sent)
+    assert response.status_code == 201, response.text
+    run = response.json()
+    assert run["spec"] == sent["spec"]
+    assert run["metadata"]["labels"] == sent["metadata"]["labels"]
+    scenario = read_scenario(run, start_lag=datetime.timedelta(seconds=1))
+    start = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
+    at = start + datetime.timedelta(seconds=2)
+    running = pipelinerun_running(scenario, start, at)
+    await _write_status(api, f"{api.prs}/{scenario.name}", running)
+
+    taskrun = taskrun_object(scenario)
+    response = await api.client.post(api.trs, params=STRICT, json=taskrun)
+    assert response.status_code == 201, response.text
+    assert response.json()["spec"] == taskrun["spec"]
+    path = f"{api.trs}/{taskrun['metadata']['name']}"
+    pending = taskrun_pending(scenario, start)
+    await _write_status(api, path, pending)
+    await _write_status(api, path, taskrun_running(pending, scenario, at))
+
+    done = pipelinerun_finished(
+        running, ConditionStatus.TRUE, "Succeeded", "Tasks Completed: 1", at
+    )
+    await _write_status(api, f"{api.prs}/{scenario.name}", done)

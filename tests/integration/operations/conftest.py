@@ -21,6 +21,7 @@ from kubernaut_wfe.testing.stack import (
     serving_stack,
     sqlite_audit_service,
 )
+from kubernaut_wfe.testing.testcluster import TestCluster
 
 CONTROLLER_NAMESPACE = "kubernaut-system"
 LEASE_NAME = "workflowexecution.kubernaut.ai"
@@ -56,21 +57,27 @@ class Stack(IntegrationStack):
         async with httpx.AsyncClient(timeout=10) as client:
             return await client.get(f"http://127.0.0.1:{port}{path}")
 
-    def phase(self, name: str) -> str | None:
+    async def phase(self, name: str) -> str | None:
         """The phase of a WFE in `default`, once it has one."""
-        obj = self.wfe(name) or {}
+        obj = await self.wfe(name) or {}
         phase = (obj.get("status") or {}).get("phase")
         return str(phase) if phase else None
 
-    def lease(self) -> dict[str, Any] | None:
+    async def lease(self) -> dict[str, Any] | None:
         """The leader-election Lease, once created."""
-        return self.emu.read("leases", CONTROLLER_NAMESPACE, LEASE_NAME)
+        return await self.read(
+            f"/apis/coordination.k8s.io/v1/namespaces/{CONTROLLER_NAMESPACE}/leases/{LEASE_NAME}"
+        )
 
-    def holder(self) -> str | None:
+    async def holder(self) -> str | None:
         """The Lease's holder identity, if any."""
-        spec = (self.lease() or {}).get("spec") or {}
+        spec = (await self.lease() or {}).get("spec") or {}
         holder = spec.get("holderIdentity")
         return str(holder) if holder is not None else None
+
+    async def holder_is(self, identity: str | None) -> bool:
+        """Whether the Lease names `identity` (a probe for `wait_for`)."""
+        return await self.holder() == identity
 
 
 @pytest.fixture
@@ -82,14 +89,20 @@ async def audit_url(tmp_path: Path) -> AsyncIterator[str]:
 
 @contextlib.asynccontextmanager
 async def operations_stack(
-    tmp_path: Path, audit_url: str, *, crd_paths: list[Path] | None = None
+    tmp_path: Path,
+    audit_url: str,
+    *,
+    cluster: TestCluster | None,
+    crd_paths: list[Path] | None = None,
 ) -> AsyncIterator[Stack]:
-    """The emulator (with `crd_paths` if given), namespaces, the Tekton simulator when the
-    Tekton CRDs are there; controllers started through the stack are killed at the end."""
+    """The API server (`cluster`, or an emulator with `crd_paths` if given), namespaces, the
+    Tekton simulator when the Tekton CRDs are there; controllers started through the stack are
+    killed at the end."""
     async with serving_stack(
         Stack,
         tmp_path,
         audit_url,
+        cluster=cluster,
         namespaces=(EXECUTION_NAMESPACE, CONTROLLER_NAMESPACE),
         tekton=crd_paths is None,
         crd_paths=crd_paths,
@@ -99,7 +112,9 @@ async def operations_stack(
 
 
 @pytest.fixture
-async def stack(tmp_path: Path, audit_url: str) -> AsyncIterator[Stack]:
+async def stack(
+    tmp_path: Path, audit_url: str, api_cluster: TestCluster | None
+) -> AsyncIterator[Stack]:
     """The whole stack with the Tekton simulator driving every run."""
-    async with operations_stack(tmp_path, audit_url) as stack:
+    async with operations_stack(tmp_path, audit_url, cluster=api_cluster) as stack:
         yield stack

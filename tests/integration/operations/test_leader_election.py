@@ -19,14 +19,14 @@ pytestmark = pytest.mark.timeout(180)
 
 def wfe_lists(stack: Stack) -> int:
     """LISTs of WorkflowExecutions served: each reconciling instance's kopf lists once."""
-    return len(stack.emu.request_log.filter(verb="list", resource="workflowexecutions"))
+    return len(stack.requests.filter(verb="list", resource="workflowexecutions"))
 
 
 async def test_without_leader_election_there_is_no_lease_traffic(stack: Stack) -> None:
     controller = await stack.start_controller()
     await stack.create(wfe_body("alone"))
     await stack.wait_phase("alone", "Completed")
-    assert stack.emu.request_log.filter(resource="leases") == []
+    assert stack.requests.filter(resource="leases") == []
     ready = await stack.probe(controller, "/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"]["leader"] == "disabled"
@@ -37,11 +37,11 @@ async def test_only_the_leader_reconciles_and_a_standby_takes_over_after_it_dies
 ) -> None:
     leader = await stack.start_controller("--leader-elect", *LEADER_TIMINGS)
     identity = await stack.wait_for(leader.identity, what="the first instance to lead")
-    await stack.wait_for(lambda: stack.holder() == identity, what="the Lease to name the leader")
+    await stack.wait_for(lambda: stack.holder_is(identity), what="the Lease to name the leader")
     await stack.wait_for(lambda: wfe_lists(stack) == 1, what="the leader's watches")
     standby = await stack.start_controller("--leader-elect", *LEADER_TIMINGS)
     await stack.wait_for(
-        lambda: len(stack.emu.request_log.filter(verb="get", resource="leases")) >= 6,
+        lambda: len(stack.requests.filter(verb="get", resource="leases")) >= 6,
         what="the standby to poll the Lease",
     )
     health = await stack.probe(standby, "/healthz")
@@ -61,7 +61,7 @@ async def test_only_the_leader_reconciles_and_a_standby_takes_over_after_it_dies
 
     await leader.stop(signal.SIGKILL)
     await stack.wait_for(standby.identity, what="the standby to take the Lease")
-    assert stack.holder() == standby.identity()
+    assert await stack.holder() == standby.identity()
     for name in names:
         await stack.wait_phase(name, "Completed")
     assert stack.run_creations() == len(names)
@@ -71,8 +71,8 @@ async def test_only_the_leader_reconciles_and_a_standby_takes_over_after_it_dies
 async def test_a_lost_lease_stops_the_controller_with_a_failure(stack: Stack) -> None:
     leader = await stack.start_controller("--leader-elect", *LEADER_TIMINGS)
     identity = await stack.wait_for(leader.identity, what="the instance to lead")
-    await stack.wait_for(lambda: stack.holder() == identity, what="the Lease to name it")
-    lease = stack.lease()
+    await stack.wait_for(lambda: stack.holder_is(identity), what="the Lease to name it")
+    lease = await stack.lease()
     assert lease is not None
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     lease["spec"].update(holderIdentity="intruder_1", renewTime=now, leaseDurationSeconds=60)
@@ -83,16 +83,16 @@ async def test_a_lost_lease_stops_the_controller_with_a_failure(stack: Stack) ->
     code = await leader.exited()
     assert code not in (0, -signal.SIGKILL), leader.log()[-3000:]
     assert "lost the leader lease" in leader.log()
-    assert stack.holder() == "intruder_1"
+    assert await stack.holder() == "intruder_1"
 
 
 async def test_a_graceful_stop_releases_the_lease(stack: Stack) -> None:
     leader = await stack.start_controller("--leader-elect", *LEADER_TIMINGS)
     identity = await stack.wait_for(leader.identity, what="the instance to lead")
-    await stack.wait_for(lambda: stack.holder() == identity, what="the Lease to name it")
+    await stack.wait_for(lambda: stack.holder_is(identity), what="the Lease to name it")
     assert await leader.stop(signal.SIGTERM) == 0
-    assert stack.holder() in ("", None)
-    lease = stack.lease()
+    assert await stack.holder() in ("", None)
+    lease = await stack.lease()
     assert lease is not None
     assert lease["spec"]["leaseDurationSeconds"] == 1
 
@@ -105,14 +105,14 @@ async def test_a_standby_stops_gracefully_without_ever_leading(stack: Stack) -> 
         lambda: "waiting for the leader lease" in standby.log(), what="the standby to wait"
     )
     assert await standby.stop(signal.SIGTERM) == 0
-    assert stack.holder() == leader.identity()
+    assert await stack.holder() == leader.identity()
 
 
 async def test_renewals_failing_past_the_deadline_stop_the_controller(stack: Stack) -> None:
     leader = await stack.start_controller("--leader-elect", *LEADER_TIMINGS)
     identity = await stack.wait_for(leader.identity, what="the instance to lead")
-    await stack.wait_for(lambda: stack.holder() == identity, what="the Lease to name it")
-    stack.emu.faults.add(action="error", status=503, verb="update", resource="leases",
+    await stack.wait_for(lambda: stack.holder_is(identity), what="the Lease to name it")
+    stack.faults.add(action="error", status=503, verb="update", resource="leases",
                          count=100_000)  # fmt: skip
 
     code = await leader.exited()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from typing import Any
 
 import pytest
 import yaml
@@ -34,8 +35,12 @@ async def test_json_logs_bound_to_the_wfe_without_credentials(stack: Stack) -> N
     controller = await stack.start_controller("--config", str(config), kubeconfig=with_token)
     await stack.create(wfe_body("logged"))
     await stack.wait_phase("logged", "Completed")
+
+    async def acknowledged() -> Any:
+        return ((await stack.wfe("logged") or {}).get("status") or {}).get("auditedEvents")
+
     await stack.wait_for(
-        lambda: ((stack.wfe("logged") or {}).get("status") or {}).get("auditedEvents"),
+        acknowledged,
         what="the audit trail to be acknowledged",
     )
     assert await controller.stop() == 0

@@ -21,7 +21,7 @@ WATCH_TIMEOUT = ("--watch-timeout", "2s")
 
 def probe_watches(stack: Stack) -> int:
     """Watch requests served so far on WorkflowExecutions (kopf's and the probe's)."""
-    return len(stack.emu.request_log.filter(verb="watch", resource="workflowexecutions"))
+    return len(stack.requests.filter(verb="watch", resource="workflowexecutions"))
 
 
 async def test_healthz_survives_normal_reconnects_fails_on_a_dead_watch_and_recovers(
@@ -39,8 +39,8 @@ async def test_healthz_survives_normal_reconnects_fails_on_a_dead_watch_and_reco
     await stack.wait_for(healthy_through_reconnects, what="several watch timeouts and reconnects")
 
     # Every new watch is held unanswered, and the open ones are cut.
-    stack.emu.faults.add(action="hold", verb="watch", count=100_000)
-    stack.emu.faults.add(action="drop-watch", count=0)
+    stack.faults.add(action="hold", verb="watch", count=100_000)
+    stack.faults.add(action="drop-watch", count=0)
 
     async def unhealthy() -> httpx.Response | None:
         response = await stack.probe(controller, "/healthz")
@@ -52,7 +52,7 @@ async def test_healthz_survives_normal_reconnects_fails_on_a_dead_watch_and_reco
     assert "watch" in body["reason"]
     assert body["checks"]["event_loop"] == "ok"
 
-    stack.emu.faults.clear()
+    stack.faults.clear()
 
     async def healthy() -> bool:
         return (await stack.probe(controller, "/healthz")).status_code == 200
@@ -65,15 +65,13 @@ async def test_healthz_survives_normal_reconnects_fails_on_a_dead_watch_and_reco
 async def test_a_refused_watch_fails_healthz_until_the_api_answers_again(stack: Stack) -> None:
     controller = await stack.start_controller(*WATCH_TIMEOUT)
     await stack.wait_for(lambda: probe_watches(stack) >= 2, what="the first watches")
-    stack.emu.faults.add(
-        action="drop-watch", resource="workflowexecutions", status=503, count=100_000
-    )
+    stack.faults.add(action="drop-watch", resource="workflowexecutions", status=503, count=100_000)
 
     async def unhealthy() -> bool:
         return (await stack.probe(controller, "/healthz")).status_code == 503
 
     await stack.wait_for(unhealthy, what="/healthz to fail while watches are refused")
-    stack.emu.faults.clear()
+    stack.faults.clear()
 
     async def healthy() -> bool:
         return (await stack.probe(controller, "/healthz")).status_code == 200
@@ -97,12 +95,13 @@ async def test_readyz_reports_datastorage_but_does_not_depend_on_it(stack: Stack
 
 
 async def test_readyz_fails_without_the_tekton_crds(tmp_path: Path, audit_url: str) -> None:
+    # A server without Tekton's CRDs: the shared real server has them, the emulator serves it.
     async with operations_stack(
-        tmp_path, audit_url, crd_paths=[Path(packaged_crd_path())]
+        tmp_path, audit_url, cluster=None, crd_paths=[Path(packaged_crd_path())]
     ) as stack:
         controller = await stack.start_controller()
         await stack.wait_for(
-            lambda: stack.emu.request_log.filter(resource="customresourcedefinitions"),
+            lambda: stack.requests.filter(resource="customresourcedefinitions"),
             what="the controller to look for CRDs",
         )
 

@@ -73,10 +73,11 @@ async def test_sigterm_with_a_backlog_and_a_stalled_audit_service(
     names = [f"backlog-{index:02d}" for index in range(BACKLOG)]
     for name in names:
         await stack.create(wfe_body(name))
-    await stack.wait_for(
-        lambda: sum(stack.phase(name) == "Completed" for name in names) >= 3,
-        what="part of the backlog to complete",
-    )
+
+    async def some_completed() -> bool:
+        return sum([await stack.phase(name) == "Completed" for name in names]) >= 3
+
+    await stack.wait_for(some_completed, what="part of the backlog to complete")
 
     code = await first.stop(signal.SIGTERM, timeout=30)
     assert code == 0, first.log()[-3000:]

@@ -1,9 +1,10 @@
 """Every API request the controller really makes is allowed by the chart's rendered RBAC.
 
-The controller runs as its own process against the API emulator; one WFE runs to completion (and
-its lock is released after the cooldown), another is deleted while Running. Requests made by this
-test carry a marker query parameter (the emulator's request log does not record the User-Agent),
-so everything else in the log came from the controller: its own client and kopf's.
+The controller runs as its own process (on the real API server, on the ServiceAccount of
+`deploy/rbac/`, unless `INTEGRATION_TARGET=emulator`); one WFE runs to completion (and its lock is
+released after the cooldown), another is deleted while Running. The stack's requests are the
+controller's own (its client's and kopf's); those of this test also carry a marker query
+parameter, so they can never be counted as the controller's.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from kubernaut_wfe.testing.stack import (
     sqlite_audit_service,
     wfe_body,
 )
+from kubernaut_wfe.testing.testcluster import TestCluster
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -130,26 +132,27 @@ async def drive_lifecycle(stack: IntegrationStack) -> None:
         await stack.create(wfe_body(name))
         await stack.wait_phase(name, "Running")
 
-    done = stack.wfe("done")
+    done = await stack.wfe("done")
     assert done is not None
     run_name = done["status"]["pipelineRunRef"]["name"]
     await stack.write_run_status(run_name, finished_status("True", "Succeeded", SUCCEEDED))
     await stack.wait_phase("done", "Completed")
-    await stack.wait_for(
-        lambda: stack.run(run_name) is None, what="the lock to be released after the cooldown"
-    )
+    await stack.wait_run_gone(run_name)  # the lock, released after the cooldown
 
     await stack.delete("doomed")
-    await stack.wait_for(lambda: stack.wfe("doomed") is None, what="doomed to go")
+    await stack.wait_wfe_gone("doomed")
 
 
-async def test_every_request_of_the_controller_is_allowed(tmp_path: Path) -> None:
+async def test_every_request_of_the_controller_is_allowed(
+    tmp_path: Path, api_cluster: TestCluster | None
+) -> None:
     async with (
         sqlite_audit_service(tmp_path) as audit_url,
         serving_stack(
             IntegrationStack,
             tmp_path,
             audit_url,
+            cluster=api_cluster,
             namespaces=(EXECUTION_NAMESPACE, CONTROLLER_NAMESPACE),
             tekton=False,
             client_params={TEST_MARK: "1"},
@@ -158,8 +161,10 @@ async def test_every_request_of_the_controller_is_allowed(tmp_path: Path) -> Non
         await stack.start_controller(cooldown="1s", env={"POD_NAMESPACE": CONTROLLER_NAMESPACE})
         await drive_lifecycle(stack)
 
-    records = [r for r in stack.emu.request_log if TEST_MARK not in r.query]
+    records = [r for r in stack.requests if TEST_MARK not in r.query]
     assert records, "the controller made no request at all"
+    # On the real server, the RBAC of deploy/rbac/ refused none of them:
+    assert [str(r.path) for r in records if r.status == 403] == []
     requests = {as_request(r) for r in records}
     seen = {(r.verb, r.group, r.resource) for r in requests}
     # the lifecycle really exercised the controller's writes, and kopf's own watches are there

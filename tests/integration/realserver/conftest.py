@@ -16,12 +16,12 @@ from kubernaut_wfe.tekton_simulator import TektonSimulator
 from kubernaut_wfe.testing.stack import (
     EXECUTION_NAMESPACE,
     FAST,
-    WFE_API,
     ControllerProcess,
     poll_until,
     sqlite_audit_service,
     stored_audit_events,
 )
+from kubernaut_wfe.testing.targets import WFE_API
 from kubernaut_wfe.testing.testcluster import TestCluster
 
 RUNS_API = f"/apis/tekton.dev/v1/namespaces/{EXECUTION_NAMESPACE}/pipelineruns"

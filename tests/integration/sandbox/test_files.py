@@ -100,3 +100,19 @@ def test_a_stale_state_dir_is_cleaned(tmp_path: Path) -> None:
     prepare_state_dir(tmp_path)
 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
+
+
+def test_a_previous_control_plane_directory_is_removed_but_not_a_foreign_one(
+    tmp_path: Path,
+) -> None:
+    ours, foreign = tmp_path / "ours", tmp_path / "foreign"
+    (ours / "cluster" / "logs").mkdir(parents=True)
+    (ours / "cluster" / "bin").symlink_to(tmp_path, target_is_directory=True)
+    (foreign / "cluster").mkdir(parents=True)
+    (foreign / "cluster" / "notes.txt").write_text("kept", encoding="utf-8")
+
+    prepare_state_dir(ours)
+    prepare_state_dir(foreign)
+
+    assert not (ours / "cluster").exists()
+    assert (foreign / "cluster" / "notes.txt").read_text(encoding="utf-8") == "kept"

@@ -1,5 +1,6 @@
 """`kubernaut-wfe sandbox --exit-when-done --output json` over the examples: each example ends as
-its `# outcome:` line predicts, with exactly its due audit events (docs that cannot rot)."""
+its `# outcome:` line predicts, with exactly its due audit events (docs that cannot rot), on the
+API emulator and on the real API server (`--api cluster`)."""
 
 from __future__ import annotations
 
@@ -78,10 +79,18 @@ def _sandbox(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="module")
-def examples_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
-    """One sandbox run over the default manifests (every examples/*.yaml)."""
-    return _sandbox(tmp_path_factory.mktemp("examples"), "--output", "json")
+@pytest.fixture(scope="module", params=["emulator", "cluster"])
+def examples_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> subprocess.CompletedProcess[str]:
+    """One sandbox run over the default manifests (every examples/*.yaml) on each API."""
+    api: str = request.param
+    if api == "cluster":
+        request.getfixturevalue("sandbox_cluster_binaries")
+    state = tmp_path_factory.mktemp(f"examples-{api}")
+    result = _sandbox(state, "--output", "json", "--api", api)
+    assert not (state / "state" / "cluster").exists(), "the real API server was not stopped"
+    return result
 
 
 @pytest.fixture(scope="module")

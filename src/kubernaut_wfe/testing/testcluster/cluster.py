@@ -107,6 +107,16 @@ class TestCluster:
     def url(self) -> str:
         return f"https://127.0.0.1:{self.state.ports['apiserver']}"
 
+    @property
+    def proxy_certificate(self) -> tuple[Path, Path]:
+        """(cert, key): a serving certificate for 127.0.0.1 and localhost signed by the cluster
+        CA, for a `FaultProxy` the cluster's kubeconfigs verify as they verify the API server."""
+        pki_dir = self.root / "pki"
+        cert, key = pki_dir / "proxy.crt", pki_dir / "proxy.key"
+        if not cert.is_file():
+            raise ClusterError(f"{cert} is missing: the cluster was started before it was made")
+        return cert, key
+
     def log_path(self, component: str) -> Path:
         return self.root / "logs" / f"{component}.log"
 

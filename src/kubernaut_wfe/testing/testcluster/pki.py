@@ -1,5 +1,6 @@
 """The test cluster's keys and certificates, made fresh at every start: a CA, the API server's
-serving certificate, client certificates for the admin and kube-controller-manager, and the
+serving certificate, client certificates for the admin and kube-controller-manager, the fault
+proxy's serving certificate (so kubeconfigs trusting the CA trust the proxy too) and the
 ServiceAccount token signing key."""
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class ClusterPki:
     serving: KeyPair
     admin: KeyPair
     controller_manager: KeyPair
+    proxy: KeyPair
+    """The fault proxy's serving certificate, for 127.0.0.1 and localhost."""
     service_account_key: Path
     service_account_public_key: Path
 
@@ -125,6 +128,10 @@ def make_pki(directory: Path) -> ClusterPki:
         directory, "kube-controller-manager", _name("system:kube-controller-manager"),
         issuer=signer, usage=ExtendedKeyUsageOID.CLIENT_AUTH,
     )  # fmt: skip
+    proxy, _, _ = _issue(
+        directory, "proxy", _name("kubernaut-wfe fault proxy"), issuer=signer,
+        usage=ExtendedKeyUsageOID.SERVER_AUTH, addresses=("127.0.0.1", "localhost"),
+    )  # fmt: skip
     signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     service_account_key = directory / "service-account.key"
     _write_key(signing_key, service_account_key)
@@ -139,6 +146,7 @@ def make_pki(directory: Path) -> ClusterPki:
         serving=serving,
         admin=admin,
         controller_manager=controller_manager,
+        proxy=proxy,
         service_account_key=service_account_key,
         service_account_public_key=service_account_public_key,
     )

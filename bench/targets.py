@@ -1,0 +1,434 @@
+"""The API servers the create-burst and completion-mirror scenarios run on.
+
+`emulator`: the in-process emulator, a fresh one per measurement; times are taken at the instant
+it commits a change, requests read from its request log.
+
+`cluster`: a real kube-apiserver + etcd + kube-controller-manager (`make test-cluster-build`), one
+for the whole run, started by the benchmark and emptied after each measurement. Times are taken
+when a watch event reaches the benchmark (its own watch, opened before the burst), requests read
+from the API server's audit log. The controller and the floor both run on the controller's
+ServiceAccount (`deploy/rbac/`); the benchmark's own requests use the admin certificate and are
+not counted.
+
+A scenario sees one `Api` per measurement and does not know which it has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypeVar
+
+import aiohttp
+
+from bench.harness import served_emulator, watching
+from bench.objects import EXECUTION_NAMESPACE, WFE_NAMESPACE
+from bench.recorder import TimedWatch, Timeline
+from kubernaut_wfe.constants import Label
+from kubernaut_wfe.emulator import ApiEmulator
+from kubernaut_wfe.emulator.admission import WriteOptions
+from kubernaut_wfe.emulator.faults import RequestRecord
+from kubernaut_wfe.testing.testcluster import CONTROLLER_USER, TestCluster, built, running_cluster
+from kubernaut_wfe.testing.testcluster.build import INSTALL_GO, read_pins
+
+TargetName = Literal["emulator", "cluster"]
+TARGET_NAMES: tuple[TargetName, ...] = ("emulator", "cluster")
+TITLES: dict[str, str] = {"emulator": "emulator", "cluster": "real API server"}
+
+WRITE_CHUNK = 50
+"""Emulator: completion writes per loop turn (the server keeps serving in between)."""
+WRITERS = 32
+"""Real server: the benchmark's own writes in flight at once (creations, completions, cleanup)."""
+COLLECTIONS = {
+    "workflowexecutions": f"/apis/kubernaut.ai/v1alpha1/namespaces/{WFE_NAMESPACE}"
+    "/workflowexecutions",
+    "pipelineruns": f"/apis/tekton.dev/v1/namespaces/{EXECUTION_NAMESPACE}/pipelineruns",
+}
+EVENTS = f"/api/v1/namespaces/{WFE_NAMESPACE}/events"
+MERGE = {"Content-Type": "application/merge-patch+json"}
+BAD_REQUEST, NOT_FOUND, TOO_MANY_REQUESTS, UNAVAILABLE = 400, 404, 429, 503
+RETRIES = 60
+AUDIT_METHODS = {
+    "get": "GET", "list": "GET", "watch": "GET", "create": "POST", "update": "PUT",
+    "patch": "PATCH", "delete": "DELETE", "deletecollection": "DELETE",
+}  # fmt: skip
+Item = TypeVar("Item")
+
+
+class Api(Protocol):
+    """One measurement's API server, as a scenario uses it.
+
+    `requests_since` and `request_count` cover the requests sent with the controller's credentials
+    (by the controller, or by the floor in its place); the benchmark's own are not among them."""
+
+    kubeconfig: Path
+    """What the controller and the floor run with."""
+    scratch: Path
+    """A fresh directory for this measurement's files (logs, databases)."""
+
+    def timeline(
+        self, resource: str, owner_label: str | None = None
+    ) -> contextlib.AbstractAsyncContextManager[Timeline]:
+        """A `Timeline` of `resource` (WFEs in their namespace, runs in the execution namespace)
+        for the block, recording from before the block starts."""
+        ...
+
+    async def create_wfes(self, bodies: Sequence[dict[str, Any]]) -> None:
+        """Create these WorkflowExecutions at once."""
+        ...
+
+    async def complete_runs(self, status: dict[str, Any]) -> dict[str, float]:
+        """Write `status` into every PipelineRun, as Tekton would; WFE name → when its run's
+        write was committed (`time.perf_counter()`)."""
+        ...
+
+    def request_count(self) -> int:
+        """How many requests so far (a mark for `requests_since`)."""
+        ...
+
+    def requests_since(self, mark: int) -> list[RequestRecord]:
+        """The requests from `mark` on."""
+        ...
+
+    def watching(self, resources: Iterable[str]) -> bool:
+        """Whether a watch was opened on each of these resources in this measurement."""
+        ...
+
+
+class Target(Protocol):
+    """A kind of API server; `measurement()` gives one `Api` for a measurement, and cleans up."""
+
+    name: TargetName
+
+    def measurement(self, workdir: Path) -> contextlib.AbstractAsyncContextManager[Api]: ...
+
+
+class TargetUnavailableError(RuntimeError):
+    """The target cannot run here; the message says why and what to do."""
+
+
+# --- the emulator -----------------------------------------------------------------------------
+
+
+class EmulatorApi:
+    """A fresh in-process emulator (nothing but the measured process sends it HTTP requests)."""
+
+    def __init__(self, emu: ApiEmulator, scratch: Path) -> None:
+        self.emu = emu
+        self.scratch = scratch
+        self.kubeconfig = emu.write_kubeconfig(scratch / "kubeconfig")
+
+    @contextlib.asynccontextmanager
+    async def timeline(
+        self, resource: str, owner_label: str | None = None
+    ) -> AsyncIterator[Timeline]:
+        watch = TimedWatch(self.emu, resource, Timeline(owner_label)).attach()
+        try:
+            yield watch.timeline
+        finally:
+            watch.detach()
+
+    async def create_wfes(self, bodies: Sequence[dict[str, Any]]) -> None:
+        self.emu.seed(bodies)
+
+    async def complete_runs(self, status: dict[str, Any]) -> dict[str, float]:
+        written: dict[str, float] = {}
+        runs = self.emu.objects("pipelineruns", EXECUTION_NAMESPACE)
+        resource = self.emu.resource("pipelineruns")
+        for start in range(0, len(runs), WRITE_CHUNK):
+            for run in runs[start : start + WRITE_CHUNK]:
+                meta = run["metadata"]
+                self.emu.lifecycle.update(
+                    resource, meta["namespace"], meta["name"],
+                    {**copy.deepcopy(run), "status": status},
+                    subresource="status", options=WriteOptions(),
+                )  # fmt: skip
+                written[meta["labels"][Label.WORKFLOW_EXECUTION.value]] = time.perf_counter()
+            await asyncio.sleep(0)
+        return written
+
+    def request_count(self) -> int:
+        return len(self.emu.request_log)
+
+    def requests_since(self, mark: int) -> list[RequestRecord]:
+        return list(self.emu.request_log)[mark:]
+
+    def watching(self, resources: Iterable[str]) -> bool:
+        return watching(self.emu, resources)
+
+
+class EmulatorTarget:
+    """A fresh emulator per measurement."""
+
+    name: TargetName = "emulator"
+
+    @contextlib.asynccontextmanager
+    async def measurement(self, workdir: Path) -> AsyncIterator[Api]:
+        async with served_emulator() as emu:
+            yield EmulatorApi(emu, Path(tempfile.mkdtemp(prefix="emulator-", dir=workdir)))
+
+
+# --- the real API server ----------------------------------------------------------------------
+
+
+class AuditTrail:
+    """One user's requests in the API server's audit log (Metadata level, one JSON line per
+    stage), from the log's end at creation on, each request once (a watch is logged when its
+    response starts and again when it ends), read as the log grows."""
+
+    def __init__(self, path: Path, user: str) -> None:
+        self._path = path
+        self._user = user
+        self._offset = path.stat().st_size if path.exists() else 0
+        self._seen: set[str] = set()
+        self.records: list[RequestRecord] = []
+        self.watched: set[str] = set()
+        """Resources a watch of the user's has started on."""
+
+    def read(self) -> list[RequestRecord]:
+        """Every request so far, in the order the server logged them."""
+        with contextlib.suppress(FileNotFoundError), self._path.open("rb") as log:
+            log.seek(self._offset)
+            chunk = log.read()
+            complete = chunk[: chunk.rfind(b"\n") + 1]  # a line being written waits
+            self._offset += len(complete)
+            for line in complete.splitlines():
+                self._note(json.loads(line))
+        return self.records
+
+    def _note(self, event: dict[str, Any]) -> None:
+        if (event.get("user") or {}).get("username") != self._user:
+            return
+        reference, verb = event.get("objectRef") or {}, str(event.get("verb") or "")
+        if verb == "watch" and event.get("stage") == "ResponseStarted":
+            self.watched.add(str(reference.get("resource")))
+        audit_id = str(event.get("auditID"))
+        if audit_id in self._seen:
+            return
+        self._seen.add(audit_id)
+        received = event.get("requestReceivedTimestamp") or "1970-01-01T00:00:00Z"
+        self.records.append(
+            RequestRecord(
+                method=AUDIT_METHODS.get(verb, verb.upper()),
+                path=str(event.get("requestURI") or "").partition("?")[0],
+                verb=verb or None,
+                resource=reference.get("resource"),
+                namespace=reference.get("namespace"),
+                name=reference.get("name"),
+                subresource=reference.get("subresource"),
+                query={},
+                user_agent=str(event.get("userAgent") or ""),
+                status=int((event.get("responseStatus") or {}).get("code") or 0),
+                timestamp=datetime.fromisoformat(received.replace("Z", "+00:00")).timestamp(),
+            )
+        )
+
+
+async def call(
+    session: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any] | None:
+    """One request of the benchmark's own; its JSON answer (None for a 404). A 429 or 503 is
+    tried again after its Retry-After, as client-go does (right after the CRDs are installed the
+    server answers "storage is (re)initializing" for a while)."""
+    for _ in range(RETRIES):
+        async with session.request(method, path, json=body, headers=headers) as answer:
+            retry_after = float(answer.headers.get("Retry-After") or 1)
+            if answer.status not in (TOO_MANY_REQUESTS, UNAVAILABLE):
+                if answer.status == NOT_FOUND:
+                    return None
+                if answer.status >= BAD_REQUEST:
+                    raise RuntimeError(f"{method} {path}: {answer.status} {await answer.text()}")
+                found: dict[str, Any] = await answer.json()
+                return found
+        await asyncio.sleep(retry_after)
+    raise RuntimeError(f"{method} {path}: still refused after {RETRIES} tries")
+
+
+async def _each(items: Iterable[Item], work: Callable[[Item], Awaitable[None]]) -> None:
+    """`work` on every item, `WRITERS` at a time."""
+    queue = list(items)
+    queue.reverse()
+
+    async def writer() -> None:
+        while queue:
+            await work(queue.pop())
+
+    await asyncio.gather(*(writer() for _ in range(WRITERS)))
+
+
+class ClusterApi:
+    """The shared real API server, for one measurement (emptied by `ClusterTarget` after it)."""
+
+    def __init__(self, cluster: TestCluster, session: aiohttp.ClientSession, scratch: Path) -> None:
+        self.cluster = cluster
+        self.session = session
+        self.scratch = scratch
+        self.kubeconfig = cluster.controller_kubeconfig
+        self.trail = AuditTrail(cluster.audit_log, CONTROLLER_USER)
+
+    @contextlib.asynccontextmanager
+    async def timeline(
+        self, resource: str, owner_label: str | None = None
+    ) -> AsyncIterator[Timeline]:
+        timeline, collection = Timeline(owner_label), COLLECTIONS[resource]
+        listing = await call(self.session, "GET", collection) or {}
+        version = listing["metadata"]["resourceVersion"]
+        stream = await self._watch(collection, version)
+        follower = asyncio.create_task(self._follow(collection, stream, version, timeline))
+        try:
+            yield timeline
+        finally:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
+
+    async def _watch(self, collection: str, version: str) -> aiohttp.ClientResponse:
+        params = {"watch": "1", "resourceVersion": version, "allowWatchBookmarks": "true"}
+        stream = await self.session.get(collection, params=params, timeout=aiohttp.ClientTimeout())
+        stream.raise_for_status()
+        return stream
+
+    async def _follow(
+        self, collection: str, stream: aiohttp.ClientResponse, version: str, timeline: Timeline
+    ) -> None:
+        """Note every event as it arrives; watch again from the last version if the server ends
+        the stream."""
+        while True:
+            async with stream:
+                async for line in stream.content:
+                    event = json.loads(line)
+                    kind, obj = event["type"], event["object"]
+                    if kind == "ERROR":
+                        raise RuntimeError(f"watch of {collection} failed: {obj}")
+                    if kind != "BOOKMARK":
+                        timeline.note(kind, obj, time.perf_counter())
+                    version = obj["metadata"]["resourceVersion"]
+            timeline.restarts += 1
+            stream = await self._watch(collection, version)
+
+    async def create_wfes(self, bodies: Sequence[dict[str, Any]]) -> None:
+        async def post(body: dict[str, Any]) -> None:
+            await call(self.session, "POST", COLLECTIONS["workflowexecutions"], body)
+
+        await _each(bodies, post)
+
+    async def complete_runs(self, status: dict[str, Any]) -> dict[str, float]:
+        written: dict[str, float] = {}
+        collection = COLLECTIONS["pipelineruns"]
+
+        async def complete(run: dict[str, Any]) -> None:
+            meta = run["metadata"]
+            path = f"{collection}/{meta['name']}/status"
+            await call(self.session, "PATCH", path, {"status": status}, headers=MERGE)
+            written[meta["labels"][Label.WORKFLOW_EXECUTION.value]] = time.perf_counter()
+
+        await _each(await self._items(collection), complete)
+        return written
+
+    async def _items(self, collection: str) -> list[dict[str, Any]]:
+        listing = await call(self.session, "GET", collection) or {}
+        return list(listing["items"])
+
+    async def empty(self) -> None:
+        """Remove every WFE (finalizers first: no controller is left to remove them), run and
+        Event a measurement left, and wait until the WFEs and runs are gone."""
+        no_finalizers = {"metadata": {"finalizers": None}}
+
+        async def release(path: str) -> None:
+            await call(self.session, "PATCH", path, no_finalizers, headers=MERGE)
+
+        for collection in COLLECTIONS.values():
+            held = [
+                item for item in await self._items(collection) if item["metadata"].get("finalizers")
+            ]
+            await _each([f"{collection}/{item['metadata']['name']}" for item in held], release)
+        for collection in (*COLLECTIONS.values(), EVENTS):
+            await call(self.session, "DELETE", collection)
+        for collection in COLLECTIONS.values():
+            for _ in range(600):
+                if not await self._items(collection):
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError(f"{collection} still holds objects after the cleanup")
+
+    def request_count(self) -> int:
+        return len(self.trail.read())
+
+    def requests_since(self, mark: int) -> list[RequestRecord]:
+        return self.trail.read()[mark:]
+
+    def watching(self, resources: Iterable[str]) -> bool:
+        self.trail.read()
+        return set(resources) <= self.trail.watched
+
+
+class ClusterTarget:
+    """The real API server the benchmark started, emptied after each measurement."""
+
+    name: TargetName = "cluster"
+
+    def __init__(self, cluster: TestCluster, session: aiohttp.ClientSession) -> None:
+        self.cluster = cluster
+        self.session = session
+
+    @contextlib.asynccontextmanager
+    async def measurement(self, workdir: Path) -> AsyncIterator[Api]:
+        api = ClusterApi(
+            self.cluster, self.session, Path(tempfile.mkdtemp(prefix="cluster-", dir=workdir))
+        )
+        try:
+            yield api
+        finally:
+            await api.empty()
+
+
+def unavailable(name: TargetName) -> str | None:
+    """Why the target cannot run here (and what to do), None when it can."""
+    if name == "emulator" or built() is not None:
+        return None
+    if shutil.which("go") is None:
+        return f"the real API server cannot be built without Go: {INSTALL_GO}"
+    return "the real API server is not built: run `make test-cluster-build` (~9 min once)"
+
+
+def server_version(name: TargetName) -> str:
+    """What serves the API on the target."""
+    if name == "emulator":
+        return "kubernaut_wfe.emulator.ApiEmulator (in-process)"
+    pins = read_pins()
+    return f"kube-apiserver {pins.kubernetes}, etcd {pins.etcd} (make test-cluster-build)"
+
+
+@contextlib.asynccontextmanager
+async def opened(name: TargetName, workdir: Path) -> AsyncIterator[Target]:
+    """The target for the block: for `cluster`, a control plane started now and stopped at the
+    end (`TargetUnavailableError` when it is not built)."""
+    if name == "emulator":
+        yield EmulatorTarget()
+        return
+    binaries = built()
+    if binaries is None:
+        raise TargetUnavailableError(unavailable(name) or "not built")
+    # Started and stopped on this (the main) thread, not in a worker thread: its processes get
+    # SIGTERM when the thread that started them ends (PR_SET_PDEATHSIG). Nothing else runs on
+    # the event loop meanwhile.
+    with running_cluster(workdir / "testcluster", binaries) as cluster:
+        connector = aiohttp.TCPConnector(ssl=cluster.tls(), limit=0)
+        async with aiohttp.ClientSession(base_url=cluster.url, connector=connector) as session:
+            for collection in COLLECTIONS.values():  # served (the CRDs' storage is ready)
+                await call(session, "GET", collection)
+            yield ClusterTarget(cluster, session)

@@ -1,0 +1,209 @@
+"""Where the integration stack's API lives: the real API server (the default) or the emulator.
+
+Both give the tests the same four things: an admin URL and TLS context, a kubeconfig for the
+controller, fault rules on the controller's requests (`kubernaut_wfe.emulator.faults`, applied by
+the emulator itself or by the fault proxy in front of the real server), and the controller's
+requests (the emulator's request log, or the API server's audit log plus what the proxy refused).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import ssl
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import httpx
+
+from kubernaut_wfe.emulator import ApiEmulator
+from kubernaut_wfe.emulator.faults import FaultInjector, RequestLog, RequestRecord
+from kubernaut_wfe.testing.faultproxy import FaultProxy, proxied_kubeconfig
+from kubernaut_wfe.testing.testcluster import CONTROLLER_USER, TestCluster
+from kubernaut_wfe.testing.testcluster.requests import AuditedRequests
+
+TargetKind = Literal["cluster", "emulator"]
+TARGET_VARIABLE = "INTEGRATION_TARGET"
+CONTROLLER_AGENTS = ("kubernaut-wfe/", "kopf/")
+"""The User-Agents of the controller's own requests (its API session's and kopf's)."""
+WFE_API = "/apis/kubernaut.ai/v1alpha1"
+TEKTON_API = "/apis/tekton.dev/v1"
+CONTROLLER_NAMESPACE = "kubernaut-system"
+
+
+def target_kind() -> TargetKind:
+    """The target the suites run on: `INTEGRATION_TARGET` (cluster unless set to emulator)."""
+    value = os.environ.get(TARGET_VARIABLE, "cluster")
+    if value not in ("cluster", "emulator"):
+        raise ValueError(f"{TARGET_VARIABLE} is cluster or emulator, not {value!r}")
+    return "emulator" if value == "emulator" else "cluster"
+
+
+class Requests(Protocol):
+    """The controller's API requests so far (since the last `clear()`)."""
+
+    def filter(self, **criteria: str | None) -> list[RequestRecord]: ...
+
+    def clear(self) -> None: ...
+
+    def __iter__(self) -> Iterator[RequestRecord]: ...
+
+
+@dataclass(frozen=True)
+class ApiTarget:
+    """An API server the stack runs on."""
+
+    kind: TargetKind
+    url: str
+    verify: ssl.SSLContext | bool
+    """How an admin client verifies it (and, on the real server, presents the admin's cert)."""
+    controller_kubeconfig: Path
+    faults: FaultInjector
+    requests: Requests
+
+
+class EmulatedControllerRequests:
+    """The emulator's request log narrowed to the controller's requests (by User-Agent)."""
+
+    def __init__(self, log: RequestLog) -> None:
+        self._log = log
+
+    def filter(self, **criteria: str | None) -> list[RequestRecord]:
+        found = self._log.filter(**criteria)
+        return [record for record in found if record.user_agent.startswith(CONTROLLER_AGENTS)]
+
+    def clear(self) -> None:
+        self._log.clear()
+
+    def __iter__(self) -> Iterator[RequestRecord]:
+        return iter(self.filter())
+
+
+class ServedControllerRequests:
+    """What the API server's audit log says the controller's user asked, and what the fault proxy
+    answered itself (those never reach the server), in order."""
+
+    def __init__(self, audited: AuditedRequests, refused: RequestLog) -> None:
+        self._audited = audited
+        self._refused = refused
+
+    def filter(self, **criteria: str | None) -> list[RequestRecord]:
+        found = self._audited.filter(**criteria) + self._refused.filter(**criteria)
+        return sorted(found, key=lambda record: record.timestamp)
+
+    def clear(self) -> None:
+        self._audited.clear()
+        self._refused.clear()
+
+    def __iter__(self) -> Iterator[RequestRecord]:
+        return iter(self.filter())
+
+
+async def ensure_namespaces(client: httpx.AsyncClient, namespaces: Iterable[str]) -> None:
+    """Create each namespace unless it exists."""
+    for namespace in namespaces:
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        answer = await client.post("/api/v1/namespaces", json=body)
+        if answer.status_code != 409:
+            answer.raise_for_status()
+
+
+@contextlib.asynccontextmanager
+async def emulator_target(
+    tmp_path: Path, *, crd_paths: list[Path] | None = None
+) -> AsyncIterator[ApiTarget]:
+    """A fresh emulator (with `crd_paths` if given, else its default CRDs) for the block."""
+    emu = ApiEmulator(crd_paths=crd_paths)
+    async with emu.serving(host="127.0.0.1", port=0):
+        yield ApiTarget(
+            kind="emulator",
+            url=emu.url,
+            verify=True,
+            controller_kubeconfig=emu.write_kubeconfig(tmp_path / "kubeconfig"),
+            faults=emu.faults,
+            requests=EmulatedControllerRequests(emu.request_log),
+        )
+
+
+@contextlib.asynccontextmanager
+async def cluster_target(cluster: TestCluster, tmp_path: Path) -> AsyncIterator[ApiTarget]:
+    """The shared real API server, the controller reaching it through a fault proxy on its
+    ServiceAccount's token. At the end every object a test of the controller leaves behind is
+    removed (`reset_cluster`), so the next test starts from the same state."""
+    cert, key = cluster.proxy_certificate
+    async with FaultProxy(cluster.url, cluster.tls(admin=False), cert, key) as proxy:
+        kubeconfig = proxied_kubeconfig(
+            cluster.controller_kubeconfig, proxy.url, tmp_path / "controller.kubeconfig"
+        )
+        requests = ServedControllerRequests(
+            AuditedRequests(cluster.audit_log, CONTROLLER_USER), proxy.refused
+        )
+        requests.clear()
+        yield ApiTarget(
+            kind="cluster",
+            url=cluster.url,
+            verify=cluster.tls(),
+            controller_kubeconfig=kubeconfig,
+            faults=proxy.faults,
+            requests=requests,
+        )
+
+
+NO_FINALIZERS = {"metadata": {"finalizers": None}}
+MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
+
+
+async def reset_cluster(client: httpx.AsyncClient, namespaces: Iterable[str]) -> None:
+    """Remove the WFEs, runs, Events and Leases a test left in `namespaces` (finalizers first:
+    no controller is left to remove them) and wait until they are gone."""
+    collections = []
+    for namespace in namespaces:
+        collections += [
+            f"{WFE_API}/namespaces/{namespace}/workflowexecutions",
+            f"{TEKTON_API}/namespaces/{namespace}/pipelineruns",
+            f"{TEKTON_API}/namespaces/{namespace}/taskruns",
+            f"/api/v1/namespaces/{namespace}/events",
+            f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases",
+        ]
+    for collection in collections:
+        answer = await _get(client, collection)
+        if answer.status_code == 404:
+            continue
+        answer.raise_for_status()
+        for item in answer.json().get("items") or []:
+            if item["metadata"].get("finalizers"):
+                path = f"{collection}/{item['metadata']['name']}"
+                patched = await client.patch(path, json=NO_FINALIZERS, headers=MERGE_PATCH)
+                if patched.status_code != 404:
+                    patched.raise_for_status()
+        deleted = await client.delete(collection)
+        if deleted.status_code != 404:
+            deleted.raise_for_status()
+    for collection in collections:
+        if not collection.endswith(("/events", "/leases")):  # names a next test reuses
+            await _wait_empty(client, collection)
+
+
+async def _get(
+    client: httpx.AsyncClient, path: str, params: dict[str, str] | None = None
+) -> httpx.Response:
+    """GET, waiting out the 429 a fresh server answers while its storage for a just-installed CRD
+    is "(re)initializing" (it says for how long in Retry-After)."""
+    for _ in range(60):
+        answer = await client.get(path, params=params)
+        if answer.status_code != 429:
+            return answer
+        await asyncio.sleep(min(float(answer.headers.get("Retry-After") or 1), 1.0))
+    return answer
+
+
+async def _wait_empty(client: httpx.AsyncClient, collection: str) -> None:
+    for _ in range(300):
+        answer = await _get(client, collection, {"limit": "1"})
+        if answer.status_code == 404 or not answer.json().get("items"):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{collection} still holds objects after the reset")

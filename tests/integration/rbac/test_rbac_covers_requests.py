@@ -161,7 +161,9 @@ async def test_every_request_of_the_controller_is_allowed(
         await stack.start_controller(cooldown="1s", env={"POD_NAMESPACE": CONTROLLER_NAMESPACE})
         await drive_lifecycle(stack)
 
-    records = [r for r in stack.requests if TEST_MARK not in r.query]
+    # Discovery (`/api`, `/apis`, `/version`) is granted to every authenticated user by the
+    # server's own system:discovery role: only resource requests are the chart's to grant.
+    records = [r for r in stack.requests if TEST_MARK not in r.query and r.resource is not None]
     assert records, "the controller made no request at all"
     # On the real server, the RBAC of deploy/rbac/ refused none of them:
     assert [str(r.path) for r in records if r.status == 403] == []

@@ -21,10 +21,12 @@ WFE_FIELDS = {"wfe", "namespace", "target", "pipelinerun", "phase", "correlation
 
 
 async def test_json_logs_bound_to_the_wfe_without_credentials(stack: Stack) -> None:
-    api_token = f"api-token-{secrets.token_hex(16)}"
     datastorage_token = f"ds-token-{secrets.token_hex(16)}"
     kubeconfig = yaml.safe_load(stack.kubeconfig.read_text(encoding="utf-8"))
-    kubeconfig["users"][0]["user"] = {"token": api_token}
+    # The real server's ServiceAccount token; the emulator takes any.
+    user = kubeconfig["users"][0]["user"]
+    api_token = user.get("token") or f"api-token-{secrets.token_hex(16)}"
+    user["token"] = api_token
     with_token = stack.tmp_path / "kubeconfig-token"
     with_token.write_text(yaml.safe_dump(kubeconfig), encoding="utf-8")
     token_file = stack.tmp_path / "datastorage-token"

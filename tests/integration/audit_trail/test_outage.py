@@ -106,7 +106,7 @@ async def test_outage_then_a_kill_mid_batch_loses_and_duplicates_nothing(
     )
     # The outage must span at least 30 s in total (a requirement of the scenario, not a check).
     await asyncio.sleep(max(0.0, MIN_OUTAGE_SECONDS - (loop.time() - outage_began)))
-    assert all_terminal_and_pending()
+    assert await all_terminal_and_pending()
 
     first = AuditServiceProcess(backend_port, database, stack.tmp_path / "audit-first.log")
     killed = asyncio.Event()

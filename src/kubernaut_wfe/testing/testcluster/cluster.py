@@ -307,6 +307,28 @@ class TestCluster:
         self.kubectl("apply", "--server-side", "-f", str(TEKTON_CRD_DIR))
         self.kubectl("apply", "--server-side", "-f", str(RBAC_DIR))
         self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+        self._wait_served()
+
+    def _wait_served(self) -> None:
+        """Wait until every CRD's storage answers a list: a CRD is Established before its
+        storage is, and until then lists of it are answered 429 "storage is (re)initializing"."""
+        crds = json.loads(self.kubectl("get", "crd", "-o", "json"))["items"]
+        paths = [
+            f"/apis/{crd['spec']['group']}/{version['name']}/{crd['spec']['names']['plural']}"
+            for crd in crds
+            for version in crd["spec"]["versions"]
+            if version.get("served")
+        ]
+        with httpx.Client(base_url=self.url, verify=self.tls(), timeout=5) as client:
+
+            def served() -> bool:
+                with contextlib.suppress(httpx.HTTPError):
+                    return all(
+                        client.get(path, params={"limit": 1}).status_code == 200 for path in paths
+                    )
+                return False
+
+            self._wait(served, "kube-apiserver", "serving every CRD")
 
     def _write_admin_kubeconfig(self) -> None:
         assert self.pki is not None

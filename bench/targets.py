@@ -19,15 +19,14 @@ import asyncio
 import contextlib
 import copy
 import json
-import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol
 
 import aiohttp
+import httpx
 
 from bench.harness import served_emulator, watching
 from bench.objects import EXECUTION_NAMESPACE, WFE_NAMESPACE
@@ -36,8 +35,10 @@ from kubernaut_wfe.constants import Label
 from kubernaut_wfe.emulator import ApiEmulator
 from kubernaut_wfe.emulator.admission import WriteOptions
 from kubernaut_wfe.emulator.faults import RequestRecord
+from kubernaut_wfe.testing.targets import bounded_each, reset_cluster
 from kubernaut_wfe.testing.testcluster import CONTROLLER_USER, TestCluster, built, running_cluster
-from kubernaut_wfe.testing.testcluster.build import INSTALL_GO, read_pins
+from kubernaut_wfe.testing.testcluster.build import not_built_reason, read_pins
+from kubernaut_wfe.testing.testcluster.requests import AuditedRequests
 
 TargetName = Literal["emulator", "cluster"]
 TARGET_NAMES: tuple[TargetName, ...] = ("emulator", "cluster")
@@ -46,21 +47,14 @@ TITLES: dict[str, str] = {"emulator": "emulator", "cluster": "real API server"}
 WRITE_CHUNK = 50
 """Emulator: completion writes per loop turn (the server keeps serving in between)."""
 WRITERS = 32
-"""Real server: the benchmark's own writes in flight at once (creations, completions, cleanup)."""
+"""Real server: the benchmark's own writes in flight at once (creations, completions)."""
 COLLECTIONS = {
     "workflowexecutions": f"/apis/kubernaut.ai/v1alpha1/namespaces/{WFE_NAMESPACE}"
     "/workflowexecutions",
     "pipelineruns": f"/apis/tekton.dev/v1/namespaces/{EXECUTION_NAMESPACE}/pipelineruns",
 }
-EVENTS = f"/api/v1/namespaces/{WFE_NAMESPACE}/events"
 MERGE = {"Content-Type": "application/merge-patch+json"}
-BAD_REQUEST, NOT_FOUND, TOO_MANY_REQUESTS, UNAVAILABLE = 400, 404, 429, 503
-RETRIES = 60
-AUDIT_METHODS = {
-    "get": "GET", "list": "GET", "watch": "GET", "create": "POST", "update": "PUT",
-    "patch": "PATCH", "delete": "DELETE", "deletecollection": "DELETE",
-}  # fmt: skip
-Item = TypeVar("Item")
+BAD_REQUEST, NOT_FOUND = 400, 404
 
 
 class Api(Protocol):
@@ -179,59 +173,6 @@ class EmulatorTarget:
 # --- the real API server ----------------------------------------------------------------------
 
 
-class AuditTrail:
-    """One user's requests in the API server's audit log (Metadata level, one JSON line per
-    stage), from the log's end at creation on, each request once (a watch is logged when its
-    response starts and again when it ends), read as the log grows."""
-
-    def __init__(self, path: Path, user: str) -> None:
-        self._path = path
-        self._user = user
-        self._offset = path.stat().st_size if path.exists() else 0
-        self._seen: set[str] = set()
-        self.records: list[RequestRecord] = []
-        self.watched: set[str] = set()
-        """Resources a watch of the user's has started on."""
-
-    def read(self) -> list[RequestRecord]:
-        """Every request so far, in the order the server logged them."""
-        with contextlib.suppress(FileNotFoundError), self._path.open("rb") as log:
-            log.seek(self._offset)
-            chunk = log.read()
-            complete = chunk[: chunk.rfind(b"\n") + 1]  # a line being written waits
-            self._offset += len(complete)
-            for line in complete.splitlines():
-                self._note(json.loads(line))
-        return self.records
-
-    def _note(self, event: dict[str, Any]) -> None:
-        if (event.get("user") or {}).get("username") != self._user:
-            return
-        reference, verb = event.get("objectRef") or {}, str(event.get("verb") or "")
-        if verb == "watch" and event.get("stage") == "ResponseStarted":
-            self.watched.add(str(reference.get("resource")))
-        audit_id = str(event.get("auditID"))
-        if audit_id in self._seen:
-            return
-        self._seen.add(audit_id)
-        received = event.get("requestReceivedTimestamp") or "1970-01-01T00:00:00Z"
-        self.records.append(
-            RequestRecord(
-                method=AUDIT_METHODS.get(verb, verb.upper()),
-                path=str(event.get("requestURI") or "").partition("?")[0],
-                verb=verb or None,
-                resource=reference.get("resource"),
-                namespace=reference.get("namespace"),
-                name=reference.get("name"),
-                subresource=reference.get("subresource"),
-                query={},
-                user_agent=str(event.get("userAgent") or ""),
-                status=int((event.get("responseStatus") or {}).get("code") or 0),
-                timestamp=datetime.fromisoformat(received.replace("Z", "+00:00")).timestamp(),
-            )
-        )
-
-
 async def call(
     session: aiohttp.ClientSession,
     method: str,
@@ -240,33 +181,14 @@ async def call(
     *,
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any] | None:
-    """One request of the benchmark's own; its JSON answer (None for a 404). A 429 or 503 is
-    tried again after its Retry-After, as client-go does (right after the CRDs are installed the
-    server answers "storage is (re)initializing" for a while)."""
-    for _ in range(RETRIES):
-        async with session.request(method, path, json=body, headers=headers) as answer:
-            retry_after = float(answer.headers.get("Retry-After") or 1)
-            if answer.status not in (TOO_MANY_REQUESTS, UNAVAILABLE):
-                if answer.status == NOT_FOUND:
-                    return None
-                if answer.status >= BAD_REQUEST:
-                    raise RuntimeError(f"{method} {path}: {answer.status} {await answer.text()}")
-                found: dict[str, Any] = await answer.json()
-                return found
-        await asyncio.sleep(retry_after)
-    raise RuntimeError(f"{method} {path}: still refused after {RETRIES} tries")
-
-
-async def _each(items: Iterable[Item], work: Callable[[Item], Awaitable[None]]) -> None:
-    """`work` on every item, `WRITERS` at a time."""
-    queue = list(items)
-    queue.reverse()
-
-    async def writer() -> None:
-        while queue:
-            await work(queue.pop())
-
-    await asyncio.gather(*(writer() for _ in range(WRITERS)))
+    """One request of the benchmark's own; its JSON answer (None for a 404)."""
+    async with session.request(method, path, json=body, headers=headers) as answer:
+        if answer.status == NOT_FOUND:
+            return None
+        if answer.status >= BAD_REQUEST:
+            raise RuntimeError(f"{method} {path}: {answer.status} {await answer.text()}")
+        found: dict[str, Any] = await answer.json()
+        return found
 
 
 class ClusterApi:
@@ -277,7 +199,8 @@ class ClusterApi:
         self.session = session
         self.scratch = scratch
         self.kubeconfig = cluster.controller_kubeconfig
-        self.trail = AuditTrail(cluster.audit_log, CONTROLLER_USER)
+        self.requests = AuditedRequests(cluster.audit_log, CONTROLLER_USER)
+        self.requests.clear()
 
     @contextlib.asynccontextmanager
     async def timeline(
@@ -323,7 +246,7 @@ class ClusterApi:
         async def post(body: dict[str, Any]) -> None:
             await call(self.session, "POST", COLLECTIONS["workflowexecutions"], body)
 
-        await _each(bodies, post)
+        await bounded_each(bodies, post, WRITERS)
 
     async def complete_runs(self, status: dict[str, Any]) -> dict[str, float]:
         written: dict[str, float] = {}
@@ -335,45 +258,22 @@ class ClusterApi:
             await call(self.session, "PATCH", path, {"status": status}, headers=MERGE)
             written[meta["labels"][Label.WORKFLOW_EXECUTION.value]] = time.perf_counter()
 
-        await _each(await self._items(collection), complete)
+        await bounded_each(await self._items(collection), complete, WRITERS)
         return written
 
     async def _items(self, collection: str) -> list[dict[str, Any]]:
         listing = await call(self.session, "GET", collection) or {}
         return list(listing["items"])
 
-    async def empty(self) -> None:
-        """Remove every WFE (finalizers first: no controller is left to remove them), run and
-        Event a measurement left, and wait until the WFEs and runs are gone."""
-        no_finalizers = {"metadata": {"finalizers": None}}
-
-        async def release(path: str) -> None:
-            await call(self.session, "PATCH", path, no_finalizers, headers=MERGE)
-
-        for collection in COLLECTIONS.values():
-            held = [
-                item for item in await self._items(collection) if item["metadata"].get("finalizers")
-            ]
-            await _each([f"{collection}/{item['metadata']['name']}" for item in held], release)
-        for collection in (*COLLECTIONS.values(), EVENTS):
-            await call(self.session, "DELETE", collection)
-        for collection in COLLECTIONS.values():
-            for _ in range(600):
-                if not await self._items(collection):
-                    break
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError(f"{collection} still holds objects after the cleanup")
-
     def request_count(self) -> int:
-        return len(self.trail.read())
+        return len(self.requests)
 
     def requests_since(self, mark: int) -> list[RequestRecord]:
-        return self.trail.read()[mark:]
+        return list(self.requests)[mark:]
 
     def watching(self, resources: Iterable[str]) -> bool:
-        self.trail.read()
-        return set(resources) <= self.trail.watched
+        watched = {record.resource for record in self.requests if record.verb == "watch"}
+        return set(resources) <= watched
 
 
 class ClusterTarget:
@@ -381,9 +281,12 @@ class ClusterTarget:
 
     name: TargetName = "cluster"
 
-    def __init__(self, cluster: TestCluster, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, cluster: TestCluster, session: aiohttp.ClientSession, admin: httpx.AsyncClient
+    ) -> None:
         self.cluster = cluster
         self.session = session
+        self.admin = admin
 
     @contextlib.asynccontextmanager
     async def measurement(self, workdir: Path) -> AsyncIterator[Api]:
@@ -393,16 +296,14 @@ class ClusterTarget:
         try:
             yield api
         finally:
-            await api.empty()
+            await reset_cluster(self.admin, (WFE_NAMESPACE, EXECUTION_NAMESPACE))
 
 
 def unavailable(name: TargetName) -> str | None:
     """Why the target cannot run here (and what to do), None when it can."""
     if name == "emulator" or built() is not None:
         return None
-    if shutil.which("go") is None:
-        return f"the real API server cannot be built without Go: {INSTALL_GO}"
-    return "the real API server is not built: run `make test-cluster-build` (~9 min once)"
+    return not_built_reason()
 
 
 def server_version(name: TargetName) -> str:
@@ -428,7 +329,9 @@ async def opened(name: TargetName, workdir: Path) -> AsyncIterator[Target]:
     # the event loop meanwhile.
     with running_cluster(workdir / "testcluster", binaries) as cluster:
         connector = aiohttp.TCPConnector(ssl=cluster.tls(), limit=0)
-        async with aiohttp.ClientSession(base_url=cluster.url, connector=connector) as session:
-            for collection in COLLECTIONS.values():  # served (the CRDs' storage is ready)
-                await call(session, "GET", collection)
-            yield ClusterTarget(cluster, session)
+        async with (
+            aiohttp.ClientSession(base_url=cluster.url, connector=connector) as session,
+            # a DELETE of thousands of objects takes longer than httpx's default 5 s
+            httpx.AsyncClient(base_url=cluster.url, verify=cluster.tls(), timeout=300) as admin,
+        ):
+            yield ClusterTarget(cluster, session, admin)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import ssl
 import subprocess
@@ -135,16 +134,11 @@ def target_from_env(environ: Mapping[str, str]) -> Target:
 def cluster_unavailable() -> str | None:
     """Why `E2E_TARGET=cluster` cannot run here (the binaries are not built), or None."""
     from kubernaut_wfe.sandbox.cluster import find_binaries
-    from kubernaut_wfe.testing.testcluster.build import INSTALL_GO
+    from kubernaut_wfe.testing.testcluster.build import not_built_reason
 
     if find_binaries() is not None:
         return None
-    if shutil.which("go") is None:
-        return (
-            "E2E_TARGET=cluster needs the real API server, and `make test-cluster-build` needs "
-            f"Go: {INSTALL_GO}"
-        )
-    return "E2E_TARGET=cluster needs the real API server: run `make test-cluster-build` first"
+    return f"E2E_TARGET=cluster: {not_built_reason()}"
 
 
 def state_target(name: str, state: Mapping[str, Any]) -> Target:

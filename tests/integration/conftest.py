@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 from kubernaut_wfe.testing.targets import target_kind
 from kubernaut_wfe.testing.testcluster import TestCluster, built, running_cluster
-from kubernaut_wfe.testing.testcluster.build import INSTALL_GO
+from kubernaut_wfe.testing.testcluster.build import not_built_reason
 
 
 @pytest.fixture(scope="session")
@@ -22,13 +21,9 @@ def cluster_binaries() -> Path:
     found = built()
     if found is not None:
         return found
-    if shutil.which("go") is None:
-        message = f"the real API server cannot be built without Go: {INSTALL_GO}"
-    else:
-        message = "the real API server is not built: run `make test-cluster-build` (~9 min once)"
     if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+        pytest.fail(not_built_reason())
+    pytest.skip(not_built_reason())
 
 
 @pytest.fixture(scope="session")

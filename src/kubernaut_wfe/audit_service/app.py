@@ -93,6 +93,8 @@ async def _problems(request: web.Request, handler: Handler) -> web.StreamRespons
     except StoreError as error:
         _log.error("store failed", method=request.method, path=request.path, error=str(error))
         return problem(500, f"the audit store failed: {error}")
+    except ConnectionResetError:
+        raise  # the client left mid-request: aiohttp logs it as one line (kubernaut_wfe.httplog)
     except Exception as error:
         _log.exception("request failed", method=request.method, path=request.path)
         return problem(500, f"internal error: {type(error).__name__}")

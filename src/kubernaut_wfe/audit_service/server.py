@@ -11,6 +11,7 @@ from aiohttp import web
 
 from kubernaut_wfe.audit_service.app import STATE_KEY, create_app
 from kubernaut_wfe.audit_service.store import store_for_url
+from kubernaut_wfe.httplog import quiet_client_faults
 
 
 def utc_now() -> datetime:
@@ -38,6 +39,7 @@ async def serve(
             loop.add_signal_handler(signum, stop.set)
     store = store_for_url(database_url)
     await store.open()
+    quiet_client_faults()
     try:
         app = create_app(store, clock=utc_now)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)

@@ -59,17 +59,33 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _configure_logging() -> None:
-    import structlog
+    """JSON lines on stderr, for structlog's loggers and the standard library's (aiohttp's)."""
+    import logging
 
+    import structlog
+    from structlog.typing import Processor
+
+    stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
+    render: list[Processor] = [
+        structlog.processors.format_exc_info,
+        structlog.processors.JSONRenderer(),
+    ]
     structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
+        processors=[structlog.processors.add_log_level, stamp, *render],
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
     )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                stamp,
+            ],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *render],
+        )
+    )
+    logging.getLogger().handlers[:] = [handler]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,6 +10,8 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from kubernaut_wfe.httplog import quiet_client_faults
+
 
 @dataclass(frozen=True)
 class ProbeReport:
@@ -62,6 +64,7 @@ class HttpEndpoints:
 
     async def start(self) -> None:
         """Bind both servers (port 0 = a free port; see `addresses`)."""
+        quiet_client_faults()
         metrics = web.Application()
         metrics.router.add_get("/metrics", self._metrics)
         probes = web.Application()

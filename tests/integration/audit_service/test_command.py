@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -113,3 +114,41 @@ async def test_unsupported_url_is_refused(tmp_path: Path) -> None:
 
     assert process.returncode == 1
     assert b"unsupported database URL 'mysql://db/audit'" in stderr
+
+
+async def _send_raw(url: str, request: bytes, *, abort: bool) -> bytes:
+    """Send `request` as bytes; read the answer, or drop the connection at once with `abort`."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(request)
+    await writer.drain()
+    if abort:
+        await asyncio.sleep(0.2)  # the service is reading the body by now
+        writer.transport.abort()
+        return b""
+    answer = await reader.read()
+    writer.close()
+    return answer
+
+
+async def test_client_faults_are_one_log_line_each(tmp_path: Path) -> None:
+    oversized = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n"
+    cut_short = (
+        b"POST /api/v1/audit/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 100000\r\n\r\n{"event_type"'
+    )
+    async with audit_server(tmp_path) as (url, process):
+        answer = await _send_raw(url, oversized, abort=False)
+        await _send_raw(url, cut_short, abort=True)
+        async with httpx.AsyncClient(base_url=url) as client:
+            assert (await client.get("/health")).status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.stderr is not None
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert answer.startswith((b"HTTP/1.0 400 ", b"HTTP/1.1 400 ")), answer
+    log = stderr.decode()
+    assert "Traceback" not in log, log
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    warnings = [line["event"] for line in lines if line.get("level") == "warning"]
+    assert any(w.startswith("refused a malformed HTTP request from 127.0.0.1") for w in warnings)
+    assert any("disconnected before its request was read whole" in w for w in warnings), log

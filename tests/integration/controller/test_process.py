@@ -16,6 +16,8 @@ import yaml
 from kubernaut_wfe.emulator import ApiEmulator
 from kubernaut_wfe.emulator.server import default_crd_paths
 from kubernaut_wfe.testing.stack import wfe_body
+from kubernaut_wfe.testing.targets import target_kind
+from kubernaut_wfe.testing.testcluster import TestCluster
 
 # The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
 from .conftest import Stack  # noqa: TID252
@@ -117,15 +119,31 @@ def crds_without_audited_events(tmp_path: Path) -> list[Path]:
     return [old, *paths[1:]]
 
 
-async def test_an_old_crd_stops_the_start_with_an_upgrade_hint(tmp_path: Path) -> None:
-    emu = ApiEmulator(crd_paths=crds_without_audited_events(tmp_path))
-    async with emu.serving():
-        kubeconfig = emu.write_kubeconfig(tmp_path / "kubeconfig")
-        code, output = await run_command(
-            "--kubeconfig", str(kubeconfig),
-            "--metrics-bind-address", "127.0.0.1:0",
-            "--health-probe-bind-address", "127.0.0.1:0",
-        )  # fmt: skip
+async def _start_on(kubeconfig: Path) -> tuple[int, str]:
+    return await run_command(
+        "--kubeconfig", str(kubeconfig),
+        "--metrics-bind-address", "127.0.0.1:0",
+        "--health-probe-bind-address", "127.0.0.1:0",
+    )  # fmt: skip
+
+
+async def test_an_old_crd_stops_the_start_with_an_upgrade_hint(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    old_crds = crds_without_audited_events(tmp_path)
+    if target_kind() == "cluster":
+        # The module's own cluster, its WFE CRD replaced by the older one, then put back.
+        cluster: TestCluster = request.getfixturevalue("own_cluster")
+        apply = ("apply", "--server-side", "--force-conflicts", "-f")
+        cluster.kubectl(*apply, str(old_crds[0]))
+        try:
+            code, output = await _start_on(cluster.controller_kubeconfig)
+        finally:
+            cluster.kubectl(*apply, str(default_crd_paths()[0]))
+    else:
+        emu = ApiEmulator(crd_paths=old_crds)
+        async with emu.serving():
+            code, output = await _start_on(emu.write_kubeconfig(tmp_path / "kubeconfig"))
     assert code == 1
     assert "status.auditedEvents" in output
     assert "upgrade the CRD" in output

@@ -14,23 +14,11 @@ from kubernaut_wfe.emulator import ApiEmulator
 from kubernaut_wfe.testing.testcluster import TestCluster
 
 from .fidelity import PLAIN_HTTP, TARGETS, Api, Target, api_on  # noqa: TID252
+from .fidelity import WFE as FIDELITY_WFE  # noqa: TID252
 
 BodyFactory = Callable[..., dict[str, Any]]
 
-WFE: dict[str, Any] = {
-    "apiVersion": "kubernaut.ai/v1alpha1",
-    "kind": "WorkflowExecution",
-    "metadata": {"name": "wfe-1", "namespace": "default"},
-    "spec": {
-        "remediationRequestRef": {"name": "rr-1"},
-        "workflowRef": {
-            "workflowId": "hello-world",
-            "version": "1.0.0",
-            "containerImage": "quay.io/kubernaut/workflows/hello-world:v1",
-        },
-        "targetResource": "default/deployment/nginx",
-    },
-}
+WFE: dict[str, Any] = {**FIDELITY_WFE, "metadata": {"name": "wfe-1", "namespace": "default"}}
 
 
 def _wfe(name: str = "wfe-1", **labels: str) -> dict[str, Any]:

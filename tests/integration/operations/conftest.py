@@ -94,17 +94,17 @@ async def operations_stack(
     *,
     cluster: TestCluster | None,
     crd_paths: list[Path] | None = None,
+    tekton: bool = True,
 ) -> AsyncIterator[Stack]:
     """The API server (`cluster`, or an emulator with `crd_paths` if given), namespaces, the
-    Tekton simulator when the Tekton CRDs are there; controllers started through the stack are
-    killed at the end."""
+    Tekton simulator with `tekton`; controllers started through the stack are killed at the end."""
     async with serving_stack(
         Stack,
         tmp_path,
         audit_url,
         cluster=cluster,
         namespaces=(EXECUTION_NAMESPACE, CONTROLLER_NAMESPACE),
-        tekton=crd_paths is None,
+        tekton=tekton,
         crd_paths=crd_paths,
         stop_signal=signal.SIGKILL,
     ) as stack:

@@ -3,6 +3,7 @@ it recovers); `/readyz` needs the Tekton CRDs and reports DataStorage without de
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -10,6 +11,8 @@ import pytest
 
 from kubernaut_wfe.crdschema import packaged_crd_path
 from kubernaut_wfe.testing.stack import wfe_body
+from kubernaut_wfe.testing.targets import target_kind
+from kubernaut_wfe.testing.testcluster import TestCluster
 
 # The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
 from .conftest import Stack, operations_stack  # noqa: TID252
@@ -94,11 +97,24 @@ async def test_readyz_reports_datastorage_but_does_not_depend_on_it(stack: Stack
     assert checks["tekton"] == "ok"
 
 
-async def test_readyz_fails_without_the_tekton_crds(tmp_path: Path, audit_url: str) -> None:
-    # A server without Tekton's CRDs: the shared real server has them, the emulator serves it.
-    async with operations_stack(
-        tmp_path, audit_url, cluster=None, crd_paths=[Path(packaged_crd_path())]
-    ) as stack:
+async def test_readyz_fails_without_the_tekton_crds(
+    tmp_path: Path, audit_url: str, request: pytest.FixtureRequest
+) -> None:
+    # A server without Tekton's CRDs: the module's own cluster with them deleted (the shared one
+    # keeps them), or an emulator serving only ours.
+    if target_kind() == "cluster":
+        cluster: TestCluster = request.getfixturevalue("own_cluster")
+        tekton_crds = [
+            name for name in cluster.kubectl("get", "crd", "-o", "name").split()
+            if name.endswith(".tekton.dev")
+        ]  # fmt: skip
+        assert tekton_crds
+        cluster.kubectl("delete", *tekton_crds)
+        serving = operations_stack(tmp_path, audit_url, cluster=cluster, tekton=False)
+    else:
+        crds = [Path(packaged_crd_path())]
+        serving = operations_stack(tmp_path, audit_url, cluster=None, crd_paths=crds, tekton=False)
+    async with serving as stack:
         controller = await stack.start_controller()
         await stack.wait_for(
             lambda: stack.requests.filter(resource="customresourcedefinitions"),
@@ -113,3 +129,22 @@ async def test_readyz_fails_without_the_tekton_crds(tmp_path: Path, audit_url: s
         assert response.status_code == 503
         assert "tekton.dev" in response.json()["reason"]
         assert (await stack.probe(controller, "/healthz")).status_code == 200
+
+
+async def test_an_oversized_header_on_the_probe_port_is_one_log_line(stack: Stack) -> None:
+    controller = await stack.start_controller(log_format="json")
+    ports = await stack.wait_for(controller.ports, what="the controller's endpoints")
+    reader, writer = await asyncio.open_connection("127.0.0.1", ports["probes"])
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n")
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request"), answer
+
+    def logged() -> str | None:
+        log = controller.log()
+        return log if "refused a malformed HTTP request from 127.0.0.1" in log else None
+
+    log = await stack.wait_for(logged, what="the one line about the request")
+    assert "Traceback" not in log, log
+    assert (await stack.probe(controller, "/healthz")).status_code == 200

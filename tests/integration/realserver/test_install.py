@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -80,10 +81,12 @@ async def test_install_then_the_documented_uninstall_leaves_no_wfe_on_its_finali
         await stack.wait_phase("uninstall-done", "Completed")
         await stack.wait_phase("uninstall-running", "Running", namespace="team-a")
 
-        # 1. every WFE, while the controller runs
-        deleted = cluster.run_kubectl(
-            "delete", "workflowexecutions", "--all", "--all-namespaces", "--wait", "--timeout=90s"
-        )
+        # 1. every WFE, while the controller runs (kubectl waits in a thread: the fault proxy
+        # and the audit service serve the controller from this event loop meanwhile)
+        deleted = await asyncio.to_thread(
+            cluster.run_kubectl,
+            "delete", "workflowexecutions", "--all", "--all-namespaces", "--wait", "--timeout=90s",
+        )  # fmt: skip
         assert deleted.returncode == 0, deleted.stderr + stack.controllers[0].log()[-4000:]
         left = cluster.kubectl("get", "workflowexecutions", "-A", "-o", "name")
         assert left.strip() == ""

@@ -4,12 +4,10 @@ controller on its ServiceAccount, the admin's kubeconfig for people; stopped wit
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -20,6 +18,8 @@ from kubernaut_wfe.adapters.kubeconfig import load_kubeconfig
 from kubernaut_wfe.commands import sandbox as command
 from kubernaut_wfe.constants import API_VERSION, PLURAL
 from kubernaut_wfe.testing.testcluster import CONTROLLER_USER, TestCluster
+
+from .state import wait_for_state  # noqa: TID252
 
 NOT_BUILT_LINE = (
     "kubernaut-wfe sandbox: --api cluster needs the real API server, which is not built: run "
@@ -70,7 +70,7 @@ def test_an_api_port_is_refused_on_the_real_server(
     assert not (tmp_path / "s").exists()
 
 
-@pytest.mark.usefixtures("sandbox_cluster_binaries")
+@pytest.mark.usefixtures("cluster_binaries")
 def test_a_foreign_cluster_directory_in_the_state_dir_is_never_used(tmp_path: Path) -> None:
     (tmp_path / "cluster").mkdir()
     (tmp_path / "cluster" / "notes.txt").write_text("kept", encoding="utf-8")
@@ -85,17 +85,6 @@ def test_a_foreign_cluster_directory_in_the_state_dir_is_never_used(tmp_path: Pa
     assert (tmp_path / "cluster" / "notes.txt").read_text(encoding="utf-8") == "kept"
 
 
-def _wait_for_state(path: Path, process: subprocess.Popen[str]) -> dict[str, object]:
-    deadline = time.monotonic() + 150
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[1]
-        if path.exists():
-            state: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
-            return state
-        time.sleep(0.1)  # waiting for another process to write its file
-    pytest.fail("the sandbox never wrote its state file")
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -105,7 +94,7 @@ def _alive(pid: int) -> bool:
     return stat.split(")")[-1].split()[0] != "Z"  # a zombie has exited
 
 
-@pytest.mark.usefixtures("sandbox_cluster_binaries")
+@pytest.mark.usefixtures("cluster_binaries")
 def test_on_the_real_server_the_admin_kubeconfig_works_and_sigterm_stops_everything(
     tmp_path: Path,
 ) -> None:
@@ -115,7 +104,7 @@ def test_on_the_real_server_the_admin_kubeconfig_works_and_sigterm_stops_everyth
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        state = _wait_for_state(state_dir / "sandbox.json", process)
+        state = wait_for_state(state_dir / "sandbox.json", process, within=150)
         cluster = TestCluster.attach(state_dir / "cluster")
         assert cluster is not None, "the control plane's files are under <state-dir>/cluster"
         cluster_pids = list(cluster.state.pids.values())

@@ -86,7 +86,7 @@ def examples_run(
     """One sandbox run over the default manifests (every examples/*.yaml) on each API."""
     api: str = request.param
     if api == "cluster":
-        request.getfixturevalue("sandbox_cluster_binaries")
+        request.getfixturevalue("cluster_binaries")
     state = tmp_path_factory.mktemp(f"examples-{api}")
     result = _sandbox(state, "--output", "json", "--api", api)
     assert not (state / "state" / "cluster").exists(), "the real API server was not stopped"

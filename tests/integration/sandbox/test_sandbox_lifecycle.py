@@ -7,13 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from kubernaut_wfe.constants import API_VERSION, PLURAL, Phase
+
+from .state import wait_for_state  # noqa: TID252
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 HELLO = REPO_ROOT / "examples" / "hello-world.yaml"
@@ -29,17 +30,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _wait_for_state(path: Path, process: subprocess.Popen[str]) -> dict[str, object]:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[1]
-        if path.exists():
-            state: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
-            return state
-        time.sleep(0.1)  # waiting for another process to write its file
-    pytest.fail("the sandbox never wrote its state file")
-
-
 def test_sigterm_stops_the_controller_and_prints_the_json_document(tmp_path: Path) -> None:
     state_dir = tmp_path / "state"
     process = subprocess.Popen(
@@ -50,7 +40,7 @@ def test_sigterm_stops_the_controller_and_prints_the_json_document(tmp_path: Pat
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        state = _wait_for_state(state_dir / "sandbox.json", process)
+        state = wait_for_state(state_dir / "sandbox.json", process)
         controller_pid = int(str(state["controllerPid"]))
         assert _alive(controller_pid)
         with httpx.Client(base_url=str(state["apiServer"]), timeout=30) as kube:

@@ -114,6 +114,13 @@ def built(module_dir: Path = MODULE_DIR) -> Path | None:
     return None
 
 
+def not_built_reason() -> str:
+    """Why there are no binaries to run (Go missing, or the build not run) and what to do."""
+    if shutil.which("go") is None:
+        return f"the real API server cannot be built without Go: {INSTALL_GO}"
+    return "the real API server is not built: run `make test-cluster-build` (~9 min once)"
+
+
 def build(module_dir: Path = MODULE_DIR, *, out: TextIO = sys.stderr) -> Path:
     """Build the binaries unless built; returns their directory."""
     if (done := built(module_dir)) is not None:

@@ -31,6 +31,7 @@ from kubernaut_wfe.testing.targets import (
     WFE_API,
     ApiTarget,
     Requests,
+    ServedControllerRequests,
     cluster_target,
     emulator_target,
     ensure_namespaces,
@@ -199,6 +200,10 @@ class IntegrationStack:
     audit_url: str
     tmp_path: Path
     controllers: list[ControllerProcess] = field(default_factory=list, kw_only=True)
+    forbidden_expected: bool = field(default=False, kw_only=True)
+    """On the real server every test ends checking that the API server refused none of the
+    controller's requests (403: a rule missing from deploy/rbac/); a test that takes a permission
+    away on purpose sets this."""
 
     wait_timeout: ClassVar[float] = 40.0
     """How long a wait lasts unless told."""
@@ -434,6 +439,13 @@ async def serving_stack(
                     api.faults.clear()
                     for controller in stack.controllers:
                         await controller.stop(stop_signal)
+                served = api.requests
+                if isinstance(served, ServedControllerRequests) and not stack.forbidden_expected:
+                    refused = [f"{r.verb} {r.path}" for r in served.forbidden_by_server()]
+                    assert not refused, (
+                        "the API server refused the controller's ServiceAccount (403), so "
+                        f"deploy/rbac/ lacks a rule: {refused}"
+                    )
         finally:
             if cluster is not None:
                 await reset_cluster(client, to_reset)

@@ -100,6 +100,10 @@ class ServedControllerRequests:
         self._audited.clear()
         self._refused.clear()
 
+    def forbidden_by_server(self) -> list[RequestRecord]:
+        """The requests the API server itself refused with 403 (RBAC), not the proxy's faults."""
+        return [record for record in self._audited.filter() if record.status == 403]
+
     def __iter__(self) -> Iterator[RequestRecord]:
         return iter(self.filter())
 

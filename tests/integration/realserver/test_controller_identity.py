@@ -114,6 +114,7 @@ async def test_a_missing_permission_is_named_and_the_controller_recovers_when_it
         r for r in reduced["rules"] if r["resources"] == ["workflowexecutions/status"]
     )
     status_rule["verbs"] = [verb for verb in status_rule["verbs"] if verb != "patch"]
+    stack.forbidden_expected = True
     proc = await stack.start_controller()
     answer = await stack.client.put(ROLE_PATH, json=reduced)
     assert answer.status_code == 200, answer.text

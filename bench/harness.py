@@ -14,8 +14,8 @@ from pathlib import Path
 from bench.objects import EXECUTION_NAMESPACE, namespace
 from kubernaut_wfe.emulator import ApiEmulator
 from kubernaut_wfe.emulator.faults import RequestRecord
+from kubernaut_wfe.testing.targets import CONTROLLER_AGENTS
 
-CONTROLLER_AGENTS = ("kubernaut-wfe/", "kopf/")
 COUNTED_RESOURCES = ("workflowexecutions", "pipelineruns")
 STREAMING_VERBS = ("watch", "list")
 CONTROLLER_WATCHES = ("workflowexecutions", "pipelineruns", "taskruns")
@@ -80,8 +80,9 @@ async def wait_quiet(
     seen, since = request_count(), time.monotonic()
     while time.monotonic() - since < quiet_for and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-        if request_count() != seen:
-            seen, since = request_count(), time.monotonic()
+        count = request_count()
+        if count != seen:
+            seen, since = count, time.monotonic()
 
 
 def is_controller(record: RequestRecord) -> bool:

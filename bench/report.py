@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.stats import REPO_ROOT
-from bench.targets import TITLES
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
+
+TITLES: dict[str, str] = {"emulator": "emulator", "cluster": "real API server"}
+"""How each API-server target is named in the report and the log."""
 
 
 def _number(value: Any, digits: int = 3) -> str:

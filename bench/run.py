@@ -47,7 +47,7 @@ async def burst_scenarios(
     """Scenarios 1 and 2 (and CPU per lifecycle) on one target: per size, `reps` floor and
     controller runs, after one floor burst not counted (a real server is slower the first
     time: caches, connections)."""
-    title = targets.TITLES[target.name]
+    title = report.TITLES[target.name]
     _log(f"{title}: warm-up (a floor burst of {WARM_UP_WFES}, not counted)")
     await lifecycle.floor_burst(target, WARM_UP_WFES, workdir)
     create: dict[str, Any] = {}
@@ -132,20 +132,20 @@ async def burst_on_targets(
     unavailable = {name: targets.unavailable(name) for name in names}
     for name, reason in unavailable.items():
         if reason is not None and os.environ.get("CI"):
-            raise SystemExit(f"bench: {targets.TITLES[name]}: {reason}")
+            raise SystemExit(f"bench: {report.TITLES[name]}: {reason}")
     measured: dict[str, Any] = {}
     for name in names:
         reason = unavailable[name]
         if reason is not None:
-            _log(f"{targets.TITLES[name]}: skipped: {reason}")
+            _log(f"{report.TITLES[name]}: skipped: {reason}")
             measured[name] = {"skipped": reason}
             continue
-        began = time.perf_counter()
-        _log(f"{targets.TITLES[name]}: starting ({targets.server_version(name)})")
+        began, server = time.perf_counter(), targets.server_version(name)
+        _log(f"{report.TITLES[name]}: starting ({server})")
         async with targets.opened(name, workdir) as target:
             figures = await burst_scenarios(target, sizes, reps, workdir)
         measured[name] = {
-            "server": targets.server_version(name),
+            "server": server,
             "duration_seconds": time.perf_counter() - began,
             **figures,
         }

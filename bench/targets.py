@@ -36,13 +36,12 @@ from kubernaut_wfe.emulator import ApiEmulator
 from kubernaut_wfe.emulator.admission import WriteOptions
 from kubernaut_wfe.emulator.faults import RequestRecord
 from kubernaut_wfe.testing.targets import bounded_each, reset_cluster
-from kubernaut_wfe.testing.testcluster import CONTROLLER_USER, TestCluster, built, running_cluster
+from kubernaut_wfe.testing.testcluster import CONTROLLER_USER, TestCluster, built, owned_cluster
 from kubernaut_wfe.testing.testcluster.build import not_built_reason, read_pins
 from kubernaut_wfe.testing.testcluster.requests import AuditedRequests
 
 TargetName = Literal["emulator", "cluster"]
 TARGET_NAMES: tuple[TargetName, ...] = ("emulator", "cluster")
-TITLES: dict[str, str] = {"emulator": "emulator", "cluster": "real API server"}
 
 WRITE_CHUNK = 50
 """Emulator: completion writes per loop turn (the server keeps serving in between)."""
@@ -194,12 +193,18 @@ async def call(
 class ClusterApi:
     """The shared real API server, for one measurement (emptied by `ClusterTarget` after it)."""
 
-    def __init__(self, cluster: TestCluster, session: aiohttp.ClientSession, scratch: Path) -> None:
-        self.cluster = cluster
+    def __init__(
+        self,
+        cluster: TestCluster,
+        session: aiohttp.ClientSession,
+        requests: AuditedRequests,
+        scratch: Path,
+    ) -> None:
         self.session = session
         self.scratch = scratch
         self.kubeconfig = cluster.controller_kubeconfig
-        self.requests = AuditedRequests(cluster.audit_log, CONTROLLER_USER)
+        self.requests = requests
+        """The controller's requests, read on from where the previous measurement stopped."""
         self.requests.clear()
 
     @contextlib.asynccontextmanager
@@ -272,7 +277,7 @@ class ClusterApi:
         return list(self.requests)[mark:]
 
     def watching(self, resources: Iterable[str]) -> bool:
-        watched = {record.resource for record in self.requests if record.verb == "watch"}
+        watched = {record.resource for record in self.requests.filter(verb="watch")}
         return set(resources) <= watched
 
 
@@ -287,12 +292,13 @@ class ClusterTarget:
         self.cluster = cluster
         self.session = session
         self.admin = admin
+        self.requests = AuditedRequests(cluster.audit_log, CONTROLLER_USER)
+        """One reader of the growing audit log for the whole run (each measurement reads on)."""
 
     @contextlib.asynccontextmanager
     async def measurement(self, workdir: Path) -> AsyncIterator[Api]:
-        api = ClusterApi(
-            self.cluster, self.session, Path(tempfile.mkdtemp(prefix="cluster-", dir=workdir))
-        )
+        scratch = Path(tempfile.mkdtemp(prefix="cluster-", dir=workdir))
+        api = ClusterApi(self.cluster, self.session, self.requests, scratch)
         try:
             yield api
         finally:
@@ -324,10 +330,7 @@ async def opened(name: TargetName, workdir: Path) -> AsyncIterator[Target]:
     binaries = built()
     if binaries is None:
         raise TargetUnavailableError(unavailable(name) or "not built")
-    # Started and stopped on this (the main) thread, not in a worker thread: its processes get
-    # SIGTERM when the thread that started them ends (PR_SET_PDEATHSIG). Nothing else runs on
-    # the event loop meanwhile.
-    with running_cluster(workdir / "testcluster", binaries) as cluster:
+    async with owned_cluster(workdir / "testcluster", binaries) as cluster:
         connector = aiohttp.TCPConnector(ssl=cluster.tls(), limit=0)
         async with (
             aiohttp.ClientSession(base_url=cluster.url, connector=connector) as session,

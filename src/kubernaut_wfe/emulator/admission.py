@@ -114,15 +114,17 @@ def name_problems(res: ResourceType, name: str) -> list[Problem]:
         problems.append(f"must be no more than {limit} characters")
     if not pattern.fullmatch(name):
         problems.append(help_text)
-    return [
-        Problem("metadata.name", "FieldValueInvalid", f"Invalid value: {_quoted(name)}: {p}")
-        for p in problems
-    ]
+    return [_invalid("metadata.name", name, p) for p in problems]
 
 
 def _quoted(value: str) -> str:
     """A string as Go's `%q` prints it (enough for the values shown in field errors)."""
     return json.dumps(value, ensure_ascii=False)
+
+
+def _invalid(field: str, value: str, problem: str) -> Problem:
+    """The API server's `field.Invalid`: `Invalid value: "<value>": <problem>`."""
+    return Problem(field, "FieldValueInvalid", f"Invalid value: {_quoted(value)}: {problem}")
 
 
 def _qualified_name_problems(key: str) -> list[str]:
@@ -174,37 +176,19 @@ def metadata_problems(metadata: dict[str, Any], warnings: list[str] | None = Non
     for key in sorted(labels, key=str):
         value = labels[key]
         for problem in _qualified_name_problems(str(key)):
-            problems.append(
-                Problem(
-                    "metadata.labels",
-                    "FieldValueInvalid",
-                    f"Invalid value: {_quoted(str(key))}: {problem}",
-                )
-            )
+            problems.append(_invalid("metadata.labels", str(key), problem))
         if not isinstance(value, str):
             problems.append(
                 Problem(f"metadata.labels[{key}]", "FieldValueTypeInvalid", "must be a string")
             )
             continue
         for problem in _label_value_problems(value):
-            problems.append(
-                Problem(
-                    "metadata.labels",
-                    "FieldValueInvalid",
-                    f"Invalid value: {_quoted(value)}: {problem}",
-                )
-            )
+            problems.append(_invalid("metadata.labels", value, problem))
     problems.extend(_annotation_problems(metadata.get("annotations") or {}))
     for finalizer in metadata.get("finalizers") or []:
-        text = finalizer if isinstance(finalizer, str) else str(finalizer)
+        text = str(finalizer)
         for problem in _qualified_name_problems(text):
-            problems.append(
-                Problem(
-                    "metadata.finalizers",
-                    "FieldValueInvalid",
-                    f"Invalid value: {_quoted(text)}: {problem}",
-                )
-            )
+            problems.append(_invalid("metadata.finalizers", text, problem))
         if warnings is not None and "/" not in text and text not in STANDARD_FINALIZERS:
             warnings.append(
                 f"metadata.finalizers: {_quoted(text)}: prefer a domain-qualified finalizer name "
@@ -224,11 +208,7 @@ def _owner_problems(owner: dict[str, Any]) -> list[Problem]:
         ("uid", str(owner.get("uid") or ""), owner.get("uid"), "must not be empty"),
     )
     return [
-        Problem(
-            f"metadata.ownerReferences.{name}",
-            "FieldValueInvalid",
-            f"Invalid value: {_quoted(shown)}: {message}",
-        )
+        _invalid(f"metadata.ownerReferences.{name}", shown, message)
         for name, shown, checked, message in checks
         if not checked
     ]
@@ -248,13 +228,7 @@ def _annotation_problems(annotations: Any) -> list[Problem]:
         value = annotations[key]
         # the server checks annotation keys lowercased, so upper case passes
         for problem in _qualified_name_problems(str(key).lower()):
-            problems.append(
-                Problem(
-                    "metadata.annotations",
-                    "FieldValueInvalid",
-                    f"Invalid value: {_quoted(str(key))}: {problem}",
-                )
-            )
+            problems.append(_invalid("metadata.annotations", str(key), problem))
         total += len(str(key).encode()) + len(str(value).encode())
     if total > _ANNOTATIONS_LIMIT:
         problems.append(

@@ -92,9 +92,13 @@ class Reaper:
             kept = self.store.put(res.key, obj)
             self._finish_namespace(obj["metadata"]["name"])
             return self.store.get(res.key, "", obj["metadata"]["name"]) or kept
-        final = self.store.remove(res.key, obj)
-        uid = obj["metadata"].get("uid")
-        if uid:
+        return self._remove(res.key, obj)
+
+    def _remove(self, resource_key: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """Remove a stored object without finalizers, its dependents (owner-reference garbage
+        collection) and, once empty, its terminating namespace."""
+        final = self.store.remove(resource_key, obj)
+        if uid := obj["metadata"].get("uid"):
             self._collect_dependents(uid)
         self._finish_namespace(obj["metadata"].get("namespace", ""))
         return final
@@ -140,10 +144,7 @@ class Reaper:
             if not meta.get("deletionTimestamp"):
                 self.store.put(resource_key, self._marked_deleting(obj))
             return
-        self.store.remove(resource_key, obj)
-        if meta.get("uid"):
-            self._collect_dependents(meta["uid"])
-        self._finish_namespace(meta.get("namespace", ""))
+        self._remove(resource_key, obj)
 
 
 def delete_options(body: Any) -> dict[str, Any]:

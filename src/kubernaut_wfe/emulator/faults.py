@@ -211,3 +211,23 @@ class FaultInjector:
     async def hold(self) -> None:
         """Wait until `release()`."""
         await self._release.wait()
+
+    async def apply(
+        self, record: RequestRecord, resource_names: tuple[str, ...]
+    ) -> ApiError | None:
+        """Consult the rules once for this request, as the emulator and the fault proxy both do:
+        the error to answer (`error`, `drop-watch`), or None once a `hold` is released or a
+        `delay` slept (or with no rule). The record notes the fault and any refusal."""
+        rule = self.take(record, resource_names)
+        if rule is None:
+            return None
+        record.fault = rule.action
+        if rule.action in ("error", "drop-watch"):
+            error = rule.error()
+            record.status, record.message = error.code, error.message
+            return error
+        if rule.action == "hold":
+            await self.hold()
+        elif rule.action == "delay":
+            await asyncio.sleep(rule.delay_seconds)
+        return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -110,16 +109,9 @@ class Router:
         )
         self.emu.request_log.append(record)
         names = (res.plural, f"{res.plural}.{res.group}" if res.group else res.plural, res.key)
-        rule = self.emu.faults.take(record, names)
-        if rule is not None:
-            record.fault = rule.action
-            if rule.action in ("error", "drop-watch"):
-                record.status = rule.status
-                return error_response(rule.error())
-            if rule.action == "hold":
-                await self.emu.faults.hold()
-            elif rule.action == "delay":
-                await asyncio.sleep(rule.delay_seconds)
+        refusal = await self.emu.faults.apply(record, names)
+        if refusal is not None:
+            return error_response(refusal)
         try:
             if verb is None:
                 raise ApiError(

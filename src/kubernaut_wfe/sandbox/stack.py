@@ -243,8 +243,8 @@ async def _cluster_api(
     """A real control plane under `<state-dir>/cluster` and the Tekton simulator against it (as
     the admin); the controller gets the ServiceAccount kubeconfig, as in a cluster."""
     # Imported here: the emulator's sandbox loads nothing of the test cluster.
-    from kubernaut_wfe.sandbox.cluster import NOT_BUILT, find_binaries, running_cluster
-    from kubernaut_wfe.testing.testcluster import ClusterError
+    from kubernaut_wfe.sandbox.cluster import NOT_BUILT, find_binaries
+    from kubernaut_wfe.testing.testcluster import ClusterError, owned_cluster
 
     binaries = options.cluster_binaries or await asyncio.to_thread(find_binaries)
     if binaries is None:
@@ -254,7 +254,7 @@ async def _cluster_api(
         raise StackError(f"{root} exists and is not a sandbox's: remove it or pass --state-dir")
     progress(f"starting the real API server (kube-apiserver, etcd, controller-manager) in {root}")
     try:
-        async with running_cluster(root, binaries) as cluster:
+        async with owned_cluster(root, binaries) as cluster:
             kubeconfig = await asyncio.to_thread(
                 _copy_kubeconfig, cluster.admin_kubeconfig, state_dir / KUBECONFIG_NAME
             )

@@ -31,7 +31,6 @@ from kubernaut_wfe.testing.targets import (
     WFE_API,
     ApiTarget,
     Requests,
-    ServedControllerRequests,
     cluster_target,
     emulator_target,
     ensure_namespaces,
@@ -404,9 +403,11 @@ async def serving_stack(
     """Serve the stack on `cluster` (the real API server), or on a fresh emulator when it is None
     (with `crd_paths` if given, else its default CRDs), with `namespaces`, and, with `tekton`, the
     simulator driving every run of the execution namespace; yields `new_stack(api=, client=,
-    audit_url=, tmp_path=)`. At the end the faults are cleared, every controller started through
-    the stack is stopped with `stop_signal`, and the real server is reset for the next test.
-    `client_params` go on every request of the stack's client."""
+    audit_url=, tmp_path=)`. On the real server, the namespaces are first emptied of what an
+    earlier test left (`reset_cluster`). At the end the faults are cleared, every controller
+    started through the stack is stopped with `stop_signal`, and the API server must have refused
+    none of the controller's requests. `client_params` go on every request of the stack's
+    client."""
     if cluster is not None and crd_paths is not None:
         raise ValueError("other CRDs are for the emulator: the real server's are installed")
     target = (
@@ -414,7 +415,6 @@ async def serving_stack(
         if cluster is None
         else cluster_target(cluster, tmp_path)
     )
-    to_reset = {*namespaces, "default", EXECUTION_NAMESPACE, CONTROLLER_NAMESPACE}
     async with (
         target as api,
         httpx.AsyncClient(
@@ -422,30 +422,27 @@ async def serving_stack(
         ) as client,
     ):
         if cluster is not None:
-            await reset_cluster(client, to_reset)  # whatever an earlier test left behind
+            # Whatever an earlier test left (the session's tests share one cluster); a test
+            # that fails half-way is cleaned up after by the next one.
+            to_reset = {*namespaces, "default", EXECUTION_NAMESPACE, CONTROLLER_NAMESPACE}
+            await reset_cluster(client, to_reset)
         await ensure_namespaces(client, namespaces)
         stack = new_stack(api=api, client=client, audit_url=audit_url, tmp_path=tmp_path)
-        try:
-            async with contextlib.AsyncExitStack() as exits:
-                if tekton:
-                    tls = api.verify if isinstance(api.verify, ssl.SSLContext) else None
-                    simulator = TektonSimulator(
-                        api.url, namespaces=[EXECUTION_NAMESPACE], pacing=FAST, tls=tls
-                    )
-                    await exits.enter_async_context(simulator)
-                try:
-                    yield stack
-                finally:
-                    api.faults.clear()
-                    for controller in stack.controllers:
-                        await controller.stop(stop_signal)
-                served = api.requests
-                if isinstance(served, ServedControllerRequests) and not stack.forbidden_expected:
-                    refused = [f"{r.verb} {r.path}" for r in served.forbidden_by_server()]
-                    assert not refused, (
-                        "the API server refused the controller's ServiceAccount (403), so "
-                        f"deploy/rbac/ lacks a rule: {refused}"
-                    )
-        finally:
-            if cluster is not None:
-                await reset_cluster(client, to_reset)
+        async with contextlib.AsyncExitStack() as exits:
+            if tekton:
+                tls = api.verify if isinstance(api.verify, ssl.SSLContext) else None
+                simulator = TektonSimulator(
+                    api.url, namespaces=[EXECUTION_NAMESPACE], pacing=FAST, tls=tls
+                )
+                await exits.enter_async_context(simulator)
+            try:
+                yield stack
+            finally:
+                api.faults.clear()
+                for controller in stack.controllers:
+                    await controller.stop(stop_signal)
+            refused = [f"{r.verb} {r.path}" for r in api.requests.forbidden_by_server()]
+            assert stack.forbidden_expected or not refused, (
+                "the API server refused the controller's ServiceAccount (403), so "
+                f"deploy/rbac/ lacks a rule: {refused}"
+            )

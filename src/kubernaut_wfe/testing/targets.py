@@ -51,6 +51,10 @@ class Requests(Protocol):
 
     def clear(self) -> None: ...
 
+    def forbidden_by_server(self) -> list[RequestRecord]:
+        """The requests the API server itself refused with 403 (RBAC), not an injected fault."""
+        ...
+
     def __iter__(self) -> Iterator[RequestRecord]: ...
 
 
@@ -58,7 +62,6 @@ class Requests(Protocol):
 class ApiTarget:
     """An API server the stack runs on."""
 
-    kind: TargetKind
     url: str
     verify: ssl.SSLContext | bool
     """How an admin client verifies it (and, on the real server, presents the admin's cert)."""
@@ -79,6 +82,9 @@ class EmulatedControllerRequests:
 
     def clear(self) -> None:
         self._log.clear()
+
+    def forbidden_by_server(self) -> list[RequestRecord]:
+        return []  # the emulator has no RBAC: it authorises every request
 
     def __iter__(self) -> Iterator[RequestRecord]:
         return iter(self.filter())
@@ -101,7 +107,6 @@ class ServedControllerRequests:
         self._refused.clear()
 
     def forbidden_by_server(self) -> list[RequestRecord]:
-        """The requests the API server itself refused with 403 (RBAC), not the proxy's faults."""
         return [record for record in self._audited.filter() if record.status == 403]
 
     def __iter__(self) -> Iterator[RequestRecord]:
@@ -125,7 +130,6 @@ async def emulator_target(
     emu = ApiEmulator(crd_paths=crd_paths)
     async with emu.serving(host="127.0.0.1", port=0):
         yield ApiTarget(
-            kind="emulator",
             url=emu.url,
             verify=True,
             controller_kubeconfig=emu.write_kubeconfig(tmp_path / "kubeconfig"),
@@ -137,8 +141,7 @@ async def emulator_target(
 @contextlib.asynccontextmanager
 async def cluster_target(cluster: TestCluster, tmp_path: Path) -> AsyncIterator[ApiTarget]:
     """The shared real API server, the controller reaching it through a fault proxy on its
-    ServiceAccount's token. At the end every object a test of the controller leaves behind is
-    removed (`reset_cluster`), so the next test starts from the same state."""
+    ServiceAccount's token; its requests counted from this moment on."""
     cert, key = cluster.proxy_certificate
     async with FaultProxy(cluster.url, cluster.tls(admin=False), cert, key) as proxy:
         kubeconfig = proxied_kubeconfig(
@@ -149,7 +152,6 @@ async def cluster_target(cluster: TestCluster, tmp_path: Path) -> AsyncIterator[
         )
         requests.clear()
         yield ApiTarget(
-            kind="cluster",
             url=cluster.url,
             verify=cluster.tls(),
             controller_kubeconfig=kubeconfig,

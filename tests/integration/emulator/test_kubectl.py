@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from .fidelity import Api, unique  # noqa: TID252
+from .fidelity import WFE, Api, unique  # noqa: TID252
 
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 KUBECTL_PRESENT = Path(KUBECTL).exists()
@@ -222,29 +223,21 @@ async def test_kubectl_create_of_builtins_sends_protobuf_and_is_read(kubectl: Ku
     assert await kubectl.read(f"/api/v1/namespaces/{team}/serviceaccounts/robot") is not None
 
 
-LIST_MANIFEST = """\
-apiVersion: v1
-kind: List
-items:
-- apiVersion: v1
-  kind: ConfigMap
-  metadata:
-    name: first
-  data:
-    a: "1"
-- apiVersion: kubernaut.ai/v1alpha1
-  kind: WorkflowExecution
-  metadata:
-    name: second
-  spec:
-    remediationRequestRef:
-      name: rr-1
-    workflowRef:
-      workflowId: hello-world
-      version: "1.0.0"
-      containerImage: quay.io/kubernaut/workflows/hello-world:v1
-    targetResource: default/deployment/nginx
-"""
+LIST_MANIFEST = yaml.safe_dump(
+    {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "first"},
+                "data": {"a": "1"},
+            },
+            {**WFE, "metadata": {"name": "second"}},
+        ],
+    }
+)
 
 
 @pytest.mark.parametrize("verb", ["create", "apply"])

@@ -3,7 +3,6 @@ emulator's fault rules (`kubernaut_wfe.emulator.faults`) to the requests passing
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import ssl
@@ -180,19 +179,11 @@ class FaultProxy:
             query=query,
             user_agent=request.headers.get("User-Agent", ""),
         )
-        rule = self.faults.take(record, info.resource_names)
-        if rule is None:
+        refusal = await self.faults.apply(record, info.resource_names)
+        if refusal is None:
             return None
-        if rule.action in ("error", "drop-watch"):
-            error = rule.error()
-            record.fault, record.status, record.message = rule.action, error.code, error.message
-            self.refused.append(record)
-            return error_response(error)
-        if rule.action == "hold":
-            await self.faults.hold()
-        elif rule.action == "delay":
-            await asyncio.sleep(rule.delay_seconds)
-        return None
+        self.refused.append(record)
+        return error_response(refusal)
 
     async def _forward(
         self, request: aiohttp.web.BaseRequest, info: RequestInfo | None

@@ -6,6 +6,7 @@ from kubernaut_wfe.testing.testcluster.cluster import (
     CONTROLLER_USER,
     ClusterError,
     TestCluster,
+    owned_cluster,
     running_cluster,
 )
 
@@ -16,5 +17,6 @@ __all__ = [
     "TestCluster",
     "build",
     "built",
+    "owned_cluster",
     "running_cluster",
 ]

@@ -9,6 +9,7 @@ on free ports through the same class.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import json
@@ -18,8 +19,9 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -422,6 +424,47 @@ def running_cluster(root: Path, binaries: Path) -> Iterator[TestCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@contextlib.asynccontextmanager
+async def owned_cluster(root: Path, binaries: Path) -> AsyncIterator[TestCluster]:
+    """A control plane under `root`, started and (on exit) stopped with its files removed.
+
+    One thread of its own starts it, waits and stops it: the cluster's processes get SIGTERM when
+    the thread that started them ends (PR_SET_PDEATHSIG), so a pool thread must not start them,
+    and a process killed outright leaves no control plane behind; the event loop
+    goes on serving meanwhile. A failed start raises
+    `ClusterError` (the cluster's files are kept for its logs).
+    """
+    cluster = TestCluster(root, binaries)
+    started = threading.Event()
+    release = threading.Event()
+    failures: list[BaseException] = []
+
+    def own() -> None:
+        try:
+            cluster.start()
+        except BaseException as error:  # reported to the event loop, which raises it
+            failures.append(error)
+            return
+        finally:
+            started.set()
+        release.wait()
+        cluster.stop()
+
+    owner = threading.Thread(target=own, name="test-cluster", daemon=True)
+    owner.start()
+    try:
+        await asyncio.to_thread(started.wait)
+        if failures:
+            (failure,) = failures
+            if isinstance(failure, ClusterError):
+                raise failure
+            raise ClusterError(f"{type(failure).__name__}: {failure}") from failure
+        yield cluster
+    finally:
+        release.set()
+        await asyncio.to_thread(owner.join)
 
 
 def _port_open(port: int) -> bool:

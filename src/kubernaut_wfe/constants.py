@@ -29,6 +29,11 @@ TASKRUN_PLURAL: Final = "taskruns"
 FINALIZER: Final = "workflowexecution.kubernaut.ai/workflowexecution-cleanup"
 """The Go controller's finalizer name, so that the two controllers never fight over objects."""
 
+CORE_DISCOVERY_PATH: Final = "/api/v1"
+"""The core group's APIResourceList (API discovery)."""
+GROUPS_DISCOVERY_PATH: Final = "/apis"
+"""The APIGroupList: every other group and its preferred version (API discovery)."""
+
 PIPELINERUN_NAME_PREFIX: Final = "wfe-"
 RESERVED_PARAMETER: Final = "TARGET_RESOURCE"
 BUNDLE_PIPELINE_NAME: Final = "workflow"

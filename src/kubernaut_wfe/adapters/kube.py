@@ -171,6 +171,12 @@ class KubeClient:
         except NotFound:
             return None
 
+    async def discovery(self, path: str) -> JsonObject:
+        """A discovery document (`/api/v1`, `/apis`, `/apis/<group>/<version>`). Every
+        authenticated user may read them (the default `system:discovery` role), so no refusal
+        of one is recorded as a permission the controller's role lacks."""
+        return await self._session.request("GET", path, track_permission=False)
+
     async def list(
         self,
         resource: Resource,

@@ -23,7 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Render, or list every validation error. A WFE read offline usually has no
-    `metadata.uid`: the uid annotation is then rendered as an empty string."""
+    `metadata.uid`: the uid annotation is then rendered as an empty string. Without an API
+    server there is no discovery to resolve the target's kind with, so the run is named after
+    the target as written (the controller's name when the kind is spelled canonically)."""
     import yaml
 
     from kubernaut_wfe.commands.manifests import (

@@ -1,4 +1,4 @@
-"""What the watches delivered, kept in memory: WFEs by key (and by target), PipelineRuns and
+"""What the watches delivered, kept in memory: WFEs by key (and by object), PipelineRuns and
 their TaskRuns by run name. Nothing here is ever written back; a stale entry only costs an extra
 read. Cached documents are replaced, never changed in place, so read-only views need no copy."""
 
@@ -18,6 +18,7 @@ from kubernaut_wfe.constants import (
     TektonLabel,
 )
 from kubernaut_wfe.core.models import WorkflowExecution
+from kubernaut_wfe.core.targets import object_key
 from kubernaut_wfe.core.validation import parse_wfe
 
 PARSED_CAPACITY = 256
@@ -62,9 +63,11 @@ def newer_or_same(candidate: Mapping[str, Any], current: Mapping[str, Any] | Non
     return new is None or old is None or new >= old
 
 
-def _target_of(obj: Mapping[str, Any]) -> str:
+def _object_of(obj: Mapping[str, Any]) -> str:
+    """The index key of a WFE's target: `core.targets.object_key`, the same for every spelling
+    of the kind (and independent of API discovery, which may learn a kind later)."""
     spec = obj.get("spec")
-    return str(spec.get("targetResource") or "") if isinstance(spec, Mapping) else ""
+    return object_key(str(spec.get("targetResource") or "")) if isinstance(spec, Mapping) else ""
 
 
 def _may_be_waiting(obj: Mapping[str, Any]) -> bool:
@@ -112,7 +115,7 @@ class ObjectCache:
     def __init__(self) -> None:
         self._wfes: dict[WfeKey, Document] = {}
         self._parsed: OrderedDict[WfeKey, WorkflowExecution] = OrderedDict()
-        self._by_target: dict[str, set[WfeKey]] = {}
+        self._by_object: dict[str, set[WfeKey]] = {}
         self._waiting: dict[str, set[WfeKey]] = {}
         self._runs: dict[str, Document] = {}
         self._taskruns: dict[str, dict[str, Document]] = {}
@@ -164,9 +167,9 @@ class ObjectCache:
         stored = dict(obj) if owned else copy.deepcopy(dict(obj))
         self._wfes[key] = stored
         self._parsed.pop(key, None)
-        self._by_target.setdefault(_target_of(stored), set()).add(key)
+        self._by_object.setdefault(_object_of(stored), set()).add(key)
         if _may_be_waiting(stored):
-            self._waiting.setdefault(_target_of(stored), set()).add(key)
+            self._waiting.setdefault(_object_of(stored), set()).add(key)
         return Stored(key, news=True)
 
     def resource_version(self, key: WfeKey) -> str | None:
@@ -183,22 +186,25 @@ class ObjectCache:
             self._unindex(key, current)
 
     def _unindex(self, key: WfeKey, obj: Mapping[str, Any]) -> None:
-        target = _target_of(obj)
-        for index in (self._by_target, self._waiting):
-            keys = index.get(target)
+        found = _object_of(obj)
+        for index in (self._by_object, self._waiting):
+            keys = index.get(found)
             if keys is not None:
                 keys.discard(key)
                 if not keys:
-                    del index[target]
+                    del index[found]
 
     def wfes_on_target(self, target: str) -> list[tuple[Document, WorkflowExecution]]:
-        """Every cached WFE whose `spec.targetResource` is `target` (read only), typed."""
-        return self._views(self._by_target.get(target, ()))
+        """Every cached WFE whose target may name the object `target` names (same namespace
+        and name, its kind spelled in any way): read only, typed; callers compare canonical
+        targets."""
+        return self._views(self._by_object.get(object_key(target), ()))
 
     def waiting_on_target(self, target: str) -> list[tuple[Document, WorkflowExecution]]:
-        """The cached WFEs on `target` that may be waiting for its lock (not Running, not
-        terminal, `ResourceLocked=True`): read only, typed; callers check the rest."""
-        return self._views(self._waiting.get(target, ()))
+        """The cached WFEs whose target may name the object `target` names and that may be
+        waiting for its lock (not Running, not terminal, `ResourceLocked=True`): read only,
+        typed; callers check the rest (the canonical target among it)."""
+        return self._views(self._waiting.get(object_key(target), ()))
 
     def _views(self, keys: Iterable[WfeKey]) -> list[tuple[Document, WorkflowExecution]]:
         views = (self.wfe_view(key) for key in keys)

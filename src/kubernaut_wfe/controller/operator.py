@@ -12,6 +12,7 @@ import structlog
 
 from kubernaut_wfe.adapters.audit_config import AuditDeliveryConfig
 from kubernaut_wfe.adapters.audit_delivery import AuditDelivery
+from kubernaut_wfe.adapters.discovery import ApiDiscovery
 from kubernaut_wfe.adapters.kube import ApiError, KubeClient, KubeConfig
 from kubernaut_wfe.adapters.kube_resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from kubernaut_wfe.constants import Label
@@ -89,6 +90,7 @@ class Controller:
             watch_timeout=watch_timeout,
         )
         self.kube: KubeClient | None = None
+        self.discovery: ApiDiscovery | None = None
         self.reconciler: Reconciler | None = None
         self.delivery: AuditDelivery | None = None
         self.http: HttpEndpoints | None = None
@@ -116,7 +118,8 @@ class Controller:
         logger.info("endpoints serving", endpoints=self.http.addresses)
 
     async def start(self) -> None:
-        """Check the CRD, then start delivery, workers, resync and the watch monitor.
+        """Check the CRD, read API discovery (the kinds targets name), then start delivery,
+        workers, resync and the watch monitor.
 
         Raises `CrdCheckError` when the installed CRD is too old.
         """
@@ -124,6 +127,8 @@ class Controller:
             await self.start_endpoints()
         assert self.kube is not None
         await check_crd(self.kube)
+        self.discovery = ApiDiscovery(self.kube)
+        await self.discovery.load()  # when it fails, WFEs that need it wait for a later read
         await self._list_runs()
         audit = self.config.audit
         self._datastorage = DataStorageClient(
@@ -156,6 +161,7 @@ class Controller:
             cache=self.cache,
             metrics=self.metrics,
             schedule=self._schedule,
+            discovery=self.discovery,
             delivery=self.delivery,
         )
         self.intake.reconciler = self.reconciler

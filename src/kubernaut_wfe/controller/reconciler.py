@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from kubernaut_wfe.adapters.audit_delivery import AuditDelivery
+from kubernaut_wfe.adapters.discovery import ApiDiscovery
 from kubernaut_wfe.adapters.kube import (
     ApiError,
     BadRequest,
@@ -21,7 +22,7 @@ from kubernaut_wfe.adapters.kube import (
     KubeClient,
     NotFound,
 )
-from kubernaut_wfe.constants import ConditionStatus, ConditionType, Phase
+from kubernaut_wfe.constants import Phase
 from kubernaut_wfe.controller.audit_handoff import AuditHandoff
 from kubernaut_wfe.controller.cache import Document, ObjectCache, WfeKey
 from kubernaut_wfe.controller.events import EVENT_FLUSH_TIMEOUT, EventPoster
@@ -44,8 +45,10 @@ from kubernaut_wfe.core.decisions import decide, status_write_rejected
 from kubernaut_wfe.core.models import WorkflowExecution, WorkflowExecutionStatus
 from kubernaut_wfe.core.naming import pipelinerun_name
 from kubernaut_wfe.core.observation import UNREAD, Created, Observation
+from kubernaut_wfe.core.pending import waiters_ahead
 from kubernaut_wfe.core.phases import is_terminal
 from kubernaut_wfe.core.pipelinerun import owned_by
+from kubernaut_wfe.core.targets import UnresolvedTarget, canonical_target, target_identity
 from kubernaut_wfe.core.validation import parse_wfe
 
 MAX_ROUNDS = 8
@@ -73,11 +76,15 @@ class Reconciler:
         cache: ObjectCache,
         metrics: ControllerMetrics,
         schedule: Schedule,
+        discovery: ApiDiscovery,
         delivery: AuditDelivery | None = None,
         now: Callable[[], datetime] = _utc_now,
     ) -> None:
+        """`discovery`: the table of kinds the WFEs' targets are resolved with (loaded or not:
+        a Pending WFE whose kind it lacks waits for a read)."""
         self._config = config
         self._cache = cache
+        self._discovery = discovery
         self._metrics = metrics
         self._schedule = schedule
         self._delivery = delivery
@@ -129,7 +136,12 @@ class Reconciler:
         if uid in self._given_up:
             return
         self._settled.discard(uid)
-        log = _bind(logger, wfe)
+        log = self._bind(logger, wfe)
+        if not await self._kind_known_or_final(wfe):
+            delay = self._discovery.retry_after().total_seconds()
+            log.info("the target's kind is not in API discovery yet; reading it again", after=delay)
+            self._schedule(key, delay)
+            return
         try:
             await self._reconcile(key, raw, wfe, log)
         except RereadNeeded:
@@ -195,6 +207,24 @@ class Reconciler:
             if isinstance(action, Requeue):
                 self._schedule(key, action.after.total_seconds())
 
+    async def _kind_known_or_final(self, wfe: WorkflowExecution) -> bool:
+        """Whether the WFE can be decided on: its target's kind is in the table of kinds (read
+        again if it lacks it and a read is allowed), or the table was read after the WFE was
+        created, so that an unknown kind is final (a Pending WFE then fails
+        `ConfigurationError`). False: no such read is allowed yet."""
+        pending = wfe.status.phase in (None, Phase.PENDING)
+        if not pending or wfe.metadata.deletion_timestamp is not None:
+            return True  # its run is known by name; the kind no longer matters
+
+        def kind_unknown() -> bool:
+            resolved = canonical_target(wfe.spec.target_resource, self._discovery.kinds)
+            return isinstance(resolved, UnresolvedTarget) and resolved.kind_unknown
+
+        if not kind_unknown():
+            return True
+        final = await self._discovery.table_for(wfe.metadata.creation_timestamp) is not None
+        return final or not kind_unknown()  # a read just made may know it (a CRD installed)
+
     def _created(self, obs: Observation) -> bool:
         return isinstance(obs.create, Created)
 
@@ -208,7 +238,13 @@ class Reconciler:
     def _first_observation(self, wfe: WorkflowExecution) -> Observation:
         """What the watches (and our own DELETE answers) already told us, so that neither a
         Running reconcile nor the lock release needs a GET. A Pending WFE always reads the run
-        (get-before-create); a stale cached run only costs a 409 on DELETE and a re-read."""
+        (get-before-create); a stale cached run only costs a 409 on DELETE and a re-read. Every
+        observation carries the target resolved with the table of kinds."""
+        observed = self._observed(wfe)
+        target = canonical_target(wfe.spec.target_resource, self._discovery.kinds)
+        return dataclasses.replace(observed, target=target)
+
+    def _observed(self, wfe: WorkflowExecution) -> Observation:
         status = wfe.status
         deleting = wfe.metadata.deletion_timestamp is not None
         if not deleting and status.phase in (None, Phase.PENDING):
@@ -230,24 +266,27 @@ class Reconciler:
         return Observation(run=run, taskruns=taskruns)
 
     def _waiting_ahead(self, wfe: WorkflowExecution) -> tuple[str, ...]:
-        """WFEs on the same target that wait for its cooldown and come before this one."""
-        mine = (wfe.metadata.creation_timestamp or self._now(), wfe.metadata.name)
-        ahead = []
-        for _, other in self._cache.waiting_on_target(wfe.spec.target_resource):
-            if (
-                other.metadata.uid == wfe.metadata.uid
-                or other.spec.target_resource != wfe.spec.target_resource
-                or other.status.phase not in (None, Phase.PENDING)
-                or other.metadata.deletion_timestamp is not None
-            ):
-                continue
-            locked = other.status.condition(ConditionType.RESOURCE_LOCKED)
-            if locked is None or locked.status != ConditionStatus.TRUE:
-                continue
-            theirs = (other.metadata.creation_timestamp or self._now(), other.metadata.name)
-            if theirs < mine:
-                ahead.append(other.correlation_key)
-        return tuple(sorted(ahead))
+        """WFEs on the same object (any spelling of its kind) that wait for its cooldown and
+        come before this one."""
+        candidates = self._cache.waiting_on_target(wfe.spec.target_resource)
+        return waiters_ahead(wfe, (other for _, other in candidates), self._discovery.kinds)
+
+    def _bind(self, base: Any, wfe: WorkflowExecution) -> Any:
+        """`base` with the WFE's fields; `pipelinerun` is its run, else its lock's name."""
+        ref = wfe.status.pipeline_run_ref
+        target = wfe.spec.target_resource
+        return base.bind(
+            wfe=wfe.metadata.name,
+            namespace=wfe.metadata.namespace,
+            target=target,
+            pipelinerun=(
+                ref.name
+                if ref is not None
+                else pipelinerun_name(target_identity(target, self._discovery.kinds))
+            ),
+            phase=wfe.status.phase or "",
+            correlation_id=correlation_id(wfe),
+        )
 
     # --- writes ----------------------------------------------------------------------------
 
@@ -310,7 +349,7 @@ class Reconciler:
         if decision.status is None:
             self._events.post(current_raw, decision.events)
         elif written is not None:
-            log = _bind(logger, current)
+            log = self._bind(logger, current)
             log.info("status written", phase=current.status.phase)
             self._events.post(written, decision.events)
             if decision.outcome is not None:
@@ -352,18 +391,3 @@ class Reconciler:
 def _changes(status: WorkflowExecutionStatus | None, wfe: WorkflowExecution) -> bool:
     """Whether writing `status` would change what the WFE shows."""
     return status is not None and status_document(status) != status_document(wfe.status)
-
-
-def _bind(base: Any, wfe: WorkflowExecution) -> Any:
-    return base.bind(
-        wfe=wfe.metadata.name,
-        namespace=wfe.metadata.namespace,
-        target=wfe.spec.target_resource,
-        pipelinerun=(
-            wfe.status.pipeline_run_ref.name
-            if wfe.status.pipeline_run_ref
-            else pipelinerun_name(wfe.spec.target_resource)
-        ),
-        phase=wfe.status.phase or "",
-        correlation_id=correlation_id(wfe),
-    )

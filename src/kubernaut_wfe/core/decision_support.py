@@ -31,7 +31,9 @@ from kubernaut_wfe.core.models import WorkflowExecution, WorkflowExecutionStatus
 from kubernaut_wfe.core.naming import pipelinerun_name
 from kubernaut_wfe.core.observation import (
     ApiFailure,
+    Observation,
 )
+from kubernaut_wfe.core.targets import lock_target
 from kubernaut_wfe.core.transitions import (
     to_failed,
 )
@@ -55,8 +57,24 @@ def with_status(
     return Decision(status=status, audit=tuple(undelivered_audit_events(projected)), **fields)
 
 
-def read_run(wfe: WorkflowExecution, config: ControllerConfig) -> ReadRun:
-    return ReadRun(config.execution.namespace, pipelinerun_name(wfe.spec.target_resource))
+def lock_target_of(wfe: WorkflowExecution, obs: Observation) -> str:
+    """The target the WFE's lock is named after (`core.targets.lock_target`)."""
+    return lock_target(wfe.spec.target_resource, obs.target)
+
+
+def read_lock(wfe: WorkflowExecution, config: ControllerConfig, obs: Observation) -> ReadRun:
+    """GET the run at the WFE's lock name: the name of its canonical target."""
+    return ReadRun(config.execution.namespace, pipelinerun_name(lock_target_of(wfe, obs)))
+
+
+def read_run(wfe: WorkflowExecution, config: ControllerConfig, obs: Observation) -> ReadRun:
+    """GET the WFE's own run: the one its status names once it has one (a run created under an
+    earlier lock name, before targets were canonical, is still followed and released), else
+    the run at its lock name."""
+    ref = wfe.status.pipeline_run_ref
+    if ref is None:
+        return read_lock(wfe, config, obs)
+    return ReadRun(config.execution.namespace, ref.name)
 
 
 def run_ref(run: tekton.Document) -> str:

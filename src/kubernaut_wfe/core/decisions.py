@@ -38,6 +38,7 @@ from kubernaut_wfe.core.decision_support import (
     backoff,
     delete_run_as_read,
     fail_before_run,
+    lock_target_of,
     outcome_of,
     read_run,
     run_ref,
@@ -98,11 +99,11 @@ def decide_running(
     if obs.run_error is not None:
         return Decision(actions=(Requeue(backoff(1), "reading the PipelineRun failed"),))
     if obs.run is UNREAD:
-        return Decision(actions=(read_run(wfe, config),))
+        return Decision(actions=(read_run(wfe, config, obs),))
     run = obs.run
     if run is None or not owned_by(run, wfe) or tekton.deletion_timestamp(run) is not None:
         return decide_run_lost(wfe, now)
-    if labels := missing_labels(run, wfe):
+    if labels := missing_labels(run, wfe, lock_target_of(wfe, obs)):
         meta = tekton.metadata(run)
         namespace = str(meta.get("namespace") or "")
         return Decision(actions=(RestoreRunLabels(namespace, tekton.name_of(run), labels),))
@@ -169,7 +170,7 @@ def decide_terminal(
     if obs.run_error is not None:
         return with_status(wfe, None, actions=(Requeue(backoff(1), "reading the run failed"),))
     if obs.run is UNREAD:
-        return with_status(wfe, None, actions=(read_run(wfe, config),))
+        return with_status(wfe, None, actions=(read_run(wfe, config, obs),))
     if obs.run is None or not owned_by(obs.run, wfe) or tekton.deletion_timestamp(obs.run):
         return with_status(wfe, None)
     return with_status(wfe, None, actions=delete_run_as_read(obs.run, "cooldown over").actions)
@@ -185,7 +186,7 @@ def decide_deletion(wfe: WorkflowExecution, obs: Observation, config: Controller
     if obs.delete is None and obs.run_error is not None:
         return Decision(actions=(Requeue(backoff(1), "reading the PipelineRun failed"),))
     if obs.delete is None and obs.run is UNREAD:
-        return Decision(actions=(read_run(wfe, config),))
+        return Decision(actions=(read_run(wfe, config, obs),))
     run = obs.run if obs.delete is None and obs.run is not UNREAD else None
     if run is not None and owned_by(run, wfe) and tekton.deletion_timestamp(run) is None:
         return delete_run_as_read(run, "WorkflowExecution deleted: stopping its run")

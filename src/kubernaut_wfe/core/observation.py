@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
+from kubernaut_wfe.core.targets import TargetResolution
+
 
 class _Unread(Enum):
     UNREAD = "unread"
@@ -78,6 +80,9 @@ class Observation:
     - `waiting_ahead`: `<namespace>/<name>` of WFEs on the same target that are waiting
       (Pending with `ResourceLocked` True) and come first (older creationTimestamp, then name).
     - `create` / `delete`: the outcome of the action the previous decision asked for.
+    - `target`: the WFE's target resolved through API discovery (`core.targets`): the canonical
+      target the lock is named after, or why it cannot be locked. None: not resolved (no API to
+      ask), the target as written is the lock.
     """
 
     run: Mapping[str, Any] | Unread | None = UNREAD
@@ -87,3 +92,4 @@ class Observation:
     waiting_ahead: tuple[str, ...] = ()
     create: CreateOutcome | None = None
     delete: DeleteOutcome | None = None
+    target: TargetResolution | None = None

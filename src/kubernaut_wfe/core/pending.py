@@ -30,7 +30,8 @@ from kubernaut_wfe.core.decision_support import (
     create_refused_reason,
     delete_run_as_read,
     fail_before_run,
-    read_run,
+    lock_target_of,
+    read_lock,
     run_ref,
     with_status,
 )
@@ -45,6 +46,7 @@ from kubernaut_wfe.core.observation import (
 from kubernaut_wfe.core.phases import is_terminal
 from kubernaut_wfe.core.pipelinerun import build_pipelinerun, holder_of, owned_by
 from kubernaut_wfe.core.runstatus import run_summary
+from kubernaut_wfe.core.targets import KindTable, UnresolvedTarget, target_identity
 from kubernaut_wfe.core.transitions import (
     to_running,
     to_waiting,
@@ -95,7 +97,8 @@ def decide_run_absent(
             actions=(Requeue(config.execution.deleting_run_backoff, "older waiter goes first"),),
             notes=(f"waiting behind {', '.join(obs.waiting_ahead)}",),
         )
-    return Decision(actions=(CreateRun(build_pipelinerun(wfe, config)),))
+    run = build_pipelinerun(wfe, config, canonical_target=lock_target_of(wfe, obs))
+    return Decision(actions=(CreateRun(run),))
 
 
 def _holder_finished_at(holder: WorkflowExecution, run: tekton.Document) -> datetime | None:
@@ -175,18 +178,22 @@ def decide_pending(
     if problems:
         message = "; ".join(str(problem) for problem in problems)
         return fail_before_run(wfe, FailureReason.CONFIGURATION_ERROR, message, now)
+    if isinstance(obs.target, UnresolvedTarget):
+        # No lock can be named for it: an unknown kind (after a discovery read made since the
+        # WFE was created) or a namespace the kind's scope contradicts.
+        return fail_before_run(wfe, FailureReason.CONFIGURATION_ERROR, obs.target.message, now)
     if isinstance(obs.create, Created):
         return start_running(wfe, obs.create.run, obs, now, adopted=False)
     if isinstance(obs.create, CreateRejected):
         return decide_create_rejected(wfe, obs.create, config, now)
     if isinstance(obs.create, AlreadyExists) or obs.delete is not None:
-        return Decision(actions=(read_run(wfe, config),))
+        return Decision(actions=(read_lock(wfe, config, obs),))
     if obs.run_error is not None:
         return Decision(
             actions=(Requeue(backoff(1), f"reading the PipelineRun failed: {obs.run_error}"),)
         )
     if obs.run is UNREAD:
-        return Decision(actions=(read_run(wfe, config),))
+        return Decision(actions=(read_lock(wfe, config, obs),))
     if obs.run is None:
         return decide_run_absent(wfe, obs, config)
     if tekton.deletion_timestamp(obs.run) is not None:
@@ -214,16 +221,21 @@ def is_waiting(wfe: WorkflowExecution) -> bool:
     )
 
 
-def waiters_ahead(wfe: WorkflowExecution, others: Iterable[WorkflowExecution]) -> tuple[str, ...]:
-    """`<namespace>/<name>` of waiting WFEs on the same target that go before this one
-    (older creationTimestamp, then name): the `Observation.waiting_ahead` the handler passes."""
+def waiters_ahead(
+    wfe: WorkflowExecution, others: Iterable[WorkflowExecution], kinds: KindTable | None = None
+) -> tuple[str, ...]:
+    """`<namespace>/<name>` of waiting WFEs on the same object, however its kind is spelled,
+    that go before this one (older creationTimestamp, then name; a WFE being deleted waits for
+    nothing): the `Observation.waiting_ahead` the handler passes."""
     mine = _queue_key(wfe)
+    target = target_identity(wfe.spec.target_resource, kinds)
     ahead = [
         other
         for other in others
-        if other.spec.target_resource == wfe.spec.target_resource
-        and other.metadata.uid != wfe.metadata.uid
+        if other.metadata.uid != wfe.metadata.uid
+        and other.metadata.deletion_timestamp is None
         and is_waiting(other)
         and _queue_key(other) < mine
+        and target_identity(other.spec.target_resource, kinds) == target
     ]
     return tuple(other.correlation_key for other in sorted(ahead, key=_queue_key))

@@ -42,10 +42,18 @@ def runner_service_account(wfe: WorkflowExecution, config: ControllerConfig) -> 
     return config.execution.service_account
 
 
-def build_pipelinerun(wfe: WorkflowExecution, config: ControllerConfig) -> dict[str, Any]:
-    """The PipelineRun document to CREATE for this WFE (validate the WFE first)."""
+def build_pipelinerun(
+    wfe: WorkflowExecution, config: ControllerConfig, *, canonical_target: str | None = None
+) -> dict[str, Any]:
+    """The PipelineRun document to CREATE for this WFE (validate the WFE first).
+
+    `canonical_target` (`core.targets`) names the run and sets its target label, so that every
+    spelling of one object takes one lock; None uses the target as written (the offline tools,
+    which have no API discovery). The annotation and `TARGET_RESOURCE` keep it as written.
+    """
     spec = wfe.spec
     target = spec.target_resource
+    lock = canonical_target or target
     params: list[dict[str, Any]] = [
         {"name": name, "value": spec.parameters[name]} for name in sorted(spec.parameters)
     ]
@@ -77,9 +85,9 @@ def build_pipelinerun(wfe: WorkflowExecution, config: ControllerConfig) -> dict[
         "apiVersion": TEKTON_API_VERSION,
         "kind": PIPELINERUN_KIND,
         "metadata": {
-            "name": pipelinerun_name(target),
+            "name": pipelinerun_name(lock),
             "namespace": config.execution.namespace,
-            "labels": run_labels(wfe),
+            "labels": run_labels(wfe, lock),
             "annotations": {
                 Annotation.TARGET_RESOURCE.value: target,
                 Annotation.WORKFLOW_EXECUTION.value: wfe.correlation_key,
@@ -90,23 +98,28 @@ def build_pipelinerun(wfe: WorkflowExecution, config: ControllerConfig) -> dict[
     }
 
 
-def run_labels(wfe: WorkflowExecution) -> dict[str, str]:
-    """The labels of the WFE's run; the first is what the controller's watches select on."""
+def run_labels(wfe: WorkflowExecution, canonical_target: str | None = None) -> dict[str, str]:
+    """The labels of the WFE's run; the first is what the controller's watches select on. The
+    target label is the canonical target's (as written when None)."""
     spec = wfe.spec
+    target = canonical_target or spec.target_resource
     return {
         Label.WORKFLOW_EXECUTION.value: sanitize_label_value(wfe.metadata.name),
         Label.SOURCE_NAMESPACE.value: sanitize_label_value(wfe.metadata.namespace),
         Label.WORKFLOW_ID.value: sanitize_label_value(spec.workflow_ref.workflow_id),
-        Label.TARGET_RESOURCE.value: target_label_value(spec.target_resource),
+        Label.TARGET_RESOURCE.value: target_label_value(target),
     }
 
 
-def missing_labels(run: Mapping[str, Any], wfe: WorkflowExecution) -> dict[str, str]:
+def missing_labels(
+    run: Mapping[str, Any], wfe: WorkflowExecution, canonical_target: str | None = None
+) -> dict[str, str]:
     """Those of the run's labels someone removed or changed (empty when all are in place)."""
     metadata = run.get("metadata")
     labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
     present = labels if isinstance(labels, Mapping) else {}
-    return {key: value for key, value in run_labels(wfe).items() if present.get(key) != value}
+    expected = run_labels(wfe, canonical_target)
+    return {key: value for key, value in expected.items() if present.get(key) != value}
 
 
 def _annotations(run: Mapping[str, Any]) -> Mapping[str, Any]:

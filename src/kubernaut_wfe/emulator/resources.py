@@ -62,33 +62,63 @@ class ResourceType:
         return "create" in self.verbs
 
 
-def _core(
+def _builtin(
+    group: str,
     plural: str,
     kind: str,
     *,
     namespaced: bool = True,
     short: tuple[str, ...] = (),
+    categories: tuple[str, ...] = (),
+    status: bool = False,
     verbs: tuple[str, ...] = ALL_VERBS,
 ) -> ResourceType:
+    """A built-in resource at `<group>/v1` (`""`: the core group), as the real server's
+    discovery lists it (its singular name is the Kind lowercased)."""
     return ResourceType(
-        "", "v1", plural, kind.lower(), kind, namespaced, short_names=short, verbs=verbs
+        group,
+        "v1",
+        plural,
+        kind.lower(),
+        kind,
+        namespaced,
+        short_names=short,
+        categories=categories,
+        status_subresource=status,
+        verbs=verbs,
     )
 
 
+ALL = ("all",)
+"""The category `kubectl get all` lists."""
+
 BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
-    _core(
+    _builtin(
+        "",
         "namespaces",
         "Namespace",
         namespaced=False,
         short=("ns",),
         verbs=tuple(v for v in ALL_VERBS if v != "deletecollection"),
     ),
-    _core("events", "Event", short=("ev",)),
-    _core("configmaps", "ConfigMap", short=("cm",)),
-    _core("secrets", "Secret"),
-    _core("serviceaccounts", "ServiceAccount", short=("sa",)),
-    ResourceType("coordination.k8s.io", "v1", "leases", "lease", "Lease", True),
-    ResourceType("events.k8s.io", "v1", "events", "event", "Event", True, short_names=("ev",)),
+    _builtin("", "events", "Event", short=("ev",)),
+    _builtin("", "configmaps", "ConfigMap", short=("cm",)),
+    _builtin("", "secrets", "Secret"),
+    _builtin("", "serviceaccounts", "ServiceAccount", short=("sa",)),
+    # The kinds remediations target, served so that discovery resolves them as the real server
+    # does (the controller canonicalises targets through it); stored without the server's checks.
+    _builtin("", "nodes", "Node", namespaced=False, short=("no",), status=True),
+    _builtin("", "persistentvolumeclaims", "PersistentVolumeClaim", short=("pvc",), status=True),
+    _builtin("", "pods", "Pod", short=("po",), categories=ALL, status=True),
+    _builtin("", "services", "Service", short=("svc",), categories=ALL, status=True),
+    _builtin("apps", "daemonsets", "DaemonSet", short=("ds",), categories=ALL, status=True),
+    _builtin("apps", "deployments", "Deployment", short=("deploy",), categories=ALL, status=True),
+    _builtin("apps", "replicasets", "ReplicaSet", short=("rs",), categories=ALL, status=True),
+    _builtin("apps", "statefulsets", "StatefulSet", short=("sts",), categories=ALL, status=True),
+    _builtin("events.k8s.io", "events", "Event", short=("ev",)),
+    _builtin("batch", "cronjobs", "CronJob", short=("cj",), categories=ALL, status=True),
+    _builtin("batch", "jobs", "Job", categories=ALL, status=True),
+    _builtin("coordination.k8s.io", "leases", "Lease"),
 )
 
 CRD_RESOURCE = ResourceType(

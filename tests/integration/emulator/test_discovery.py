@@ -212,6 +212,11 @@ def _entries(listing: dict[str, Any], names: set[str]) -> dict[str, dict[str, An
         ("apis/tekton.dev/v1", {"pipelineruns", "taskruns"}),
         ("apis/coordination.k8s.io/v1", {"leases"}),
         ("api/v1", {"events", "configmaps", "secrets", "serviceaccounts"}),
+        # The kinds remediations target: the controller resolves targets through these entries.
+        ("api/v1", {"nodes", "persistentvolumeclaims", "pods", "services"}),
+        ("apis/apps/v1", {"daemonsets", "deployments", "replicasets", "statefulsets"}),
+        ("apis/batch/v1", {"cronjobs", "jobs"}),
+        ("apis/events.k8s.io/v1", {"events"}),
     ],
 )
 async def test_discovery_of_what_the_emulator_serves_is_the_real_servers(

@@ -14,6 +14,28 @@ from kubernaut_wfe.adapters.kube import KubeClient, KubeConfig
 from kubernaut_wfe.adapters.retry import NO_RETRY
 from kubernaut_wfe.constants import FINALIZER
 
+DISCOVERY: dict[str, Any] = {
+    "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": []},
+    "/apis": {
+        "kind": "APIGroupList",
+        "groups": [{"name": "apps", "preferredVersion": {"groupVersion": "apps/v1"}}],
+    },
+    "/apis/apps/v1": {
+        "kind": "APIResourceList",
+        "groupVersion": "apps/v1",
+        "resources": [
+            {
+                "name": "deployments",
+                "singularName": "deployment",
+                "namespaced": True,
+                "kind": "Deployment",
+                "shortNames": ["deploy"],
+            }
+        ],
+    },
+}
+"""What the scripted API answers to discovery (Deployments only), before any handler."""
+
 Handler = Callable[[str, str, Any], tuple[int, Any]]
 """(method, path, JSON body or None) → (status code, JSON answer)."""
 KubeFactory = Callable[[Handler], Awaitable[KubeClient]]
@@ -21,13 +43,15 @@ KubeFactory = Callable[[Handler], Awaitable[KubeClient]]
 
 @pytest.fixture
 async def scripted_kube() -> AsyncIterator[KubeFactory]:
-    """`await scripted_kube(handler)`: a client (no retries) of a server answering via
-    `handler`; both are closed after the test."""
+    """`await scripted_kube(handler)`: a client (no retries) of a server answering discovery
+    (`DISCOVERY`) and everything else via `handler`; both are closed after the test."""
     servers: list[TestServer] = []
     clients: list[KubeClient] = []
 
     async def make(handler: Handler) -> KubeClient:
         async def handle(request: web.Request) -> web.Response:
+            if request.method == "GET" and request.path in DISCOVERY:
+                return web.json_response(DISCOVERY[request.path])
             raw = await request.read()
             code, answer = handler(request.method, request.path, json.loads(raw) if raw else None)
             return web.json_response(answer, status=code)

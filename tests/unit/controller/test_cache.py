@@ -163,6 +163,21 @@ def test_wfes_are_indexed_by_target_through_changes_and_drops() -> None:
     assert names_on(cache, "ns/deployment/nothing") == set()
 
 
+def test_every_spelling_of_one_objects_kind_is_found_under_one_index_key() -> None:
+    cache = ObjectCache()
+    cache.store_wfe(on_target("a", "ns/deployment/x"))
+    cache.store_wfe(on_target("b", "ns/Deployment/x"))
+    cache.store_wfe(on_target("c", "ns/nosuchkind/x"))
+    cache.store_wfe(on_target("d", "other/deployment/x"))
+    cache.store_wfe(on_target("e", "ns/deployment/y"))
+    # The index is the object's name; the reconciler compares canonical targets.
+    assert names_on(cache, "ns/deploy/x") == {"a", "b", "c", "d"}
+    cache.store_wfe(locked("w", "1", "Pending", target="ns/deployments.apps/x"))
+    assert {typed.metadata.name for _, typed in cache.waiting_on_target("ns/deploy/x")} == {"w"}
+    cache.drop_wfe(("ns", "w"))
+    assert cache.waiting_on_target("ns/deploy/x") == []
+
+
 def test_the_typed_view_is_parsed_once_per_state() -> None:
     cache = ObjectCache()
     cache.store_wfe(on_target("a", "ns/deployment/x", rv="1"))
@@ -190,8 +205,10 @@ def test_only_owned_documents_are_kept_without_a_copy() -> None:
     assert cache.wfe_view(("ns", "a"))[0] == answer  # type: ignore[index]
 
 
-def locked(name: str, rv: str, phase: str | None, lock: str = "True") -> dict[str, Any]:
-    document = on_target(name, "ns/deployment/x", rv=rv)
+def locked(
+    name: str, rv: str, phase: str | None, lock: str = "True", target: str = "ns/deployment/x"
+) -> dict[str, Any]:
+    document = on_target(name, target, rv=rv)
     document["status"] = {"conditions": [{"type": "ResourceLocked", "status": lock}]}
     if phase is not None:
         document["status"]["phase"] = phase

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from kubernaut_wfe.adapters.discovery import ApiDiscovery
 from kubernaut_wfe.constants import Annotation
 from kubernaut_wfe.controller.cache import ObjectCache
 from kubernaut_wfe.controller.metrics import ControllerMetrics
@@ -81,6 +82,7 @@ async def reconciler(scripted_kube: KubeFactory, api: Api, cache: ObjectCache) -
         cache=cache,
         metrics=ControllerMetrics(),
         schedule=lambda key, delay: None,
+        discovery=ApiDiscovery(kube),
         now=lambda: NOW,
     )
 

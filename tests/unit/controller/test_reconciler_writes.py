@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from kubernaut_wfe.adapters.discovery import ApiDiscovery
 from kubernaut_wfe.constants import Annotation
 from kubernaut_wfe.controller.cache import ObjectCache
 from kubernaut_wfe.controller.metrics import ControllerMetrics
@@ -106,6 +107,7 @@ async def reconciler(
             cache=cache,
             metrics=metrics,
             schedule=lambda key, delay: scheduled.append((key, delay)),
+            discovery=ApiDiscovery(kube),
             now=lambda: NOW,
         ),
         metrics,

@@ -1,6 +1,7 @@
 """The raw-HTTP floor of the create burst: a plain aiohttp script, watch-driven like the
-controller, doing only the four calls a new WFE needs (finalizer patch, GET run, POST run,
-status patch) with the controller's concurrency. No validation, no cache, no logging, no audit.
+controller, doing only the five calls a new WFE needs (finalizer patch, GET run, POST run,
+execution-record patch, status patch) with the controller's concurrency. No validation, no
+cache, no logging, no audit.
 
 Run as a child process: `python -m bench.floor KUBECONFIG COUNT CONCURRENCY` (the controller's
 kubeconfig: the same server, identity and permissions); prints `ready` once its watch is open and
@@ -22,6 +23,7 @@ import aiohttp
 from bench.objects import EXECUTION_NAMESPACE, IMAGE, RFC3339, WFE_NAMESPACE
 from kubernaut_wfe.adapters.kubeconfig import KubeConfig, load_kubeconfig
 from kubernaut_wfe.constants import FINALIZER, Annotation, Label
+from kubernaut_wfe.core.record import record_of_run
 
 WFES = f"/apis/kubernaut.ai/v1alpha1/namespaces/{WFE_NAMESPACE}/workflowexecutions"
 RUNS = f"/apis/tekton.dev/v1/namespaces/{EXECUTION_NAMESPACE}/pipelineruns"
@@ -100,7 +102,7 @@ def running_status(wfe: dict[str, Any], run_name: str) -> dict[str, Any]:
 
 
 async def start_one(session: aiohttp.ClientSession, wfe: dict[str, Any]) -> None:
-    """The four calls, in the controller's order."""
+    """The five calls, in the controller's order."""
     name = wfe["metadata"]["name"]
     run_name = f"floor-{name}"
     patch = {"metadata": {"finalizers": [FINALIZER]}}
@@ -112,6 +114,10 @@ async def start_one(session: aiohttp.ClientSession, wfe: dict[str, Any]) -> None
             response.raise_for_status()
         await response.read()
     async with session.post(RUNS, json=run_body(wfe, run_name)) as response:
+        response.raise_for_status()
+        run = await response.json()
+    record = {"metadata": {"annotations": record_of_run(run).annotation()}}
+    async with session.patch(f"{WFES}/{name}", json=record, headers=MERGE) as response:
         response.raise_for_status()
         await response.read()
     status = running_status(wfe, run_name)

@@ -59,6 +59,14 @@ class Annotation(StrEnum):
     WORKFLOW_EXECUTION_UID = "kubernaut.ai/workflow-execution-uid"
 
 
+class WfeAnnotation(StrEnum):
+    """Annotations the controller puts on a WorkflowExecution (a status write cannot touch
+    them)."""
+
+    EXECUTION_RESOURCE = "kubernaut.ai/execution-resource"
+    """The run this WFE created or adopted (`core.record`): it never runs the workflow again."""
+
+
 class TektonLabel(StrEnum):
     """Labels Tekton itself writes on PipelineRuns and TaskRuns."""
 
@@ -137,6 +145,10 @@ class EventReason(StrEnum):
     LOCK_RELEASED = "LockReleased"
     WORKFLOW_EXECUTION_DELETED = "WorkflowExecutionDeleted"
     STATUS_WRITE_REJECTED = "StatusWriteRejected"
+    STATUS_REBUILT = "StatusRebuilt"
+    """Someone else rewrote the status; the controller rebuilt it from the run it created."""
+    EXECUTION_CANCELLED = "PipelineRunCancelled"
+    """The WFE was set Failed while its run went on: the controller cancelled the run."""
 
 
 class EventType(StrEnum):
@@ -170,6 +182,16 @@ class PipelineRunSpecStatus(StrEnum):
     CANCELLED = "Cancelled"
     CANCELLED_RUN_FINALLY = "CancelledRunFinally"
     STOPPED_RUN_FINALLY = "StoppedRunFinally"
+
+
+CANCEL_REQUESTS: Final = frozenset(
+    {
+        PipelineRunSpecStatus.CANCELLED.value,
+        PipelineRunSpecStatus.CANCELLED_RUN_FINALLY.value,
+        PipelineRunSpecStatus.STOPPED_RUN_FINALLY.value,
+    }
+)
+"""The `spec.status` values that ask Tekton to stop a run."""
 
 
 class TektonReason(StrEnum):

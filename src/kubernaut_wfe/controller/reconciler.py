@@ -36,11 +36,13 @@ from kubernaut_wfe.core.actions import (
     CreateRun,
     Decision,
     DeleteRun,
+    RecordExecution,
     RemoveFinalizer,
     Requeue,
 )
 from kubernaut_wfe.core.audit import correlation_id, undelivered_audit_events
 from kubernaut_wfe.core.config import ControllerConfig
+from kubernaut_wfe.core.decision_support import own_run_name
 from kubernaut_wfe.core.decisions import decide, status_write_rejected
 from kubernaut_wfe.core.models import WorkflowExecution, WorkflowExecutionStatus
 from kubernaut_wfe.core.naming import pipelinerun_name
@@ -161,8 +163,12 @@ class Reconciler:
             step = next((a for a in decision.actions if not isinstance(a, Requeue)), None)
             if step is None:
                 break
-            if isinstance(step, AddFinalizer):
-                raw = await self._writer.set_finalizer(raw, add=True)
+            if isinstance(step, AddFinalizer | RecordExecution):
+                raw = await (
+                    self._writer.set_finalizer(raw, add=True)
+                    if isinstance(step, AddFinalizer)
+                    else self._writer.set_annotations(raw, step.annotations)
+                )
                 wfe = parse_wfe(raw)
                 continue
             if isinstance(step, RemoveFinalizer):
@@ -251,8 +257,8 @@ class Reconciler:
             return Observation(waiting_ahead=self._waiting_ahead(wfe))
         if wfe.metadata.uid in self._released:
             return Observation(run=None)
-        ref = status.pipeline_run_ref
-        run = self._cache.run(ref.name) if ref is not None else None
+        name = own_run_name(wfe)
+        run = self._cache.run(name) if name is not None else None
         if run is None:
             # A finished WFE whose run a complete cache lacks was released before: no GET
             # (this is what spares a restart one read per settled WFE).

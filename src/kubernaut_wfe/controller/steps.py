@@ -15,15 +15,16 @@ from kubernaut_wfe.adapters.kube import (
     Conflict,
     KubeClient,
 )
-from kubernaut_wfe.constants import TektonLabel
+from kubernaut_wfe.constants import PipelineRunSpecStatus, TektonLabel
 from kubernaut_wfe.controller.cache import ObjectCache
 from kubernaut_wfe.core.actions import (
+    CancelRun,
     CreateRun,
     DeleteRun,
     ReadHolder,
     ReadRun,
     ReadTaskRuns,
-    RestoreRunLabels,
+    RestoreRunMetadata,
 )
 from kubernaut_wfe.core.observation import (
     UNREAD,
@@ -36,7 +37,9 @@ from kubernaut_wfe.core.observation import (
 )
 
 PRECONDITION_STATUSES = frozenset({404, 409, 412})
-ReadStep = ReadRun | ReadHolder | ReadTaskRuns | CreateRun | DeleteRun | RestoreRunLabels
+ReadStep = (
+    ReadRun | ReadHolder | ReadTaskRuns | CreateRun | DeleteRun | RestoreRunMetadata | CancelRun
+)
 
 
 def failure_of(error: ApiError) -> ApiFailure:
@@ -71,14 +74,22 @@ class StepRunner:
             return dataclasses.replace(obs, taskruns=items)
         if isinstance(step, CreateRun):
             return await self._create(step.body, obs, wfe_uid)
-        if isinstance(step, RestoreRunLabels):
-            return await self._restore_labels(step, obs)
+        if isinstance(step, RestoreRunMetadata):
+            metadata: dict[str, Any] = {"labels": dict(step.labels)}
+            if step.annotations:
+                metadata["annotations"] = dict(step.annotations)
+            return await self._patch_run(step.namespace, step.name, {"metadata": metadata}, obs)
+        if isinstance(step, CancelRun):
+            cancel = {"spec": {"status": PipelineRunSpecStatus.CANCELLED.value}}
+            return await self._patch_run(step.namespace, step.name, cancel, obs)
         return await self._delete(step, obs)
 
-    async def _restore_labels(self, step: RestoreRunLabels, obs: Observation) -> Observation:
-        patch = {"metadata": {"labels": dict(step.labels)}}
+    async def _patch_run(
+        self, namespace: str, name: str, patch: Mapping[str, Any], obs: Observation
+    ) -> Observation:
+        """Merge-patch our own run; the answer is the run observed next."""
         try:
-            run = await self._kube.patch(PIPELINE_RUNS, step.name, patch, step.namespace)
+            run = await self._kube.patch(PIPELINE_RUNS, name, patch, namespace)
         except ApiError as error:
             return dataclasses.replace(obs, run=UNREAD, run_error=failure_of(error))
         self._cache.store_run(run, owned=True)

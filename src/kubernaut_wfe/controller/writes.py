@@ -40,9 +40,19 @@ class WfeWriter:
         finalizers = [item for item in meta.get("finalizers") or [] if item != FINALIZER]
         if add:
             finalizers.append(FINALIZER)
-        patch = {
-            "metadata": {"resourceVersion": meta.get("resourceVersion"), "finalizers": finalizers}
-        }
+        return await self._patch_metadata(raw, {"finalizers": finalizers})
+
+    async def set_annotations(
+        self, raw: Mapping[str, Any], annotations: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """Merge these annotations into the WFE (only on the version `raw` shows)."""
+        return await self._patch_metadata(raw, {"annotations": dict(annotations)})
+
+    async def _patch_metadata(
+        self, raw: Mapping[str, Any], fields: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        meta = raw.get("metadata") or {}
+        patch = {"metadata": {"resourceVersion": meta.get("resourceVersion"), **fields}}
         try:
             updated = await self._kube.patch(
                 WORKFLOW_EXECUTIONS, str(meta.get("name")), patch, str(meta.get("namespace"))

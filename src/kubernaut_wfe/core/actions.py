@@ -69,13 +69,30 @@ class DeleteRun:
 
 
 @dataclass(frozen=True)
-class RestoreRunLabels:
-    """Merge-patch these labels back onto our own run, then decide again: a run someone took
-    out of the watch's label selection would no longer be followed."""
+class RestoreRunMetadata:
+    """Merge-patch these labels and annotations back onto our own run, then decide again: a run
+    someone took out of the watch's label selection would no longer be followed, and one whose
+    ownership annotations were changed would look like another WFE's lock to the others."""
 
     namespace: str
     name: str
     labels: Mapping[str, str]
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CancelRun:
+    """Set our run's `spec.status` to `Cancelled` (Tekton stops it), then decide again."""
+
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RecordExecution:
+    """Write the WFE's execution record annotation (`core.record`), then decide again."""
+
+    annotations: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -103,7 +120,9 @@ Action = (
     | ReadHolder
     | ReadTaskRuns
     | CreateRun
-    | RestoreRunLabels
+    | RestoreRunMetadata
+    | CancelRun
+    | RecordExecution
     | DeleteRun
     | Requeue
     | AddFinalizer

@@ -33,6 +33,7 @@ from kubernaut_wfe.core.observation import (
     ApiFailure,
     Observation,
 )
+from kubernaut_wfe.core.record import ExecutionRecord, read_record
 from kubernaut_wfe.core.targets import lock_target
 from kubernaut_wfe.core.transitions import (
     to_failed,
@@ -67,14 +68,24 @@ def read_lock(wfe: WorkflowExecution, config: ControllerConfig, obs: Observation
     return ReadRun(config.execution.namespace, pipelinerun_name(lock_target_of(wfe, obs)))
 
 
-def read_run(wfe: WorkflowExecution, config: ControllerConfig, obs: Observation) -> ReadRun:
-    """GET the WFE's own run: the one its status names once it has one (a run created under an
-    earlier lock name, before targets were canonical, is still followed and released), else
-    the run at its lock name."""
+def own_run_name(wfe: WorkflowExecution) -> str | None:
+    """The name of the run the WFE created or adopted: the one its execution record names
+    (`core.record`; status can be rewritten by others), else the one its status names (a WFE
+    from before records), else None."""
+    record = read_record(wfe)
+    if isinstance(record, ExecutionRecord):
+        return record.name
     ref = wfe.status.pipeline_run_ref
-    if ref is None:
+    return ref.name if ref is not None else None
+
+
+def read_run(wfe: WorkflowExecution, config: ControllerConfig, obs: Observation) -> ReadRun:
+    """GET the WFE's own run once it has one (a run created under an earlier lock name, before
+    targets were canonical, is still followed and released), else the run at its lock name."""
+    name = own_run_name(wfe)
+    if name is None:
         return read_lock(wfe, config, obs)
-    return ReadRun(config.execution.namespace, ref.name)
+    return ReadRun(config.execution.namespace, name)
 
 
 def run_ref(run: tekton.Document) -> str:

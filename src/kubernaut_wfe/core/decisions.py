@@ -28,9 +28,10 @@ from kubernaut_wfe.core.actions import (
     KubeEvent,
     Outcome,
     ReadTaskRuns,
+    RecordExecution,
     RemoveFinalizer,
     Requeue,
-    RestoreRunLabels,
+    RestoreRunMetadata,
 )
 from kubernaut_wfe.core.audit import undelivered_audit_events
 from kubernaut_wfe.core.config import ControllerConfig
@@ -40,6 +41,7 @@ from kubernaut_wfe.core.decision_support import (
     fail_before_run,
     lock_target_of,
     outcome_of,
+    own_run_name,
     read_run,
     run_ref,
     with_status,
@@ -56,7 +58,18 @@ from kubernaut_wfe.core.observation import (
     Observation,
 )
 from kubernaut_wfe.core.pending import decide_pending
-from kubernaut_wfe.core.pipelinerun import missing_labels, owned_by
+from kubernaut_wfe.core.pipelinerun import missing_metadata, owned_by
+from kubernaut_wfe.core.rebuild import (
+    completed_too_early,
+    decide_completion_time,
+    decide_end_restored,
+    decide_identity_restored,
+    decide_status_lost,
+    decide_stop_request,
+    rebuilt_from_run,
+    rewound,
+)
+from kubernaut_wfe.core.record import read_record, record_of_run
 from kubernaut_wfe.core.runstatus import nothing_started, run_summary
 from kubernaut_wfe.core.transitions import (
     minimal_failed_status,
@@ -96,6 +109,8 @@ def decide_running(
     wfe: WorkflowExecution, obs: Observation, config: ControllerConfig, now: datetime
 ) -> Decision:
     """Follow the run: refresh the summary, or finish as Completed or Failed (spec §3.3)."""
+    if wfe.status.completion_time is not None:
+        return decide_end_restored(wfe)
     if obs.run_error is not None:
         return Decision(actions=(Requeue(backoff(1), "reading the PipelineRun failed"),))
     if obs.run is UNREAD:
@@ -103,10 +118,16 @@ def decide_running(
     run = obs.run
     if run is None or not owned_by(run, wfe) or tekton.deletion_timestamp(run) is not None:
         return decide_run_lost(wfe, now)
-    if labels := missing_labels(run, wfe, lock_target_of(wfe, obs)):
+    if (record := record_of_run(run)).uid and record != read_record(wfe):
+        return Decision(actions=(RecordExecution(record.annotation()),))
+    if (restored := decide_identity_restored(wfe, run)) is not None:
+        return restored
+    labels, annotations = missing_metadata(run, wfe, lock_target_of(wfe, obs))
+    if labels or annotations:
         meta = tekton.metadata(run)
         namespace = str(meta.get("namespace") or "")
-        return Decision(actions=(RestoreRunLabels(namespace, tekton.name_of(run), labels),))
+        restore = RestoreRunMetadata(namespace, tekton.name_of(run), labels, annotations)
+        return Decision(actions=(restore,))
     condition = tekton.succeeded(run)
     previous = wfe.status.pipeline_run_status
     if condition is None or condition.status == ConditionStatus.UNKNOWN:
@@ -147,11 +168,25 @@ def decide_running(
 
 
 def decide_terminal(
-    wfe: WorkflowExecution, obs: Observation, config: ControllerConfig, now: datetime
+    wfe: WorkflowExecution,
+    obs: Observation,
+    config: ControllerConfig,
+    now: datetime,
+    *,
+    failure_reason_text: str = "",
 ) -> Decision:
-    """Hold the lock for the cooldown after completion, then delete our run (spec §3.4)."""
+    """Hold the lock for the cooldown after completion, then delete our run (spec §3.4). A
+    terminal phase someone else wrote is checked against the run first (`core.rebuild`);
+    `failure_reason_text` is the free-text `status.failureReason` they may have given."""
+    if (run := completed_too_early(wfe, obs)) is not None:
+        return rebuilt_from_run(wfe, decide_running(rewound(wfe), obs, config, now), run)
+    if (stop := decide_stop_request(wfe, obs, failure_reason_text, now)) is not None:
+        return stop
+    if (completed := decide_completion_time(wfe, obs, now)) is not None:
+        return completed
     status = wfe.status
-    if status.pipeline_run_ref is None:
+    run_name = own_run_name(wfe)
+    if run_name is None:
         return with_status(wfe, None)
     ended = status.completion_time or now
     release_at = ended + config.execution.cooldown_period
@@ -164,7 +199,7 @@ def decide_terminal(
             EventReason.LOCK_RELEASED,
             EventType.NORMAL,
             f"Released the lock on {wfe.spec.target_resource}: deleted PipelineRun"
-            f" {config.execution.namespace}/{status.pipeline_run_ref.name}",
+            f" {config.execution.namespace}/{run_name}",
         )
         return with_status(wfe, None, events=(event,))
     if obs.run_error is not None:
@@ -224,6 +259,11 @@ def decide(
     if FINALIZER not in typed.metadata.finalizers:
         return Decision(actions=(AddFinalizer(),))
     phase = typed.status.phase
+    if phase in (None, Phase.PENDING) and observed.create is None:
+        if typed.status.completion_time is not None:
+            return decide_end_restored(typed)  # it ended before: never start it again
+        if (record := read_record(typed)) is not None:
+            return decide_status_lost(typed, record, observed, now)
     if phase is None or phase == Phase.PENDING:
         try:
             return decide_pending(typed, raw, observed, config, now)
@@ -239,7 +279,14 @@ def decide(
             return fail_before_run(typed, FailureReason.CONFIGURATION_ERROR, message, now)
     if phase == Phase.RUNNING:
         return decide_running(typed, observed, config, now)
-    return decide_terminal(typed, observed, config, now)
+    return decide_terminal(typed, observed, config, now, failure_reason_text=_failure_reason(raw))
+
+
+def _failure_reason(raw: Mapping[str, Any]) -> str:
+    """`status.failureReason`: free text someone else wrote (this controller never does)."""
+    status = raw.get("status")
+    text = status.get("failureReason") if isinstance(status, Mapping) else None
+    return text if isinstance(text, str) else ""
 
 
 def status_write_rejected(wfe: WorkflowExecution, error: str, now: datetime) -> Decision:

@@ -22,6 +22,7 @@ from kubernaut_wfe.core.actions import (
     Decision,
     KubeEvent,
     ReadHolder,
+    RecordExecution,
     Requeue,
 )
 from kubernaut_wfe.core.config import ControllerConfig
@@ -45,6 +46,7 @@ from kubernaut_wfe.core.observation import (
 )
 from kubernaut_wfe.core.phases import is_terminal
 from kubernaut_wfe.core.pipelinerun import build_pipelinerun, holder_of, owned_by
+from kubernaut_wfe.core.record import is_recorded_run, read_record, record_of_run
 from kubernaut_wfe.core.runstatus import run_summary
 from kubernaut_wfe.core.targets import KindTable, UnresolvedTarget, target_identity
 from kubernaut_wfe.core.transitions import (
@@ -86,6 +88,16 @@ def start_running(
         EventReason.PIPELINE_RUN_CREATED, EventType.NORMAL, f"{verb} PipelineRun {run_ref(run)}"
     )
     return with_status(wfe, status, events=(event,), pipelinerun_created=not adopted)
+
+
+def start_recorded(
+    wfe: WorkflowExecution, run: tekton.Document, obs: Observation, now: datetime, *, adopted: bool
+) -> Decision:
+    """Record the run on the WFE (`core.record`), then Pending → Running on it: the record is
+    in place before any status says a run exists, so no status write can make it run twice."""
+    if (record := record_of_run(run)).uid and record != read_record(wfe):
+        return Decision(actions=(RecordExecution(record.annotation()),))
+    return start_running(wfe, run, obs, now, adopted=adopted)
 
 
 def decide_run_absent(
@@ -137,7 +149,9 @@ def decide_foreign_run(
     if obs.holder is UNREAD:
         return Decision(actions=(ReadHolder(namespace, name),))
     holder = parse_wfe(obs.holder) if obs.holder is not None else None
-    if holder is None or (uid and holder.metadata.uid != uid):
+    # The holder's record names the run by its uid even when the run's annotation was edited.
+    named = holder is not None and (not uid or holder.metadata.uid == uid)
+    if holder is None or not (named or is_recorded_run(run, holder)):
         return delete_run_as_read(run, f"holder {namespace}/{name} no longer exists: stale lock")
     if not is_terminal(holder.status.phase):
         message = (
@@ -183,7 +197,7 @@ def decide_pending(
         # WFE was created) or a namespace the kind's scope contradicts.
         return fail_before_run(wfe, FailureReason.CONFIGURATION_ERROR, obs.target.message, now)
     if isinstance(obs.create, Created):
-        return start_running(wfe, obs.create.run, obs, now, adopted=False)
+        return start_recorded(wfe, obs.create.run, obs, now, adopted=False)
     if isinstance(obs.create, CreateRejected):
         return decide_create_rejected(wfe, obs.create, config, now)
     if isinstance(obs.create, AlreadyExists) or obs.delete is not None:
@@ -201,7 +215,7 @@ def decide_pending(
             actions=(Requeue(config.execution.deleting_run_backoff, "old run being deleted"),)
         )
     if owned_by(obs.run, wfe):
-        return start_running(wfe, obs.run, obs, now, adopted=True)
+        return start_recorded(wfe, obs.run, obs, now, adopted=True)
     return decide_foreign_run(wfe, obs.run, obs, config, now)
 
 

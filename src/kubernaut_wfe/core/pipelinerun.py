@@ -18,6 +18,7 @@ from kubernaut_wfe.constants import (
 from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.core.models import WorkflowExecution, WorkflowRef
 from kubernaut_wfe.core.naming import pipelinerun_name, sanitize_label_value, target_label_value
+from kubernaut_wfe.core.record import is_recorded_run
 
 
 def bundle_reference(workflow_ref: WorkflowRef) -> str:
@@ -90,8 +91,7 @@ def build_pipelinerun(
             "labels": run_labels(wfe, lock),
             "annotations": {
                 Annotation.TARGET_RESOURCE.value: target,
-                Annotation.WORKFLOW_EXECUTION.value: wfe.correlation_key,
-                Annotation.WORKFLOW_EXECUTION_UID.value: wfe.metadata.uid,
+                **ownership_annotations(wfe),
             },
         },
         "spec": run_spec,
@@ -111,15 +111,32 @@ def run_labels(wfe: WorkflowExecution, canonical_target: str | None = None) -> d
     }
 
 
-def missing_labels(
+def ownership_annotations(wfe: WorkflowExecution) -> dict[str, str]:
+    """The annotations that say which WFE created a run (what other WFEs read as its holder)."""
+    return {
+        Annotation.WORKFLOW_EXECUTION.value: wfe.correlation_key,
+        Annotation.WORKFLOW_EXECUTION_UID.value: wfe.metadata.uid,
+    }
+
+
+def _differing(expected: Mapping[str, str], present: Mapping[str, Any]) -> dict[str, str]:
+    return {key: value for key, value in expected.items() if present.get(key) != value}
+
+
+def missing_metadata(
     run: Mapping[str, Any], wfe: WorkflowExecution, canonical_target: str | None = None
-) -> dict[str, str]:
-    """Those of the run's labels someone removed or changed (empty when all are in place)."""
+) -> tuple[dict[str, str], dict[str, str]]:
+    """`(labels, annotations)` of the WFE's own run that someone removed or changed (both empty
+    when all are in place). The ownership annotations are only put back on the run the WFE's
+    record names: that proves the run is its own whatever the annotations say."""
     metadata = run.get("metadata")
     labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
-    present = labels if isinstance(labels, Mapping) else {}
-    expected = run_labels(wfe, canonical_target)
-    return {key: value for key, value in expected.items() if present.get(key) != value}
+    labels_changed = _differing(
+        run_labels(wfe, canonical_target), labels if isinstance(labels, Mapping) else {}
+    )
+    if not is_recorded_run(run, wfe):
+        return labels_changed, {}
+    return labels_changed, _differing(ownership_annotations(wfe), _annotations(run))
 
 
 def _annotations(run: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -129,9 +146,10 @@ def _annotations(run: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def owned_by(run: Mapping[str, Any], wfe: WorkflowExecution) -> bool:
-    """Whether the run belongs to this very WFE (its uid annotation equals the WFE's uid)."""
+    """Whether the run belongs to this very WFE: the WFE's record names it (`core.record`), or
+    its uid annotation equals the WFE's uid (a run created before the record was written)."""
     uid = _annotations(run).get(Annotation.WORKFLOW_EXECUTION_UID.value)
-    return bool(wfe.metadata.uid) and uid == wfe.metadata.uid
+    return (bool(wfe.metadata.uid) and uid == wfe.metadata.uid) or is_recorded_run(run, wfe)
 
 
 def holder_of(run: Mapping[str, Any]) -> tuple[str, str, str] | None:

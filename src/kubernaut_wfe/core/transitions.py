@@ -39,15 +39,21 @@ def finish(
         status.conditions, status.phase, reason, ready_message, generation=generation, now=now
     )
     projected = wfe.model_copy(update={"status": status})
-    conditions = audit_condition(
-        conditions,
-        [event.event_type for event in due_audit_events(projected)],
-        status.audited_events,
-        status.rejected_audit_events,
-        generation=generation,
-        now=now,
+    due = [event.event_type for event in due_audit_events(projected)]
+    # Events this transition makes due cannot have been recorded before it: entries for them
+    # were written by someone else, and would keep the events from ever being sent.
+    fresh = set(due) - {event.event_type for event in due_audit_events(wfe)}
+    audited = [event for event in status.audited_events if event not in fresh]
+    rejected = [event for event in status.rejected_audit_events if event not in fresh]
+    conditions = audit_condition(conditions, due, audited, rejected, generation=generation, now=now)
+    return status.model_copy(
+        update={
+            "conditions": conditions,
+            "observed_generation": generation,
+            "audited_events": audited,
+            "rejected_audit_events": rejected,
+        }
     )
-    return status.model_copy(update={"conditions": conditions, "observed_generation": generation})
 
 
 def _condition(

@@ -19,7 +19,12 @@ from typing import Any, Protocol, Self
 
 import httpx
 
-from kubernaut_wfe.constants import PIPELINERUN_PLURAL, TASKRUN_PLURAL, PipelineRunSpecStatus
+from kubernaut_wfe.constants import (
+    CANCEL_REQUESTS,
+    PIPELINERUN_PLURAL,
+    TASKRUN_PLURAL,
+    PipelineRunSpecStatus,
+)
 from kubernaut_wfe.tekton_simulator import documents as docs
 from kubernaut_wfe.tekton_simulator._api import ApiError, GoneError, NotFoundError, TektonApi
 from kubernaut_wfe.tekton_simulator.clock import Clock, SystemClock
@@ -37,17 +42,9 @@ from kubernaut_wfe.tekton_simulator.timeline import (
 logger = logging.getLogger(__name__)
 
 PIPELINERUN_PENDING = str(PipelineRunSpecStatus.PENDING)
-CANCEL_REQUESTS = frozenset(
-    str(status)
-    for status in (
-        PipelineRunSpecStatus.CANCELLED,
-        PipelineRunSpecStatus.CANCELLED_RUN_FINALLY,
-        PipelineRunSpecStatus.STOPPED_RUN_FINALLY,
-    )
-)
-"""`spec.status` values that stop a run; with no `finally` task in the simulated bundles, each
-ends it as `Cancelled`."""
 """The `spec.status` value that holds a run back (same text as the reason it gets)."""
+# With no `finally` task in the simulated bundles, each of `CANCEL_REQUESTS` ends a run as
+# `Cancelled`.
 RETRY_SECONDS = 1.0
 WRITE_ATTEMPTS = 8
 MAX_BACKOFF_SECONDS = 5.0

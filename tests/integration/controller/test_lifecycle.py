@@ -52,7 +52,7 @@ async def test_hello_world_runs_to_completed(stack: Stack) -> None:
     assert status["pipelineRunStatus"]["status"] == "True"
 
 
-async def test_economy_at_most_four_requests_from_create_to_running(bare_stack: Stack) -> None:
+async def test_economy_at_most_five_requests_from_create_to_running(bare_stack: Stack) -> None:
     stack = bare_stack
     await stack.start_controller()
     stack.requests.clear()
@@ -64,12 +64,14 @@ async def test_economy_at_most_four_requests_from_create_to_running(bare_stack: 
         if r.resource in ("workflowexecutions", "pipelineruns") and r.verb != "watch"
     ]
     until_running = calls[: calls.index(("PATCH", "workflowexecutions", "status")) + 1]
-    # The controller's four: the finalizer patch, the lock GET, the run's CREATE and the
-    # Running status write (audit bookkeeping may follow in a later, coalesced write).
+    # The controller's five: the finalizer patch, the lock GET, the run's CREATE, the execution
+    # record (docs/trust-model.md) and the Running status write (audit bookkeeping may follow in
+    # a later, coalesced write).
     assert until_running == [
         ("PATCH", "workflowexecutions", None),
         ("GET", "pipelineruns", None),
         ("POST", "pipelineruns", None),
+        ("PATCH", "workflowexecutions", None),
         ("PATCH", "workflowexecutions", "status"),
     ]
 

@@ -12,6 +12,7 @@ from kubernaut_wfe.controller.cache import ObjectCache
 from kubernaut_wfe.controller.metrics import ControllerMetrics
 from kubernaut_wfe.controller.reconciler import Reconciler
 from kubernaut_wfe.core.config import load_config
+from kubernaut_wfe.core.record import record_of_run
 
 from .conftest import KubeFactory, wfe_document  # noqa: TID252
 
@@ -26,7 +27,8 @@ def wfe() -> dict[str, Any]:
         "pipelineRunRef": {"name": "wfe-run"},
         "pipelineRunStatus": {"status": "Unknown"},
     }
-    return wfe_document(status, creationTimestamp="2026-01-01T11:00:00Z")
+    recorded = record_of_run(finished_run()).annotation()
+    return wfe_document(status, creationTimestamp="2026-01-01T11:00:00Z", annotations=recorded)
 
 
 def finished_run() -> dict[str, Any]:

@@ -22,9 +22,10 @@ from kubernaut_wfe.core.actions import (
     ReadHolder,
     ReadRun,
     ReadTaskRuns,
+    RecordExecution,
     RemoveFinalizer,
     Requeue,
-    RestoreRunLabels,
+    RestoreRunMetadata,
 )
 from kubernaut_wfe.core.config import ControllerConfig, load_config
 from kubernaut_wfe.core.decision_support import backoff
@@ -73,6 +74,12 @@ def _decide(
     now: datetime = NOW,
 ) -> Decision:
     decision = decide(raw, obs or Observation(), config, now)
+    if decision.actions and isinstance(record := decision.actions[0], RecordExecution):
+        # As the reconciler does: write the execution record, then decide again.
+        meta = raw["metadata"]
+        annotations = {**meta.get("annotations", {}), **record.annotations}
+        raw = {**raw, "metadata": {**meta, "annotations": annotations}}
+        decision = decide(raw, obs or Observation(), config, now)
     _assert_consistent(raw, decision)
     return decision
 
@@ -920,7 +927,7 @@ def test_a_run_taken_out_of_the_watch_selection_gets_its_labels_back(
     running_run["metadata"]["labels"] = tampered
     decision = _decide(_running(make_wfe), Observation(run=running_run, taskruns=[]))
     (action,) = decision.actions
-    assert isinstance(action, RestoreRunLabels)
+    assert isinstance(action, RestoreRunMetadata)
     assert (action.namespace, action.name) == (NS, PR)
     ours = {key: value for key, value in expected.items() if key.startswith("kubernaut.ai/")}
     assert {**tampered, **action.labels} == {**tampered, **ours}

@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubernaut_wfe.constants import Annotation, FailureReason, Label, Phase
-from kubernaut_wfe.core.actions import CreateRun, ReadRun, RestoreRunLabels
+from kubernaut_wfe.core.actions import CreateRun, ReadRun, RestoreRunMetadata
 from kubernaut_wfe.core.config import load_config
 from kubernaut_wfe.core.decisions import decide
 from kubernaut_wfe.core.naming import pipelinerun_name
 from kubernaut_wfe.core.observation import Observation
 from kubernaut_wfe.core.pending import waiters_ahead
+from kubernaut_wfe.core.record import record_of_run
 from kubernaut_wfe.core.targets import UnresolvedTarget, canonical_target, kind_table
 from kubernaut_wfe.core.validation import parse_wfe
 
@@ -123,14 +124,19 @@ def test_a_running_wfe_follows_the_run_its_status_names(make_wfe: Factory) -> No
 def test_a_running_run_keeps_the_canonical_target_label(
     make_wfe: Factory, running_run: dict[str, Any]
 ) -> None:
-    status = {"phase": "Running", "pipelineRunRef": {"name": running_run["metadata"]["name"]}}
-    raw = make_wfe(target=WRITTEN, status=status)
+    status = {
+        "phase": "Running",
+        "pipelineRunRef": {"name": running_run["metadata"]["name"]},
+        "startTime": running_run["metadata"]["creationTimestamp"],
+    }
+    recorded = record_of_run(running_run).annotation()
+    raw = make_wfe(target=WRITTEN, status=status, annotations=recorded)
     labelled = decide(raw, Observation(run=running_run, target=CANONICAL), CONFIG, NOW)
-    assert not any(isinstance(action, RestoreRunLabels) for action in labelled.actions)
+    assert not any(isinstance(action, RestoreRunMetadata) for action in labelled.actions)
     running_run["metadata"]["labels"][Label.TARGET_RESOURCE] = "default__Deployment__nginx"
     relabelled = decide(raw, Observation(run=running_run, target=CANONICAL), CONFIG, NOW)
     (restore,) = relabelled.actions
-    assert isinstance(restore, RestoreRunLabels)
+    assert isinstance(restore, RestoreRunMetadata)
     assert restore.labels == {Label.TARGET_RESOURCE.value: "default__deployment__nginx"}
 
 

@@ -1,10 +1,11 @@
 """One log line, not a traceback, for what an HTTP client does wrong to our servers.
 
 aiohttp's server logs a request it cannot parse (a header over its 8 KiB limit, a malformed
-line) and a client that disconnects while its body is read as "Error handling request" with a
-traceback at ERROR. Neither is a fault of ours: the controller's probe and metrics ports and the
-audit service install `quiet_client_faults()` so that each becomes one WARNING naming the peer,
-what it sent and what to do. Any other error keeps its traceback.
+line), a body it cannot decode (gzip that is not gzip, met again when it drains the body after
+the answer) and a client that disconnects while its body is read with a traceback at ERROR.
+None is a fault of ours: the controller's probe and metrics ports and the audit service install
+`quiet_client_faults()` so that each becomes one WARNING naming the peer, what it sent and what
+to do. Any other error keeps its traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp.web_protocol import RequestPayloadError
 
 SERVER_LOGGER = "aiohttp.server"
 _PEER_MARK = " from "
@@ -28,6 +30,12 @@ def client_fault_message(error: BaseException, peer: str) -> str | None:
         return (
             f"refused a malformed HTTP request from {peer} (400): {error.message.strip()}; "
             "the client must send a valid request with headers under 8 KiB"
+        )
+    if isinstance(error, RequestPayloadError) and isinstance(error.__cause__, BadHttpMessage):
+        return (
+            f"refused a request from {peer} whose body cannot be read (400): "
+            f"{error.__cause__.message.strip()}; the client must send a body as its "
+            "Content-Encoding says"
         )
     if isinstance(error, ConnectionResetError):
         return (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp.http_exceptions import BadStatusLine, LineTooLong
+from aiohttp.http_exceptions import BadStatusLine, ContentEncodingError, LineTooLong
+from aiohttp.web_protocol import RequestPayloadError
 
 from kubernaut_wfe.httplog import ClientFaultFilter, client_fault_message
 
@@ -49,3 +50,20 @@ def test_any_malformed_request_is_the_clients_fault() -> None:
     message = client_fault_message(BadStatusLine("GARBAGE"), "an unknown peer")
     assert message is not None
     assert message.startswith("refused a malformed HTTP request from an unknown peer (400): ")
+
+
+def test_a_body_that_cannot_be_decoded_is_one_warning() -> None:
+    error = RequestPayloadError("400, message:\n  Can not decode content-encoding: gzip")
+    error.__cause__ = ContentEncodingError("Can not decode content-encoding: gzip")
+    record = _record(error)
+    assert ClientFaultFilter().filter(record)
+    assert (record.levelno, record.exc_info) == (logging.WARNING, None)
+    assert record.getMessage() == (
+        "refused a request from 10.0.0.7 whose body cannot be read (400): Can not decode "
+        "content-encoding: gzip; the client must send a body as its Content-Encoding says"
+    )
+
+
+def test_a_body_cut_short_for_another_reason_keeps_its_traceback() -> None:
+    error = RequestPayloadError("Response payload is not completed")
+    assert client_fault_message(error, "x") is None

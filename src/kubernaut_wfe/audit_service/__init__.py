@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from kubernaut_wfe.audit_service.app import create_app
 from kubernaut_wfe.audit_service.server import serve
-from kubernaut_wfe.audit_service.store import DEFAULT_DATABASE_URL, AuditStore, store_for_url
+from kubernaut_wfe.audit_service.store import AuditStore, store_for_url
 
-__all__ = ["DEFAULT_DATABASE_URL", "AuditStore", "create_app", "serve", "store_for_url"]
+__all__ = ["AuditStore", "create_app", "serve", "store_for_url"]

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from kubernaut_wfe.audit_service.problems import problem
 from kubernaut_wfe.audit_service.query import parse_event_query
@@ -81,6 +82,11 @@ async def _problems(request: web.Request, handler: Handler) -> web.StreamRespons
         return problem(400, invalid.detail, field_errors=invalid.field_errors)
     except web.HTTPNotFound:
         return problem(404, f"no route {request.path}")
+    except web.RequestPayloadError as error:
+        # A body aiohttp cannot decode (gzip that is not gzip): the client's fault, not ours.
+        cause = error.__cause__
+        reason = cause.message if isinstance(cause, BadHttpMessage) else str(error)
+        return problem(400, f"the request body cannot be read: {' '.join(reason.split())}")
     except web.HTTPMethodNotAllowed as error:
         allowed = ", ".join(sorted(error.allowed_methods))
         return problem(

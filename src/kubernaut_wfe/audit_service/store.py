@@ -10,9 +10,6 @@ from typing import Protocol
 
 from kubernaut_wfe.audit_service.records import AuditRecord
 
-DEFAULT_DATABASE_URL = "sqlite:///audit-events.db"
-"""A file in the working directory."""
-
 FILTER_COLUMNS = ("event_type", "event_category", "event_outcome", "severity", "correlation_id")
 """Query parameters that filter by equality on the column of the same name."""
 

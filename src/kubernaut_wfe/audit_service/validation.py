@@ -11,6 +11,7 @@ what the databases cannot hold (NUL characters, lone surrogates, integers beyond
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -130,7 +131,16 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+def _finite_float(text: str) -> float:
+    # `1e999` would be an infinity, which no JSON can hold: PostgreSQL refuses it (a 500), and
+    # SQLite stores it, to answer every later query with a body that is not JSON.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text} is beyond the range of a double")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def parse_json(body: bytes) -> Any:

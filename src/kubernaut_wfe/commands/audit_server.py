@@ -13,6 +13,9 @@ import sys
 HELP = "Run the DataStorage-compatible audit service (SQLite or PostgreSQL storage)."
 DEFAULT_LISTEN = "0.0.0.0:8080"
 """Every interface: inside a container the port is only reachable that way."""
+DEFAULT_DATABASE = "sqlite:///audit-events.db"
+"""In the working directory. Kept here, not in the service's package: `configure` runs for every
+command of the CLI, and importing the service would load it into the controller too."""
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -38,8 +41,6 @@ def redact(url: str) -> str:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
-    from kubernaut_wfe.audit_service.store import DEFAULT_DATABASE_URL
-
     parser.add_argument(
         "--listen",
         type=_listen_argument,
@@ -49,11 +50,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--database",
-        default=DEFAULT_DATABASE_URL,
+        default=DEFAULT_DATABASE,
         metavar="URL",
         help=(
             "sqlite:///relative.db, sqlite:////absolute.db, sqlite:///:memory: or "
-            f"postgresql://user@host:port/db (default {DEFAULT_DATABASE_URL})"
+            f"postgresql://user@host:port/db (default {DEFAULT_DATABASE})"
         ),
     )
 

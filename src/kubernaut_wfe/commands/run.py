@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,11 @@ HELP = "Run the WorkflowExecution controller."
 EXIT_CONFIG = 2
 EXIT_STARTUP = 1
 EXIT_LEADER_LOST = 3
+
+MAX_MESSAGE_LINE = 400
+"""An error line's bound: a hostile value (a megabyte of a name) is not echoed whole."""
+_YAML_MARK = re.compile(r'\s+in "<[^">]*>", (line \d+, column \d+|position \d+)(:\n[^\n]*\n *\^)?')
+"""Where PyYAML points in its errors: a line of its own, then a snippet and a caret."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -84,69 +90,124 @@ def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT; 0 on a clean stop, 2 on bad configuration, 1 on start-up."""
     import asyncio
 
-    from kubernaut_wfe.adapters.kubeconfig import KubeConfigError, auto_config
-    from kubernaut_wfe.controller.crdcheck import CrdCheckError
-    from kubernaut_wfe.controller.leader import LeaderLostError
-    from kubernaut_wfe.controller.logs import configure_logging
-    from kubernaut_wfe.controller.operator import Controller
-    from kubernaut_wfe.controller.probes import parse_bind_address
     from kubernaut_wfe.core.config import ConfigError, load_config
 
     try:
         text = args.config.read_text(encoding="utf-8") if args.config else None
         config = load_config(text, overrides(args))
-        for key, address in (
-            ("controller.metrics_addr", config.controller.metrics_addr),
-            ("controller.health_probe_addr", config.controller.health_probe_addr),
-        ):
-            _check_listen(key, *parse_bind_address(address))
-        for key, path in (
-            ("audit.token_file", config.audit.token_file),
-            ("audit.ca_file", config.audit.ca_file),
-        ):
-            _check_readable(key, path)
+        _check_bind_addresses(config)
+        _check_credentials(config.audit.token_file, config.audit.ca_file)
         timings = _operation_timings(args)
-    except (OSError, UnicodeDecodeError) as error:
-        print(f"kubernaut-wfe run: cannot read {args.config}: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    except (ConfigError, ValueError) as error:
-        print(f"kubernaut-wfe run: invalid configuration:\n{error}", file=sys.stderr)
-        return EXIT_CONFIG
+        _check_leader_election(args, timings, enabled=config.controller.leader_election)
+    except OSError as error:
+        return _fail(f"cannot read {args.config}: {error.strerror or error}")
+    except UnicodeDecodeError:
+        return _fail(f"cannot read {args.config}: not a text file (not UTF-8)")
+    except RecursionError:
+        return _fail("invalid configuration:", "<config file>: YAML nested too deeply")
+    except ConfigError as error:
+        return _fail("invalid configuration:", *error.problems)
+    except ValueError as error:
+        return _fail("invalid configuration:", str(error))
+    from kubernaut_wfe.adapters.kube_auth import build_ssl_context
+    from kubernaut_wfe.adapters.kubeconfig import KubeConfigError, auto_config
+
     try:
         kube_config = auto_config(args.kubeconfig)
-    except KubeConfigError as error:
-        print(f"kubernaut-wfe run: {error}", file=sys.stderr)
-        return EXIT_CONFIG
+        _check_url("kubeconfig server", kube_config.server)
+        if kube_config.server.startswith("https://"):
+            build_ssl_context(kube_config)  # its CA and client certificate, before any endpoint
+    except (KubeConfigError, ValueError) as error:
+        return _fail(str(error))
+    # Only a start that gets this far loads the controller: a bad setting is refused sooner.
+    from kubernaut_wfe.adapters.kube_errors import ApiError
+    from kubernaut_wfe.controller.crdcheck import CrdCheckError
+    from kubernaut_wfe.controller.leader import LeaderLostError
+    from kubernaut_wfe.controller.logs import configure_logging
+    from kubernaut_wfe.controller.operator import Controller
+
     configure_logging(args.log_format)
     try:
         election = _election_settings(args, config, kube_config.namespace, timings)
     except ValueError as error:
-        print(f"kubernaut-wfe run: invalid configuration:\n{error}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _fail("invalid configuration:", str(error))
     controller = Controller(
         config, kube_config, leader_election=election, watch_timeout=timings["watch_timeout"]
     )
     try:
         asyncio.run(controller.run())
+    except KubeConfigError as error:  # its TLS files changed since they were checked
+        return _fail(str(error))
     except CrdCheckError as error:
         print(f"kubernaut-wfe run: {error}", file=sys.stderr)
         return EXIT_STARTUP
+    except ApiError as error:  # the CRD check could not reach the API server, or was refused
+        return _fail(f"cannot start: {error}", code=EXIT_STARTUP)
     except LeaderLostError as error:
         print(f"kubernaut-wfe run: lost leadership: {error}", file=sys.stderr)
         return EXIT_LEADER_LOST
     return 0
 
 
-def _check_readable(key: str, path: str | None) -> None:
-    """Fail at start-up, naming the setting, when a file the controller will read is not
-    there (it is read again on every use, so a rotated file is picked up later)."""
-    if path is None:
-        return
-    try:
-        with open(path, "rb") as handle:
-            handle.read(1)
-    except OSError as error:
-        raise ValueError(f"{key}: cannot read {path}: {error.strerror or error}") from None
+def _fail(*lines: str, code: int = EXIT_CONFIG) -> int:
+    """Print the error, each of `lines` as one bounded line (YAML's errors span several)."""
+    shown = [_one_line(line) for line in lines]
+    print("kubernaut-wfe run: " + "\n".join(shown), file=sys.stderr)
+    return code
+
+
+def _one_line(text: str) -> str:
+    words = " ".join(_YAML_MARK.sub(r" (\1)", text).split())
+    if len(words) <= MAX_MESSAGE_LINE:
+        return words
+    return words[: MAX_MESSAGE_LINE - 3] + "..."
+
+
+def _check_url(key: str, url: str) -> None:
+    from kubernaut_wfe.core.config import base_url_problem
+
+    if (problem := base_url_problem(url)) is not None:
+        raise ValueError(f"{key}: {problem}")
+
+
+def _check_credentials(token_file: str | None, ca_file: str | None) -> None:
+    """Fail at start-up, naming the setting, when a file the controller will read is not there
+    or cannot be used (it is read again when it changes, so a rotated file is picked up later)."""
+    import ssl
+
+    from kubernaut_wfe.datastorage.credentials import CaBundle, FileToken
+
+    files: tuple[tuple[str, str | None, type[FileToken | CaBundle]], ...] = (
+        ("audit.token_file", token_file, FileToken),
+        ("audit.ca_file", ca_file, CaBundle),
+    )
+    for key, path, kind in files:
+        if path is None:
+            continue
+        try:
+            kind(path).current()
+        except ssl.SSLError as error:
+            reason = error.reason or error
+            raise ValueError(f"{key}: {path} is not a PEM CA bundle: {reason}") from None
+        except OSError as error:
+            raise ValueError(f"{key}: cannot read {path}: {error.strerror or error}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{key}: {path} is not UTF-8 text") from None
+
+
+def _check_bind_addresses(config: Any) -> None:
+    """Each probe address well formed and free to listen on, an error naming its setting."""
+    from kubernaut_wfe.controller.probes import parse_bind_address
+
+    for key, address in (
+        ("controller.metrics_addr", config.controller.metrics_addr),
+        ("controller.health_probe_addr", config.controller.health_probe_addr),
+    ):
+        try:
+            host, port = parse_bind_address(address)
+        except ValueError as error:
+            raise ValueError(f"{key}: {error}") from None
+        _check_listen(key, host, port)
 
 
 def _check_listen(key: str, host: str, port: int) -> None:
@@ -183,6 +244,30 @@ def _operation_timings(args: argparse.Namespace) -> dict[str, float]:
             raise ValueError(f"{flag}: must be greater than zero")
         timings[key] = seconds
     return timings
+
+
+def _check_leader_election(
+    args: argparse.Namespace, timings: dict[str, float], *, enabled: bool
+) -> None:
+    """The Lease's namespace and the order of its timings, before the kubeconfig is read."""
+    from kubernaut_wfe.core.naming import is_namespace_name
+
+    namespace = args.leader_election_namespace
+    if namespace is not None and not is_namespace_name(namespace):
+        raise ValueError(
+            f"--leader-election-namespace: {namespace!r} is not a namespace name (DNS-1123 label)"
+        )
+    if not enabled:
+        return
+    for shorter, longer in (
+        ("leader_elect_retry_period", "leader_elect_renew_deadline"),
+        ("leader_elect_renew_deadline", "leader_elect_lease_duration"),
+    ):
+        if timings[shorter] >= timings[longer]:
+            raise ValueError(
+                f"--{shorter.replace('_', '-')}: {getattr(args, shorter)} must be shorter than "
+                f"--{longer.replace('_', '-')} ({getattr(args, longer)})"
+            )
 
 
 def _election_settings(

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kubernaut_wfe.core.durations import DurationError, parse_cooldown, parse_duration
-from kubernaut_wfe.core.naming import NAMESPACE_PATTERN, OBJECT_NAME_PATTERN
+from kubernaut_wfe.core.naming import is_namespace_name, is_object_name
 
 DEFAULT_SERVICE_ACCOUNT = "kubernaut-workflow-runner"
 """The runner service account of PipelineRuns unless configured otherwise."""
@@ -24,7 +25,15 @@ class ConfigError(ValueError):
         self.problems = problems
 
 
+def _not_a_boolean(value: Any) -> Any:
+    """YAML's `true` is no number of anything (pydantic would read it as 1)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is a boolean, not a number or a duration")
+    return value
+
+
 def _duration(value: Any) -> Any:
+    _not_a_boolean(value)
     if isinstance(value, str):
         try:
             return parse_duration(value)
@@ -36,7 +45,12 @@ def _duration(value: Any) -> Any:
 
 
 def _cooldown(value: Any) -> Any:
-    if isinstance(value, str | int) and not isinstance(value, bool):
+    _not_a_boolean(value)
+    if isinstance(value, float):
+        raise ValueError(
+            f'{value} is not a whole number of minutes: write a duration such as "90s"'
+        )
+    if isinstance(value, str | int):
         try:
             return parse_cooldown(value)
         except DurationError as error:
@@ -45,15 +59,36 @@ def _cooldown(value: Any) -> Any:
 
 
 def _namespace_name(value: str) -> str:
-    if not NAMESPACE_PATTERN.fullmatch(value):
-        raise ValueError(f"{value!r} is not a namespace name (DNS-1123 label)")
+    if not is_namespace_name(value):
+        raise ValueError(f"{value!r} is not a namespace name (DNS-1123 label, at most 63)")
     return value
 
 
 def _object_name(value: str) -> str:
-    if not OBJECT_NAME_PATTERN.fullmatch(value):
-        raise ValueError(f"{value!r} is not a Kubernetes object name (DNS-1123 subdomain)")
+    if not is_object_name(value):
+        raise ValueError(
+            f"{value!r} is not a Kubernetes object name (DNS-1123 subdomain, at most 253)"
+        )
     return value
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why `url` is not a base URL the clients can join paths to (a host, a valid port,
+    nothing after the path); None when it is one."""
+    if any(character.isspace() or not character.isprintable() for character in url):
+        return f"{url!r} holds spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        return f"{url!r} is not a URL: {error}"
+    if not parts.hostname:
+        return f"{url!r} has no host"
+    if port == 0:
+        return f"{url!r} has port 0"
+    if "?" in url or "#" in url:
+        return f"{url!r} has a query or a fragment (a base URL has neither)"
+    return None
 
 
 def _positive(value: timedelta) -> timedelta:
@@ -79,6 +114,7 @@ class ExecutionSettings(_Section):
     """Periodic safety re-check of Running WFEs."""
     max_create_attempts: int = Field(default=3, ge=1, le=100)
     """Attempts at creating a PipelineRun on transient errors (5xx, 429) before the WFE fails."""
+    _whole_attempts = field_validator("max_create_attempts", mode="before")(_not_a_boolean)
     deleting_run_backoff: timedelta = timedelta(seconds=5)
     """Re-check interval while an old PipelineRun on the target is still being deleted."""
 
@@ -154,6 +190,15 @@ class AuditSettings(_Section):
     @classmethod
     def _must_be_positive(cls, value: timedelta) -> timedelta:
         return _positive(value)
+
+    _whole_sizes = field_validator("buffer_size", "batch_size", mode="before")(_not_a_boolean)
+
+    @field_validator("datastorage_url")
+    @classmethod
+    def _a_base_url(cls, value: str) -> str:
+        if (problem := base_url_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
 
 
 class ControllerSettings(_Section):

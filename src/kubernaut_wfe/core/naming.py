@@ -14,6 +14,17 @@ OBJECT_NAME_PATTERN = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})*$")
 """A Kubernetes object name (DNS-1123 subdomain, at most 253 characters): a RemediationRequest's,
 a ServiceAccount's, a Lease's."""
 
+
+def is_namespace_name(value: str) -> bool:
+    """A DNS-1123 label of at most 63 characters."""
+    return len(value) <= 63 and NAMESPACE_PATTERN.fullmatch(value) is not None
+
+
+def is_object_name(value: str) -> bool:
+    """A DNS-1123 subdomain of at most 253 characters."""
+    return len(value) <= 253 and OBJECT_NAME_PATTERN.fullmatch(value) is not None
+
+
 LABEL_VALUE_MAX = 63
 _NOT_LABEL_CHAR = re.compile(r"[^-_.A-Za-z0-9]")
 _LABEL_EDGE = "-_."

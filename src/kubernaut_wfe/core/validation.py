@@ -14,7 +14,7 @@ from kubernaut_wfe.constants import API_VERSION, KIND, RESERVED_PARAMETER
 from kubernaut_wfe.core.config import DEFAULT_SERVICE_ACCOUNT
 from kubernaut_wfe.core.durations import DurationError, is_crd_duration, parse_duration
 from kubernaut_wfe.core.models import WorkflowExecution
-from kubernaut_wfe.core.naming import OBJECT_NAME_PATTERN
+from kubernaut_wfe.core.naming import is_object_name
 
 MAX_TIMEOUT = timedelta(hours=24)
 MAX_PARAMETERS = 64
@@ -141,7 +141,7 @@ def identity_problems(raw: Mapping[str, Any]) -> list[SpecProblem]:
         )
     metadata = raw.get("metadata")
     name = metadata.get("name") if isinstance(metadata, Mapping) else None
-    if not isinstance(name, str) or len(name) > 253 or not OBJECT_NAME_PATTERN.fullmatch(name):
+    if not isinstance(name, str) or not is_object_name(name):
         problems.append(SpecProblem("metadata.name", f"{name!r} is not a Kubernetes object name"))
     return problems
 
@@ -253,7 +253,7 @@ def validate_wfe(
     if ref is not None:
         path = "spec.remediationRequestRef.name"
         name = _string(problems, ref, "name", path, required=True, max_length=253)
-        if name and not OBJECT_NAME_PATTERN.fullmatch(name):
+        if name and not is_object_name(name):
             problems.append(
                 SpecProblem(path, f"{name!r} is not a Kubernetes object name (DNS-1123 subdomain)")
             )

@@ -1,4 +1,5 @@
-"""Health routes, unknown routes, a failing database: always a spec'd body, never a traceback."""
+"""A wrong method's Allow header, a failing database, draining: always a spec'd body, never a
+traceback (health routes, unknown routes and methods are in `tests/corpus/audit_requests.yaml`)."""
 
 from __future__ import annotations
 
@@ -17,31 +18,6 @@ from kubernaut_wfe.audit_service.store import EventPage, EventQuery, StoreError
 EventFactory = Callable[..., dict[str, Any]]
 ProblemOf = Callable[..., dict[str, Any]]
 ServeApp = Callable[[web.Application], AsyncIterator[str]]
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("/health", {"status": "healthy"}),
-        ("/health/ready", {"status": "ready"}),
-        ("/health/live", {"status": "alive"}),
-    ],
-)
-async def test_health_routes_answer_when_the_database_does(
-    client: httpx.AsyncClient, path: str, expected: dict[str, str]
-) -> None:
-    response = await client.get(path)
-
-    assert response.status_code == 200
-    assert response.json() == expected
-
-
-async def test_unknown_route_is_a_404_problem(
-    client: httpx.AsyncClient, problem: ProblemOf
-) -> None:
-    body = problem(await client.get("/api/v1/audit/nothing"), 404)
-
-    assert "/api/v1/audit/nothing" in body["detail"]
 
 
 async def test_wrong_method_is_a_405_problem_with_allow(

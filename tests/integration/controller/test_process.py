@@ -1,5 +1,6 @@
-"""`kubernaut-wfe run` as a process: configuration errors, the CRD check, metrics and probes,
-namespaces, and refused creates."""
+"""`kubernaut-wfe run` as a process: an address in use, an API server out of reach, the CRD
+check, metrics and probes, namespaces, and refused creates (the settings it refuses are in
+`tests/corpus/settings.yaml`)."""
 
 from __future__ import annotations
 
@@ -34,27 +35,6 @@ async def run_command(*args: str) -> tuple[int, str]:
     return process.returncode or 0, output.decode()
 
 
-@pytest.mark.parametrize(
-    ("flags", "message"),
-    [
-        (["--cooldown-period", "soon"], "execution.cooldown_period"),
-        (["--datastorage-url", "ftp://x"], "audit.datastorage_url"),
-        (["--metrics-bind-address", "nowhere"], "bind address"),
-        (["--execution-namespace", "Runs_Here"], "execution.namespace: 'Runs_Here' is not a"),
-        (["--service-account", "runner sa"], "execution.service_account: 'runner sa' is not"),
-        (["--namespace", "team a"], "controller.namespaces: 'team a' is not a namespace name"),
-    ],
-)
-async def test_invalid_configuration_exits_2_with_a_clear_message(
-    tmp_path: Path, flags: list[str], message: str
-) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text("apiVersion: v1\nkind: Config\n", encoding="utf-8")
-    code, output = await run_command("--kubeconfig", str(kubeconfig), *flags)
-    assert code == 2
-    assert message in output
-
-
 async def test_an_address_in_use_is_one_line_naming_the_setting(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n", encoding="utf-8")
@@ -70,41 +50,23 @@ async def test_an_address_in_use_is_one_line_naming_the_setting(tmp_path: Path) 
     assert "Traceback" not in output
 
 
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (bytes(range(128, 256)), "not a text file"),
-        (b"a: " + b"[" * 100_000 + b"]" * 100_000, "YAML nested too deeply"),
-    ],
-)
-async def test_an_unreadable_kubeconfig_is_one_line(
-    tmp_path: Path, content: bytes, message: str
-) -> None:
+async def test_an_api_server_out_of_reach_stops_the_start_in_one_line(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_bytes(content)
-    code, output = await run_command("--kubeconfig", str(kubeconfig))
-    assert code == 2
-    assert f"kubeconfig {kubeconfig}: {message}" in output
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        ),
+        encoding="utf-8",
+    )
+    code, output = await _start_on(kubeconfig)
+    assert code == 1
+    assert "kubernaut-wfe run: cannot start: ConnectionError: GET /apis/" in output
     assert "Traceback" not in output
-
-
-@pytest.mark.parametrize("key", ["token_file", "ca_file"])
-async def test_a_missing_audit_file_stops_the_start_naming_the_setting(
-    tmp_path: Path, key: str
-) -> None:
-    config = tmp_path / "config.yaml"
-    config.write_text(f"audit:\n  {key}: {tmp_path / 'absent'}\n", encoding="utf-8")
-    code, output = await run_command("--config", str(config))
-    assert code == 2
-    assert f"audit.{key}: cannot read {tmp_path / 'absent'}: No such file or directory" in output
-
-
-async def test_invalid_config_file_exits_2(tmp_path: Path) -> None:
-    config = tmp_path / "config.yaml"
-    config.write_text("execution:\n  surprise: 1\n", encoding="utf-8")
-    code, output = await run_command("--config", str(config))
-    assert code == 2
-    assert "execution.surprise: unknown setting" in output
 
 
 def crds_without_audited_events(tmp_path: Path) -> list[Path]:

@@ -164,11 +164,7 @@ class Reconciler:
             if step is None:
                 break
             if isinstance(step, AddFinalizer | RecordExecution):
-                raw = await (
-                    self._writer.set_finalizer(raw, add=True)
-                    if isinstance(step, AddFinalizer)
-                    else self._writer.set_annotations(raw, step.annotations)
-                )
+                raw = await self._write_metadata(raw, step)
                 wfe = parse_wfe(raw)
                 continue
             if isinstance(step, RemoveFinalizer):
@@ -194,6 +190,14 @@ class Reconciler:
             self._quiet[wfe.metadata.uid] = wfe.metadata.resource_version or ""
         else:
             self._decide_again(key)
+
+    async def _write_metadata(
+        self, raw: Document, step: AddFinalizer | RecordExecution
+    ) -> dict[str, Any]:
+        """The WFE after our finalizer or its execution record was written."""
+        if isinstance(step, AddFinalizer):
+            return await self._writer.set_finalizer(raw, add=True)
+        return await self._writer.set_annotations(raw, step.annotations)
 
     def _decide_again(self, key: WfeKey) -> None:
         """Decide once more on the state just written, as the next reconcile would: when that

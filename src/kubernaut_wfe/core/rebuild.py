@@ -16,7 +16,6 @@ run a workflow twice, claim an outcome that did not happen, or hold a lock forev
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
@@ -200,7 +199,7 @@ def decide_stop_request(
         return None
     run = own_live_run(wfe, obs)
     going_on = run is not None and not tekton.is_finished(run)
-    if run is not None and going_on and _spec_status(run) not in CANCEL_REQUESTS:
+    if run is not None and going_on and tekton.spec_status(run) not in CANCEL_REQUESTS:
         meta = tekton.metadata(run)
         return Decision(actions=(CancelRun(str(meta.get("namespace") or ""), tekton.name_of(run)),))
     if wfe.status.completion_time is not None:
@@ -242,8 +241,3 @@ def decide_completion_time(
     if start is not None:
         update["duration"] = format_duration(ended - start)
     return with_status(wfe, wfe.status.model_copy(update=update))
-
-
-def _spec_status(run: tekton.Document) -> str:
-    spec = run.get("spec")
-    return str(spec.get("status") or "") if isinstance(spec, Mapping) else ""

@@ -13,6 +13,7 @@ rebuilt from the recorded run, or the WFE fails saying why (`core.decisions`).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -64,8 +65,12 @@ def record_of_run(run: tekton.Document) -> ExecutionRecord:
 def read_record(wfe: WorkflowExecution) -> ExecutionRecord | UnreadableRecord | None:
     """The WFE's record; None when it has none (it never had a run, or predates records)."""
     text = wfe.metadata.annotations.get(WfeAnnotation.EXECUTION_RESOURCE.value)
-    if text is None:
-        return None
+    return None if text is None else _parsed(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> ExecutionRecord | UnreadableRecord:
+    """A record's annotation read (each reconcile asks several times: parsed once per text)."""
     try:
         fields: Any = json.loads(text)
     except ValueError:

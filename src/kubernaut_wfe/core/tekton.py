@@ -28,6 +28,11 @@ def status(document: Document) -> Mapping[str, Any]:
     return _mapping(document.get("status"))
 
 
+def spec_status(document: Document) -> str:
+    """`spec.status`: what the run's users ask Tekton to do with it (`""` when nothing)."""
+    return str(_mapping(document.get("spec")).get("status") or "")
+
+
 def name_of(document: Document) -> str:
     return str(metadata(document).get("name") or "")
 

@@ -22,6 +22,20 @@ CORPUS_DIR = REPO_ROOT / "tests" / "corpus"
 BASE_WFE = REPO_ROOT / "examples" / "hello-world.yaml"
 
 
+def apply_changes(document: dict[str, Any], changes: Mapping[str, Any]) -> None:
+    """Set each dotted path of `changes` in `document` (missing parents are made), or remove it
+    where the value is None."""
+    for dotted, value in changes.items():
+        node = document
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        if value is None:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+
+
 @dataclass(frozen=True)
 class SpecCase:
     """One case of `wfe_specs.yaml`."""
@@ -42,15 +56,7 @@ class SpecCase:
         document["metadata"] = {"name": wfe_name, "namespace": namespace}
         document["spec"]["remediationRequestRef"] = {"name": f"rr-{wfe_name}"}
         document["spec"]["targetResource"] = f"{namespace}/deployment/{wfe_name}"
-        for dotted, value in self.changes.items():
-            node = document["spec"]
-            *parents, leaf = dotted.split(".")
-            for part in parents:
-                node = node.setdefault(part, {})
-            if value is None:
-                node.pop(leaf, None)
-            else:
-                node[leaf] = value
+        apply_changes(document["spec"], self.changes)
         return document
 
 
@@ -112,11 +118,7 @@ class StatusCase:
         if self.replace is not None:
             return copy.deepcopy(self.replace)
         status = copy.deepcopy(current)
-        for key, value in (self.merge or {}).items():
-            if value is None:
-                status.pop(key, None)
-            else:
-                status[key] = value
+        apply_changes(status, self.merge or {})
         return status
 
 
@@ -274,15 +276,7 @@ def _changed_event(case: str, changes: Any) -> dict[str, Any]:
     if not isinstance(changes, dict):
         raise ValueError(f"corpus case {case}: an event's changes are a mapping")
     event = copy.deepcopy(_valid_event())
-    for dotted, value in changes.items():
-        node = event
-        *parents, leaf = dotted.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        if value is None:
-            node.pop(leaf, None)
-        else:
-            node[leaf] = value
+    apply_changes(event, changes)
     return event
 
 

@@ -13,17 +13,19 @@ PYTEST := $(BIN)/pytest
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
 
-$(STAMP): requirements/dev.txt pyproject.toml
+# The product (the repository root) and its development tools (tools/, a second distribution),
+# both editable and without dependencies: every dependency comes from the lock.
+$(STAMP): requirements/dev.txt pyproject.toml tools/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . -e tools
 	@touch $(STAMP)
 
 install: $(STAMP) ## create or update .venv from the lock files (idempotent)
 
-lock: $(STAMP) ## re-resolve requirements/*.txt from pyproject.toml
+lock: $(STAMP) ## re-resolve requirements/*.txt from pyproject.toml and tools/pyproject.toml
 	cd requirements && ../$(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url \
-	  --no-emit-find-links --extra tools --extra dev --output-file dev.txt ../pyproject.toml
+	  --no-emit-find-links --output-file dev.txt dev.in && sed -i '/^-e /d' dev.txt
 	cd requirements && ../$(BIN)/pip-compile --quiet --strip-extras --no-header --no-emit-index-url \
 	  --no-emit-find-links --constraint dev.txt --output-file runtime.txt ../pyproject.toml
 
@@ -34,14 +36,14 @@ check-generated: $(STAMP) ## fail when a generated file is stale (fix: make gene
 	scripts/generate.sh --check
 
 lint: $(STAMP) ## ruff (lint + format check), mypy --strict, import-linter contracts
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tools/src tests bench
+	$(BIN)/ruff format --check src tools/src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 fmt: $(STAMP) ## format and autofix
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tools/src tests bench
+	$(BIN)/ruff check --fix src tools/src tests bench
 
 # pytest exits 5 when it collected nothing: a tier that silently ran no test is a failure here.
 define run_pytest
@@ -55,7 +57,7 @@ test-unit: $(STAMP) ## the unit tier: pure core, no I/O
 test-integration: $(STAMP) ## the integration tier: real processes over HTTP (emulator, simulator, audit service)
 	@$(call run_pytest,tests/integration)
 
-TESTCLUSTER := $(BIN)/python -m kubernaut_wfe.testing.testcluster
+TESTCLUSTER := $(BIN)/python -m kubernaut_wfe_tools.testing.testcluster
 
 test-cluster-build: $(STAMP) ## build kube-apiserver, kube-controller-manager, kubectl and etcd from tools/testcluster (cached outside the tree)
 	$(TESTCLUSTER) build

@@ -24,7 +24,7 @@ from kubernaut_wfe.core.validation import parse_wfe
 from kubernaut_wfe.datastorage.client import DataStorageClient
 from kubernaut_wfe.datastorage.events import build_audit_event, serialize_audit_event
 from kubernaut_wfe.datastorage.models import AuditEventRequest
-from kubernaut_wfe.testing.postgres import PostgresUnavailableError, throwaway_postgres
+from kubernaut_wfe_tools.testing.postgres import PostgresUnavailableError, throwaway_postgres
 
 BATCH = 1000
 BATCH_PATH = "/api/v1/audit/events/batch"

@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 from bench.objects import EXECUTION_NAMESPACE, namespace
-from kubernaut_wfe.emulator import ApiEmulator
-from kubernaut_wfe.emulator.faults import RequestRecord
-from kubernaut_wfe.testing.targets import CONTROLLER_AGENTS
+from kubernaut_wfe_tools.emulator import ApiEmulator
+from kubernaut_wfe_tools.emulator.faults import RequestRecord
+from kubernaut_wfe_tools.testing.targets import CONTROLLER_AGENTS
 
 COUNTED_RESOURCES = ("workflowexecutions", "pipelineruns")
 STREAMING_VERBS = ("watch", "list")

@@ -16,8 +16,8 @@ from bench.recorder import Timeline
 from bench.stats import percentile
 from bench.targets import Api, Target
 from kubernaut_wfe.constants import Label
-from kubernaut_wfe.emulator.faults import RequestRecord
-from kubernaut_wfe.processes import stop_process
+from kubernaut_wfe_tools.emulator.faults import RequestRecord
+from kubernaut_wfe_tools.processes import stop_process
 
 WORKERS = 8
 """The controller's reconcile workers (its default); the floor runs as many."""

@@ -9,7 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from kubernaut_wfe.processes import ControllerProcess, stop_process
+from kubernaut_wfe_tools.processes import ControllerProcess, stop_process
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STOP_TIMEOUT = 20.0

@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kubernaut_wfe.emulator import ApiEmulator
-from kubernaut_wfe.emulator.selectors import FieldSelector, LabelSelector
-from kubernaut_wfe.emulator.store import ADDED, DELETED, StoredEvent, Watcher
+from kubernaut_wfe_tools.emulator import ApiEmulator
+from kubernaut_wfe_tools.emulator.selectors import FieldSelector, LabelSelector
+from kubernaut_wfe_tools.emulator.store import ADDED, DELETED, StoredEvent, Watcher
 
 
 class Timeline:

@@ -4,10 +4,7 @@ only (a separate venv, non-editable), over 1,000 and 10,000 settled WFEs."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import statistics
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -15,47 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from bench import harness, objects, processes
-from bench.stats import REPO_ROOT
+from kubernaut_wfe_tools.testing.runtime_install import ensure_runtime_install
 
-RUNTIME_VENV = REPO_ROOT / "bench" / ".venv-runtime"
-STAMP = RUNTIME_VENV / ".bench-stamp"
 SAMPLES = 10
 SAMPLE_INTERVAL = 0.3
 IDLE_CPU_SHARE = 0.05
 
 
-def _source_digest() -> str:
-    digest = hashlib.sha256()
-    sources = [REPO_ROOT / "requirements" / "runtime.txt", REPO_ROOT / "pyproject.toml"]
-    sources += sorted(
-        path
-        for path in (REPO_ROOT / "src").rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts
-    )
-    for path in sources:
-        digest.update(str(path.relative_to(REPO_ROOT)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def ensure_runtime_venv() -> Path:
-    """The runtime venv's python: created from requirements/runtime.txt + `pip install --no-deps .`
-    (non-editable), re-used while the lock file and the sources are unchanged."""
-    python = RUNTIME_VENV / "bin" / "python"
-    digest = _source_digest()
-    if python.exists() and STAMP.exists() and STAMP.read_text(encoding="utf-8") == digest:
-        return python
-    quiet = ["--quiet", "--disable-pip-version-check"]
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(RUNTIME_VENV)], check=True)
-    pip = [str(python), "-m", "pip", "install", *quiet]
-    requirements = str(REPO_ROOT / "requirements" / "runtime.txt")
-    subprocess.run([*pip, "-r", requirements], check=True, capture_output=True)
-    subprocess.run(
-        [*pip, "--no-deps", "--force-reinstall", str(REPO_ROOT)], check=True, capture_output=True
-    )
-    STAMP.write_text(digest, encoding="utf-8")
-    return python
+    """The python of the runtime install (requirements/runtime.txt + the product's wheel)."""
+    return ensure_runtime_install().python
 
 
 async def _settle(pid: int) -> None:

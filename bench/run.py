@@ -154,7 +154,7 @@ async def burst_on_targets(
 
 async def rss_scenario(sizes: list[int], reps: int, workdir: Path) -> dict[str, Any]:
     """Scenario 3 with the runtime-only venv."""
-    _log("runtime venv (bench/.venv-runtime)")
+    _log("runtime venv (.venv-runtime)")
     python = await asyncio.to_thread(rss.ensure_runtime_venv)
     figures: dict[str, Any] = {"runs": {}}
     for size in sizes:

@@ -32,13 +32,18 @@ from bench.harness import served_emulator, watching
 from bench.objects import EXECUTION_NAMESPACE, WFE_NAMESPACE
 from bench.recorder import TimedWatch, Timeline
 from kubernaut_wfe.constants import Label
-from kubernaut_wfe.emulator import ApiEmulator
-from kubernaut_wfe.emulator.admission import WriteOptions
-from kubernaut_wfe.emulator.faults import RequestRecord
-from kubernaut_wfe.testing.targets import bounded_each, reset_cluster
-from kubernaut_wfe.testing.testcluster import CONTROLLER_USER, TestCluster, built, owned_cluster
-from kubernaut_wfe.testing.testcluster.build import not_built_reason, read_pins
-from kubernaut_wfe.testing.testcluster.requests import AuditedRequests
+from kubernaut_wfe_tools.emulator import ApiEmulator
+from kubernaut_wfe_tools.emulator.admission import WriteOptions
+from kubernaut_wfe_tools.emulator.faults import RequestRecord
+from kubernaut_wfe_tools.testing.targets import bounded_each, reset_cluster
+from kubernaut_wfe_tools.testing.testcluster import (
+    CONTROLLER_USER,
+    TestCluster,
+    built,
+    owned_cluster,
+)
+from kubernaut_wfe_tools.testing.testcluster.build import not_built_reason, read_pins
+from kubernaut_wfe_tools.testing.testcluster.requests import AuditedRequests
 
 TargetName = Literal["emulator", "cluster"]
 TARGET_NAMES: tuple[TargetName, ...] = ("emulator", "cluster")
@@ -315,7 +320,7 @@ def unavailable(name: TargetName) -> str | None:
 def server_version(name: TargetName) -> str:
     """What serves the API on the target."""
     if name == "emulator":
-        return "kubernaut_wfe.emulator.ApiEmulator (in-process)"
+        return "kubernaut_wfe_tools.emulator.ApiEmulator (in-process)"
     pins = read_pins()
     return f"kube-apiserver {pins.kubernetes}, etcd {pins.etcd} (make test-cluster-build)"
 

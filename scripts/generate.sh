@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates everything derived from the project's single-source files:
 #   api/openapi/data-storage-v1.yaml          -> src/kubernaut_wfe/datastorage/models.py (pydantic v2)
-#                                             -> src/kubernaut_wfe/data/data-storage-v1.yaml (copy)
-#   deploy/crds/kubernaut.ai_workflowexecutions.yaml -> src/kubernaut_wfe/data/ (copy)
+#   deploy/crds/kubernaut.ai_workflowexecutions.yaml -> tools/src/kubernaut_wfe_tools/data/ (copy, for `validate`)
 #                                             -> charts/kubernaut-wfe/crds/ (copy)
 #
 # Usage: scripts/generate.sh           write the derived files in place
@@ -18,9 +17,9 @@ bin="${VENV_BIN:-$repo_root/.venv/bin}"
 spec="api/openapi/data-storage-v1.yaml"
 crd="deploy/crds/kubernaut.ai_workflowexecutions.yaml"
 models="src/kubernaut_wfe/datastorage/models.py"
-data_dir="src/kubernaut_wfe/data"
+data_dir="tools/src/kubernaut_wfe_tools/data"
 chart_crd="charts/kubernaut-wfe/crds/kubernaut.ai_workflowexecutions.yaml"
-derived=("$models" "$data_dir/data-storage-v1.yaml" "$data_dir/kubernaut.ai_workflowexecutions.yaml" "$chart_crd")
+derived=("$models" "$data_dir/kubernaut.ai_workflowexecutions.yaml" "$chart_crd")
 
 generate_into() {
     local out_root="$1"
@@ -56,7 +55,6 @@ generate_into() {
     "$bin/ruff" format --isolated --line-length 100 --target-version py311 --quiet - \
         <"$raw" >"$out_root/$models"
     rm -f "$raw"
-    cp "$repo_root/$spec" "$out_root/$data_dir/data-storage-v1.yaml"
     cp "$repo_root/$crd" "$out_root/$data_dir/kubernaut.ai_workflowexecutions.yaml"
     mkdir -p "$out_root/$(dirname "$chart_crd")"
     cp "$repo_root/$crd" "$out_root/$chart_crd"

@@ -133,8 +133,8 @@ def target_from_env(environ: Mapping[str, str]) -> Target:
 
 def cluster_unavailable() -> str | None:
     """Why `E2E_TARGET=cluster` cannot run here (the binaries are not built), or None."""
-    from kubernaut_wfe.sandbox.cluster import find_binaries
-    from kubernaut_wfe.testing.testcluster.build import not_built_reason
+    from kubernaut_wfe_tools.sandbox.cluster import find_binaries
+    from kubernaut_wfe_tools.testing.testcluster.build import not_built_reason
 
     if find_binaries() is not None:
         return None
@@ -174,7 +174,7 @@ def sandbox_target(
     log_path = state_dir / "sandbox.stderr"
     state_path = state_dir / "sandbox.json"
     command = [
-        sys.executable, "-m", "kubernaut_wfe.commands.sandbox",
+        sys.executable, "-m", "kubernaut_wfe_tools.commands.sandbox",
         "--no-apply", "--state-dir", str(state_dir), "--api", api,
     ]  # fmt: skip
     start_seconds = CLUSTER_START_SECONDS if api == "cluster" else SANDBOX_START_SECONDS
@@ -209,7 +209,7 @@ def sandbox_target(
 def _stop_left_cluster(root: Path) -> None:
     """Only if the sandbox could not stop its control plane: stop it (its `state.json` is removed
     with it on a clean stop)."""
-    from kubernaut_wfe.testing.testcluster import TestCluster
+    from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
     left = TestCluster.attach(root)
     if left is not None:

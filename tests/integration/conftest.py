@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kubernaut_wfe.testing.targets import target_kind
-from kubernaut_wfe.testing.testcluster import TestCluster, built, running_cluster
-from kubernaut_wfe.testing.testcluster.build import not_built_reason
+from kubernaut_wfe_tools.testing.targets import target_kind
+from kubernaut_wfe_tools.testing.testcluster import TestCluster, built, running_cluster
+from kubernaut_wfe_tools.testing.testcluster.build import not_built_reason
 
 
 @pytest.fixture(scope="session")

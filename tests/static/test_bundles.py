@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kubernaut_wfe.crdschema import CustomResourceSchema, load_crd_documents
+from kubernaut_wfe_tools.crdschema import CustomResourceSchema, load_crd_documents
 
 from .conftest import REPO_ROOT  # noqa: TID252
 

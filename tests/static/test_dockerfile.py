@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from kubernaut_wfe_tools.testing.runtime_install import IMAGE_SOURCES
+
 from .conftest import REPO_ROOT  # noqa: TID252
 
 PINNED_BASE = re.compile(r"^python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}$")
@@ -142,3 +144,13 @@ def test_the_parser_sees_continuations() -> None:
     assert [s.name for s in parsed.stages] == ["build", None]
     assert parsed.stages[0].all("RUN") == ["a  && b"]
     assert parsed.stages[1].all("USER") == ["1"]
+
+
+def test_the_wheel_is_built_from_what_the_install_test_builds_it_from(
+    dockerfile: Dockerfile,
+) -> None:
+    copied: set[str] = set()
+    for args in dockerfile.stages[0].all("COPY"):
+        *sources, _destination = args.split()
+        copied.update(source.rstrip("/") for source in sources)
+    assert copied - {"requirements/runtime.txt"} == set(IMAGE_SOURCES)

@@ -10,7 +10,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from kubernaut_wfe.crdschema import CustomResourceSchema, load_crd_documents
+from kubernaut_wfe_tools.crdschema import CustomResourceSchema, load_crd_documents
 
 from .conftest import REPO_ROOT, Documents, Render, parse_documents  # noqa: TID252
 

@@ -197,7 +197,7 @@ def _check_credentials(token_file: str | None, ca_file: str | None) -> None:
 
 def _check_bind_addresses(config: Any) -> None:
     """Each probe address well formed and free to listen on, an error naming its setting."""
-    from kubernaut_wfe.controller.probes import parse_bind_address
+    from kubernaut_wfe.controller.health import parse_bind_address
 
     for key, address in (
         ("controller.metrics_addr", config.controller.metrics_addr),

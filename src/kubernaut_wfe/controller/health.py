@@ -1,20 +1,259 @@
-"""The probes' verdicts (`/healthz`, `/readyz`) and the stop signals of the pre-kopf phase."""
+"""The controller's health: `/metrics`, `/healthz` and `/readyz` over aiohttp (spec §7), and
+what the probes judge.
+
+The probes answer 200 or 503 with a JSON body: `{"status": "ok"|"failed", "reason": ...,
+"checks": {...}}`. `/healthz` judges an event-loop heartbeat and a watch monitor; `/readyz`
+leadership, refused permissions, the watches and the Tekton CRDs.
+
+kopf's watch streams offer no hook to observe them, so the monitor keeps its own watch on the
+WorkflowExecution resource, over the same connection settings and with the same server timeout,
+filtered to a name that never exists so that only the stream itself (opening, BOOKMARKs) shows.
+A normal server-side timeout is followed by an immediate reconnect and stays healthy; a watch
+the API server no longer answers (held, refused, silently dead) goes stale after the timeout plus
+a grace period, and turns healthy again as soon as a stream opens.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
-import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import structlog
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from kubernaut_wfe.adapters.kube import CUSTOM_RESOURCE_DEFINITIONS, KubeClient
+from kubernaut_wfe.adapters.kube_auth import BearerTokenAuth, build_ssl_context
+from kubernaut_wfe.adapters.kubeconfig import KubeConfig
 from kubernaut_wfe.constants import PIPELINERUN_PLURAL, TASKRUN_PLURAL, TEKTON_GROUP
-from kubernaut_wfe.controller.liveness import LoopHeartbeat, WatchMonitor
-from kubernaut_wfe.controller.probes import ProbeReport
+from kubernaut_wfe.httplog import quiet_client_faults
+
+logger = structlog.get_logger("kubernaut_wfe.health")
+
+
+@dataclass(frozen=True)
+class ProbeReport:
+    """A probe's verdict: `problem` is None when passing; `checks` are reported either way."""
+
+    problem: str | None = None
+    checks: Mapping[str, Any] = field(default_factory=dict)
+
+    def response(self) -> web.Response:
+        """200 or 503 with the report as JSON."""
+        body = {
+            "status": "failed" if self.problem else "ok",
+            **({"reason": self.problem} if self.problem else {}),
+            "checks": dict(self.checks),
+        }
+        return web.json_response(body, status=503 if self.problem else 200)
+
+
+ReadinessCheck = Callable[[], Awaitable[ProbeReport]]
+LivenessCheck = Callable[[], ProbeReport]
+
+
+def parse_bind_address(text: str) -> tuple[str, int]:
+    """`HOST:PORT` or `:PORT` (all interfaces) → (host, port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"bind address must be [HOST]:PORT, got {text!r}")
+    return (host.strip("[]") or "0.0.0.0"), int(port)  # noqa: S104 - as the Go flag did
+
+
+class HttpEndpoints:
+    """The metrics server and the probe server (two sites, possibly on one port each)."""
+
+    def __init__(
+        self,
+        *,
+        registry: CollectorRegistry,
+        metrics_addr: str,
+        probe_addr: str,
+        alive: LivenessCheck,
+        ready: ReadinessCheck,
+    ) -> None:
+        self._registry = registry
+        self._metrics_addr = parse_bind_address(metrics_addr)
+        self._probe_addr = parse_bind_address(probe_addr)
+        self._alive = alive
+        self._ready = ready
+        self._runners: list[web.AppRunner] = []
+        self.addresses: dict[str, tuple[str, int]] = {}
+
+    async def start(self) -> None:
+        """Bind both servers (port 0 = a free port; see `addresses`)."""
+        quiet_client_faults()
+        metrics = web.Application()
+        metrics.router.add_get("/metrics", self._metrics)
+        probes = web.Application()
+        probes.router.add_get("/healthz", self._healthz)
+        probes.router.add_get("/readyz", self._readyz)
+        for name, app, (host, port) in (
+            ("metrics", metrics, self._metrics_addr),
+            ("probes", probes, self._probe_addr),
+        ):
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await runner.setup()
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            self._runners.append(runner)
+            self.addresses[name] = runner.addresses[0][:2]
+
+    async def stop(self) -> None:
+        """Close both servers."""
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
+
+    async def _metrics(self, _: web.Request) -> web.Response:
+        body = generate_latest(self._registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def _healthz(self, _: web.Request) -> web.Response:
+        return self._alive().response()
+
+    async def _readyz(self, _: web.Request) -> web.Response:
+        return (await self._ready()).response()
+
+
+HEARTBEAT_INTERVAL = 1.0
+LOOP_LAG_LIMIT = 15.0
+"""Seconds without a heartbeat after which the event loop counts as stuck."""
+MIN_WATCH_GRACE = 5.0
+MAX_WATCH_GRACE = 60.0
+"""Bounds of the grace period after the server timeout: the timeout itself, within them."""
+RETRY_DELAY = 1.0
+PROBE_NAME = "kubernaut-wfe-liveness-probe.invalid"
+"""A name no object can have (it is not a DNS label), so the probe watch delivers no objects."""
+
+
+class LoopHeartbeat:
+    """A task that beats every second; a late beat means the loop is starved or blocked."""
+
+    def __init__(self, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self.last_beat = monotonic()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start beating."""
+        self.last_beat = self._monotonic()
+        self._task = asyncio.create_task(self._beat(), name="heartbeat")
+
+    async def stop(self) -> None:
+        """Stop beating."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def problem(self) -> str | None:
+        """Why the loop is unhealthy, or None."""
+        if self._task is None or self._task.done():
+            return "the event loop heartbeat is not running"
+        lag = self._monotonic() - self.last_beat
+        if lag > LOOP_LAG_LIMIT:
+            return f"the event loop has not run its heartbeat for {lag:.0f}s"
+        return None
+
+    async def _beat(self) -> None:
+        while True:
+            self.last_beat = self._monotonic()
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
+
+
+def _http_client(config: KubeConfig, read_timeout: float) -> httpx.AsyncClient:
+    auth = None
+    if config.token or config.token_file:
+        auth = BearerTokenAuth(token=config.token, token_file=config.token_file)
+    tls = config.server.startswith("https://")
+    return httpx.AsyncClient(
+        base_url=config.server,
+        auth=auth,
+        verify=build_ssl_context(config) if tls else True,
+        timeout=httpx.Timeout(30.0, read=read_timeout),
+        trust_env=False,
+    )
+
+
+class WatchMonitor:
+    """Keeps a probe watch open and reports how long the watch endpoint has been silent."""
+
+    def __init__(
+        self,
+        config: KubeConfig,
+        watch_path: str,
+        *,
+        server_timeout: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._config = config
+        self._path = watch_path
+        self.server_timeout = server_timeout
+        self.grace = min(max(server_timeout, MIN_WATCH_GRACE), MAX_WATCH_GRACE)
+        self._monotonic = monotonic
+        self.last_activity = monotonic()
+        self.last_error: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    def start(self) -> None:
+        """Open the probe watch (blocking TLS set-up: call at start-up)."""
+        self.last_activity = self._monotonic()
+        self._client = _http_client(self._config, self.server_timeout + self.grace)
+        self._task = asyncio.create_task(self._watch_forever(), name="watch-monitor")
+
+    async def stop(self) -> None:
+        """Close the probe watch."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+
+    def problem(self) -> str | None:
+        """Why the watch counts as dead, or None."""
+        if self._task is None or self._task.done():
+            return "the watch monitor is not running"
+        silent = self._monotonic() - self.last_activity
+        if silent > self.server_timeout + self.grace:
+            detail = f" (last error: {self.last_error})" if self.last_error else ""
+            return f"no watch stream has been open for {silent:.0f}s{detail}"
+        return None
+
+    async def _watch_forever(self) -> None:
+        while True:
+            try:
+                await self._watch_once()
+            except (httpx.HTTPError, OSError) as error:
+                self.last_error = f"{type(error).__name__}: {error}"
+                logger.debug("probe watch failed", error=self.last_error)
+                await asyncio.sleep(RETRY_DELAY)
+
+    async def _watch_once(self) -> None:
+        assert self._client is not None
+        params = {
+            "watch": "true",
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(round(self.server_timeout)),
+            "fieldSelector": f"metadata.name={PROBE_NAME}",
+        }
+        async with self._client.stream("GET", self._path, params=params) as response:
+            if response.status_code != httpx.codes.OK:
+                with contextlib.suppress(httpx.HTTPError):
+                    await response.aread()
+                self.last_error = f"HTTP {response.status_code}"
+                await asyncio.sleep(RETRY_DELAY)
+                return
+            self.last_activity = self._monotonic()
+            self.last_error = None
+            async for _ in response.aiter_lines():
+                self.last_activity = self._monotonic()
+
 
 TEKTON_CRDS = (f"{PIPELINERUN_PLURAL}.{TEKTON_GROUP}", f"{TASKRUN_PLURAL}.{TEKTON_GROUP}")
 
@@ -74,20 +313,3 @@ async def datastorage_state(http: httpx.AsyncClient | None, base_url: str) -> st
         kind = response.headers.get("content-type", "no content type").split(";")[0]
         return f"answers, but not as DataStorage's /health does ({kind})"
     return "reachable"
-
-
-@contextlib.contextmanager
-def stop_on_signals(stopping: asyncio.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM set `stopping` (until kopf installs its own handlers): a standby may wait
-    for the Lease for a long time and must still stop gracefully."""
-    if threading.current_thread() is threading.main_thread():
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stopping.set)
-    yield
-
-
-async def relay(source: asyncio.Event, target: asyncio.Event) -> None:
-    """Set `target` once `source` is set."""
-    await source.wait()
-    target.set()

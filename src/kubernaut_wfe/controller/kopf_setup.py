@@ -22,9 +22,9 @@ from kubernaut_wfe.constants import (
     VERSION,
     Label,
 )
-from kubernaut_wfe.controller.intake import WatchIntake
 from kubernaut_wfe.controller.kopf_tuning import tune_for_watching_only
 from kubernaut_wfe.core.config import ControllerConfig
+from kubernaut_wfe.reconcile.intake import WatchIntake
 
 WATCH_SERVER_TIMEOUT = 300
 """Seconds; the API server ends each watch after this and kopf re-opens it, so that a watch

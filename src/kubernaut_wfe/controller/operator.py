@@ -4,7 +4,11 @@ the reconciler, audit delivery and the HTTP endpoints, started and stopped toget
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import ssl
+import threading
+from collections.abc import Iterator
 
 import httpx
 import kopf
@@ -16,16 +20,16 @@ from kubernaut_wfe.adapters.discovery import ApiDiscovery
 from kubernaut_wfe.adapters.kube import ApiError, KubeClient, KubeConfig
 from kubernaut_wfe.adapters.kube_resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from kubernaut_wfe.constants import Label
-from kubernaut_wfe.controller.cache import ObjectCache, WfeKey
 from kubernaut_wfe.controller.crdcheck import check_crd
 from kubernaut_wfe.controller.health import (
+    HttpEndpoints,
+    LoopHeartbeat,
+    ProbeReport,
+    WatchMonitor,
     datastorage_state,
     liveness_report,
     readiness_report,
-    relay,
-    stop_on_signals,
 )
-from kubernaut_wfe.controller.intake import WatchIntake
 from kubernaut_wfe.controller.kopf_setup import WATCH_SERVER_TIMEOUT, configure_kopf, kopf_scope
 from kubernaut_wfe.controller.leader import (
     LeaderElectionSettings,
@@ -33,14 +37,14 @@ from kubernaut_wfe.controller.leader import (
     Leadership,
     election_namespace,
 )
-from kubernaut_wfe.controller.liveness import LoopHeartbeat, WatchMonitor
-from kubernaut_wfe.controller.metrics import ControllerMetrics
-from kubernaut_wfe.controller.probes import HttpEndpoints, ProbeReport
-from kubernaut_wfe.controller.reconciler import Reconciler
-from kubernaut_wfe.controller.workqueue import WorkQueue
 from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.datastorage.client import DataStorageClient
 from kubernaut_wfe.datastorage.credentials import CaBundle, FileToken
+from kubernaut_wfe.reconcile.cache import ObjectCache, WfeKey
+from kubernaut_wfe.reconcile.intake import WatchIntake
+from kubernaut_wfe.reconcile.metrics import ControllerMetrics
+from kubernaut_wfe.reconcile.reconciler import Reconciler
+from kubernaut_wfe.reconcile.workqueue import WorkQueue
 
 logger = structlog.get_logger("kubernaut_wfe.controller")
 
@@ -317,3 +321,20 @@ class Controller:
                 self._probe_http, self.config.audit.datastorage_url
             ),
         )
+
+
+@contextlib.contextmanager
+def stop_on_signals(stopping: asyncio.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set `stopping` (until kopf installs its own handlers): a standby may wait
+    for the Lease for a long time and must still stop gracefully."""
+    if threading.current_thread() is threading.main_thread():
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stopping.set)
+    yield
+
+
+async def relay(source: asyncio.Event, target: asyncio.Event) -> None:
+    """Set `target` once `source` is set."""
+    await source.wait()
+    target.set()

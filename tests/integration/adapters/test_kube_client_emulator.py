@@ -24,7 +24,7 @@ from kubernaut_wfe.adapters.kube import (
 from kubernaut_wfe.adapters.kubeconfig import load_kubeconfig
 from kubernaut_wfe.adapters.retry import Jitter
 from kubernaut_wfe.constants import CRD_NAME, EventReason, EventType, Label
-from kubernaut_wfe.emulator.server import ApiEmulator
+from kubernaut_wfe_tools.emulator.server import ApiEmulator
 
 POLICY = RetryPolicy(initial_delay=0.1, max_delay=2.0, jitter=Jitter.NONE, max_attempts=4)
 NAMESPACE = "default"

@@ -22,7 +22,7 @@ from openapi_core.testing import MockRequest, MockResponse
 
 from kubernaut_wfe.audit_service import create_app, store_for_url
 from kubernaut_wfe.audit_service.store import AuditStore
-from kubernaut_wfe.testing.postgres import PostgresUnavailableError, throwaway_postgres
+from kubernaut_wfe_tools.testing.postgres import PostgresUnavailableError, throwaway_postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 REAL_SPEC = REPO_ROOT.parent / "shared" / "datastorage-openapi" / "data-storage-v1.yaml"

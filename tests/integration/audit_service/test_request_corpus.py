@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from kubernaut_wfe.httplog import quiet_client_faults
-from kubernaut_wfe.testing.corpus import AUDIT_CLOCK, AuditRequestCase, audit_request_cases
+from kubernaut_wfe_tools.testing.corpus import AUDIT_CLOCK, AuditRequestCase, audit_request_cases
 
 # The fixtures live in the sibling conftest (importlib mode: no absolute import of it).
 from .conftest import FakeClock  # noqa: TID252

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -10,11 +10,11 @@ import yaml
 from kubernaut_wfe.audit_service.query import DEFAULT_LIMIT, MAX_LIMIT
 from kubernaut_wfe.audit_service.validation import MAX_BATCH_SIZE
 
+SPEC_PATH = Path(__file__).resolve().parents[3] / "api" / "openapi" / "data-storage-v1.yaml"
+
 
 def _spec() -> Any:
-    return yaml.safe_load(
-        resources.files("kubernaut_wfe.data").joinpath("data-storage-v1.yaml").read_text()
-    )
+    return yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
 
 
 def test_batch_size_matches_the_spec() -> None:

@@ -1,5 +1,5 @@
-"""The audit-trail stack: the shared integration stack (`kubernaut_wfe.testing.stack`) with the
-Tekton simulator, whose audit service runs in-process or as a process of its own, and whose
+"""The audit-trail stack: the shared integration stack (`kubernaut_wfe_tools.testing.stack`)
+with the Tekton simulator, whose audit service runs in-process or as a process of its own, and whose
 stored trails are checked against both specs."""
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 import pytest
 
 from kubernaut_wfe.constants import ConditionReason, ConditionType, Phase
-from kubernaut_wfe.testing.stack import (
+from kubernaut_wfe_tools.testing.stack import (
     EXECUTION_NAMESPACE,
     IntegrationStack,
     serving_stack,
     sqlite_audit_service,
 )
-from kubernaut_wfe.testing.testcluster import TestCluster
+from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
 from .trail import SpecJudges, query_trail  # noqa: TID252
 

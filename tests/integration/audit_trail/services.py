@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kubernaut_wfe.processes import AuditServerProcess
+from kubernaut_wfe_tools.processes import AuditServerProcess
 
 BATCH_REQUEST_LINE = b"POST /api/v1/audit/events/batch "
 READY_TIMEOUT = 60.0

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe.processes import free_port
-from kubernaut_wfe.testing.audit_service import in_process_audit_service
-from kubernaut_wfe.testing.stack import wfe_body
-from kubernaut_wfe.testing.testcluster import TestCluster
+from kubernaut_wfe_tools.processes import free_port
+from kubernaut_wfe_tools.testing.audit_service import in_process_audit_service
+from kubernaut_wfe_tools.testing.stack import wfe_body
+from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
 from .conftest import Stack, make_stack  # noqa: TID252
 from .services import FrontProxy  # noqa: TID252

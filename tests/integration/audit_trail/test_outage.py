@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from kubernaut_wfe.constants import ConditionReason
-from kubernaut_wfe.processes import free_port
-from kubernaut_wfe.testing.stack import FAILING, HELLO, wfe_body
-from kubernaut_wfe.testing.testcluster import TestCluster
+from kubernaut_wfe_tools.processes import free_port
+from kubernaut_wfe_tools.testing.stack import FAILING, HELLO, wfe_body
+from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
 from .conftest import TERMINAL, Stack, audit_reason, audit_succeeded, make_stack  # noqa: TID252
 from .services import AuditServiceProcess, Forward, FrontProxy  # noqa: TID252

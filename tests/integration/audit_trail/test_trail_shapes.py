@@ -13,10 +13,10 @@ import pytest
 
 from kubernaut_wfe.constants import FailureReason
 from kubernaut_wfe.datastorage.events import DELETED_WHILE_RUNNING
-from kubernaut_wfe.testing.audit_service import in_process_audit_service
-from kubernaut_wfe.testing.postgres import PostgresUnavailableError, throwaway_postgres
-from kubernaut_wfe.testing.stack import FAILING, wfe_body
-from kubernaut_wfe.testing.testcluster import TestCluster
+from kubernaut_wfe_tools.testing.audit_service import in_process_audit_service
+from kubernaut_wfe_tools.testing.postgres import PostgresUnavailableError, throwaway_postgres
+from kubernaut_wfe_tools.testing.stack import FAILING, wfe_body
+from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
 from .conftest import Stack, make_stack  # noqa: TID252
 from .trail import (  # noqa: TID252

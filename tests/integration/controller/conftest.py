@@ -1,5 +1,6 @@
-"""The controller's integration stack (`kubernaut_wfe.testing.stack`) with the audit service on
-SQLite, in three namespaces besides the execution one, and the means to play Tekton by hand."""
+"""The controller's integration stack (`kubernaut_wfe_tools.testing.stack`) with the audit
+service on SQLite, in three namespaces besides the execution one, and the means to play Tekton
+by hand."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe.constants import Annotation, Label
-from kubernaut_wfe.testing.stack import (
+from kubernaut_wfe_tools.testing.stack import (
     EXECUTION_NAMESPACE,
     HELLO,
     RUNS_PATH,
@@ -18,7 +19,7 @@ from kubernaut_wfe.testing.stack import (
     serving_stack,
     sqlite_audit_service,
 )
-from kubernaut_wfe.testing.testcluster import TestCluster
+from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
 
 class Stack(IntegrationStack):

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe.audit_service.server import serve
-from kubernaut_wfe.processes import free_port
-from kubernaut_wfe.testing.stack import wfe_body
+from kubernaut_wfe_tools.processes import free_port
+from kubernaut_wfe_tools.testing.stack import wfe_body
 
 # The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
 from .conftest import Stack  # noqa: TID252

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe.testing.stack import FAILING, wfe_body
+from kubernaut_wfe_tools.testing.stack import FAILING, wfe_body
 
 # The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
 from .conftest import Stack  # noqa: TID252

@@ -8,7 +8,7 @@ import pytest
 
 from kubernaut_wfe.constants import FINALIZER, Annotation, Label
 from kubernaut_wfe.core.naming import pipelinerun_name
-from kubernaut_wfe.testing.stack import EXECUTION_NAMESPACE, finished_status, wfe_body
+from kubernaut_wfe_tools.testing.stack import EXECUTION_NAMESPACE, finished_status, wfe_body
 
 # The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
 from .conftest import Stack  # noqa: TID252

@@ -14,11 +14,11 @@ import httpx
 import pytest
 import yaml
 
-from kubernaut_wfe.emulator import ApiEmulator
-from kubernaut_wfe.emulator.server import default_crd_paths
-from kubernaut_wfe.testing.stack import wfe_body
-from kubernaut_wfe.testing.targets import target_kind
-from kubernaut_wfe.testing.testcluster import TestCluster
+from kubernaut_wfe_tools.emulator import ApiEmulator
+from kubernaut_wfe_tools.emulator.server import default_crd_paths
+from kubernaut_wfe_tools.testing.stack import wfe_body
+from kubernaut_wfe_tools.testing.targets import target_kind
+from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
 # The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
 from .conftest import Stack  # noqa: TID252

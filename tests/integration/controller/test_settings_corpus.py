@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kubernaut_wfe.testing.corpus import SettingsCase, settings_cases
+from kubernaut_wfe_tools.testing.corpus import SettingsCase, settings_cases
 
 pytestmark = pytest.mark.timeout(600)
 CASES = settings_cases()

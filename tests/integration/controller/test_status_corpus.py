@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe.constants import AuditEventType, EventReason
-from kubernaut_wfe.testing.corpus import StatusCase, StatusOutcome, WriteStage, status_cases
-from kubernaut_wfe.testing.stack import finished_status, wfe_body
-from kubernaut_wfe.testing.targets import WFE_API
+from kubernaut_wfe_tools.testing.corpus import StatusCase, StatusOutcome, WriteStage, status_cases
+from kubernaut_wfe_tools.testing.stack import finished_status, wfe_body
+from kubernaut_wfe_tools.testing.targets import WFE_API
 
 # The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
 from .conftest import Stack  # noqa: TID252

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe.constants import Annotation, AuditEventType, EventReason
-from kubernaut_wfe.testing.stack import RUNS_PATH, finished_status, wfe_body
-from kubernaut_wfe.testing.targets import WFE_API
+from kubernaut_wfe_tools.testing.stack import RUNS_PATH, finished_status, wfe_body
+from kubernaut_wfe_tools.testing.targets import WFE_API
 
 # The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
 from .conftest import Stack  # noqa: TID252

@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 import httpx
 
-from kubernaut_wfe.emulator import ApiEmulator
-from kubernaut_wfe.testing.testcluster import TestCluster
+from kubernaut_wfe_tools.emulator import ApiEmulator
+from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
 Target = Literal["emulator", "cluster"]
 TARGETS: tuple[Target, ...] = ("emulator", "cluster")

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from kubernaut_wfe.commands import emulator as command
+from kubernaut_wfe_tools.commands import emulator as command
 
 
 async def test_emulator_command_serves_writes_kubeconfig_and_stops_cleanly(
@@ -21,7 +21,7 @@ async def test_emulator_command_serves_writes_kubeconfig_and_stops_cleanly(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "kubernaut_wfe.commands.emulator",
+        "kubernaut_wfe_tools.commands.emulator",
         "--listen",
         "127.0.0.1:0",
         "--kubeconfig-out",

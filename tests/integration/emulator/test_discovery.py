@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from kubernaut_wfe.emulator import ApiEmulator
-from kubernaut_wfe.testing.testcluster import TestCluster
+from kubernaut_wfe_tools.emulator import ApiEmulator
+from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
 from .fidelity import Api  # noqa: TID252
 

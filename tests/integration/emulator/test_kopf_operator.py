@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import kopf
 
-from kubernaut_wfe.emulator import ApiEmulator
+from kubernaut_wfe_tools.emulator import ApiEmulator
 
 WFE_PATH = "/apis/kubernaut.ai/v1alpha1/namespaces/default/workflowexecutions"
 Factory = Callable[..., dict[str, Any]]

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kubernaut_wfe.emulator import ApiEmulator
+from kubernaut_wfe_tools.emulator import ApiEmulator
 
 from .fidelity import MERGE, Api, unique  # noqa: TID252
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from kubernaut_wfe.emulator import ApiEmulator
+from kubernaut_wfe_tools.emulator import ApiEmulator
 
 PR_PATH = "/apis/tekton.dev/v1/namespaces/default/pipelineruns"
 OBJECTS = 2_000

@@ -16,18 +16,18 @@ import pytest
 import yaml
 
 from kubernaut_wfe.constants import ConditionStatus
-from kubernaut_wfe.emulator.server import TEKTON_CRDS_DIR
-from kubernaut_wfe.tekton_simulator.documents.pipelinerun import (
+from kubernaut_wfe_tools.emulator.server import TEKTON_CRDS_DIR
+from kubernaut_wfe_tools.tekton_simulator.documents.pipelinerun import (
     pipelinerun_finished,
     pipelinerun_running,
 )
-from kubernaut_wfe.tekton_simulator.documents.taskrun import (
+from kubernaut_wfe_tools.tekton_simulator.documents.taskrun import (
     taskrun_object,
     taskrun_pending,
     taskrun_running,
 )
-from kubernaut_wfe.tekton_simulator.samples import sample_pipelinerun
-from kubernaut_wfe.tekton_simulator.scenario import read_scenario
+from kubernaut_wfe_tools.tekton_simulator.samples import sample_pipelinerun
+from kubernaut_wfe_tools.tekton_simulator.scenario import read_scenario
 
 from .fidelity import MERGE, Api  # noqa: TID252
 

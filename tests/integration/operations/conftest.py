@@ -1,4 +1,4 @@
-"""The operations stack: the shared integration stack (`kubernaut_wfe.testing.stack`) with the
+"""The operations stack: the shared integration stack (`kubernaut_wfe_tools.testing.stack`) with the
 audit service on SQLite, and controllers in their own namespace, each with its probe and
 metrics ports read from its JSON log."""
 
@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from kubernaut_wfe.testing.stack import (
+from kubernaut_wfe_tools.testing.stack import (
     EXECUTION_NAMESPACE,
     ControllerProcess,
     IntegrationStack,
@@ -21,7 +21,7 @@ from kubernaut_wfe.testing.stack import (
     serving_stack,
     sqlite_audit_service,
 )
-from kubernaut_wfe.testing.testcluster import TestCluster
+from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
 CONTROLLER_NAMESPACE = "kubernaut-system"
 LEASE_NAME = "workflowexecution.kubernaut.ai"

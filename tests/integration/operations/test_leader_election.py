@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from kubernaut_wfe.adapters.kube_resources import LEASES
-from kubernaut_wfe.testing.stack import wfe_body
+from kubernaut_wfe_tools.testing.stack import wfe_body
 
 # The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
 from .conftest import CONTROLLER_NAMESPACE, LEADER_TIMINGS, LEASE_NAME, Stack  # noqa: TID252

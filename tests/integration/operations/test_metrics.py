@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from kubernaut_wfe.adapters.kubeconfig import load_kubeconfig
 from kubernaut_wfe.controller.operator import Controller
 from kubernaut_wfe.core.config import load_config
-from kubernaut_wfe.testing.stack import wfe_body
+from kubernaut_wfe_tools.testing.stack import wfe_body
 
 # The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
 from .conftest import Stack  # noqa: TID252

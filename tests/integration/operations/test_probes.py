@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kubernaut_wfe.crdschema import packaged_crd_path
-from kubernaut_wfe.testing.stack import wfe_body
-from kubernaut_wfe.testing.targets import target_kind
-from kubernaut_wfe.testing.testcluster import TestCluster
+from kubernaut_wfe_tools.crdschema import packaged_crd_path
+from kubernaut_wfe_tools.testing.stack import wfe_body
+from kubernaut_wfe_tools.testing.targets import target_kind
+from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
 # The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
 from .conftest import Stack, operations_stack  # noqa: TID252

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from kubernaut_wfe.testing.stack import wfe_body
+from kubernaut_wfe_tools.testing.stack import wfe_body
 
 # The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
 from .conftest import TRAIL, Stack  # noqa: TID252

@@ -16,8 +16,8 @@ from typing import Any
 import helm_python as helm
 import pytest
 
-from kubernaut_wfe.emulator import RequestRecord
-from kubernaut_wfe.testing.stack import (
+from kubernaut_wfe_tools.emulator import RequestRecord
+from kubernaut_wfe_tools.testing.stack import (
     EXECUTION_NAMESPACE,
     IntegrationStack,
     finished_status,
@@ -25,7 +25,7 @@ from kubernaut_wfe.testing.stack import (
     sqlite_audit_service,
     wfe_body,
 )
-from kubernaut_wfe.testing.testcluster import TestCluster
+from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
 pytestmark = pytest.mark.timeout(120)
 

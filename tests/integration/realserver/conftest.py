@@ -1,6 +1,6 @@
 """The controller as its own process on the real API server, on the ServiceAccount identity of
 `deploy/rbac/`, with the audit service (SQLite) and the Tekton simulator playing Tekton: the
-integration stack (`kubernaut_wfe.testing.stack`) always on the real server, whatever
+integration stack (`kubernaut_wfe_tools.testing.stack`) always on the real server, whatever
 `INTEGRATION_TARGET` says."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from kubernaut_wfe.testing.stack import (
+from kubernaut_wfe_tools.testing.stack import (
     EXECUTION_NAMESPACE,
     ControllerProcess,
     IntegrationStack,
@@ -21,7 +21,7 @@ from kubernaut_wfe.testing.stack import (
     serving_stack,
     sqlite_audit_service,
 )
-from kubernaut_wfe.testing.testcluster import TestCluster
+from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
 RUNS_API = f"/apis/tekton.dev/v1/namespaces/{EXECUTION_NAMESPACE}/pipelineruns"
 

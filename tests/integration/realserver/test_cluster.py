@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubernaut_wfe.testing.testcluster import CONTROLLER_USER, TestCluster
-from kubernaut_wfe.testing.testcluster.build import MODULE_DIR, cache_dir, read_pins
-from kubernaut_wfe.testing.testcluster.cluster import NAMESPACES, RBAC_DIR
+from kubernaut_wfe_tools.testing.testcluster import CONTROLLER_USER, TestCluster
+from kubernaut_wfe_tools.testing.testcluster.build import MODULE_DIR, cache_dir, read_pins
+from kubernaut_wfe_tools.testing.testcluster.cluster import NAMESPACES, RBAC_DIR
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from kubernaut_wfe.testing.stack import json_lines, wfe_body
-from kubernaut_wfe.testing.targets import WFE_API
-from kubernaut_wfe.testing.testcluster import CONTROLLER_USER, TestCluster
+from kubernaut_wfe_tools.testing.stack import json_lines, wfe_body
+from kubernaut_wfe_tools.testing.targets import WFE_API
+from kubernaut_wfe_tools.testing.testcluster import CONTROLLER_USER, TestCluster
 
 from .conftest import ServerStack  # noqa: TID252
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from kubernaut_wfe.testing.corpus import SpecCase, spec_cases
-from kubernaut_wfe.testing.targets import WFE_API
+from kubernaut_wfe_tools.testing.corpus import SpecCase, spec_cases
+from kubernaut_wfe_tools.testing.targets import WFE_API
 
 from .conftest import ServerStack  # noqa: TID252
 

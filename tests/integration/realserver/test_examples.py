@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kubernaut_wfe.testing.testcluster import TestCluster
-from kubernaut_wfe.testing.testcluster.cluster import CRD_DIR
+from kubernaut_wfe_tools.testing.testcluster import TestCluster
+from kubernaut_wfe_tools.testing.testcluster.cluster import CRD_DIR
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -18,8 +18,8 @@ import httpx
 import pytest
 import yaml
 
-from kubernaut_wfe.testing.faultproxy import FaultProxy, proxied_kubeconfig
-from kubernaut_wfe.testing.testcluster import CONTROLLER_USER, TestCluster
+from kubernaut_wfe_tools.testing.faultproxy import FaultProxy, proxied_kubeconfig
+from kubernaut_wfe_tools.testing.testcluster import CONTROLLER_USER, TestCluster
 
 pytestmark = pytest.mark.timeout(60)
 

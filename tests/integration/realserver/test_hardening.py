@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe.testing.stack import EXECUTION_NAMESPACE, wfe_body
+from kubernaut_wfe_tools.testing.stack import EXECUTION_NAMESPACE, wfe_body
 
 from .conftest import RUNS_API, ServerStack  # noqa: TID252
 

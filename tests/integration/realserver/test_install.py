@@ -11,9 +11,9 @@ import helm_python as helm
 import pytest
 import yaml
 
-from kubernaut_wfe.testing.stack import wfe_body
-from kubernaut_wfe.testing.testcluster import TestCluster
-from kubernaut_wfe.testing.testcluster.cluster import CRD_DIR
+from kubernaut_wfe_tools.testing.stack import wfe_body
+from kubernaut_wfe_tools.testing.testcluster import TestCluster
+from kubernaut_wfe_tools.testing.testcluster.cluster import CRD_DIR
 
 from .conftest import server_stack  # noqa: TID252
 

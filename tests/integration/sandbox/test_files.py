@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kubernaut_wfe.commands import sandbox as command
-from kubernaut_wfe.sandbox.manifests import ManifestError, find_examples_dir, load_manifests
-from kubernaut_wfe.sandbox.stack import STATE_FILE_NAME, StackError, prepare_state_dir
+from kubernaut_wfe_tools.commands import sandbox as command
+from kubernaut_wfe_tools.sandbox.manifests import ManifestError, find_examples_dir, load_manifests
+from kubernaut_wfe_tools.sandbox.stack import STATE_FILE_NAME, StackError, prepare_state_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

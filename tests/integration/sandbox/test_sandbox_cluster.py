@@ -15,9 +15,9 @@ import pytest
 
 from kubernaut_wfe.adapters.kube_auth import build_ssl_context
 from kubernaut_wfe.adapters.kubeconfig import load_kubeconfig
-from kubernaut_wfe.commands import sandbox as command
 from kubernaut_wfe.constants import API_VERSION, PLURAL
-from kubernaut_wfe.testing.testcluster import CONTROLLER_USER, TestCluster
+from kubernaut_wfe_tools.commands import sandbox as command
+from kubernaut_wfe_tools.testing.testcluster import CONTROLLER_USER, TestCluster
 
 from .state import wait_for_state  # noqa: TID252
 
@@ -37,7 +37,7 @@ def _args(*argv: str) -> argparse.Namespace:
 
 def _sandbox_command(state_dir: Path, *args: str) -> list[str]:
     return [
-        sys.executable, "-m", "kubernaut_wfe.commands.sandbox",
+        sys.executable, "-m", "kubernaut_wfe_tools.commands.sandbox",
         "--state-dir", str(state_dir), *args,
     ]  # fmt: skip
 

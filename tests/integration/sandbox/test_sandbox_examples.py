@@ -71,7 +71,7 @@ def _examples() -> list[Example]:
 
 def _sandbox(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [
-        sys.executable, "-m", "kubernaut_wfe.commands.sandbox",
+        sys.executable, "-m", "kubernaut_wfe_tools.commands.sandbox",
         "--state-dir", str(tmp_path / "state"), "--exit-when-done", "--timeout", "120", *args,
     ]  # fmt: skip
     return subprocess.run(

@@ -34,7 +34,8 @@ def test_sigterm_stops_the_controller_and_prints_the_json_document(tmp_path: Pat
     state_dir = tmp_path / "state"
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "kubernaut_wfe.commands.sandbox", "--state-dir", str(state_dir),
+            sys.executable, "-m", "kubernaut_wfe_tools.commands.sandbox",
+            "--state-dir", str(state_dir),
             "--apply", str(HELLO), "--output", "json",
         ],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -67,7 +68,8 @@ def test_sigterm_stops_the_controller_and_prints_the_json_document(tmp_path: Pat
 def test_a_controller_that_cannot_start_fails_the_sandbox_with_its_log(tmp_path: Path) -> None:
     result = subprocess.run(
         [
-            sys.executable, "-m", "kubernaut_wfe.commands.sandbox", "--state-dir", str(tmp_path),
+            sys.executable, "-m", "kubernaut_wfe_tools.commands.sandbox",
+            "--state-dir", str(tmp_path),
             "--no-apply", "--cooldown-period", "bogus",
         ],
         capture_output=True, text=True, timeout=90, check=False,

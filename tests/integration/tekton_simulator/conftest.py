@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from kubernaut_wfe.emulator import ApiEmulator
-from kubernaut_wfe.tekton_simulator import Pacing
-from kubernaut_wfe.tekton_simulator.samples import SAMPLE_NAMESPACE
+from kubernaut_wfe_tools.emulator import ApiEmulator
+from kubernaut_wfe_tools.tekton_simulator import Pacing
+from kubernaut_wfe_tools.tekton_simulator.samples import SAMPLE_NAMESPACE
 
 FAST = Pacing(resolution=timedelta(0), pod_start=timedelta(0), cancellation=timedelta(0))
 

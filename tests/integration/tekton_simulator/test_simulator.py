@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from kubernaut_wfe.emulator import ApiEmulator
-from kubernaut_wfe.tekton_simulator import Pacing, TektonSimulator, companion
-from kubernaut_wfe.tekton_simulator.samples import (
+from kubernaut_wfe_tools.emulator import ApiEmulator
+from kubernaut_wfe_tools.tekton_simulator import Pacing, TektonSimulator, companion
+from kubernaut_wfe_tools.tekton_simulator.samples import (
     FAILING_BUNDLE,
     HELLO_WORLD_BUNDLE,
     SAMPLE_NAME,

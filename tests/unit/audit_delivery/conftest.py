@@ -7,7 +7,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from kubernaut_wfe.datastorage.client import DataStorageClient
-from kubernaut_wfe.testing.fake_datastorage import FakeDataStorage
+from kubernaut_wfe_tools.testing.fake_datastorage import FakeDataStorage
 
 
 @pytest.fixture

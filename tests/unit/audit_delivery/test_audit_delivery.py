@@ -15,7 +15,7 @@ from kubernaut_wfe.adapters.audit_config import AuditDeliveryConfig, backoff_del
 from kubernaut_wfe.adapters.audit_delivery import EXPIRED_DETAIL, AuditDelivery, PendingEvent
 from kubernaut_wfe.constants import AuditEventType
 from kubernaut_wfe.datastorage.client import DataStorageClient
-from kubernaut_wfe.testing.fake_datastorage import AT, NOW, FakeDataStorage, Fault, make_event
+from kubernaut_wfe_tools.testing.fake_datastorage import AT, NOW, FakeDataStorage, Fault, make_event
 
 pytestmark = pytest.mark.looptime
 

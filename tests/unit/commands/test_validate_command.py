@@ -35,7 +35,7 @@ spec:
 @pytest.fixture(autouse=True)
 def only_validate(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep these tests independent of the other subcommands' imports."""
-    monkeypatch.setattr(cli, "COMMANDS", {"validate": "kubernaut_wfe.commands.validate"})
+    monkeypatch.setattr(cli, "COMMANDS", {"validate": "kubernaut_wfe_tools.commands.validate"})
 
 
 def write(tmp_path: Path, text: str, name: str = "wfe.yaml") -> str:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe.constants import Annotation, Label, TektonLabel
-from kubernaut_wfe.controller import cache as cache_module
-from kubernaut_wfe.controller.cache import ObjectCache, newer_or_same, wfe_key_of_run
+from kubernaut_wfe.reconcile import cache as cache_module
+from kubernaut_wfe.reconcile.cache import ObjectCache, newer_or_same, wfe_key_of_run
 
 
 def obj(name: str, rv: str, uid: str = "u1", **meta: Any) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry, Counter
 
 from kubernaut_wfe.adapters.kube import ApiError
 from kubernaut_wfe.constants import EventReason, EventType
-from kubernaut_wfe.controller.events import EventPoster, involved_reference
 from kubernaut_wfe.core.actions import KubeEvent
+from kubernaut_wfe.reconcile.events import EventPoster, involved_reference
 
 WFE = {
     "apiVersion": "kubernaut.ai/v1alpha1",

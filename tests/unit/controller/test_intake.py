@@ -1,4 +1,4 @@
-"""Watch events become work only when they bring something new (controller/intake.py)."""
+"""Watch events become work only when they bring something new (reconcile/intake.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 from kubernaut_wfe.constants import Annotation, TektonLabel
-from kubernaut_wfe.controller.cache import ObjectCache, WfeKey
-from kubernaut_wfe.controller.intake import WatchIntake
-from kubernaut_wfe.controller.workqueue import WorkQueue
+from kubernaut_wfe.reconcile.cache import ObjectCache, WfeKey
+from kubernaut_wfe.reconcile.intake import WatchIntake
+from kubernaut_wfe.reconcile.workqueue import WorkQueue
 
 KEY: WfeKey = ("team", "w")
 

@@ -10,10 +10,10 @@ import pytest
 
 from kubernaut_wfe.adapters.discovery import ApiDiscovery
 from kubernaut_wfe.constants import Annotation
-from kubernaut_wfe.controller.cache import ObjectCache
-from kubernaut_wfe.controller.metrics import ControllerMetrics
-from kubernaut_wfe.controller.reconciler import Reconciler
 from kubernaut_wfe.core.config import load_config
+from kubernaut_wfe.reconcile.cache import ObjectCache
+from kubernaut_wfe.reconcile.metrics import ControllerMetrics
+from kubernaut_wfe.reconcile.reconciler import Reconciler
 
 from .conftest import KubeFactory, wfe_document  # noqa: TID252
 

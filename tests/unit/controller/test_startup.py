@@ -12,7 +12,7 @@ import yaml
 
 from kubernaut_wfe.commands import run
 from kubernaut_wfe.controller.crdcheck import missing_status_fields
-from kubernaut_wfe.controller.probes import parse_bind_address
+from kubernaut_wfe.controller.health import parse_bind_address
 
 CRD_PATH = Path(__file__).parents[3] / "deploy" / "crds" / "kubernaut.ai_workflowexecutions.yaml"
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe.constants import AuditEventType, ConditionType, Phase
-from kubernaut_wfe.controller.status import fold_audit_outcomes, merge_patch
 from kubernaut_wfe.core.models import PipelineRunRef, WorkflowExecution, WorkflowExecutionStatus
+from kubernaut_wfe.reconcile.status import fold_audit_outcomes, merge_patch
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

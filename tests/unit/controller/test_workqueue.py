@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from kubernaut_wfe.controller.workqueue import Backoff, WorkQueue
+from kubernaut_wfe.reconcile.workqueue import Backoff, WorkQueue
 
 pytestmark = pytest.mark.looptime
 

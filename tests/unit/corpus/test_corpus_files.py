@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe.testing import corpus
+from kubernaut_wfe_tools.testing import corpus
 
 LOADERS: dict[str, Callable[[], Sequence[Any]]] = {
     "wfe_specs.yaml": corpus.spec_cases,

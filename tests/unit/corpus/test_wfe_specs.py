@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kubernaut_wfe.commands.validate import validate_document
 from kubernaut_wfe.core.validation import validate_wfe
-from kubernaut_wfe.crdschema import CustomResourceSchema, load_crd_documents
-from kubernaut_wfe.testing.corpus import SpecCase, spec_cases
+from kubernaut_wfe_tools.commands.validate import validate_document
+from kubernaut_wfe_tools.crdschema import CustomResourceSchema, load_crd_documents
+from kubernaut_wfe_tools.testing.corpus import SpecCase, spec_cases
 
 CRD = (
     Path(__file__).resolve().parents[3] / "deploy" / "crds" / "kubernaut.ai_workflowexecutions.yaml"

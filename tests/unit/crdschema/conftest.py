@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe.crdschema import CustomResourceSchema, load_crd_documents
+from kubernaut_wfe_tools.crdschema import CustomResourceSchema, load_crd_documents
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CRD_PATH = REPO_ROOT / "deploy" / "crds" / "kubernaut.ai_workflowexecutions.yaml"

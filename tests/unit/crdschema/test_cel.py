@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe.crdschema import CauseType, CustomResourceSchema, FieldError, RuleCompileError
+from kubernaut_wfe_tools.crdschema import (
+    CauseType,
+    CustomResourceSchema,
+    FieldError,
+    RuleCompileError,
+)
 
 SchemaFactory = Callable[[Mapping[str, Any]], CustomResourceSchema]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe.crdschema import CauseType, CustomResourceSchema, FieldError
+from kubernaut_wfe_tools.crdschema import CauseType, CustomResourceSchema, FieldError
 
 SchemaFactory = Callable[[Mapping[str, Any]], CustomResourceSchema]
 OBJECT_X: dict[str, Any] = {"type": "object", "properties": {"x": {"type": "string"}}}
@@ -391,7 +391,7 @@ def test_a_bad_pattern_makes_the_crd_unusable(spec_schema: SchemaFactory) -> Non
 
 
 def test_missing_version_is_reported(spec_schema: SchemaFactory) -> None:
-    from kubernaut_wfe.crdschema import CustomResourceSchema
+    from kubernaut_wfe_tools.crdschema import CustomResourceSchema
 
     from_crd = CustomResourceSchema.from_crd
     schema = spec_schema({"type": "string"})
@@ -416,7 +416,7 @@ def test_multiple_of_tolerates_float_rounding(spec_schema: SchemaFactory) -> Non
     ],
 )
 def test_object_meta(metadata: Any, expected: list[str]) -> None:
-    from kubernaut_wfe.crdschema import validate_object_meta
+    from kubernaut_wfe_tools.crdschema import validate_object_meta
 
     found = [str(error) for error in validate_object_meta(metadata)]
     assert len(found) == len(expected)

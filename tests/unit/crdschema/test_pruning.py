@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe.crdschema import CustomResourceSchema
+from kubernaut_wfe_tools.crdschema import CustomResourceSchema
 
 SchemaFactory = Callable[[Mapping[str, Any]], CustomResourceSchema]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from kubernaut_wfe.crdschema import CustomResourceSchema
+from kubernaut_wfe_tools.crdschema import CustomResourceSchema
 
 
 def _invalid_old(wfe: dict[str, Any]) -> dict[str, Any]:

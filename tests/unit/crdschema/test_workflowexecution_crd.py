@@ -11,7 +11,12 @@ import pytest
 
 from kubernaut_wfe import constants
 from kubernaut_wfe.constants import AuditEventType, FailureReason, Phase
-from kubernaut_wfe.crdschema import CauseType, CustomResourceSchema, FieldError, packaged_crd_path
+from kubernaut_wfe_tools.crdschema import (
+    CauseType,
+    CustomResourceSchema,
+    FieldError,
+    packaged_crd_path,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CRD_PATH = REPO_ROOT / "deploy" / "crds" / "kubernaut.ai_workflowexecutions.yaml"
@@ -79,8 +84,8 @@ def test_crd_is_a_valid_kubernetes_1_31_customresourcedefinition(wfe_crd: dict[s
 
 def test_packaged_copy_is_identical() -> None:
     assert packaged_crd_path().read_bytes() == CRD_PATH.read_bytes(), (
-        "src/kubernaut_wfe/data/kubernaut.ai_workflowexecutions.yaml is stale: run `make generate`"
-        " or copy deploy/crds/kubernaut.ai_workflowexecutions.yaml to src/kubernaut_wfe/data/"
+        "tools/src/kubernaut_wfe_tools/data/kubernaut.ai_workflowexecutions.yaml is stale:"
+        " run `make generate`"
     )
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe.emulator.errors import ApiError
-from kubernaut_wfe.emulator.patching import json_patch, merge_patch
+from kubernaut_wfe_tools.emulator.errors import ApiError
+from kubernaut_wfe_tools.emulator.patching import json_patch, merge_patch
 
 DOC: dict[str, Any] = {"a": {"b": 1, "c": [1, 2]}, "d": "x"}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from kubernaut_wfe.emulator.errors import ApiError
-from kubernaut_wfe.emulator.protobuf import decode, is_protobuf
+from kubernaut_wfe_tools.emulator.errors import ApiError
+from kubernaut_wfe_tools.emulator.protobuf import decode, is_protobuf
 
 
 def varint(number: int) -> bytes:

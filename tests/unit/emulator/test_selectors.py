@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kubernaut_wfe.emulator.errors import ApiError
-from kubernaut_wfe.emulator.selectors import FieldSelector, LabelSelector
+from kubernaut_wfe_tools.emulator.errors import ApiError
+from kubernaut_wfe_tools.emulator.selectors import FieldSelector, LabelSelector
 
 LABELS = {"app": "web", "tier": "front", "env": ""}
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from kubernaut_wfe.commands.validate import validate_document
 from kubernaut_wfe.constants import FailureReason, Phase
 from kubernaut_wfe.core.validation import validate_wfe
-from kubernaut_wfe.crdschema import CustomResourceSchema, load_crd_documents
+from kubernaut_wfe_tools.commands.validate import validate_document
+from kubernaut_wfe_tools.crdschema import CustomResourceSchema, load_crd_documents
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO_ROOT / "examples"

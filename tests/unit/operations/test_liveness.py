@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 
-from kubernaut_wfe.controller.health import liveness_report
-from kubernaut_wfe.controller.liveness import LOOP_LAG_LIMIT, LoopHeartbeat
-from kubernaut_wfe.controller.probes import ProbeReport
+from kubernaut_wfe.controller.health import (
+    LOOP_LAG_LIMIT,
+    LoopHeartbeat,
+    ProbeReport,
+    liveness_report,
+)
 
 
 class FakeClock:

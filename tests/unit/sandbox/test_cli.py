@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from kubernaut_wfe.commands import sandbox as command
+from kubernaut_wfe_tools.commands import sandbox as command
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 import io
 
-from kubernaut_wfe.sandbox.display import Display
-from kubernaut_wfe.sandbox.timeline import WfeView
+from kubernaut_wfe_tools.sandbox.display import Display
+from kubernaut_wfe_tools.sandbox.timeline import WfeView
 
 NOON = datetime.datetime(2026, 1, 2, 12, 0, 5, tzinfo=datetime.UTC)
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kubernaut_wfe.sandbox.kubeapi import KubeApi, KubeApiError, WatchEvent
+from kubernaut_wfe_tools.sandbox.kubeapi import KubeApi, KubeApiError, WatchEvent
 
 DISCOVERY = {
     "resources": [

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe.sandbox.manifests import Manifest, namespaces_needed
-from kubernaut_wfe.sandbox.report import correlation_id
-from kubernaut_wfe.sandbox.stack import Endpoints
+from kubernaut_wfe_tools.sandbox.manifests import Manifest, namespaces_needed
+from kubernaut_wfe_tools.sandbox.report import correlation_id
+from kubernaut_wfe_tools.sandbox.stack import Endpoints
 
 ENDPOINTS = Endpoints(
     pid=1,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe.sandbox.timeline import WfeView, describe_changes, progress_line, view_of
+from kubernaut_wfe_tools.sandbox.timeline import WfeView, describe_changes, progress_line, view_of
 
 
 def wfe(status: dict[str, Any] | None = None, name: str = "hello") -> dict[str, Any]:

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from kubernaut_wfe.tekton_simulator.timeline import Write, WriteKind
+from kubernaut_wfe_tools.tekton_simulator.timeline import Write, WriteKind
 
 CRD_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "tekton-crds"
 CRD_FILES = {"PipelineRun": "300-pipelinerun.yaml", "TaskRun": "300-taskrun.yaml"}

@@ -4,7 +4,7 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from kubernaut_wfe.tekton_simulator.clock import LoopClock, SystemClock
+from kubernaut_wfe_tools.tekton_simulator.clock import LoopClock, SystemClock
 
 
 @pytest.mark.looptime

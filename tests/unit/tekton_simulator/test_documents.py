@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kubernaut_wfe.constants import ConditionStatus, TektonReason
-from kubernaut_wfe.tekton_simulator import documents as docs
-from kubernaut_wfe.tekton_simulator.messages import go_quote
-from kubernaut_wfe.tekton_simulator.samples import FAILING_BUNDLE, sample_pipelinerun
-from kubernaut_wfe.tekton_simulator.scenario import read_scenario
+from kubernaut_wfe_tools.tekton_simulator import documents as docs
+from kubernaut_wfe_tools.tekton_simulator.messages import go_quote
+from kubernaut_wfe_tools.tekton_simulator.samples import FAILING_BUNDLE, sample_pipelinerun
+from kubernaut_wfe_tools.tekton_simulator.scenario import read_scenario
 
 T0 = datetime(2025, 6, 1, 10, 0, 0, tzinfo=UTC)
 LAG = timedelta(seconds=1)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from kubernaut_wfe.tekton_simulator.durations import (
+from kubernaut_wfe_tools.tekton_simulator.durations import (
     DurationError,
     format_go_duration,
     parse_go_duration,

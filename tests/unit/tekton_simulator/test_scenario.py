@@ -5,12 +5,12 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe.tekton_simulator.samples import (
+from kubernaut_wfe_tools.tekton_simulator.samples import (
     FAILING_BUNDLE,
     HELLO_WORLD_BUNDLE,
     sample_pipelinerun,
 )
-from kubernaut_wfe.tekton_simulator.scenario import (
+from kubernaut_wfe_tools.tekton_simulator.scenario import (
     Outcome,
     ScenarioError,
     parse_bundle,

@@ -11,13 +11,13 @@ from typing import Any
 import jsonschema
 import pytest
 
-from kubernaut_wfe.tekton_simulator.samples import (
+from kubernaut_wfe_tools.tekton_simulator.samples import (
     FAILING_BUNDLE,
     HELLO_WORLD_BUNDLE,
     sample_pipelinerun,
 )
-from kubernaut_wfe.tekton_simulator.scenario import read_scenario
-from kubernaut_wfe.tekton_simulator.timeline import (
+from kubernaut_wfe_tools.tekton_simulator.scenario import read_scenario
+from kubernaut_wfe_tools.tekton_simulator.timeline import (
     DEFAULT_PACING,
     Pacing,
     Write,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubernaut_wfe.testing.faultproxy import FaultProxy, proxied_kubeconfig
+from kubernaut_wfe_tools.testing.faultproxy import FaultProxy, proxied_kubeconfig
 
 PROXY = "https://127.0.0.1:4443"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubernaut_wfe.testing.faultproxy.requestinfo import RequestInfo, parse_request_info
+from kubernaut_wfe_tools.testing.faultproxy.requestinfo import RequestInfo, parse_request_info
 
 WFES = "/apis/kubernaut.ai/v1alpha1/namespaces/default/workflowexecutions"
 RUNS = "/apis/tekton.dev/v1/namespaces/kubernaut-workflows/pipelineruns"

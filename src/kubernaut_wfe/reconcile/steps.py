@@ -1,0 +1,138 @@
+"""The I/O behind the core's read/create/delete actions: each call turns an action into the
+next `Observation` (and keeps what it read in the cache)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from kubernaut_wfe.adapters.kube import (
+    PIPELINE_RUNS,
+    TASK_RUNS,
+    WORKFLOW_EXECUTIONS,
+    ApiError,
+    Conflict,
+    KubeClient,
+)
+from kubernaut_wfe.constants import PipelineRunSpecStatus, TektonLabel
+from kubernaut_wfe.core.actions import (
+    CancelRun,
+    CreateRun,
+    DeleteRun,
+    ReadHolder,
+    ReadRun,
+    ReadTaskRuns,
+    RestoreRunMetadata,
+)
+from kubernaut_wfe.core.observation import (
+    UNREAD,
+    AlreadyExists,
+    ApiFailure,
+    Created,
+    CreateRejected,
+    DeleteOutcome,
+    Observation,
+)
+from kubernaut_wfe.reconcile.cache import ObjectCache
+
+PRECONDITION_STATUSES = frozenset({404, 409, 412})
+ReadStep = (
+    ReadRun | ReadHolder | ReadTaskRuns | CreateRun | DeleteRun | RestoreRunMetadata | CancelRun
+)
+
+
+def failure_of(error: ApiError) -> ApiFailure:
+    """The core's view of an API error."""
+    return ApiFailure(error.status, error.message)
+
+
+class StepRunner:
+    """Executes one read/create/delete action and returns the observation that follows."""
+
+    def __init__(self, kube: KubeClient, cache: ObjectCache) -> None:
+        self._kube = kube
+        self._cache = cache
+        self._create_attempts: dict[str, int] = {}
+
+    def forget(self, wfe_uid: str) -> None:
+        """Drop per-WFE memory (the WFE is gone)."""
+        self._create_attempts.pop(wfe_uid, None)
+
+    async def run(self, step: ReadStep, obs: Observation, wfe_uid: str) -> Observation:
+        """The observation after performing `step`."""
+        if isinstance(step, ReadRun):
+            return await self._read_run(step, obs)
+        if isinstance(step, ReadHolder):
+            holder = await self._kube.get(WORKFLOW_EXECUTIONS, step.name, step.namespace)
+            return dataclasses.replace(obs, holder=holder)
+        if isinstance(step, ReadTaskRuns):
+            selector = f"{TektonLabel.PIPELINE_RUN}={step.pipelinerun}"
+            items = await self._kube.list(TASK_RUNS, step.namespace, label_selector=selector)
+            for item in items:
+                self._cache.store_taskrun(item, owned=True)
+            return dataclasses.replace(obs, taskruns=items)
+        if isinstance(step, CreateRun):
+            return await self._create(step.body, obs, wfe_uid)
+        if isinstance(step, RestoreRunMetadata):
+            metadata: dict[str, Any] = {"labels": dict(step.labels)}
+            if step.annotations:
+                metadata["annotations"] = dict(step.annotations)
+            return await self._patch_run(step.namespace, step.name, {"metadata": metadata}, obs)
+        if isinstance(step, CancelRun):
+            cancel = {"spec": {"status": PipelineRunSpecStatus.CANCELLED.value}}
+            return await self._patch_run(step.namespace, step.name, cancel, obs)
+        return await self._delete(step, obs)
+
+    async def _patch_run(
+        self, namespace: str, name: str, patch: Mapping[str, Any], obs: Observation
+    ) -> Observation:
+        """Merge-patch our own run; the answer is the run observed next."""
+        try:
+            run = await self._kube.patch(PIPELINE_RUNS, name, patch, namespace)
+        except ApiError as error:
+            return dataclasses.replace(obs, run=UNREAD, run_error=failure_of(error))
+        self._cache.store_run(run, owned=True)
+        return dataclasses.replace(obs, run=run)
+
+    async def _read_run(self, step: ReadRun, obs: Observation) -> Observation:
+        cleared = dataclasses.replace(obs, create=None, delete=None, run_error=None)
+        try:
+            run = await self._kube.get(PIPELINE_RUNS, step.name, step.namespace)
+        except ApiError as error:
+            return dataclasses.replace(cleared, run=UNREAD, run_error=failure_of(error))
+        if run is not None:
+            self._cache.store_run(run, owned=True)
+        return dataclasses.replace(cleared, run=run, holder=UNREAD)
+
+    async def _create(self, body: Mapping[str, Any], obs: Observation, uid: str) -> Observation:
+        try:
+            run = await self._kube.create(PIPELINE_RUNS, body)
+        except Conflict:
+            # A 409 on CREATE can only mean the name is taken: re-read the lock.
+            return dataclasses.replace(obs, create=AlreadyExists(), run=UNREAD)
+        except ApiError as error:
+            attempt = self._create_attempts.get(uid, 0) + 1
+            self._create_attempts[uid] = attempt
+            return dataclasses.replace(
+                obs, create=CreateRejected(failure_of(error), attempt=attempt)
+            )
+        self._create_attempts.pop(uid, None)
+        self._cache.store_run(run, owned=True)
+        return dataclasses.replace(obs, create=Created(run), run=run)
+
+    async def _delete(self, step: DeleteRun, obs: Observation) -> Observation:
+        try:
+            answer = await self._kube.delete(
+                PIPELINE_RUNS,
+                step.name,
+                step.namespace,
+                uid=step.uid or None,
+                resource_version=step.resource_version or None,
+            )
+        except ApiError as error:
+            if error.status not in PRECONDITION_STATUSES:
+                raise  # transient after the client's retries: the work queue backs off
+            return dataclasses.replace(obs, delete=DeleteOutcome(error.status), run=UNREAD)
+        status = 404 if answer is None else 200
+        return dataclasses.replace(obs, delete=DeleteOutcome(status), run=UNREAD)

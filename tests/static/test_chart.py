@@ -78,6 +78,22 @@ BAD_VALUES = [
     ("audit service flag as number", _bad("auditService.enabled", 1), "auditService"),
     ("unknown resource", _bad("resources.requests.gpu", 1), "gpu"),
     ("namespaces not a list", _bad("config.controller.namespaces", "team-a"), "namespaces"),
+    (
+        "bad lease namespace",
+        _bad("config.controller.leader_election_namespace", "Lease_NS"),
+        "leader_election_namespace",
+    ),
+    (
+        "lease duration not a duration",
+        _bad("config.controller.leader_election_lease_duration", "soon"),
+        "leader_election_lease_duration",
+    ),
+    (
+        "retry period without unit",
+        _bad("config.controller.leader_election_retry_period", 2),
+        "leader_election_retry_period",
+    ),
+    ("watch timeout not a duration", _bad("config.controller.watch_timeout", "5d"), "watch"),
 ]
 
 
@@ -135,12 +151,33 @@ def test_the_full_config_reaches_the_controller(
     assert config.audit.ca_file == "/var/run/kubernaut/ca/ca.crt"
     assert config.audit.token_file == "/var/run/kubernaut/token/token"
     assert config.controller.leader_election is True
+    assert config.controller.leader_election_namespace == "kubernaut-leases"
+    assert config.controller.leader_election_lease_duration.total_seconds() == 30
+    assert config.controller.leader_election_renew_deadline.total_seconds() == 20
+    assert config.controller.leader_election_retry_period.total_seconds() == 4
+    assert config.controller.watch_timeout.total_seconds() == 600
     assert config.controller.namespaces == ("team-a", "team-b")
     # the in-cluster audit service replaces the external DataStorage URL
     assert config.audit.datastorage_url == "http://kubernaut-wfe-audit.kubernaut-system.svc:8080"
     deployment = find(documents, "Deployment", "kubernaut-wfe-controller")
     ports = {p["name"]: p["containerPort"] for p in _container(deployment)["ports"]}
     assert ports == {"metrics": 9443, "probes": 8082}
+
+
+@pytest.mark.parametrize(
+    ("namespace", "lease_namespace"),
+    [("", "kubernaut-system"), ("kubernaut-leases", "kubernaut-leases")],
+    ids=["release namespace", "configured namespace"],
+)
+def test_the_lease_is_granted_where_the_controller_looks_for_it(
+    render: Render, namespace: str, lease_namespace: str
+) -> None:
+    documents = render(_bad("config.controller.leader_election_namespace", namespace))
+    for kind in ("Role", "RoleBinding"):
+        grant = find(documents, kind, "kubernaut-wfe-leader-election")
+        assert grant["metadata"]["namespace"] == lease_namespace
+    configured = _config(documents)["controller"].get("leader_election_namespace")
+    assert configured == (namespace or None)
 
 
 def _container(deployment: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
 from .conftest import Documents, Render, find  # noqa: TID252
 
@@ -67,17 +68,26 @@ def test_the_cluster_role_is_exactly_the_spec(sources: dict[str, Documents], sou
     assert expand(role["rules"]) == SPEC_CLUSTER_RULES
 
 
+def _lease_namespace(documents: Documents) -> str:
+    """The configured namespace of the Lease, else the controller's own."""
+    text = find(documents, "ConfigMap", "kubernaut-wfe-config")["data"]["config.yaml"]
+    configured: str = yaml.safe_load(text)["controller"].get(
+        "leader_election_namespace", "kubernaut-system"
+    )
+    return configured
+
+
 @pytest.mark.parametrize("source", ["chart", "chart-full", "deploy"])
-def test_the_lease_role_is_namespaced_to_the_controller(
+def test_the_lease_role_is_namespaced_to_the_lease(
     sources: dict[str, Documents], source: str
 ) -> None:
     documents = sources[source]
     role = find(documents, "Role")
-    assert role["metadata"]["namespace"] == "kubernaut-system"
+    assert role["metadata"]["namespace"] == _lease_namespace(documents)
     assert _wildcards(role["rules"]) == []
     assert expand(role["rules"]) == SPEC_LEASE_RULES
     binding = find(documents, "RoleBinding")
-    assert binding["metadata"]["namespace"] == "kubernaut-system"
+    assert binding["metadata"]["namespace"] == _lease_namespace(documents)
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
         "kind": "Role",

@@ -77,7 +77,13 @@ app.kubernetes.io/component: audit-service
 {{- $_ := set $audit "datastorage_url" (include "kubernaut-wfe.datastorageUrl" .) }}
 {{- if .Values.config.audit.ca_file }}{{ $_ := set $audit "ca_file" .Values.config.audit.ca_file }}{{ end }}
 {{- if .Values.config.audit.token_file }}{{ $_ := set $audit "token_file" .Values.config.audit.token_file }}{{ end }}
-{{- $controller := deepCopy .Values.config.controller }}
+{{- $controller := omit .Values.config.controller "leader_election_namespace" }}
 {{- $_ := set $controller "leader_election" .Values.leaderElection.enabled }}
+{{- with .Values.config.controller.leader_election_namespace }}{{ $_ := set $controller "leader_election_namespace" . }}{{ end }}
 {{- dict "execution" .Values.config.execution "audit" $audit "controller" $controller | toYaml }}
+{{- end }}
+
+{{/* The Lease's namespace: the configured one, else the release namespace (the controller's own). */}}
+{{- define "kubernaut-wfe.leaseNamespace" -}}
+{{- default .Release.Namespace .Values.config.controller.leader_election_namespace }}
 {{- end }}

@@ -6,7 +6,10 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kubernaut_wfe.core.config import ControllerConfig
 
 HELP = "Run the WorkflowExecution controller."
 
@@ -51,13 +54,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         ("renew-deadline", "10s", "how long the leader retries renewing before it gives up"),
         ("retry-period", "2s", "interval between acquire and renew attempts"),
     ):
-        parser.add_argument(
-            f"--leader-elect-{name}", metavar="D", default=default, help=f"{meaning} ({default})"
-        )
+        parser.add_argument(f"--leader-elect-{name}", metavar="D", help=f"{meaning} ({default})")
     parser.add_argument(
         "--watch-timeout",
         metavar="D",
-        default="5m",
         help="server-side timeout of each watch request; a dead watch fails /healthz after it (5m)",
     )
     parser.add_argument(
@@ -72,7 +72,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def overrides(args: argparse.Namespace) -> dict[str, Any]:
+def overrides(args: argparse.Namespace) -> dict[str, str | bool | list[str] | None]:
     """The config keys the flags set (None = flag not given)."""
     return {
         "execution.namespace": args.execution_namespace,
@@ -82,6 +82,11 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
         "controller.metrics_addr": args.metrics_bind_address,
         "controller.health_probe_addr": args.health_probe_bind_address,
         "controller.leader_election": args.leader_elect,
+        "controller.leader_election_namespace": args.leader_election_namespace,
+        "controller.leader_election_lease_duration": args.leader_elect_lease_duration,
+        "controller.leader_election_renew_deadline": args.leader_elect_renew_deadline,
+        "controller.leader_election_retry_period": args.leader_elect_retry_period,
+        "controller.watch_timeout": args.watch_timeout,
         "controller.namespaces": args.namespaces,
     }
 
@@ -97,8 +102,6 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(text, overrides(args))
         _check_bind_addresses(config)
         _check_credentials(config.audit.token_file, config.audit.ca_file)
-        timings = _operation_timings(args)
-        _check_leader_election(args, timings, enabled=config.controller.leader_election)
     except OSError as error:
         return _fail(f"cannot read {args.config}: {error.strerror or error}")
     except UnicodeDecodeError:
@@ -127,13 +130,7 @@ def run(args: argparse.Namespace) -> int:
     from kubernaut_wfe.controller.operator import Controller
 
     configure_logging(args.log_format)
-    try:
-        election = _election_settings(args, config, kube_config.namespace, timings)
-    except ValueError as error:
-        return _fail("invalid configuration:", str(error))
-    controller = Controller(
-        config, kube_config, leader_election=election, watch_timeout=timings["watch_timeout"]
-    )
+    controller = Controller(config, kube_config)
     try:
         asyncio.run(controller.run())
     except KubeConfigError as error:  # its TLS files changed since they were checked
@@ -195,7 +192,7 @@ def _check_credentials(token_file: str | None, ca_file: str | None) -> None:
             raise ValueError(f"{key}: {path} is not UTF-8 text") from None
 
 
-def _check_bind_addresses(config: Any) -> None:
+def _check_bind_addresses(config: ControllerConfig) -> None:
     """Each probe address well formed and free to listen on, an error naming its setting."""
     from kubernaut_wfe.controller.health import parse_bind_address
 
@@ -226,65 +223,6 @@ def _check_listen(key: str, host: str, port: int) -> None:
     except OSError as error:
         reason = error.strerror or str(error)
         raise ValueError(f"{key}: cannot listen on {host or '*'}:{port}: {reason}") from None
-
-
-def _operation_timings(args: argparse.Namespace) -> dict[str, float]:
-    """The duration flags in seconds; ValueError names the bad flag."""
-    from kubernaut_wfe.core.durations import DurationError, parse_duration
-
-    timings = {}
-    for key in ("leader_elect_lease_duration", "leader_elect_renew_deadline",
-                "leader_elect_retry_period", "watch_timeout"):  # fmt: skip
-        flag = "--" + key.replace("_", "-")
-        try:
-            seconds = parse_duration(getattr(args, key)).total_seconds()
-        except DurationError as error:
-            raise ValueError(f"{flag}: {error}") from None
-        if seconds <= 0:
-            raise ValueError(f"{flag}: must be greater than zero")
-        timings[key] = seconds
-    return timings
-
-
-def _check_leader_election(
-    args: argparse.Namespace, timings: dict[str, float], *, enabled: bool
-) -> None:
-    """The Lease's namespace and the order of its timings, before the kubeconfig is read."""
-    from kubernaut_wfe.core.naming import is_namespace_name
-
-    namespace = args.leader_election_namespace
-    if namespace is not None and not is_namespace_name(namespace):
-        raise ValueError(
-            f"--leader-election-namespace: {namespace!r} is not a namespace name (DNS-1123 label)"
-        )
-    if not enabled:
-        return
-    for shorter, longer in (
-        ("leader_elect_retry_period", "leader_elect_renew_deadline"),
-        ("leader_elect_renew_deadline", "leader_elect_lease_duration"),
-    ):
-        if timings[shorter] >= timings[longer]:
-            raise ValueError(
-                f"--{shorter.replace('_', '-')}: {getattr(args, shorter)} must be shorter than "
-                f"--{longer.replace('_', '-')} ({getattr(args, longer)})"
-            )
-
-
-def _election_settings(
-    args: argparse.Namespace, config: Any, kubeconfig_namespace: str, timings: dict[str, float]
-) -> Any:
-    """The Lease's place and timings, or None without leader election."""
-    from kubernaut_wfe.controller.leader import LeaderElectionSettings, election_namespace
-
-    if not config.controller.leader_election:
-        return None
-    return LeaderElectionSettings(
-        namespace=election_namespace(args.leader_election_namespace, kubeconfig_namespace),
-        name=config.controller.leader_election_id,
-        lease_duration=timings["leader_elect_lease_duration"],
-        renew_deadline=timings["leader_elect_renew_deadline"],
-        retry_period=timings["leader_elect_retry_period"],
-    )
 
 
 if __name__ == "__main__":

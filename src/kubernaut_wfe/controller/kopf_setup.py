@@ -26,9 +26,6 @@ from kubernaut_wfe.controller.kopf_tuning import tune_for_watching_only
 from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.reconcile.intake import WatchIntake
 
-WATCH_SERVER_TIMEOUT = 300
-"""Seconds; the API server ends each watch after this and kopf re-opens it, so that a watch
-silently lost in the network (a zombie) never lasts longer."""
 WATCH_CLIENT_MARGIN = 30
 """Seconds the client waits beyond the server timeout before it gives a watch up itself."""
 REQUEST_TIMEOUT = 30
@@ -71,10 +68,12 @@ def configure_kopf(
     *,
     intake: WatchIntake,
     kube_config: KubeConfig,
-    watch_timeout: float = WATCH_SERVER_TIMEOUT,
+    watch_timeout: float,
 ) -> None:
     """Watch WFEs, and our PipelineRuns and TaskRuns (label-selected on the server), handing
-    every event to `intake`; log in with `kube_config`."""
+    every event to `intake`; log in with `kube_config`. The API server ends each watch after
+    `watch_timeout` seconds and kopf re-opens it, so that a watch silently lost in the network
+    (a zombie) never lasts longer."""
     settings.posting.level = logging.WARNING
     tune_for_watching_only(settings)
     settings.watching.server_timeout = round(watch_timeout)

@@ -19,6 +19,7 @@ import structlog
 from kubernaut_wfe.adapters.kube import KubeClient
 from kubernaut_wfe.adapters.kube_errors import ApiError
 from kubernaut_wfe.adapters.kube_resources import LEASES
+from kubernaut_wfe.core.config import ControllerSettings
 
 logger = structlog.get_logger("kubernaut_wfe.leader")
 
@@ -35,14 +36,18 @@ def default_identity() -> str:
     return f"{os.environ.get('POD_NAME') or socket.gethostname()}_{secrets.token_hex(4)}"
 
 
-def election_namespace(flag: str | None, kubeconfig_namespace: str | None) -> str:
-    """The flag, else `POD_NAMESPACE` (downward API), else the kubeconfig's, else the default."""
-    return flag or os.environ.get("POD_NAMESPACE") or kubeconfig_namespace or DEFAULT_NAMESPACE
+def election_namespace(configured: str | None, kubeconfig_namespace: str | None) -> str:
+    """The configured namespace, else `POD_NAMESPACE` (downward API), else the kubeconfig's,
+    else the default."""
+    return (
+        configured or os.environ.get("POD_NAMESPACE") or kubeconfig_namespace or DEFAULT_NAMESPACE
+    )
 
 
 @dataclass(frozen=True)
 class LeaderElectionSettings:
-    """Where the Lease lives, who we are and client-go's timings (seconds)."""
+    """Where the Lease lives, who we are and client-go's timings (seconds; their order is
+    checked by the configuration)."""
 
     namespace: str
     name: str
@@ -51,11 +56,20 @@ class LeaderElectionSettings:
     renew_deadline: float = 10.0
     retry_period: float = 2.0
 
-    def __post_init__(self) -> None:
-        if not 0 < self.retry_period < self.renew_deadline < self.lease_duration:
-            raise ValueError(
-                "leader election needs 0 < retry period < renew deadline < lease duration"
-            )
+
+def election_settings(
+    config: ControllerSettings, kubeconfig_namespace: str | None
+) -> LeaderElectionSettings | None:
+    """The Lease's place and timings from the configuration; None without leader election."""
+    if not config.leader_election:
+        return None
+    return LeaderElectionSettings(
+        namespace=election_namespace(config.leader_election_namespace, kubeconfig_namespace),
+        name=config.leader_election_id,
+        lease_duration=config.leader_election_lease_duration.total_seconds(),
+        renew_deadline=config.leader_election_renew_deadline.total_seconds(),
+        retry_period=config.leader_election_retry_period.total_seconds(),
+    )
 
 
 def _micro_time(moment: datetime) -> str:

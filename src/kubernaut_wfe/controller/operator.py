@@ -30,13 +30,8 @@ from kubernaut_wfe.controller.health import (
     liveness_report,
     readiness_report,
 )
-from kubernaut_wfe.controller.kopf_setup import WATCH_SERVER_TIMEOUT, configure_kopf, kopf_scope
-from kubernaut_wfe.controller.leader import (
-    LeaderElectionSettings,
-    LeaderLostError,
-    Leadership,
-    election_namespace,
-)
+from kubernaut_wfe.controller.kopf_setup import configure_kopf, kopf_scope
+from kubernaut_wfe.controller.leader import LeaderLostError, Leadership, election_settings
 from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.datastorage.client import DataStorageClient
 from kubernaut_wfe.datastorage.credentials import CaBundle, FileToken
@@ -62,20 +57,11 @@ class Controller:
         kube_config: KubeConfig,
         *,
         workers: int = 8,
-        leader_election: LeaderElectionSettings | None = None,
-        watch_timeout: float = WATCH_SERVER_TIMEOUT,
     ) -> None:
-        """`leader_election` overrides the Lease's place and timings when
-        `controller.leader_election` is on; `watch_timeout` is the watches' server timeout."""
         self.config = config
         self.kube_config = kube_config
-        self.watch_timeout = watch_timeout
-        self.leader_settings: LeaderElectionSettings | None = None
-        if config.controller.leader_election:
-            self.leader_settings = leader_election or LeaderElectionSettings(
-                namespace=election_namespace(None, kube_config.namespace),
-                name=config.controller.leader_election_id,
-            )
+        self.watch_timeout = config.controller.watch_timeout.total_seconds()
+        self.leader_settings = election_settings(config.controller, kube_config.namespace)
         self.leadership: Leadership | None = None
         self.leader_lost: LeaderLostError | None = None
         self.heartbeat = LoopHeartbeat()
@@ -91,7 +77,7 @@ class Controller:
             self.registry,
             intake=self.intake,
             kube_config=kube_config,
-            watch_timeout=watch_timeout,
+            watch_timeout=self.watch_timeout,
         )
         self.kube: KubeClient | None = None
         self.discovery: ApiDiscovery | None = None

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from kubernaut_wfe.core.durations import DurationError, parse_cooldown, parse_duration
 from kubernaut_wfe.core.naming import is_namespace_name, is_object_name
@@ -89,6 +97,21 @@ def base_url_problem(url: str) -> str | None:
     if "?" in url or "#" in url:
         return f"{url!r} has a query or a fragment (a base URL has neither)"
     return None
+
+
+MIN_WATCH_TIMEOUT = timedelta(seconds=1)
+"""The shortest watch timeout the API server can be given (it counts whole seconds)."""
+
+_LONGER_TIMING = {
+    "leader_election_renew_deadline": "leader_election_lease_duration",
+    "leader_election_retry_period": "leader_election_renew_deadline",
+}
+"""Client-go's order of the leader-election timings: each key is shorter than its value."""
+
+
+def _seconds(value: timedelta) -> str:
+    """`10s`, `0.5s`, `300s`: exact, unlike Go's rounded text."""
+    return f"{Decimal(str(value.total_seconds())).normalize():f}s"
 
 
 def _positive(value: timedelta) -> timedelta:
@@ -209,14 +232,74 @@ class ControllerSettings(_Section):
     leader_election: bool = False
     """Whether to hold a Lease before reconciling."""
     leader_election_id: str = Field(default="workflowexecution.kubernaut.ai", min_length=1)
-    """Name of the Lease, in the controller's namespace."""
+    """Name of the Lease."""
+    leader_election_namespace: str | None = None
+    """Namespace of the Lease; unset means the controller's own ($POD_NAMESPACE, else the
+    kubeconfig's)."""
+    leader_election_lease_duration: timedelta = timedelta(seconds=15)
+    """How long a Lease stays valid without renewal (a standby takes over after it)."""
+    # A default is checked too: it may not fit a longer timing that was changed.
+    leader_election_renew_deadline: timedelta = Field(
+        default=timedelta(seconds=10), validate_default=True
+    )
+    """How long the leader retries renewing before it gives up (shorter than the lease)."""
+    leader_election_retry_period: timedelta = Field(
+        default=timedelta(seconds=2), validate_default=True
+    )
+    """Interval of acquire and renew attempts (shorter than the renew deadline)."""
+    watch_timeout: timedelta = timedelta(minutes=5)
+    """Server-side timeout of each watch request: a watch silently lost in the network ends
+    after it, and `/healthz` fails once no watch stream has been open for it plus a grace."""
     namespaces: tuple[str, ...] = ()
     """Namespaces to watch for WFEs; empty means all."""
+
+    _parse_durations = field_validator(
+        "leader_election_lease_duration",
+        "leader_election_renew_deadline",
+        "leader_election_retry_period",
+        "watch_timeout",
+        mode="before",
+    )(_duration)
+
+    @field_validator("leader_election_lease_duration")
+    @classmethod
+    def _must_be_positive(cls, value: timedelta) -> timedelta:
+        return _positive(value)
+
+    @field_validator("watch_timeout")
+    @classmethod
+    def _at_least_a_second(cls, value: timedelta) -> timedelta:
+        # The API server takes a watch timeout in whole seconds, and 0 means its own default
+        # (30 to 60 minutes), long past the moment `/healthz` would call the watch dead.
+        if value < MIN_WATCH_TIMEOUT:
+            raise ValueError(f"must be at least {_seconds(MIN_WATCH_TIMEOUT)}")
+        return value
+
+    @field_validator("leader_election_renew_deadline", "leader_election_retry_period")
+    @classmethod
+    def _shorter_than_the_next(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        """Positive and, with leader election, shorter than the timing it must fit in
+        (checked only when that one is valid itself: one problem is reported, not two)."""
+        _positive(value)
+        assert info.field_name is not None
+        longer_key = _LONGER_TIMING[info.field_name]
+        longer = info.data.get(longer_key)
+        if info.data.get("leader_election") and longer is not None and value >= longer:
+            raise ValueError(
+                f"{_seconds(value)} must be shorter than controller.{longer_key} "
+                f"({_seconds(longer)})"
+            )
+        return value
 
     @field_validator("leader_election_id")
     @classmethod
     def _a_lease_name(cls, value: str) -> str:
         return _object_name(value)
+
+    @field_validator("leader_election_namespace")
+    @classmethod
+    def _a_lease_namespace(cls, value: str | None) -> str | None:
+        return None if value is None else _namespace_name(value)
 
     @field_validator("namespaces")
     @classmethod

@@ -7,9 +7,10 @@ import signal
 from datetime import UTC, datetime
 
 import pytest
+import yaml
 
 from kubernaut_wfe.adapters.kube_resources import LEASES
-from kubernaut_wfe_tools.testing.stack import wfe_body
+from kubernaut_wfe_tools.testing.stack import EXECUTION_NAMESPACE, wfe_body
 
 # The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
 from .conftest import CONTROLLER_NAMESPACE, LEADER_TIMINGS, LEASE_NAME, Stack  # noqa: TID252
@@ -118,3 +119,24 @@ async def test_renewals_failing_past_the_deadline_stop_the_controller(stack: Sta
     code = await leader.exited()
     assert code not in (0, -signal.SIGKILL), leader.log()[-3000:]
     assert "renew deadline" in leader.log()
+
+
+async def test_the_config_file_places_and_times_the_lease(stack: Stack) -> None:
+    config = stack.tmp_path / "leader.yaml"
+    controller_settings = {
+        "leader_election": True,
+        "leader_election_namespace": CONTROLLER_NAMESPACE,
+        "leader_election_lease_duration": "7s",
+        "leader_election_renew_deadline": "3s",
+        "leader_election_retry_period": "1s",
+    }
+    config.write_text(yaml.safe_dump({"controller": controller_settings}), encoding="utf-8")
+    # The controller's own namespace is another one: the file's namespace must win.
+    leader = await stack.start_controller(
+        "--config", str(config), env={"POD_NAMESPACE": EXECUTION_NAMESPACE}
+    )
+    identity = await stack.wait_for(leader.identity, what="the instance to lead")
+    await stack.wait_for(lambda: stack.holder_is(identity), what="the Lease to name it")
+    lease = await stack.lease()
+    assert lease is not None
+    assert lease["spec"]["leaseDurationSeconds"] == 7

@@ -29,6 +29,11 @@ def test_defaults_match_spec_section_6() -> None:
     assert controller.health_probe_addr == ":8081"
     assert controller.leader_election is False
     assert controller.leader_election_id == "workflowexecution.kubernaut.ai"
+    assert controller.leader_election_namespace is None
+    assert controller.leader_election_lease_duration == timedelta(seconds=15)
+    assert controller.leader_election_renew_deadline == timedelta(seconds=10)
+    assert controller.leader_election_retry_period == timedelta(seconds=2)
+    assert controller.watch_timeout == timedelta(minutes=5)
     assert controller.namespaces == ()
 
 
@@ -145,3 +150,113 @@ def test_names_are_checked_at_start_naming_the_key(
         load_config(yaml.safe_dump({section: {key: value}}))
     assert f"{section}.{key}" in str(raised.value)
     assert message in str(raised.value)
+
+
+LEADER_ELECTION_ON = "controller:\n  leader_election: true\n"
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "expected"),
+    [
+        ("leader_election_lease_duration", "1m30s", timedelta(seconds=90)),
+        ("leader_election_renew_deadline", "12.5s", timedelta(seconds=12.5)),
+        ("leader_election_retry_period", "1500ms", timedelta(seconds=1.5)),
+        ("watch_timeout", "1h", timedelta(hours=1)),
+        ("watch_timeout", "1s", timedelta(seconds=1)),
+    ],
+)
+def test_operation_timings_are_go_durations(key: str, text: str, expected: timedelta) -> None:
+    from_file = load_config(yaml.safe_dump({"controller": {key: text}}))
+    from_flag = load_config(None, {f"controller.{key}": text})
+    assert getattr(from_file.controller, key) == getattr(from_flag.controller, key) == expected
+
+
+def test_a_flag_timing_beats_the_file() -> None:
+    config = load_config(
+        "controller:\n  watch_timeout: soon\n  leader_election_namespace: Not_A_Name\n",
+        {"controller.watch_timeout": "2m", "controller.leader_election_namespace": "leases"},
+    )
+    assert config.controller.watch_timeout == timedelta(minutes=2)
+    assert config.controller.leader_election_namespace == "leases"
+
+
+def test_the_timings_order_is_only_checked_with_leader_election() -> None:
+    text = "controller:\n  leader_election_retry_period: 20s\n"
+    assert load_config(text).controller.leader_election_retry_period == timedelta(seconds=20)
+    with pytest.raises(ConfigError) as raised:
+        load_config(text, {"controller.leader_election": True})
+    assert raised.value.problems == [
+        "controller.leader_election_retry_period: 20s must be shorter than "
+        "controller.leader_election_renew_deadline (10s)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("timings", "message"),
+    [
+        (
+            {"leader_election_lease_duration": "10s"},
+            "controller.leader_election_renew_deadline: 10s must be shorter than "
+            "controller.leader_election_lease_duration (10s)",
+        ),
+        (
+            {"leader_election_renew_deadline": "2s"},
+            "controller.leader_election_retry_period: 2s must be shorter than "
+            "controller.leader_election_renew_deadline (2s)",
+        ),
+        (
+            {"leader_election_renew_deadline": "1.5s", "leader_election_retry_period": "1500ms"},
+            "controller.leader_election_retry_period: 1.5s must be shorter than "
+            "controller.leader_election_renew_deadline (1.5s)",
+        ),
+        (
+            {"leader_election_lease_duration": "1s", "leader_election_retry_period": "5s"},
+            "controller.leader_election_renew_deadline: 10s must be shorter than "
+            "controller.leader_election_lease_duration (1s)",
+        ),
+    ],
+)
+def test_leader_election_timings_must_be_ordered(timings: dict[str, str], message: str) -> None:
+    overrides = {f"controller.{key}": value for key, value in timings.items()}
+    with pytest.raises(ConfigError) as raised:
+        load_config(LEADER_ELECTION_ON, overrides)
+    assert raised.value.problems == [message]
+
+
+def test_ordered_timings_are_taken() -> None:
+    config = load_config(
+        LEADER_ELECTION_ON,
+        {
+            "controller.leader_election_lease_duration": "4s",
+            "controller.leader_election_renew_deadline": "3s",
+            "controller.leader_election_retry_period": "1s",
+        },
+    )
+    assert config.controller.leader_election_retry_period == timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("leader_election_lease_duration", "0s", "must be greater than zero"),
+        ("leader_election_renew_deadline", "0", "must be greater than zero"),
+        ("leader_election_retry_period", "-2s", "must be greater than zero"),
+        ("watch_timeout", "0s", "must be at least 1s"),
+        ("watch_timeout", "400ms", "must be at least 1s"),
+        ("watch_timeout", 300, 'invalid duration "300" (missing unit, e.g. "300s")'),
+        ("leader_election_lease_duration", "15", 'invalid duration "15"'),
+        ("leader_election_retry_period", True, "true is a boolean, not a number or a duration"),
+        ("leader_election_renew_deadline", "P10S", 'invalid duration "P10S"'),
+        ("leader_election_namespace", "Lease NS", "'Lease NS' is not a namespace name"),
+        ("leader_election_namespace", "", "'' is not a namespace name"),
+        ("leader_election_namespace", "a" * 64, "(DNS-1123 label, at most 63)"),
+        ("leader_election_namespace", 7, "Input should be a valid string"),
+    ],
+)
+def test_bad_operation_settings_name_the_key(key: str, value: object, message: str) -> None:
+    for enabled in (False, True):
+        with pytest.raises(ConfigError) as raised:
+            load_config(yaml.safe_dump({"controller": {"leader_election": enabled, key: value}}))
+        [problem] = raised.value.problems
+        assert problem.startswith(f"controller.{key}: ")
+        assert message in problem

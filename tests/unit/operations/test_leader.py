@@ -18,7 +18,9 @@ from kubernaut_wfe.controller.leader import (
     LeaderElector,
     LeaderLostError,
     election_namespace,
+    election_settings,
 )
+from kubernaut_wfe.core.config import load_config
 
 NAMESPACE = "kubernaut-system"
 NAME = "workflowexecution.kubernaut.ai"
@@ -188,6 +190,38 @@ def test_the_lease_namespace(
     assert election_namespace(flag, kubeconfig) == expected
 
 
-def test_timings_must_be_ordered() -> None:
-    with pytest.raises(ValueError, match="retry period < renew deadline < lease duration"):
-        LeaderElectionSettings(namespace="n", name="l", lease_duration=5, renew_deadline=10)
+def test_without_leader_election_there_are_no_election_settings() -> None:
+    assert election_settings(load_config(None).controller, "kc-ns") is None
+
+
+def test_the_election_settings_come_from_the_configuration(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POD_NAMESPACE", "pod-ns")
+    text = """
+controller:
+  leader_election: true
+  leader_election_id: wfe-lease
+  leader_election_namespace: leases
+  leader_election_lease_duration: 4s
+  leader_election_renew_deadline: 3s
+  leader_election_retry_period: 500ms
+"""
+    settings = election_settings(load_config(text).controller, "kc-ns")
+    assert settings is not None
+    assert (settings.namespace, settings.name) == ("leases", "wfe-lease")
+    assert (settings.lease_duration, settings.renew_deadline, settings.retry_period) == (
+        4.0,
+        3.0,
+        0.5,
+    )
+
+
+def test_the_lease_namespace_defaults_to_the_controllers_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POD_NAMESPACE", "pod-ns")
+    config = load_config("controller: {leader_election: true}\n")
+    settings = election_settings(config.controller, "kc-ns")
+    assert settings is not None
+    assert settings.namespace == "pod-ns"

@@ -81,6 +81,8 @@ class AuditDelivery:
         self._pending_by_uid: dict[str, set[AuditEventType]] = {}
         self._queue: deque[_Item] = deque()
         self._outcomes: dict[str, _Outcomes] = {}
+        self._forgotten: set[str] = set()
+        """WFEs gone while events of theirs were pending: nobody reads those events' outcomes."""
         self._resolved: OrderedDict[tuple[str, AuditEventType], str | None] = OrderedDict()
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -128,8 +130,11 @@ class AuditDelivery:
         return outcomes.acknowledged, outcomes.rejected
 
     def forget(self, wfe_uid: str) -> None:
-        """Drop the unread outcomes of a WFE that is gone; its pending events are still sent."""
+        """Drop the unread outcomes of a WFE that is gone; its pending events are still sent,
+        their outcomes are not kept."""
         self._outcomes.pop(wfe_uid, None)
+        if wfe_uid in self._pending_by_uid:
+            self._forgotten.add(wfe_uid)
 
     async def stop(self, timeout: float | None = None) -> list[PendingEvent]:  # noqa: ASYNC109
         """Flush what is buffered within `timeout` seconds; return what was left undelivered."""
@@ -273,11 +278,14 @@ class AuditDelivery:
         self._pending.pop(item.key, None)
         types = self._pending_by_uid.get(item.wfe_uid, set())
         types.discard(item.key[1])
+        forgotten = item.wfe_uid in self._forgotten
         if not types:
             self._pending_by_uid.pop(item.wfe_uid, None)
+            self._forgotten.discard(item.wfe_uid)
         self._metrics.buffer_depth.set(len(self._pending))
         self._remember(item.key, rejected)
-        self._record(item.wfe_uid, AuditEventType(item.event.event_type), rejected)
+        if not forgotten:
+            self._record(item.wfe_uid, AuditEventType(item.event.event_type), rejected)
 
     def _report_again(self, item: _Item) -> None:
         self._record(item.wfe_uid, item.key[1], self._resolved[item.key])

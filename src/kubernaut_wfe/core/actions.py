@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from kubernaut_wfe.constants import EventReason, EventType, Phase
+from kubernaut_wfe.constants import AuditEventType, EventReason, EventType, Phase
 from kubernaut_wfe.core.audit import DueAuditEvent
 from kubernaut_wfe.core.conditions import truncate
 from kubernaut_wfe.core.models import WorkflowExecutionStatus
@@ -97,7 +97,8 @@ class RecordExecution:
 
 @dataclass(frozen=True)
 class Requeue:
-    """Reconcile again after this delay (cooldown end, lock release, backoff)."""
+    """Reconcile again after this delay (cooldown end, lock release, backoff, the end of a
+    deleted WFE's wait for its audit events)."""
 
     after: timedelta
     why: str
@@ -109,10 +110,17 @@ class AddFinalizer:
 
 
 @dataclass(frozen=True)
-class RemoveFinalizer:
-    """Remove the finalizer, after waiting at most `audit_wait` for due audit events."""
+class AwaitAudit:
+    """Hand the decision's `audit` events to delivery and start waiting for DataStorage to
+    acknowledge them, then decide again (with `Observation.audit_wait`)."""
 
-    audit_wait: timedelta = timedelta(0)
+
+@dataclass(frozen=True)
+class RemoveFinalizer:
+    """Remove the finalizer. `unacknowledged`: due audit events DataStorage has not acknowledged
+    within the wait (delivery still sends them; the WFE no longer waits)."""
+
+    unacknowledged: tuple[AuditEventType, ...] = ()
 
 
 Action = (
@@ -126,6 +134,7 @@ Action = (
     | DeleteRun
     | Requeue
     | AddFinalizer
+    | AwaitAudit
     | RemoveFinalizer
 )
 

@@ -8,7 +8,7 @@ that answer in the `Observation`. No I/O and no clock here: `now` is passed in.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from kubernaut_wfe.constants import (
@@ -24,6 +24,7 @@ from kubernaut_wfe.constants import (
 from kubernaut_wfe.core import tekton
 from kubernaut_wfe.core.actions import (
     AddFinalizer,
+    AwaitAudit,
     Decision,
     KubeEvent,
     Outcome,
@@ -214,8 +215,13 @@ def decide_terminal(
 # --- Deletion --------------------------------------------------------------------------------
 
 
-def decide_deletion(wfe: WorkflowExecution, obs: Observation, config: ControllerConfig) -> Decision:
-    """Delete our run (only ours), owe workflow.failed if Running, then drop the finalizer."""
+def decide_deletion(
+    wfe: WorkflowExecution, obs: Observation, config: ControllerConfig, now: datetime
+) -> Decision:
+    """Delete our run (only ours), owe workflow.failed if Running, hand the due audit events to
+    delivery, then drop the finalizer once DataStorage acknowledged them or the wait for them
+    (`audit.deletion_delivery_timeout` from the hand-over) is over. The wait is a requeue: no
+    worker waits for DataStorage."""
     if FINALIZER not in wfe.metadata.finalizers:
         return Decision()
     if obs.delete is None and obs.run_error is not None:
@@ -226,13 +232,25 @@ def decide_deletion(wfe: WorkflowExecution, obs: Observation, config: Controller
     if run is not None and owned_by(run, wfe) and tekton.deletion_timestamp(run) is None:
         return delete_run_as_read(run, "WorkflowExecution deleted: stopping its run")
     due = tuple(undelivered_audit_events(wfe))
-    wait = config.audit.deletion_delivery_timeout if due else timedelta(0)
     event = KubeEvent(
         EventReason.WORKFLOW_EXECUTION_DELETED,
         EventType.NORMAL,
         f"WorkflowExecution deleted in phase {wfe.status.phase or Phase.PENDING}",
     )
-    return Decision(events=(event,), actions=(RemoveFinalizer(wait),), audit=due)
+    if not due:
+        return Decision(events=(event,), actions=(RemoveFinalizer(),))
+    wait = obs.audit_wait
+    if wait is None:
+        return Decision(actions=(AwaitAudit(),), audit=due)
+    pending = tuple(sorted({due_event.event_type for due_event in due} & wait.pending))
+    if not pending:
+        return Decision(events=(event,), actions=(RemoveFinalizer(),))
+    deadline = wait.since + config.audit.deletion_delivery_timeout
+    if now >= deadline:
+        return Decision(events=(event,), actions=(RemoveFinalizer(pending),))
+    # Delivery's outcome wakes the WFE as soon as DataStorage answers; this bounds the wait.
+    waiting = f"waiting for DataStorage to acknowledge {', '.join(pending)}"
+    return Decision(actions=(Requeue(deadline - now, waiting),))
 
 
 # --- Entry point -----------------------------------------------------------------------------
@@ -255,7 +273,7 @@ def decide(
     else:
         raw, typed = wfe, parsed if parsed is not None else parse_wfe(wfe)
     if typed.metadata.deletion_timestamp is not None:
-        return decide_deletion(typed, observed, config)
+        return decide_deletion(typed, observed, config, now)
     if FINALIZER not in typed.metadata.finalizers:
         return Decision(actions=(AddFinalizer(),))
     phase = typed.status.phase

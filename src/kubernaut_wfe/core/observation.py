@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
+from kubernaut_wfe.constants import AuditEventType
 from kubernaut_wfe.core.targets import TargetResolution
 
 
@@ -70,6 +72,16 @@ class DeleteOutcome:
 
 
 @dataclass(frozen=True)
+class AuditWait:
+    """A deleted WFE's due audit events were handed to delivery at `since` (by this process:
+    a restarted controller hands them over, and waits, again); `pending` are the WFE's events
+    delivery has not resolved (acknowledged or rejected) yet."""
+
+    since: datetime
+    pending: frozenset[AuditEventType] = frozenset()
+
+
+@dataclass(frozen=True)
 class Observation:
     """Everything the handler knows for this decision.
 
@@ -83,6 +95,8 @@ class Observation:
     - `target`: the WFE's target resolved through API discovery (`core.targets`): the canonical
       target the lock is named after, or why it cannot be locked. None: not resolved (no API to
       ask), the target as written is the lock.
+    - `audit_wait`: for a deleted WFE, its due audit events' hand-over to delivery (None: not
+      handed over yet).
     """
 
     run: Mapping[str, Any] | Unread | None = UNREAD
@@ -93,3 +107,4 @@ class Observation:
     create: CreateOutcome | None = None
     delete: DeleteOutcome | None = None
     target: TargetResolution | None = None
+    audit_wait: AuditWait | None = None

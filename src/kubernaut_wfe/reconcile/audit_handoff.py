@@ -6,33 +6,29 @@ due itself: after a restart an event in status may already be stored.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from kubernaut_wfe.adapters.audit_delivery import AuditDelivery
 from kubernaut_wfe.constants import AuditEventType
 from kubernaut_wfe.core.audit import undelivered_audit_events
 from kubernaut_wfe.core.models import WorkflowExecution
+from kubernaut_wfe.core.observation import AuditWait
 from kubernaut_wfe.datastorage.events import build_audit_event
+from kubernaut_wfe.reconcile.memory import WfeMemory
 
 
 class AuditHandoff:
     """The reconciler's side of audit delivery (a no-op without delivery)."""
 
-    def __init__(self, delivery: AuditDelivery | None) -> None:
+    def __init__(self, delivery: AuditDelivery | None, memory: WfeMemory) -> None:
         self._delivery = delivery
-        self._submitted: set[tuple[str, AuditEventType]] = set()
-
-    def forget(self, uid: str) -> None:
-        """Drop memory of a deleted WFE."""
-        self._submitted = {key for key in self._submitted if key[0] != uid}
+        self._memory = memory
 
     def take_outcomes(self, uid: str) -> tuple[set[AuditEventType], dict[AuditEventType, str]]:
         """Acknowledged and rejected event types since the last call."""
         if self._delivery is None:
             return set(), {}
         return self._delivery.take_outcomes(uid)
-
-    def pending_for(self, uid: str) -> set[AuditEventType]:
-        """Event types of this WFE still waiting for DataStorage."""
-        return self._delivery.pending_for(uid) if self._delivery is not None else set()
 
     def hand_over(self, before: WorkflowExecution, current: WorkflowExecution) -> bool:
         """Submit every undelivered due event of `current`; True when any is owed.
@@ -42,14 +38,33 @@ class AuditHandoff:
         owed = undelivered_audit_events(current)
         if self._delivery is None or not owed:
             return bool(owed)
-        uid = current.metadata.uid
+        facts = self._memory.of(current.metadata.uid)
         already_owed = {event.event_type for event in undelivered_audit_events(before)}
         newly_due = before is not current and before.status != current.status
         for event in owed:
-            key = (uid, event.event_type)
             fresh = newly_due and event.event_type not in already_owed
-            verify = key not in self._submitted and not fresh
+            verify = event.event_type not in facts.submitted and not fresh
             request = build_audit_event(event.event_type, current, at=event.timestamp)
-            if self._delivery.submit(uid, request, verify_first=verify):
-                self._submitted.add(key)
+            if self._delivery.submit(current.metadata.uid, request, verify_first=verify):
+                facts.submitted |= {event.event_type}
         return True
+
+    def start_wait(self, wfe: WorkflowExecution, now: datetime) -> AuditWait:
+        """Hand a deleted WFE's due events to delivery and start the wait for them (once per
+        process: the wait counts from the first hand-over)."""
+        self.hand_over(wfe, wfe)
+        facts = self._memory.of(wfe.metadata.uid)
+        if facts.audit_wait_since is None:
+            facts.audit_wait_since = now
+        return self._wait(wfe.metadata.uid, facts.audit_wait_since)
+
+    def wait_of(self, uid: str) -> AuditWait | None:
+        """The deleted WFE's wait for its audit events, if it started."""
+        facts = self._memory.known(uid)
+        if facts is None or facts.audit_wait_since is None:
+            return None
+        return self._wait(uid, facts.audit_wait_since)
+
+    def _wait(self, uid: str, since: datetime) -> AuditWait:
+        pending = self._delivery.pending_for(uid) if self._delivery is not None else set()
+        return AuditWait(since, frozenset(pending))

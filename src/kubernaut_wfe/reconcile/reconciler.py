@@ -4,7 +4,6 @@ asked for."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 from collections.abc import Callable, Mapping
@@ -26,6 +25,7 @@ from kubernaut_wfe.constants import Phase
 from kubernaut_wfe.core import tekton
 from kubernaut_wfe.core.actions import (
     AddFinalizer,
+    AwaitAudit,
     CreateRun,
     Decision,
     DeleteRun,
@@ -33,7 +33,7 @@ from kubernaut_wfe.core.actions import (
     RemoveFinalizer,
     Requeue,
 )
-from kubernaut_wfe.core.audit import correlation_id, undelivered_audit_events
+from kubernaut_wfe.core.audit import correlation_id
 from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.core.decision_support import own_run_name
 from kubernaut_wfe.core.decisions import decide, status_write_rejected
@@ -48,6 +48,7 @@ from kubernaut_wfe.core.validation import parse_wfe
 from kubernaut_wfe.reconcile.audit_handoff import AuditHandoff
 from kubernaut_wfe.reconcile.cache import Document, ObjectCache, WfeKey
 from kubernaut_wfe.reconcile.events import EVENT_FLUSH_TIMEOUT, EventPoster
+from kubernaut_wfe.reconcile.memory import WfeMemory
 from kubernaut_wfe.reconcile.metrics import ControllerMetrics
 from kubernaut_wfe.reconcile.status import fold_audit_outcomes, status_document
 from kubernaut_wfe.reconcile.steps import ReadStep, StepRunner
@@ -55,7 +56,6 @@ from kubernaut_wfe.reconcile.writes import RereadNeeded, WfeWriter
 
 MAX_ROUNDS = 8
 """Decide/act rounds per reconcile; the longest path (stale lock) needs six."""
-AUDIT_WAIT_POLL = 0.1
 CONFLICT = 409
 
 logger = structlog.get_logger("kubernaut_wfe.controller")
@@ -90,35 +90,25 @@ class Reconciler:
         self._metrics = metrics
         self._schedule = schedule
         self._delivery = delivery
-        self._audit = AuditHandoff(delivery)
-        self._steps = StepRunner(kube, cache)
+        self._memory = WfeMemory(delivery)
+        self._audit = AuditHandoff(delivery, self._memory)
+        self._steps = StepRunner(kube, cache, self._memory)
         self._writer = WfeWriter(kube, cache)
         self._events = EventPoster(kube, dropped=metrics.events_dropped)
         self._now = now
-        self._given_up: set[str] = set()
-        self._settled: set[str] = set()
-        self._released: set[str] = set()
-        """WFEs whose run this controller deleted (the DELETE answered): no need to read it."""
-        self._quiet: dict[str, str] = {}
-        """uid → the resourceVersion of the WFE's state last decided to need nothing more."""
 
     def is_quiet(self, uid: str, resource_version: str | None) -> bool:
         """Whether this state of the WFE was already decided to need nothing more, so that a
         watch event bringing it (or an older one) again needs no reconcile."""
-        return resource_version is not None and self._quiet.get(uid) == resource_version
+        return self._memory.is_quiet(uid, resource_version)
 
     def is_settled(self, uid: str) -> bool:
         """Whether the WFE needs no periodic re-check (terminal, lock released, audit done)."""
-        return uid in self._settled or uid in self._given_up
+        return self._memory.is_settled(uid)
 
     def forget(self, uid: str) -> None:
-        """Drop per-WFE memory after the WFE was deleted."""
-        self._given_up.discard(uid)
-        self._settled.discard(uid)
-        self._released.discard(uid)
-        self._quiet.pop(uid, None)
-        self._steps.forget(uid)
-        self._audit.forget(uid)
+        """Drop everything remembered of a deleted WFE (`WfeMemory.forget`)."""
+        self._memory.forget(uid)
 
     async def events_posted(self) -> None:
         """Wait until every Event queued so far has been posted (or has failed)."""
@@ -134,10 +124,10 @@ class Reconciler:
         if view is None:
             return
         raw, wfe = view
-        uid = wfe.metadata.uid
-        if uid in self._given_up:
-            return
-        self._settled.discard(uid)
+        if (facts := self._memory.known(wfe.metadata.uid)) is not None:
+            if facts.given_up:
+                return
+            facts.settled = False
         log = self._bind(logger, wfe)
         if not await self._kind_known_or_final(wfe):
             delay = self._discovery.retry_after().total_seconds()
@@ -167,8 +157,12 @@ class Reconciler:
                 raw = await self._write_metadata(raw, step)
                 wfe = parse_wfe(raw)
                 continue
+            if isinstance(step, AwaitAudit):
+                wait = self._audit.start_wait(wfe, self._now())
+                obs = dataclasses.replace(obs, audit_wait=wait)
+                continue
             if isinstance(step, RemoveFinalizer):
-                await self._finish_deletion(raw, wfe, decision, step, log)
+                await self._finish_deletion(raw, decision, step, log)
                 return
             assert isinstance(step, ReadStep)
             obs = await self._steps.run(step, obs, wfe.metadata.uid)
@@ -184,10 +178,13 @@ class Reconciler:
             log.warning("reconcile did not settle within its rounds; trying again shortly")
             self._schedule(key, 1.0)
             return
+        if wfe.metadata.deletion_timestamp is not None:
+            self._wait_while_deleted(key, raw, wfe, decision)
+            return
         written = await self._write_status(raw, wfe, decision, log)
         self._after_write(key, wfe, written, decision, log)
         if written is None:
-            self._quiet[wfe.metadata.uid] = wfe.metadata.resource_version or ""
+            self._memory.of(wfe.metadata.uid).quiet_version = wfe.metadata.resource_version or ""
         else:
             self._decide_again(key)
 
@@ -212,7 +209,10 @@ class Reconciler:
         if steps or _changes(decision.status, wfe):
             self._schedule(key, 0)
             return
-        self._quiet[wfe.metadata.uid] = wfe.metadata.resource_version or ""
+        self._memory.of(wfe.metadata.uid).quiet_version = wfe.metadata.resource_version or ""
+        self._requeue(key, decision)
+
+    def _requeue(self, key: WfeKey, decision: Decision) -> None:
         for action in decision.actions:
             if isinstance(action, Requeue):
                 self._schedule(key, action.after.total_seconds())
@@ -243,23 +243,27 @@ class Reconciler:
         404), so its later reconciles need not read it again."""
         finished = is_terminal(wfe.status.phase) or wfe.metadata.deletion_timestamp is not None
         if finished and obs.delete is not None and (obs.delete.deleted or obs.delete.status == 404):
-            self._released.add(wfe.metadata.uid)
+            self._memory.of(wfe.metadata.uid).run_released = True
 
     def _first_observation(self, wfe: WorkflowExecution) -> Observation:
         """What the watches (and our own DELETE answers) already told us, so that neither a
         Running reconcile nor the lock release needs a GET. A Pending WFE always reads the run
         (get-before-create); a stale cached run only costs a 409 on DELETE and a re-read. Every
-        observation carries the target resolved with the table of kinds."""
+        observation carries the target resolved with the table of kinds, a deleted WFE's the
+        wait for its audit events."""
         observed = self._observed(wfe)
         target = canonical_target(wfe.spec.target_resource, self._discovery.kinds)
-        return dataclasses.replace(observed, target=target)
+        deleting = wfe.metadata.deletion_timestamp is not None
+        audit_wait = self._audit.wait_of(wfe.metadata.uid) if deleting else None
+        return dataclasses.replace(observed, target=target, audit_wait=audit_wait)
 
     def _observed(self, wfe: WorkflowExecution) -> Observation:
         status = wfe.status
         deleting = wfe.metadata.deletion_timestamp is not None
         if not deleting and status.phase in (None, Phase.PENDING):
             return Observation(waiting_ahead=self._waiting_ahead(wfe))
-        if wfe.metadata.uid in self._released:
+        facts = self._memory.known(wfe.metadata.uid)
+        if facts is not None and facts.run_released:
             return Observation(run=None)
         name = own_run_name(wfe)
         run = self._cache.run(name) if name is not None else None
@@ -330,7 +334,7 @@ class Reconciler:
     ) -> None:
         """Write the minimal Failed status once; whatever happens, stop retrying this WFE."""
         self._metrics.rejected_status_writes.inc()
-        self._given_up.add(wfe.metadata.uid)
+        self._memory.of(wfe.metadata.uid).given_up = True
         fallback = status_write_rejected(wfe, error.message or str(error), self._now())
         assert fallback.status is not None
         try:
@@ -369,29 +373,27 @@ class Reconciler:
         for delay in delays:
             self._schedule(key, delay)
         if is_terminal(current.status.phase) and not delays and not owed:
-            self._settled.add(current.metadata.uid)
+            self._memory.of(current.metadata.uid).settled = True
 
     # --- deletion --------------------------------------------------------------------------
 
+    def _wait_while_deleted(
+        self, key: WfeKey, raw: Document, wfe: WorkflowExecution, decision: Decision
+    ) -> None:
+        """A deleted WFE's status is no longer written: it waits for its run's deletion or its
+        audit events through the requeue the core asked for, never in a worker."""
+        self._events.post(raw, decision.events)
+        self._memory.of(wfe.metadata.uid).quiet_version = wfe.metadata.resource_version or ""
+        self._requeue(key, decision)
+
     async def _finish_deletion(
-        self,
-        raw: Document,
-        wfe: WorkflowExecution,
-        decision: Decision,
-        step: RemoveFinalizer,
-        log: Any,
+        self, raw: Document, decision: Decision, step: RemoveFinalizer, log: Any
     ) -> None:
         self._events.post(raw, decision.events)
-        self._audit.hand_over(wfe, wfe)
-        due = {event.event_type for event in undelivered_audit_events(wfe)}
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + step.audit_wait.total_seconds()
-        # Delivery offers no completion event; a short poll within a bound of seconds is fine.
-        while due & self._audit.pending_for(wfe.metadata.uid) and loop.time() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(AUDIT_WAIT_POLL)
-        if due & self._audit.pending_for(wfe.metadata.uid):
+        if step.unacknowledged:
             log.warning(
-                "removing the finalizer before DataStorage acknowledged", pending=sorted(due)
+                "removing the finalizer before DataStorage acknowledged",
+                pending=list(step.unacknowledged),
             )
         with contextlib.suppress(NotFound):
             await self._writer.set_finalizer(raw, add=False)

@@ -35,6 +35,7 @@ from kubernaut_wfe.core.observation import (
     Observation,
 )
 from kubernaut_wfe.reconcile.cache import ObjectCache
+from kubernaut_wfe.reconcile.memory import WfeMemory
 
 PRECONDITION_STATUSES = frozenset({404, 409, 412})
 ReadStep = (
@@ -50,14 +51,10 @@ def failure_of(error: ApiError) -> ApiFailure:
 class StepRunner:
     """Executes one read/create/delete action and returns the observation that follows."""
 
-    def __init__(self, kube: KubeClient, cache: ObjectCache) -> None:
+    def __init__(self, kube: KubeClient, cache: ObjectCache, memory: WfeMemory) -> None:
         self._kube = kube
         self._cache = cache
-        self._create_attempts: dict[str, int] = {}
-
-    def forget(self, wfe_uid: str) -> None:
-        """Drop per-WFE memory (the WFE is gone)."""
-        self._create_attempts.pop(wfe_uid, None)
+        self._memory = memory
 
     async def run(self, step: ReadStep, obs: Observation, wfe_uid: str) -> Observation:
         """The observation after performing `step`."""
@@ -112,12 +109,13 @@ class StepRunner:
             # A 409 on CREATE can only mean the name is taken: re-read the lock.
             return dataclasses.replace(obs, create=AlreadyExists(), run=UNREAD)
         except ApiError as error:
-            attempt = self._create_attempts.get(uid, 0) + 1
-            self._create_attempts[uid] = attempt
+            rejected = self._memory.of(uid)
+            rejected.create_attempts += 1
             return dataclasses.replace(
-                obs, create=CreateRejected(failure_of(error), attempt=attempt)
+                obs, create=CreateRejected(failure_of(error), attempt=rejected.create_attempts)
             )
-        self._create_attempts.pop(uid, None)
+        if (created := self._memory.known(uid)) is not None:
+            created.create_attempts = 0
         self._cache.store_run(run, owned=True)
         return dataclasses.replace(obs, create=Created(run), run=run)
 

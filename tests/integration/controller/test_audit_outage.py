@@ -1,5 +1,6 @@
 """DataStorage down across every transition of several WFEs: once it is back, each WFE's due
-events are stored exactly once and AuditRecorded turns True."""
+events are stored exactly once and AuditRecorded turns True; WFEs deleted meanwhile wait for
+theirs without holding up the others."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe.audit_service.server import serve
+from kubernaut_wfe.constants import FINALIZER, AuditEventType
 from kubernaut_wfe_tools.processes import free_port
 from kubernaut_wfe_tools.testing.stack import wfe_body
 
@@ -24,6 +26,11 @@ TRAIL = {
     "workflowexecution.execution.started",
     "workflowexecution.workflow.completed",
 }
+DELETED_TRAIL = (
+    AuditEventType.SELECTION_COMPLETED,
+    AuditEventType.EXECUTION_STARTED,
+    AuditEventType.WORKFLOW_FAILED,
+)
 
 
 @contextlib.asynccontextmanager
@@ -67,3 +74,37 @@ async def test_events_written_during_an_outage_arrive_exactly_once(stack: Stack)
             counts = Counter(e["event_type"] for e in await stack.audit_events(f"rr-{name}"))
             assert set(counts) == TRAIL
             assert set(counts.values()) == {1}
+
+
+async def test_deletions_waiting_for_datastorage_hold_no_worker(bare_stack: Stack) -> None:
+    """More WFEs than the controller has workers (8) deleted while Running during an outage: a
+    WFE created next still starts while every deleted one waits for its workflow.failed event;
+    once DataStorage is back each event is stored once and every finalizer goes."""
+    stack = bare_stack
+    port = free_port()
+    config = stack.tmp_path / "long-deletion-wait.yaml"
+    config.write_text("audit:\n  deletion_delivery_timeout: 10m\n", encoding="utf-8")
+    await stack.start_controller(
+        "--config", str(config), datastorage_url=f"http://127.0.0.1:{port}"
+    )
+    deleted = [f"deleted-{index}" for index in range(12)]
+    for name in deleted:
+        await stack.create(wfe_body(name))
+    for name in deleted:
+        await stack.wait_phase(name, "Running")
+    await asyncio.gather(*(stack.delete(name) for name in deleted))
+    await stack.create(wfe_body("newcomer"))
+    await stack.wait_phase("newcomer", "Running")
+    for name in deleted:
+        waiting = await stack.wfe(name)
+        assert waiting is not None, f"{name} went before DataStorage acknowledged its event"
+        assert waiting["metadata"]["deletionTimestamp"]
+        assert waiting["metadata"]["finalizers"] == [FINALIZER]
+    database = f"sqlite:///{stack.tmp_path / 'late-audit.db'}"
+    async with audit_service(port, database) as url:
+        stack.audit_url = url
+        for name in deleted:
+            await stack.wait_wfe_gone(name)
+        for name in deleted:
+            counts = Counter(e["event_type"] for e in await stack.audit_events(f"rr-{name}"))
+            assert counts == Counter({str(event_type): 1 for event_type in DELETED_TRAIL}), name

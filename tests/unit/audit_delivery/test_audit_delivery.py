@@ -369,6 +369,22 @@ async def test_forget_drops_unread_outcomes(make_harness: Callable[..., Harness]
     assert harness.delivery.take_outcomes("uid-wfe-a") == (set(), {})
 
 
+async def test_a_wfe_forgotten_while_its_events_are_pending_keeps_no_outcome(
+    make_harness: Callable[..., Harness], datastorage: FakeDataStorage
+) -> None:
+    harness = make_harness()
+    datastorage.fail_next(503)
+    harness.submit("wfe-gone", SELECTED)
+    harness.submit("wfe-gone", FAILED)
+    harness.submit("wfe-kept", SELECTED)
+    harness.delivery.forget("uid-wfe-gone")
+    await harness.resolved("wfe-gone", "wfe-kept")
+    assert sorted(datastorage.stored_types("wfe-gone")) == sorted([SELECTED.value, FAILED.value])
+    assert harness.delivery.take_outcomes("uid-wfe-gone") == (set(), {})
+    assert harness.woken == ["uid-wfe-kept"]
+    assert harness.delivery.take_outcomes("uid-wfe-kept") == ({SELECTED}, {})
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [

@@ -16,6 +16,7 @@ from kubernaut_wfe.constants import (
 )
 from kubernaut_wfe.core.actions import (
     AddFinalizer,
+    AwaitAudit,
     CreateRun,
     Decision,
     DeleteRun,
@@ -34,6 +35,7 @@ from kubernaut_wfe.core.models import WorkflowExecutionStatus
 from kubernaut_wfe.core.observation import (
     AlreadyExists,
     ApiFailure,
+    AuditWait,
     Created,
     CreateRejected,
     DeleteOutcome,
@@ -782,21 +784,69 @@ def test_deletion_deletes_only_our_run(make_wfe: Factory, running_run: dict[str,
     assert not any(isinstance(a, DeleteRun) for a in foreign.actions)
 
 
-def test_deletion_while_running_owes_failed_and_waits_for_it(make_wfe: Factory) -> None:
-    raw = _deleted(make_wfe, **RUNNING_STATUS, auditedEvents=[SEL.value, STA.value])
-    decision = _decide(raw, Observation(delete=DeleteOutcome(200)))
+DELETED_AT = datetime(2025, 6, 1, 10, 1, 30, tzinfo=UTC)
+WAIT = CONFIG.audit.deletion_delivery_timeout
+
+
+def _deleted_while_running(make_wfe: Factory) -> dict[str, Any]:
+    return _deleted(make_wfe, **RUNNING_STATUS, auditedEvents=[SEL.value, STA.value])
+
+
+def _waited(since: datetime, *pending: AuditEventType) -> Observation:
+    """After our run's DELETE, with the audit events handed to delivery at `since`."""
+    return Observation(delete=DeleteOutcome(200), audit_wait=AuditWait(since, frozenset(pending)))
+
+
+def test_deletion_while_running_owes_failed_and_hands_it_over_first(make_wfe: Factory) -> None:
+    decision = _decide(_deleted_while_running(make_wfe), Observation(delete=DeleteOutcome(200)))
     assert [e.event_type for e in decision.audit] == [FAI]
-    assert decision.audit[0].timestamp == datetime(2025, 6, 1, 10, 1, 30, tzinfo=UTC)
-    assert decision.actions == (RemoveFinalizer(timedelta(seconds=5)),)
+    assert decision.audit[0].timestamp == DELETED_AT
+    assert decision.actions == (AwaitAudit(),)
+    assert decision.events == ()
+
+
+def test_deletion_waits_for_a_pending_event_by_requeue(make_wfe: Factory) -> None:
+    since = NOW - timedelta(seconds=2)
+    decision = _decide(_deleted_while_running(make_wfe), _waited(since, FAI))
+    why = f"waiting for DataStorage to acknowledge {FAI.value}"
+    assert decision.actions == (Requeue(WAIT - (NOW - since), why),)
+    assert decision.events == ()
+
+
+def test_deletion_removes_the_finalizer_once_nothing_is_pending(make_wfe: Factory) -> None:
+    raw = _deleted_while_running(make_wfe)
+    no_longer_owed = _waited(NOW, SEL)  # pending in delivery, but already audited in status
+    for obs in (_waited(NOW), no_longer_owed):
+        decision = _decide(raw, obs)
+        assert decision.actions == (RemoveFinalizer(),)
+        assert decision.events[0].reason == EventReason.WORKFLOW_EXECUTION_DELETED
+        assert decision.events[0].type == EventType.NORMAL
+        assert decision.events[0].message == "WorkflowExecution deleted in phase Running"
+
+
+@pytest.mark.parametrize("late", [timedelta(0), timedelta(hours=1)])
+def test_deletion_gives_up_waiting_at_the_deadline(make_wfe: Factory, late: timedelta) -> None:
+    since = NOW - WAIT - late
+    decision = _decide(_deleted_while_running(make_wfe), _waited(since, FAI, SEL))
+    assert decision.actions == (RemoveFinalizer(unacknowledged=(FAI,)),)
     assert decision.events[0].reason == EventReason.WORKFLOW_EXECUTION_DELETED
-    assert decision.events[0].type == EventType.NORMAL
-    assert decision.events[0].message == "WorkflowExecution deleted in phase Running"
+
+
+def test_deletion_wait_is_bounded_by_the_configured_timeout(make_wfe: Factory) -> None:
+    config = load_config(None, {"audit.deletion_delivery_timeout": "30s"})
+    raw = _deleted_while_running(make_wfe)
+    since = NOW - timedelta(seconds=20)
+    waiting = _decide(raw, _waited(since, FAI), config=config)
+    assert [a.after for a in waiting.actions if isinstance(a, Requeue)] == [timedelta(seconds=10)]
+    late = _decide(raw, _waited(since, FAI), config=config, now=NOW + timedelta(seconds=10))
+    assert late.actions == (RemoveFinalizer(unacknowledged=(FAI,)),)
 
 
 def test_deletion_with_nothing_due_removes_finalizer_at_once(make_wfe: Factory) -> None:
     decision = _decide(_deleted(make_wfe), Observation(run=None))
-    assert decision.actions == (RemoveFinalizer(timedelta(0)),)
+    assert decision.actions == (RemoveFinalizer(),)
     assert decision.audit == ()
+    assert decision.events[0].message == "WorkflowExecution deleted in phase Pending"
 
 
 # --- Misc ------------------------------------------------------------------------------------

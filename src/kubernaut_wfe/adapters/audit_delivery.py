@@ -10,7 +10,6 @@ It never writes the WorkflowExecution: the reconcile loop records the outcomes i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections import OrderedDict, deque
@@ -270,8 +269,13 @@ class AuditDelivery:
             await asyncio.sleep(delay)
             return
         # A stop cuts the wait short once, so the shutdown flush gets an attempt in its bound.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), delay)
+        # asyncio.wait, not wait_for: on 3.11 wait_for loses a cancel that lands together with
+        # the stop's own wake-up, and the cancelled worker then sleeps out its backoff.
+        stopped = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({stopped}, timeout=delay)
+        finally:
+            stopped.cancel()
 
     def _resolve(self, item: _Item, *, rejected: str | None) -> None:
         item.resolved = True

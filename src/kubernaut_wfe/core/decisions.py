@@ -32,21 +32,13 @@ from kubernaut_wfe.core.actions import (
     RemoveFinalizer,
     Requeue,
     RestoreRunMetadata,
+    backoff,
+    delete_run_as_read,
 )
 from kubernaut_wfe.core.audit import undelivered_audit_events
 from kubernaut_wfe.core.config import ControllerConfig
-from kubernaut_wfe.core.decision_support import (
-    backoff,
-    delete_run_as_read,
-    fail_before_run,
-    lock_target_of,
-    outcome_of,
-    own_run_name,
-    read_run,
-    run_ref,
-    with_status,
-)
 from kubernaut_wfe.core.durations import format_duration
+from kubernaut_wfe.core.endings import fail_before_run, outcome_of
 from kubernaut_wfe.core.failure import (
     failure_details,
     pipeline_complete_reason,
@@ -70,6 +62,7 @@ from kubernaut_wfe.core.rebuild import (
     rewound,
 )
 from kubernaut_wfe.core.record import read_record, record_of_run
+from kubernaut_wfe.core.run_lookup import lock_target_of, own_run_name, read_run, run_ref
 from kubernaut_wfe.core.runstatus import nothing_started, run_summary
 from kubernaut_wfe.core.transitions import (
     minimal_failed_status,
@@ -102,7 +95,7 @@ def decide_run_lost(wfe: WorkflowExecution, now: datetime) -> Decision:
     event = KubeEvent(
         EventReason.WORKFLOW_FAILED, EventType.WARNING, PIPELINERUN_DELETED_EXTERNALLY
     )
-    return with_status(wfe, status, events=(event,), outcome=outcome_of(status))
+    return Decision(status=status, events=(event,), outcome=outcome_of(status))
 
 
 def decide_running(
@@ -132,7 +125,7 @@ def decide_running(
     previous = wfe.status.pipeline_run_status
     if condition is None or condition.status == ConditionStatus.UNKNOWN:
         summary = run_summary(run, obs.taskruns or (), previous)
-        return with_status(wfe, refresh_running(wfe, summary, now))
+        return Decision(status=refresh_running(wfe, summary, now))
     if obs.taskruns is None and tekton.taskrun_children(run):
         meta = tekton.metadata(run)
         return Decision(
@@ -146,7 +139,7 @@ def decide_running(
             EventType.NORMAL,
             f"PipelineRun {run_ref(run)} succeeded in {status.duration}",
         )
-        return with_status(wfe, status, events=(event,), outcome=outcome_of(status))
+        return Decision(status=status, events=(event,), outcome=outcome_of(status))
     projected = wfe.model_copy(
         update={"status": wfe.status.model_copy(update={"pipeline_run_status": summary})}
     )
@@ -161,7 +154,7 @@ def decide_running(
     event = KubeEvent(
         EventReason.WORKFLOW_FAILED, EventType.WARNING, f"{details.reason}: {details.message}"
     )
-    return with_status(wfe, status, events=(event,), outcome=outcome_of(status))
+    return Decision(status=status, events=(event,), outcome=outcome_of(status))
 
 
 # --- Terminal --------------------------------------------------------------------------------
@@ -187,28 +180,28 @@ def decide_terminal(
     status = wfe.status
     run_name = own_run_name(wfe)
     if run_name is None:
-        return with_status(wfe, None)
+        return Decision()
     ended = status.completion_time or now
     release_at = ended + config.execution.cooldown_period
     if now < release_at:
-        return with_status(wfe, None, actions=(Requeue(release_at - now, "lock release"),))
+        return Decision(actions=(Requeue(release_at - now, "lock release"),))
     if obs.delete is not None:
         if not obs.delete.deleted:
-            return with_status(wfe, None)
+            return Decision()
         event = KubeEvent(
             EventReason.LOCK_RELEASED,
             EventType.NORMAL,
             f"Released the lock on {wfe.spec.target_resource}: deleted PipelineRun"
             f" {config.execution.namespace}/{run_name}",
         )
-        return with_status(wfe, None, events=(event,))
+        return Decision(events=(event,))
     if obs.run_error is not None:
-        return with_status(wfe, None, actions=(Requeue(backoff(1), "reading the run failed"),))
+        return Decision(actions=(Requeue(backoff(1), "reading the run failed"),))
     if obs.run is UNREAD:
-        return with_status(wfe, None, actions=(read_run(wfe, config, obs),))
+        return Decision(actions=(read_run(wfe, config, obs),))
     if obs.run is None or not owned_by(obs.run, wfe) or tekton.deletion_timestamp(obs.run):
-        return with_status(wfe, None)
-    return with_status(wfe, None, actions=delete_run_as_read(obs.run, "cooldown over").actions)
+        return Decision()
+    return Decision(actions=delete_run_as_read(obs.run, "cooldown over").actions)
 
 
 # --- Deletion --------------------------------------------------------------------------------
@@ -232,7 +225,7 @@ def decide_deletion(wfe: WorkflowExecution, obs: Observation, config: Controller
         EventType.NORMAL,
         f"WorkflowExecution deleted in phase {wfe.status.phase or Phase.PENDING}",
     )
-    return Decision(events=(event,), actions=(RemoveFinalizer(wait),), audit=due)
+    return Decision(events=(event,), actions=(RemoveFinalizer(wait),))
 
 
 # --- Entry point -----------------------------------------------------------------------------
@@ -294,4 +287,4 @@ def status_write_rejected(wfe: WorkflowExecution, error: str, now: datetime) -> 
     message = f"Status write rejected by the API server: {error}"
     status = minimal_failed_status(wfe, message, now)
     event = KubeEvent(EventReason.STATUS_WRITE_REJECTED, EventType.WARNING, message)
-    return with_status(wfe, status, events=(event,), outcome=Outcome(Phase.FAILED))
+    return Decision(status=status, events=(event,), outcome=Outcome(Phase.FAILED))

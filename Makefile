@@ -35,11 +35,12 @@ generate: $(STAMP) ## regenerate the DataStorage models and the package-data cop
 check-generated: $(STAMP) ## fail when a generated file is stale (fix: make generate)
 	scripts/generate.sh --check
 
-lint: $(STAMP) ## ruff (lint + format check), mypy --strict, import-linter contracts
+lint: $(STAMP) ## ruff (lint + format check), mypy --strict, import-linter contracts, vulture (dead code)
 	$(BIN)/ruff check src tools/src tests bench
 	$(BIN)/ruff format --check src tools/src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/vulture
 
 fmt: $(STAMP) ## format and autofix
 	$(BIN)/ruff format src tools/src tests bench

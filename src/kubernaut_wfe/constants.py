@@ -15,7 +15,6 @@ VERSION: Final = "v1alpha1"
 API_VERSION: Final = f"{GROUP}/{VERSION}"
 KIND: Final = "WorkflowExecution"
 PLURAL: Final = "workflowexecutions"
-SHORT_NAME: Final = "wfe"
 CRD_NAME: Final = f"{PLURAL}.{GROUP}"
 
 TEKTON_GROUP: Final = "tekton.dev"
@@ -75,7 +74,6 @@ class TektonLabel(StrEnum):
     PIPELINE_RUN_UID = "tekton.dev/pipelineRunUID"
     PIPELINE_TASK = "tekton.dev/pipelineTask"
     MEMBER_OF = "tekton.dev/memberOf"
-    TASK = "tekton.dev/task"
     MANAGED_BY = "app.kubernetes.io/managed-by"
 
 
@@ -206,7 +204,6 @@ class TektonReason(StrEnum):
     FAILED = "Failed"
     CANCELLED = "Cancelled"
     PIPELINE_RUN_TIMEOUT = "PipelineRunTimeout"
-    PIPELINE_RUN_STOPPING = "PipelineRunStopping"
     PIPELINE_RUN_PENDING = "PipelineRunPending"
     COULDNT_GET_PIPELINE = "CouldntGetPipeline"
     COULDNT_GET_TASK = "CouldntGetTask"
@@ -229,7 +226,6 @@ class TektonReason(StrEnum):
     POD_CREATION_FAILED = "PodCreationFailed"
     CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
     FAILURE_IGNORED = "FailureIgnored"
-    TO_BE_RETRIED = "ToBeRetried"
 
 
 class StepReason(StrEnum):
@@ -239,12 +235,10 @@ class StepReason(StrEnum):
     ERROR = "Error"
     OOM_KILLED = "OOMKilled"
     SKIPPED = "Skipped"
-    CONTINUED = "Continued"
     TIMEOUT_EXCEEDED = "TimeoutExceeded"
     ERR_IMAGE_PULL = "ErrImagePull"
     IMAGE_PULL_BACK_OFF = "ImagePullBackOff"
     INVALID_IMAGE_NAME = "InvalidImageName"
-    POD_INITIALIZING = "PodInitializing"
 
 
 SUCCEEDED_CONDITION: Final = "Succeeded"

@@ -57,11 +57,6 @@ class NotFound(ApiError):
 class Conflict(ApiError):
     """409: the write lost a race; re-read and decide again (never retried blindly)."""
 
-    @property
-    def already_exists(self) -> bool:
-        """Whether a CREATE met an existing object (as opposed to a stale write)."""
-        return self.reason == "AlreadyExists"
-
 
 class AlreadyExists(Conflict):
     """409 `AlreadyExists`: a CREATE met an object of the same name."""

@@ -18,8 +18,6 @@ class Jitter(StrEnum):
     """Uniform in [0, base]: the best spread, but a delay may be close to zero."""
     EQUAL = "equal"
     """Uniform in [base/2, base]: spread, and never less than half the base."""
-    NONE = "none"
-    """Exactly the base: for tests and for callers that add their own spread."""
 
 
 @dataclass(frozen=True)
@@ -52,9 +50,6 @@ class RetryPolicy:
             )
 
 
-NO_RETRY = RetryPolicy(max_attempts=1)
-
-
 def backoff_delays(policy: RetryPolicy, rng: random.Random) -> Iterator[float]:
     """Yield the delay before each retry: `max_attempts - 1` values, each within the cap.
 
@@ -65,8 +60,6 @@ def backoff_delays(policy: RetryPolicy, rng: random.Random) -> Iterator[float]:
     for _ in range(policy.max_attempts - 1):
         if policy.jitter is Jitter.FULL:
             yield rng.uniform(0, base)
-        elif policy.jitter is Jitter.EQUAL:
-            yield base / 2 + rng.uniform(0, base / 2)
         else:
-            yield base
+            yield base / 2 + rng.uniform(0, base / 2)
         base = min(policy.max_delay, base * policy.multiplier)

@@ -84,7 +84,8 @@ def check_event_sizes(sizes: list[int]) -> None:
 
 
 def parse_events(body: bytes) -> tuple[Any, list[int]]:
-    """`parse_json` of the body, and the size of each event in it as sent (the body itself, or
+    """The body decoded as UTF-8 JSON, strictly (no NaN, no Infinity; InvalidRequestError if
+    not), and the size of each event in it as sent (the body itself, or
     each element of a top-level array), measured while parsing instead of by re-serialising
     every event. A body the quick path does not take is left to `_parse_text` to report."""
     text = _utf8(body)
@@ -141,11 +142,6 @@ def _finite_float(text: str) -> float:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
-
-
-def parse_json(body: bytes) -> Any:
-    """Decode a UTF-8 JSON document strictly (no NaN, no Infinity); InvalidRequestError if not."""
-    return _parse_text(_utf8(body))
 
 
 def _utf8(body: bytes) -> str:

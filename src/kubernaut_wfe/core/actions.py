@@ -8,11 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 from kubernaut_wfe.constants import AuditEventType, EventReason, EventType, Phase
-from kubernaut_wfe.core.audit import DueAuditEvent
+from kubernaut_wfe.core import tekton
 from kubernaut_wfe.core.conditions import truncate
 from kubernaut_wfe.core.models import WorkflowExecutionStatus
 
 EVENT_MESSAGE_MAX = 1024
+MAX_BACKOFF = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -150,19 +151,34 @@ class Outcome:
 @dataclass(frozen=True)
 class Decision:
     """The result of one decision. The handler writes `status` (one write), posts `events`,
-    executes `actions` in order, hands `audit` to delivery and counts `outcome`."""
+    executes `actions` in order and counts `outcome`; the audit events a status makes due
+    follow from the status written (`core.audit.undelivered_audit_events`)."""
 
     status: WorkflowExecutionStatus | None = None
     events: tuple[KubeEvent, ...] = ()
     actions: tuple[Action, ...] = ()
-    audit: tuple[DueAuditEvent, ...] = ()
     outcome: Outcome | None = None
-    pipelinerun_created: bool = False
     notes: tuple[str, ...] = field(default=())
     """Log lines explaining the decision (for the handler's logger)."""
 
-    def status_patch(self) -> dict[str, Any] | None:
-        """The merge patch for the status subresource, or None when nothing is written."""
-        if self.status is None:
-            return None
-        return {"status": self.status.to_api()}
+
+def backoff(attempt: int, base: timedelta = timedelta(seconds=1)) -> timedelta:
+    """The `Requeue` delay for `attempt` (1, 2, 4 … seconds), capped at five minutes."""
+    factor: int = 2 ** min(max(0, attempt - 1), 20)
+    return min(MAX_BACKOFF, base * factor)
+
+
+def delete_run_as_read(run: tekton.Document, why: str) -> Decision:
+    """DELETE `run` only in the state it was read in (uid and resourceVersion preconditions)."""
+    meta = tekton.metadata(run)
+    return Decision(
+        actions=(
+            DeleteRun(
+                namespace=str(meta.get("namespace") or ""),
+                name=str(meta.get("name") or ""),
+                uid=str(meta.get("uid") or ""),
+                resource_version=str(meta.get("resourceVersion") or ""),
+            ),
+        ),
+        notes=(why,),
+    )

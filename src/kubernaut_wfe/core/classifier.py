@@ -71,7 +71,6 @@ class FailedTask:
 
     index: int
     pipeline_task_name: str
-    taskrun_name: str
     taskrun: tekton.Document
     step_name: str | None
     exit_code: int | None
@@ -125,7 +124,6 @@ def failed_task(run: tekton.Document, taskruns: TaskRuns) -> FailedTask | None:
     return FailedTask(
         index=child.index,
         pipeline_task_name=child.pipeline_task_name,
-        taskrun_name=child.name,
         taskrun=taskrun,
         step_name=step[0] if step else None,
         exit_code=step[1] if step else None,

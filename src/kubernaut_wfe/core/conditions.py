@@ -29,12 +29,6 @@ def get_condition(conditions: Sequence[Condition], condition_type: str) -> Condi
     return next((c for c in conditions if c.type == condition_type), None)
 
 
-def is_condition_true(conditions: Sequence[Condition], condition_type: str) -> bool:
-    """Whether the condition exists with status True."""
-    found = get_condition(conditions, condition_type)
-    return found is not None and found.status == ConditionStatus.TRUE
-
-
 def set_condition(
     conditions: Sequence[Condition],
     condition_type: str,

@@ -33,21 +33,13 @@ from kubernaut_wfe.core.actions import (
     RemoveFinalizer,
     Requeue,
     RestoreRunMetadata,
+    backoff,
+    delete_run_as_read,
 )
 from kubernaut_wfe.core.audit import undelivered_audit_events
 from kubernaut_wfe.core.config import ControllerConfig
-from kubernaut_wfe.core.decision_support import (
-    backoff,
-    delete_run_as_read,
-    fail_before_run,
-    lock_target_of,
-    outcome_of,
-    own_run_name,
-    read_run,
-    run_ref,
-    with_status,
-)
 from kubernaut_wfe.core.durations import format_duration
+from kubernaut_wfe.core.endings import fail_before_run, outcome_of
 from kubernaut_wfe.core.failure import (
     failure_details,
     pipeline_complete_reason,
@@ -71,6 +63,7 @@ from kubernaut_wfe.core.rebuild import (
     rewound,
 )
 from kubernaut_wfe.core.record import read_record, record_of_run
+from kubernaut_wfe.core.run_lookup import lock_target_of, own_run_name, read_run, run_ref
 from kubernaut_wfe.core.runstatus import nothing_started, run_summary
 from kubernaut_wfe.core.transitions import (
     minimal_failed_status,
@@ -103,7 +96,7 @@ def decide_run_lost(wfe: WorkflowExecution, now: datetime) -> Decision:
     event = KubeEvent(
         EventReason.WORKFLOW_FAILED, EventType.WARNING, PIPELINERUN_DELETED_EXTERNALLY
     )
-    return with_status(wfe, status, events=(event,), outcome=outcome_of(status))
+    return Decision(status=status, events=(event,), outcome=outcome_of(status))
 
 
 def decide_running(
@@ -133,7 +126,7 @@ def decide_running(
     previous = wfe.status.pipeline_run_status
     if condition is None or condition.status == ConditionStatus.UNKNOWN:
         summary = run_summary(run, obs.taskruns or (), previous)
-        return with_status(wfe, refresh_running(wfe, summary, now))
+        return Decision(status=refresh_running(wfe, summary, now))
     if obs.taskruns is None and tekton.taskrun_children(run):
         meta = tekton.metadata(run)
         return Decision(
@@ -147,7 +140,7 @@ def decide_running(
             EventType.NORMAL,
             f"PipelineRun {run_ref(run)} succeeded in {status.duration}",
         )
-        return with_status(wfe, status, events=(event,), outcome=outcome_of(status))
+        return Decision(status=status, events=(event,), outcome=outcome_of(status))
     projected = wfe.model_copy(
         update={"status": wfe.status.model_copy(update={"pipeline_run_status": summary})}
     )
@@ -162,7 +155,7 @@ def decide_running(
     event = KubeEvent(
         EventReason.WORKFLOW_FAILED, EventType.WARNING, f"{details.reason}: {details.message}"
     )
-    return with_status(wfe, status, events=(event,), outcome=outcome_of(status))
+    return Decision(status=status, events=(event,), outcome=outcome_of(status))
 
 
 # --- Terminal --------------------------------------------------------------------------------
@@ -188,28 +181,28 @@ def decide_terminal(
     status = wfe.status
     run_name = own_run_name(wfe)
     if run_name is None:
-        return with_status(wfe, None)
+        return Decision()
     ended = status.completion_time or now
     release_at = ended + config.execution.cooldown_period
     if now < release_at:
-        return with_status(wfe, None, actions=(Requeue(release_at - now, "lock release"),))
+        return Decision(actions=(Requeue(release_at - now, "lock release"),))
     if obs.delete is not None:
         if not obs.delete.deleted:
-            return with_status(wfe, None)
+            return Decision()
         event = KubeEvent(
             EventReason.LOCK_RELEASED,
             EventType.NORMAL,
             f"Released the lock on {wfe.spec.target_resource}: deleted PipelineRun"
             f" {config.execution.namespace}/{run_name}",
         )
-        return with_status(wfe, None, events=(event,))
+        return Decision(events=(event,))
     if obs.run_error is not None:
-        return with_status(wfe, None, actions=(Requeue(backoff(1), "reading the run failed"),))
+        return Decision(actions=(Requeue(backoff(1), "reading the run failed"),))
     if obs.run is UNREAD:
-        return with_status(wfe, None, actions=(read_run(wfe, config, obs),))
+        return Decision(actions=(read_run(wfe, config, obs),))
     if obs.run is None or not owned_by(obs.run, wfe) or tekton.deletion_timestamp(obs.run):
-        return with_status(wfe, None)
-    return with_status(wfe, None, actions=delete_run_as_read(obs.run, "cooldown over").actions)
+        return Decision()
+    return Decision(actions=delete_run_as_read(obs.run, "cooldown over").actions)
 
 
 # --- Deletion --------------------------------------------------------------------------------
@@ -241,7 +234,7 @@ def decide_deletion(
         return Decision(events=(event,), actions=(RemoveFinalizer(),))
     wait = obs.audit_wait
     if wait is None:
-        return Decision(actions=(AwaitAudit(),), audit=due)
+        return Decision(actions=(AwaitAudit(),))
     pending = tuple(sorted({due_event.event_type for due_event in due} & wait.pending))
     if not pending:
         return Decision(events=(event,), actions=(RemoveFinalizer(),))
@@ -312,4 +305,4 @@ def status_write_rejected(wfe: WorkflowExecution, error: str, now: datetime) -> 
     message = f"Status write rejected by the API server: {error}"
     status = minimal_failed_status(wfe, message, now)
     event = KubeEvent(EventReason.STATUS_WRITE_REJECTED, EventType.WARNING, message)
-    return with_status(wfe, status, events=(event,), outcome=Outcome(Phase.FAILED))
+    return Decision(status=status, events=(event,), outcome=Outcome(Phase.FAILED))

@@ -6,7 +6,6 @@ Reading is lenient (unknown keys ignored, camelCase or snake_case accepted); wri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -191,7 +190,3 @@ class WorkflowExecution(ApiModel):
     def correlation_key(self) -> str:
         """`<namespace>/<name>`, as written into the PipelineRun's ownership annotation."""
         return f"{self.metadata.namespace}/{self.metadata.name}"
-
-
-TektonDocument = Mapping[str, Any]
-"""A PipelineRun or TaskRun as the API returns it; the core reads these with `tekton` helpers."""

@@ -21,8 +21,6 @@ UNREAD: Final = _Unread.UNREAD
 
 Unread = _Unread
 
-QUOTA_STATUS = 403
-
 
 @dataclass(frozen=True)
 class ApiFailure:

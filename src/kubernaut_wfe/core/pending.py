@@ -24,18 +24,11 @@ from kubernaut_wfe.core.actions import (
     ReadHolder,
     RecordExecution,
     Requeue,
+    backoff,
+    delete_run_as_read,
 )
 from kubernaut_wfe.core.config import ControllerConfig
-from kubernaut_wfe.core.decision_support import (
-    backoff,
-    create_refused_reason,
-    delete_run_as_read,
-    fail_before_run,
-    lock_target_of,
-    read_lock,
-    run_ref,
-    with_status,
-)
+from kubernaut_wfe.core.endings import create_refused_reason, fail_before_run
 from kubernaut_wfe.core.models import WorkflowExecution
 from kubernaut_wfe.core.observation import (
     UNREAD,
@@ -47,6 +40,7 @@ from kubernaut_wfe.core.observation import (
 from kubernaut_wfe.core.phases import is_terminal
 from kubernaut_wfe.core.pipelinerun import build_pipelinerun, holder_of, owned_by
 from kubernaut_wfe.core.record import is_recorded_run, read_record, record_of_run
+from kubernaut_wfe.core.run_lookup import lock_target_of, read_lock, run_ref
 from kubernaut_wfe.core.runstatus import run_summary
 from kubernaut_wfe.core.targets import KindTable, UnresolvedTarget, target_identity
 from kubernaut_wfe.core.transitions import (
@@ -87,7 +81,7 @@ def start_running(
     event = KubeEvent(
         EventReason.PIPELINE_RUN_CREATED, EventType.NORMAL, f"{verb} PipelineRun {run_ref(run)}"
     )
-    return with_status(wfe, status, events=(event,), pipelinerun_created=not adopted)
+    return Decision(status=status, events=(event,))
 
 
 def start_recorded(
@@ -173,7 +167,7 @@ def decide_foreign_run(
         f" {namespace}/{name}; waiting for the cooldown to end at {release_at.isoformat()}"
     )
     status = to_waiting(wfe, message, now)
-    return with_status(wfe, status, actions=(Requeue(release_at - now, "cooldown end"),))
+    return Decision(status=status, actions=(Requeue(release_at - now, "cooldown end"),))
 
 
 def decide_pending(
@@ -224,7 +218,7 @@ def _queue_key(wfe: WorkflowExecution) -> tuple[datetime, str, str]:
     return created, wfe.metadata.name, wfe.metadata.namespace
 
 
-def is_waiting(wfe: WorkflowExecution) -> bool:
+def _is_waiting(wfe: WorkflowExecution) -> bool:
     """Pending behind a cooldown (`ResourceLocked` True/`RecentlyRemediated`)."""
     locked = wfe.status.condition(ConditionType.RESOURCE_LOCKED)
     return (
@@ -248,7 +242,7 @@ def waiters_ahead(
         for other in others
         if other.metadata.uid != wfe.metadata.uid
         and other.metadata.deletion_timestamp is None
-        and is_waiting(other)
+        and _is_waiting(other)
         and _queue_key(other) < mine
         and target_identity(other.spec.target_resource, kinds) == target
     ]

@@ -32,15 +32,16 @@ from kubernaut_wfe.constants import (
     WfeAnnotation,
 )
 from kubernaut_wfe.core import tekton
-from kubernaut_wfe.core.actions import CancelRun, Decision, KubeEvent, ReadRun, Requeue
-from kubernaut_wfe.core.decision_support import backoff, outcome_of, run_ref, with_status
+from kubernaut_wfe.core.actions import CancelRun, Decision, KubeEvent, ReadRun, Requeue, backoff
 from kubernaut_wfe.core.durations import format_duration
+from kubernaut_wfe.core.endings import outcome_of
 from kubernaut_wfe.core.failure import preexecution_failure
 from kubernaut_wfe.core.models import PipelineRunRef, WorkflowExecution, WorkflowExecutionStatus
 from kubernaut_wfe.core.observation import UNREAD, Observation
 from kubernaut_wfe.core.pending import start_running
 from kubernaut_wfe.core.pipelinerun import owned_by
 from kubernaut_wfe.core.record import ExecutionRecord, UnreadableRecord
+from kubernaut_wfe.core.run_lookup import run_ref
 from kubernaut_wfe.core.runstatus import nothing_started
 from kubernaut_wfe.core.transitions import to_failed
 
@@ -61,7 +62,7 @@ def _fail_lost(wfe: WorkflowExecution, message: str, now: datetime) -> Decision:
     details = preexecution_failure(wfe, FailureReason.UNKNOWN, message, now, was_execution=True)
     status = to_failed(wfe, details, now, complete_reason=ConditionReason.PIPELINE_FAILED)
     event = KubeEvent(EventReason.STATUS_REBUILT, EventType.WARNING, message)
-    return with_status(wfe, status, events=(event,), outcome=outcome_of(status))
+    return Decision(status=status, events=(event,), outcome=outcome_of(status))
 
 
 def _rebuilt_event(wfe: WorkflowExecution, run: tekton.Document, what: str) -> KubeEvent:
@@ -85,7 +86,7 @@ def decide_end_restored(wfe: WorkflowExecution) -> Decision:
         " see docs/trust-model.md)"
     )
     event = KubeEvent(EventReason.STATUS_REBUILT, EventType.WARNING, message)
-    return with_status(wfe, status, events=(event,))
+    return Decision(status=status, events=(event,))
 
 
 def decide_status_lost(
@@ -131,7 +132,7 @@ def decide_identity_restored(wfe: WorkflowExecution, run: tekton.Document) -> De
     if status is None:
         return None
     event = _rebuilt_event(wfe, run, "status.pipelineRunRef or startTime was changed")
-    return with_status(wfe, status, events=(event,))
+    return Decision(status=status, events=(event,))
 
 
 def rewound(wfe: WorkflowExecution) -> WorkflowExecution:
@@ -181,9 +182,8 @@ def rebuilt_from_run(wfe: WorkflowExecution, following: Decision, run: tekton.Do
         return following  # a read first; the rebuild is decided once it is done
     status = following.status or rewound(wfe).status
     event = _rebuilt_event(wfe, run, "status.phase was set to Completed before the run succeeded")
-    return with_status(
-        wfe,
-        status,
+    return Decision(
+        status=status,
         events=(*following.events, event),
         actions=following.actions,
         outcome=following.outcome,
@@ -224,7 +224,7 @@ def decide_stop_request(
                 f" ({message})",
             ),
         )
-    return with_status(wfe, status, events=events, outcome=outcome_of(status))
+    return Decision(status=status, events=events, outcome=outcome_of(status))
 
 
 def decide_completion_time(
@@ -240,4 +240,4 @@ def decide_completion_time(
     update: dict[str, object] = {"completion_time": ended}
     if start is not None:
         update["duration"] = format_duration(ended - start)
-    return with_status(wfe, wfe.status.model_copy(update=update))
+    return Decision(status=wfe.status.model_copy(update=update))

@@ -256,37 +256,41 @@ def to_waiting(
     return finish(wfe, status, now, message)
 
 
-def record_audit_results(
+def record_audit_outcomes(
     wfe: WorkflowExecution,
+    status: WorkflowExecutionStatus,
     acknowledged: Iterable[AuditEventType],
     rejected: Iterable[AuditEventType],
     now: datetime,
-) -> WorkflowExecutionStatus | None:
-    """Fold delivery results into status (one coalesced write); None when nothing changes.
+) -> WorkflowExecutionStatus:
+    """`status` (the one this reconcile writes for `wfe`) with delivery outcomes folded in and
+    `AuditRecorded` redone: the reconcile loop is the only writer of both lists (audit.md §4).
 
-    Only event types that are due are recorded, each list kept in lifecycle order."""
-    due = [event.event_type for event in due_audit_events(wfe)]
-    audited = {*wfe.status.audited_events, *(set(acknowledged) & set(due))}
-    refused = {*wfe.status.rejected_audit_events, *(set(rejected) & set(due))} - audited
+    Only event types `status` makes due are recorded: an outcome for one it no longer owes
+    (a phase someone else wrote, set back since) would keep the event from being sent when it
+    is due again. An acknowledged type leaves the rejected list; both in lifecycle order."""
+    projected = wfe.model_copy(update={"status": status})
+    due = [event.event_type for event in due_audit_events(projected)]
+    audited = {*status.audited_events, *(set(acknowledged) & set(due))}
+    refused = {*status.rejected_audit_events, *(set(rejected) & set(due))} - audited
     order = list(AuditEventType)
     audited_list = sorted(audited, key=order.index)
     refused_list = sorted(refused, key=order.index)
     conditions = audit_condition(
-        wfe.status.conditions,
+        status.conditions,
         due,
         audited_list,
         refused_list,
         generation=wfe.metadata.generation or None,
         now=now,
     )
-    status = wfe.status.model_copy(
+    return status.model_copy(
         update={
             "audited_events": audited_list,
             "rejected_audit_events": refused_list,
             "conditions": conditions,
         }
     )
-    return None if status == wfe.status else status
 
 
 def minimal_failed_status(

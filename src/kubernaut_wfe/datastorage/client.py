@@ -12,7 +12,6 @@ Failures are classified by what they mean for a retry:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -25,9 +24,7 @@ import pydantic
 
 from kubernaut_wfe.datastorage.events import serialize_audit_event
 from kubernaut_wfe.datastorage.models import (
-    AuditEventAcceptedResponse,
     AuditEventRequest,
-    AuditEventResponse,
     AuditEventsQueryResponse,
     BatchAuditEventResponse,
     EventOutcome,
@@ -133,17 +130,6 @@ class DataStorageClient:
         body = [serialize_audit_event(event) for event in events]
         response = await self._send("POST", BATCH_PATH, json=body)
         return _parse_success(response, BatchAuditEventResponse)
-
-    async def create_audit_event(
-        self, event: AuditEventRequest
-    ) -> AuditEventResponse | AuditEventAcceptedResponse:
-        """POST one event: 201 stored (with its id) or 202 queued by the server."""
-        response = await self._send("POST", EVENTS_PATH, json=serialize_audit_event(event))
-        if response.status_code == httpx.codes.ACCEPTED:
-            with contextlib.suppress(AuditAmbiguous):
-                return _parse_success(response, AuditEventAcceptedResponse)
-        # The real service's spec documents its 202 body as an AuditEventResponse too.
-        return _parse_success(response, AuditEventResponse)
 
     async def query_audit_events(
         self,

@@ -1,12 +1,13 @@
-"""What the watches delivered, kept in memory: WFEs by key (and by object), PipelineRuns and
-their TaskRuns by run name. Nothing here is ever written back; a stale entry only costs an extra
-read. Cached documents are replaced, never changed in place, so read-only views need no copy."""
+"""What the watches delivered, kept in memory: WFEs by key (those that may wait for a lock also
+by object), PipelineRuns and their TaskRuns by run name. Nothing here is ever written back; a
+stale entry only costs an extra read. Cached documents are replaced, never changed in place, so
+read-only views need no copy."""
 
 from __future__ import annotations
 
 import copy
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from kubernaut_wfe.constants import (
@@ -72,7 +73,8 @@ def _object_of(obj: Mapping[str, Any]) -> str:
 
 def _may_be_waiting(obj: Mapping[str, Any]) -> bool:
     """Whether the WFE may wait for its target's lock: not Running or terminal, and a
-    `ResourceLocked=True` condition. A superset of the typed check the reconciler makes."""
+    `ResourceLocked=True` condition. A superset of the core's check (`core.pending.waiters_ahead`),
+    made on the raw document so that the index costs no parse."""
     status = obj.get("status")
     if not isinstance(status, Mapping):
         return False
@@ -115,7 +117,6 @@ class ObjectCache:
     def __init__(self) -> None:
         self._wfes: dict[WfeKey, Document] = {}
         self._parsed: OrderedDict[WfeKey, WorkflowExecution] = OrderedDict()
-        self._by_object: dict[str, set[WfeKey]] = {}
         self._waiting: dict[str, set[WfeKey]] = {}
         self._runs: dict[str, Document] = {}
         self._taskruns: dict[str, dict[str, Document]] = {}
@@ -167,7 +168,6 @@ class ObjectCache:
         stored = dict(obj) if owned else copy.deepcopy(dict(obj))
         self._wfes[key] = stored
         self._parsed.pop(key, None)
-        self._by_object.setdefault(_object_of(stored), set()).add(key)
         if _may_be_waiting(stored):
             self._waiting.setdefault(_object_of(stored), set()).add(key)
         return Stored(key, news=True)
@@ -187,18 +187,11 @@ class ObjectCache:
 
     def _unindex(self, key: WfeKey, obj: Mapping[str, Any]) -> None:
         found = _object_of(obj)
-        for index in (self._by_object, self._waiting):
-            keys = index.get(found)
-            if keys is not None:
-                keys.discard(key)
-                if not keys:
-                    del index[found]
-
-    def wfes_on_target(self, target: str) -> list[tuple[Document, WorkflowExecution]]:
-        """Every cached WFE whose target may name the object `target` names (same namespace
-        and name, its kind spelled in any way): read only, typed; callers compare canonical
-        targets."""
-        return self._views(self._by_object.get(object_key(target), ()))
+        keys = self._waiting.get(found)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._waiting[found]
 
     def waiting_on_target(self, target: str) -> list[tuple[Document, WorkflowExecution]]:
         """The cached WFEs whose target may name the object `target` names and that may be
@@ -213,10 +206,6 @@ class ObjectCache:
     def wfe_keys(self) -> list[WfeKey]:
         """Every cached WFE key."""
         return list(self._wfes)
-
-    def wfes(self) -> Iterator[Document]:
-        """Every cached WFE (not copies: read only)."""
-        return iter(list(self._wfes.values()))
 
     # --- PipelineRuns and TaskRuns --------------------------------------------------------
 

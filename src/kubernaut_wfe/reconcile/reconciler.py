@@ -35,7 +35,6 @@ from kubernaut_wfe.core.actions import (
 )
 from kubernaut_wfe.core.audit import correlation_id
 from kubernaut_wfe.core.config import ControllerConfig
-from kubernaut_wfe.core.decision_support import own_run_name
 from kubernaut_wfe.core.decisions import decide, status_write_rejected
 from kubernaut_wfe.core.models import WorkflowExecution, WorkflowExecutionStatus
 from kubernaut_wfe.core.naming import pipelinerun_name
@@ -43,14 +42,16 @@ from kubernaut_wfe.core.observation import UNREAD, Created, Observation
 from kubernaut_wfe.core.pending import waiters_ahead
 from kubernaut_wfe.core.phases import is_terminal
 from kubernaut_wfe.core.pipelinerun import owned_by
+from kubernaut_wfe.core.run_lookup import own_run_name
 from kubernaut_wfe.core.targets import UnresolvedTarget, canonical_target, target_identity
+from kubernaut_wfe.core.transitions import record_audit_outcomes
 from kubernaut_wfe.core.validation import parse_wfe
 from kubernaut_wfe.reconcile.audit_handoff import AuditHandoff
 from kubernaut_wfe.reconcile.cache import Document, ObjectCache, WfeKey
 from kubernaut_wfe.reconcile.events import EVENT_FLUSH_TIMEOUT, EventPoster
 from kubernaut_wfe.reconcile.memory import WfeMemory
 from kubernaut_wfe.reconcile.metrics import ControllerMetrics
-from kubernaut_wfe.reconcile.status import fold_audit_outcomes, status_document
+from kubernaut_wfe.reconcile.status import status_document
 from kubernaut_wfe.reconcile.steps import ReadStep, StepRunner
 from kubernaut_wfe.reconcile.writes import RereadNeeded, WfeWriter
 
@@ -89,7 +90,6 @@ class Reconciler:
         self._discovery = discovery
         self._metrics = metrics
         self._schedule = schedule
-        self._delivery = delivery
         self._memory = WfeMemory(delivery)
         self._audit = AuditHandoff(delivery, self._memory)
         self._steps = StepRunner(kube, cache, self._memory)
@@ -109,10 +109,6 @@ class Reconciler:
     def forget(self, uid: str) -> None:
         """Drop everything remembered of a deleted WFE (`WfeMemory.forget`)."""
         self._memory.forget(uid)
-
-    async def events_posted(self) -> None:
-        """Wait until every Event queued so far has been posted (or has failed)."""
-        await self._events.join()
 
     async def stop(self, grace: float = EVENT_FLUSH_TIMEOUT) -> None:
         """Post the queued Events within `grace` seconds (call after the workers stopped)."""
@@ -315,7 +311,7 @@ class Reconciler:
         acknowledged, rejected = self._audit.take_outcomes(wfe.metadata.uid)
         if acknowledged or rejected:
             base = status or wfe.status
-            status = fold_audit_outcomes(wfe, base, acknowledged, rejected, self._now())
+            status = record_audit_outcomes(wfe, base, acknowledged, rejected, self._now())
             for event_type, detail in rejected.items():
                 log.error(
                     "audit event rejected by DataStorage", event_type=event_type, detail=detail

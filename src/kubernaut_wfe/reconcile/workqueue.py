@@ -89,11 +89,6 @@ class WorkQueue(Generic[Key]):
         """Whether `key` is being processed right now."""
         return key in self._active
 
-    @property
-    def depth(self) -> int:
-        """Keys waiting to be processed (not counting timers)."""
-        return len(self._queued)
-
     def start(self) -> None:
         """Start the workers in the running loop."""
         for index in range(self._workers):

@@ -22,11 +22,19 @@ from kubernaut_wfe.adapters.kube import (
     Transient,
 )
 from kubernaut_wfe.adapters.kubeconfig import load_kubeconfig
-from kubernaut_wfe.adapters.retry import Jitter
 from kubernaut_wfe.constants import CRD_NAME, EventReason, EventType, Label
 from kubernaut_wfe_tools.emulator.server import ApiEmulator
 
-POLICY = RetryPolicy(initial_delay=0.1, max_delay=2.0, jitter=Jitter.NONE, max_attempts=4)
+POLICY = RetryPolicy(initial_delay=0.1, max_delay=2.0, max_attempts=4)
+
+
+class Ceiling(random.Random):
+    """Jitter at its top: every delay is its whole base, so the delays are exact."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
 NAMESPACE = "default"
 
 
@@ -55,7 +63,7 @@ def sleeps() -> Sleeps:
 @pytest.fixture
 async def kube(emulator: ApiEmulator, tmp_path: Path, sleeps: Sleeps) -> AsyncIterator[KubeClient]:
     config = load_kubeconfig(str(emulator.write_kubeconfig(tmp_path / "kubeconfig")))
-    async with KubeClient(config, retry=POLICY, sleep=sleeps, rng=random.Random(0)) as client:
+    async with KubeClient(config, retry=POLICY, sleep=sleeps, rng=Ceiling()) as client:
         yield client
 
 
@@ -133,7 +141,7 @@ async def test_delete_preconditions_protect_a_replaced_object(kube: KubeClient) 
     uid = created["metadata"]["uid"]
     with pytest.raises(Conflict) as caught:
         await kube.delete(PIPELINE_RUNS, "wfe-a", uid="someone-elses-uid")
-    assert not caught.value.already_exists
+    assert not isinstance(caught.value, AlreadyExists)
     assert await kube.get(PIPELINE_RUNS, "wfe-a") is not None
     with pytest.raises(Conflict):
         await kube.delete(PIPELINE_RUNS, "wfe-a", uid=uid, resource_version="1")

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 
 from kubernaut_wfe.adapters.discovery import ApiDiscovery, preferred_group_versions
 from kubernaut_wfe.adapters.kube import KubeClient, KubeConfig
-from kubernaut_wfe.adapters.retry import NO_RETRY
+from kubernaut_wfe.adapters.retry import RetryPolicy
 from kubernaut_wfe.core.targets import Kind, UnresolvedTarget, canonical_target
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -90,7 +90,7 @@ async def kube(served: Discovery) -> AsyncIterator[KubeClient]:
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     url = str(server.make_url("")).rstrip("/")
-    async with KubeClient(KubeConfig(server=url), retry=NO_RETRY) as client:
+    async with KubeClient(KubeConfig(server=url), retry=RetryPolicy(max_attempts=1)) as client:
         yield client
     await server.close()
 

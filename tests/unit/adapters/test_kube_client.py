@@ -35,7 +35,6 @@ from kubernaut_wfe.adapters.kube import (
     Transient,
 )
 from kubernaut_wfe.adapters.kube_resources import CUSTOM_RESOURCE_DEFINITIONS
-from kubernaut_wfe.adapters.retry import Jitter
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,16 @@ class ScriptedApi:
         return json.loads(self.requests[index].content)
 
 
-POLICY = RetryPolicy(initial_delay=0.5, max_delay=8.0, jitter=Jitter.NONE, max_attempts=4)
+POLICY = RetryPolicy(initial_delay=0.5, max_delay=8.0, max_attempts=4)
+
+
+class Ceiling(random.Random):
+    """Jitter at its top: every delay is its whole base, so the delays are exact."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
 REQUEST_DEADLINE = aiohttp.ClientTimeout(total=0.5)
 """Short, so that the HANG answers end in a client timeout (no timing is asserted)."""
 
@@ -155,7 +163,7 @@ async def client(api: ScriptedApi, server: TestServer) -> AsyncIterator[KubeClie
         retry=POLICY,
         timeout=REQUEST_DEADLINE,
         sleep=api.sleep,
-        rng=random.Random(0),
+        rng=Ceiling(),
         now=lambda: datetime(2026, 11, 25, 22, 0, 0, tzinfo=UTC),
         reporting_instance="pod-0",
     ) as kube:
@@ -238,7 +246,7 @@ async def test_create_conflict_is_already_exists(api: ScriptedApi, client: KubeC
     api.script = [status(409, "AlreadyExists", 'pipelineruns.tekton.dev "wfe-a" already exists')]
     with pytest.raises(AlreadyExists) as caught:
         await client.create(PIPELINE_RUNS, {"metadata": {"name": "wfe-a"}}, "runs")
-    assert caught.value.already_exists
+    assert caught.value.reason == "AlreadyExists"
     assert len(api.requests) == 1  # 409 is never retried here
 
 
@@ -319,7 +327,7 @@ async def test_delete_of_a_gone_object_is_none_and_mismatch_conflicts(
     assert "preconditions" not in api.body()
     with pytest.raises(Conflict) as caught:
         await client.delete(PIPELINE_RUNS, "wfe-a", "runs", uid="other")
-    assert not caught.value.already_exists
+    assert not isinstance(caught.value, AlreadyExists)
 
 
 async def test_5xx_is_retried_with_backoff_then_succeeds(
@@ -442,7 +450,7 @@ async def test_list_of_a_cluster_scoped_type_refuses_a_namespace(client: KubeCli
 
 async def test_a_closed_client_sends_nothing(api: ScriptedApi, server: TestServer) -> None:
     config = KubeConfig(server=str(server.make_url("")).rstrip("/"), token="t")
-    kube = KubeClient(config, retry=POLICY, sleep=api.sleep)
+    kube = KubeClient(config, retry=POLICY, sleep=api.sleep, rng=Ceiling())
     await kube.get(PIPELINE_RUNS, "wfe-a", "runs")
     await kube.close()
     with pytest.raises(RuntimeError, match="closed"):

@@ -71,8 +71,8 @@ def test_already_exists_and_conflict_are_both_conflicts_told_apart_by_reason() -
     stale = error_from_response(409, "Conflict", status_body(409, "Conflict", "x"))
     assert isinstance(exists, Conflict)
     assert isinstance(stale, Conflict)
-    assert exists.already_exists
-    assert not stale.already_exists
+    assert isinstance(exists, AlreadyExists)
+    assert not isinstance(stale, AlreadyExists)
 
 
 def test_invalid_carries_its_causes_with_field_paths() -> None:

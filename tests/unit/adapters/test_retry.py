@@ -15,9 +15,16 @@ from kubernaut_wfe.adapters.retry import (
 )
 
 
-def test_without_jitter_delays_double_up_to_the_cap() -> None:
-    policy = RetryPolicy(initial_delay=0.2, max_delay=1.0, jitter=Jitter.NONE, max_attempts=7)
-    assert list(backoff_delays(policy, random.Random(0))) == [0.2, 0.4, 0.8, 1.0, 1.0, 1.0]
+class Ceiling(random.Random):
+    """Jitter at its top: every delay is its whole base, so the delays are exact."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def test_the_base_delays_double_up_to_the_cap() -> None:
+    policy = RetryPolicy(initial_delay=0.2, max_delay=1.0, max_attempts=7)
+    assert list(backoff_delays(policy, Ceiling())) == [0.2, 0.4, 0.8, 1.0, 1.0, 1.0]
 
 
 def test_one_attempt_means_no_delay_at_all() -> None:
@@ -30,7 +37,7 @@ def test_one_attempt_means_no_delay_at_all() -> None:
 )
 def test_jittered_delays_stay_within_their_base(jitter: Jitter, low_fraction: float) -> None:
     policy = RetryPolicy(initial_delay=0.1, max_delay=5.0, jitter=jitter, max_attempts=40)
-    bases = list(backoff_delays(dataclasses.replace(policy, jitter=Jitter.NONE), random.Random()))
+    bases = list(backoff_delays(dataclasses.replace(policy, jitter=Jitter.EQUAL), Ceiling()))
     for seed in range(20):
         delays = list(backoff_delays(policy, random.Random(seed)))
         assert len(delays) == 39
@@ -46,10 +53,8 @@ def test_jitter_spreads_clients_apart() -> None:
 
 
 def test_a_huge_number_of_retries_never_overflows_the_cap() -> None:
-    policy = RetryPolicy(
-        initial_delay=1.0, max_delay=30.0, multiplier=10.0, jitter=Jitter.NONE, max_attempts=100
-    )
-    delays = list(backoff_delays(policy, random.Random(0)))
+    policy = RetryPolicy(initial_delay=1.0, max_delay=30.0, multiplier=10.0, max_attempts=100)
+    delays = list(backoff_delays(policy, Ceiling()))
     assert max(delays) == 30.0
     assert delays[-1] == 30.0
 

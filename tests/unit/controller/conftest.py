@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from kubernaut_wfe.adapters.kube import KubeClient, KubeConfig
-from kubernaut_wfe.adapters.retry import NO_RETRY
+from kubernaut_wfe.adapters.retry import RetryPolicy
 from kubernaut_wfe.constants import FINALIZER
 
 DISCOVERY: dict[str, Any] = {
@@ -61,7 +61,10 @@ async def scripted_kube() -> AsyncIterator[KubeFactory]:
         server = TestServer(app, host="127.0.0.1", port=0)
         await server.start_server()
         servers.append(server)
-        client = KubeClient(KubeConfig(server=str(server.make_url("")).rstrip("/")), retry=NO_RETRY)
+        client = KubeClient(
+            KubeConfig(server=str(server.make_url("")).rstrip("/")),
+            retry=RetryPolicy(max_attempts=1),
+        )
         clients.append(client)
         return client
 

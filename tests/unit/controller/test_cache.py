@@ -145,36 +145,46 @@ def on_target(name: str, target: str, rv: str = "1", uid: str | None = None) -> 
     return {**obj(name, rv, uid or f"uid-{name}"), "spec": {"targetResource": target}}
 
 
-def names_on(cache: ObjectCache, target: str) -> set[str]:
-    return {typed.metadata.name for _, typed in cache.wfes_on_target(target)}
+def locked(
+    name: str, rv: str, phase: str | None, lock: str = "True", target: str = "ns/deployment/x"
+) -> dict[str, Any]:
+    document = on_target(name, target, rv=rv)
+    document["status"] = {"conditions": [{"type": "ResourceLocked", "status": lock}]}
+    if phase is not None:
+        document["status"]["phase"] = phase
+    return document
 
 
-def test_wfes_are_indexed_by_target_through_changes_and_drops() -> None:
+def waiting_on(cache: ObjectCache, target: str) -> set[str]:
+    return {typed.metadata.name for _, typed in cache.waiting_on_target(target)}
+
+
+def test_waiters_are_indexed_by_target_through_changes_and_drops() -> None:
     cache = ObjectCache()
-    cache.store_wfe(on_target("a", "ns/deployment/x"))
-    cache.store_wfe(on_target("b", "ns/deployment/x"))
-    cache.store_wfe(on_target("c", "ns/deployment/y"))
-    assert names_on(cache, "ns/deployment/x") == {"a", "b"}
-    cache.store_wfe(on_target("b", "ns/deployment/y", rv="2"))
-    assert names_on(cache, "ns/deployment/x") == {"a"}
-    assert names_on(cache, "ns/deployment/y") == {"b", "c"}
+    cache.store_wfe(locked("a", "1", "Pending"))
+    cache.store_wfe(locked("b", "1", "Pending"))
+    cache.store_wfe(locked("c", "1", "Pending", target="ns/deployment/y"))
+    assert waiting_on(cache, "ns/deployment/x") == {"a", "b"}
+    cache.store_wfe(locked("b", "2", "Pending", target="ns/deployment/y"))
+    assert waiting_on(cache, "ns/deployment/x") == {"a"}
+    assert waiting_on(cache, "ns/deployment/y") == {"b", "c"}
     cache.drop_wfe(("ns", "a"))
-    assert names_on(cache, "ns/deployment/x") == set()
-    assert names_on(cache, "ns/deployment/nothing") == set()
+    assert waiting_on(cache, "ns/deployment/x") == set()
+    assert waiting_on(cache, "ns/deployment/nothing") == set()
 
 
 def test_every_spelling_of_one_objects_kind_is_found_under_one_index_key() -> None:
     cache = ObjectCache()
-    cache.store_wfe(on_target("a", "ns/deployment/x"))
-    cache.store_wfe(on_target("b", "ns/Deployment/x"))
-    cache.store_wfe(on_target("c", "ns/nosuchkind/x"))
-    cache.store_wfe(on_target("d", "other/deployment/x"))
-    cache.store_wfe(on_target("e", "ns/deployment/y"))
-    # The index is the object's name; the reconciler compares canonical targets.
-    assert names_on(cache, "ns/deploy/x") == {"a", "b", "c", "d"}
+    cache.store_wfe(locked("a", "1", "Pending", target="ns/deployment/x"))
+    cache.store_wfe(locked("b", "1", "Pending", target="ns/Deployment/x"))
+    cache.store_wfe(locked("c", "1", "Pending", target="ns/nosuchkind/x"))
+    cache.store_wfe(locked("d", "1", "Pending", target="other/deployment/x"))
+    cache.store_wfe(locked("e", "1", "Pending", target="ns/deployment/y"))
     cache.store_wfe(locked("w", "1", "Pending", target="ns/deployments.apps/x"))
-    assert {typed.metadata.name for _, typed in cache.waiting_on_target("ns/deploy/x")} == {"w"}
-    cache.drop_wfe(("ns", "w"))
+    # The index is the object's name; the reconciler compares canonical targets.
+    assert waiting_on(cache, "ns/deploy/x") == {"a", "b", "c", "d", "w"}
+    for name in ("a", "b", "c", "d", "w"):
+        cache.drop_wfe(("ns", name))
     assert cache.waiting_on_target("ns/deploy/x") == []
 
 
@@ -203,16 +213,6 @@ def test_only_owned_documents_are_kept_without_a_copy() -> None:
     answer = on_target("a", "ns/deployment/x", rv="2")
     cache.store_wfe(answer, owned=True)
     assert cache.wfe_view(("ns", "a"))[0] == answer  # type: ignore[index]
-
-
-def locked(
-    name: str, rv: str, phase: str | None, lock: str = "True", target: str = "ns/deployment/x"
-) -> dict[str, Any]:
-    document = on_target(name, target, rv=rv)
-    document["status"] = {"conditions": [{"type": "ResourceLocked", "status": lock}]}
-    if phase is not None:
-        document["status"]["phase"] = phase
-    return document
 
 
 def test_only_possible_waiters_are_indexed_as_waiting() -> None:

@@ -55,8 +55,25 @@ async def noop(_: WfeKey) -> None:
     return None
 
 
-def subject(namespaces: tuple[str, ...] = ()) -> tuple[WatchIntake, WorkQueue[WfeKey], Memory]:
-    queue: WorkQueue[WfeKey] = WorkQueue(noop)
+class RecordingQueue(WorkQueue[WfeKey]):
+    """The real queue, never started here, remembering the keys it was given."""
+
+    def __init__(self) -> None:
+        super().__init__(noop)
+        self.queued: set[WfeKey] = set()
+
+    def add(self, key: WfeKey) -> None:
+        self.queued.add(key)
+        super().add(key)
+
+    @property
+    def depth(self) -> int:
+        """Keys waiting to be processed: no worker takes one here."""
+        return len(self.queued)
+
+
+def subject(namespaces: tuple[str, ...] = ()) -> tuple[WatchIntake, RecordingQueue, Memory]:
+    queue = RecordingQueue()
     intake = WatchIntake(ObjectCache(), queue, namespaces)
     memory = Memory()
     intake.reconciler = memory
@@ -114,7 +131,7 @@ async def test_an_echo_while_its_reconcile_runs_queues_nothing() -> None:
     await queue.stop()
 
 
-def known_and_quiet() -> tuple[WatchIntake, WorkQueue[WfeKey], Memory]:
+def known_and_quiet() -> tuple[WatchIntake, RecordingQueue, Memory]:
     """A WFE the intake has seen and the reconciler has decided: nothing queued."""
     intake, queue, memory = subject()
     intake._cache.store_wfe(wfe("5"), owned=True)

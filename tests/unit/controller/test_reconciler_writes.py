@@ -132,7 +132,7 @@ async def test_a_rejected_status_write_ends_in_one_minimal_failed_status(
     assert written[1]["status"]["phase"] == "Failed"
     assert written[1]["status"]["failureDetails"]["reason"] == "Unknown"
     assert "rejected" in written[1]["status"]["failureDetails"]["message"]
-    await subject.events_posted()
+    await subject.stop()  # posts the queued Events, as at shutdown
     events = [body for method, path, body in api.requests if path.endswith("/events")]
     assert [event["reason"] for event in events] == ["StatusWriteRejected"]
     assert metrics.rejected_status_writes._value.get() == 1

@@ -8,7 +8,6 @@ from kubernaut_wfe.constants import ConditionStatus, ConditionType, FailureReaso
 from kubernaut_wfe.core.conditions import (
     CONDITION_MESSAGE_MAX,
     get_condition,
-    is_condition_true,
     ready_condition,
     set_condition,
     set_ready,
@@ -45,8 +44,10 @@ def test_other_conditions_untouched_and_input_not_mutated() -> None:
     assert [c.type for c in updated] == ["Other", LOCK]
     assert len(base) == 1
     assert get_condition(updated, "Other") == base[0]
-    assert is_condition_true(updated, LOCK)
-    assert not is_condition_true(updated, "Missing")
+    locked = get_condition(updated, LOCK)
+    assert locked is not None
+    assert locked.status == ConditionStatus.TRUE
+    assert get_condition(updated, "Missing") is None
 
 
 def test_message_truncated_to_schema_limit() -> None:

@@ -27,9 +27,10 @@ from kubernaut_wfe.core.actions import (
     RemoveFinalizer,
     Requeue,
     RestoreRunMetadata,
+    backoff,
 )
+from kubernaut_wfe.core.audit import DueAuditEvent, undelivered_audit_events
 from kubernaut_wfe.core.config import ControllerConfig, load_config
-from kubernaut_wfe.core.decision_support import backoff
 from kubernaut_wfe.core.decisions import decide, status_write_rejected
 from kubernaut_wfe.core.models import WorkflowExecutionStatus
 from kubernaut_wfe.core.observation import (
@@ -41,7 +42,7 @@ from kubernaut_wfe.core.observation import (
     DeleteOutcome,
     Observation,
 )
-from kubernaut_wfe.core.pending import is_waiting, waiters_ahead
+from kubernaut_wfe.core.pending import waiters_ahead
 from kubernaut_wfe.core.pipelinerun import build_pipelinerun
 from kubernaut_wfe.core.validation import parse_wfe
 
@@ -104,9 +105,18 @@ def _assert_consistent(raw: Mapping[str, Any], decision: Decision) -> None:
         assert status.failure_details is not None
         assert ready.reason == status.failure_details.reason
         assert status.completion_time is not None
-    patch = decision.status_patch()
-    assert patch is not None
-    assert patch["status"]["phase"] == status.phase
+
+
+def _owed(raw: Mapping[str, Any], decision: Decision) -> list[DueAuditEvent]:
+    """The audit events the controller hands to delivery once the decision's status is written."""
+    wfe = parse_wfe(raw)
+    if decision.status is not None:
+        wfe = wfe.model_copy(update={"status": decision.status})
+    return undelivered_audit_events(wfe)
+
+
+def _owed_types(raw: Mapping[str, Any], decision: Decision) -> list[AuditEventType]:
+    return [event.event_type for event in _owed(raw, decision)]
 
 
 def _status(decision: Decision) -> WorkflowExecutionStatus:
@@ -187,7 +197,7 @@ def test_invalid_spec_fails_with_configuration_error(
     assert status.failure_details.was_execution_failure is False
     assert fragment in status.failure_details.message
     assert status.condition("TektonPipelineCreated") is None
-    assert [e.event_type for e in decision.audit] == [FAI]
+    assert _owed_types(raw, decision) == [FAI]
     assert decision.events[0].reason == EventReason.WORKFLOW_FAILED
     assert decision.events[0].type == EventType.WARNING
     assert decision.actions == ()
@@ -215,7 +225,8 @@ def test_run_absent_but_older_waiter_goes_first(make_wfe: Factory) -> None:
 
 
 def test_created_goes_running(make_wfe: Factory, running_run: dict[str, Any]) -> None:
-    decision = _decide(make_wfe(), Observation(create=Created(running_run)))
+    raw = make_wfe()
+    decision = _decide(raw, Observation(create=Created(running_run)))
     status = _status(decision)
     assert status.phase == Phase.RUNNING
     assert status.start_time == datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
@@ -229,8 +240,7 @@ def test_created_goes_running(make_wfe: Factory, running_run: dict[str, Any]) ->
     assert decision.events[0].reason == EventReason.PIPELINE_RUN_CREATED
     assert decision.events[0].type == EventType.NORMAL
     assert decision.events[0].message == f"Created PipelineRun {NS}/{PR}"
-    assert decision.pipelinerun_created
-    assert [e.event_type for e in decision.audit] == [SEL, STA]
+    assert _owed_types(raw, decision) == [SEL, STA]
 
 
 def test_running_write_already_mirrors_the_fresh_run(
@@ -307,7 +317,8 @@ def test_create_refused_maps_to_enum_reasons(
     rejected = CreateRejected(
         ApiFailure(code, message), attempt=CONFIG.execution.max_create_attempts
     )
-    decision = _decide(make_wfe(), Observation(create=rejected))
+    raw = make_wfe()
+    decision = _decide(raw, Observation(create=rejected))
     status = _status(decision)
     assert status.phase == Phase.FAILED
     assert status.failure_details is not None
@@ -315,7 +326,7 @@ def test_create_refused_maps_to_enum_reasons(
     assert status.failure_details.was_execution_failure is False
     assert message in status.failure_details.message
     assert _cond(decision, "TektonPipelineCreated") == ("False", condition_reason)
-    assert [e.event_type for e in decision.audit] == [SEL, FAI]
+    assert _owed_types(raw, decision) == [SEL, FAI]
     assert decision.outcome is not None
     assert decision.outcome.phase == Phase.FAILED
 
@@ -372,7 +383,6 @@ def test_our_run_is_adopted(make_wfe: Factory, running_run: dict[str, Any]) -> N
     assert status.start_time == datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
     assert status.pipeline_run_status is not None
     assert status.pipeline_run_status.completed_tasks == 1
-    assert not decision.pipelinerun_created
     assert "Adopted" in decision.events[0].message
     assert _message(decision, "TektonPipelineCreated") == f"Adopted PipelineRun {PR}"
 
@@ -392,7 +402,8 @@ def test_foreign_run_reads_its_holder(make_wfe: Factory) -> None:
 @pytest.mark.parametrize("holder_phase", [None, "Pending", "Running"])
 def test_active_holder_makes_a_duplicate(make_wfe: Factory, holder_phase: str | None) -> None:
     obs = Observation(run=_foreign_run(), holder=_holder(make_wfe, holder_phase))
-    decision = _decide(make_wfe(), obs)
+    raw = make_wfe()
+    decision = _decide(raw, obs)
     status = _status(decision)
     assert status.phase == Phase.FAILED
     assert status.failure_details is not None
@@ -401,18 +412,19 @@ def test_active_holder_makes_a_duplicate(make_wfe: Factory, holder_phase: str | 
     assert "default/holder" in status.failure_details.message
     assert f"{NS}/{PR}" in status.failure_details.message
     assert _cond(decision, "Ready") == ("False", "Deduplicated")
-    assert [e.event_type for e in decision.audit] == [FAI]
+    assert _owed_types(raw, decision) == [FAI]
 
 
 def test_recent_holder_means_wait_for_cooldown(make_wfe: Factory) -> None:
     holder = _holder(make_wfe, "Completed", completed="2025-06-01T10:01:00Z")
-    decision = _decide(make_wfe(), Observation(run=_foreign_run(), holder=holder))
+    raw = make_wfe()
+    decision = _decide(raw, Observation(run=_foreign_run(), holder=holder))
     status = _status(decision)
     assert status.phase == Phase.PENDING
     assert _cond(decision, "ResourceLocked") == ("True", "RecentlyRemediated")
     assert _cond(decision, "Ready") == ("Unknown", "Pending")
     assert decision.actions == (Requeue(timedelta(minutes=4), "cooldown end"),)
-    assert decision.audit == ()
+    assert _owed_types(raw, decision) == []
 
 
 @pytest.mark.parametrize("finished", ["failedAt", "run completionTime"])
@@ -538,7 +550,8 @@ def test_running_captures_blocked_child(
 
 
 def test_succeeded_run_completes(make_wfe: Factory, succeeded_run: dict[str, Any]) -> None:
-    decision = _decide(_running(make_wfe), Observation(run=succeeded_run, taskruns=[]))
+    raw = _running(make_wfe)
+    decision = _decide(raw, Observation(run=succeeded_run, taskruns=[]))
     status = _status(decision)
     assert status.phase == Phase.COMPLETED
     assert status.completion_time == datetime(2025, 6, 1, 10, 1, 30, tzinfo=UTC)
@@ -549,7 +562,7 @@ def test_succeeded_run_completes(make_wfe: Factory, succeeded_run: dict[str, Any
     assert _cond(decision, "Ready") == ("True", "Completed")
     assert decision.events[0].reason == EventReason.WORKFLOW_COMPLETED
     assert decision.events[0].type == EventType.NORMAL
-    assert [e.event_type for e in decision.audit] == [SEL, STA, COM]
+    assert _owed_types(raw, decision) == [SEL, STA, COM]
     assert decision.outcome is not None
     assert (decision.outcome.phase, decision.outcome.duration_seconds) == (Phase.COMPLETED, 90)
 
@@ -585,7 +598,8 @@ def test_failed_run_fails_with_analysis(
     complete_reason: str,
 ) -> None:
     taskrun = request.getfixturevalue(taskrun_fixture)
-    decision = _decide(_running(make_wfe), Observation(run=failed_run, taskruns=[taskrun]))
+    raw = _running(make_wfe)
+    decision = _decide(raw, Observation(run=failed_run, taskruns=[taskrun]))
     status = _status(decision)
     assert status.phase == Phase.FAILED
     assert status.failure_details is not None
@@ -596,7 +610,7 @@ def test_failed_run_fails_with_analysis(
     assert _cond(decision, "TektonPipelineComplete") == ("False", complete_reason)
     assert decision.events[0].type == EventType.WARNING
     assert decision.events[0].reason == EventReason.WORKFLOW_FAILED
-    assert [e.event_type for e in decision.audit] == [SEL, STA, FAI]
+    assert _owed_types(raw, decision) == [SEL, STA, FAI]
 
 
 def test_timed_out_run_is_deadline_exceeded(
@@ -759,7 +773,7 @@ def test_lock_released_event_only_after_real_delete(
 def test_terminal_resends_undelivered_audit(make_wfe: Factory) -> None:
     raw = _terminal(make_wfe)
     raw["status"]["auditedEvents"] = [SEL.value, STA.value]
-    assert [e.event_type for e in _decide(raw).audit] == [COM]
+    assert _owed_types(raw, _decide(raw)) == [COM]
 
 
 # --- Deletion --------------------------------------------------------------------------------
@@ -798,9 +812,10 @@ def _waited(since: datetime, *pending: AuditEventType) -> Observation:
 
 
 def test_deletion_while_running_owes_failed_and_hands_it_over_first(make_wfe: Factory) -> None:
-    decision = _decide(_deleted_while_running(make_wfe), Observation(delete=DeleteOutcome(200)))
-    assert [e.event_type for e in decision.audit] == [FAI]
-    assert decision.audit[0].timestamp == DELETED_AT
+    raw = _deleted_while_running(make_wfe)
+    decision = _decide(raw, Observation(delete=DeleteOutcome(200)))
+    assert _owed_types(raw, decision) == [FAI]
+    assert _owed(raw, decision)[0].timestamp == DELETED_AT
     assert decision.actions == (AwaitAudit(),)
     assert decision.events == ()
 
@@ -843,9 +858,10 @@ def test_deletion_wait_is_bounded_by_the_configured_timeout(make_wfe: Factory) -
 
 
 def test_deletion_with_nothing_due_removes_finalizer_at_once(make_wfe: Factory) -> None:
-    decision = _decide(_deleted(make_wfe), Observation(run=None))
+    raw = _deleted(make_wfe)
+    decision = _decide(raw, Observation(run=None))
     assert decision.actions == (RemoveFinalizer(),)
-    assert decision.audit == ()
+    assert _owed_types(raw, decision) == []
     assert decision.events[0].message == "WorkflowExecution deleted in phase Pending"
 
 
@@ -925,8 +941,6 @@ def test_waiters_ahead_orders_by_creation_then_name(make_wfe: Factory) -> None:
         parse_wfe(make_wfe(name="me", uid="me", created="2025-06-01T09:59:00Z", status=locked)),
     ]
     assert waiters_ahead(me, others) == ("default/a-older", "default/b-older")
-    assert is_waiting(others[0])
-    assert not is_waiting(others[3])
 
 
 def _build_that_overflows(*_: Any, **__: Any) -> dict[str, Any]:

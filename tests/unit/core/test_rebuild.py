@@ -28,6 +28,7 @@ from kubernaut_wfe.core.actions import (
     RecordExecution,
     RestoreRunMetadata,
 )
+from kubernaut_wfe.core.audit import undelivered_audit_events
 from kubernaut_wfe.core.config import load_config
 from kubernaut_wfe.core.decisions import decide
 from kubernaut_wfe.core.observation import Created, Observation
@@ -59,8 +60,12 @@ def recorded(run: dict[str, Any]) -> dict[str, str]:
     return record_of_run(run).annotation()
 
 
-def audited(decision: Decision) -> list[AuditEventType]:
-    return [event.event_type for event in decision.audit]
+def owed(raw: dict[str, Any], decision: Decision) -> list[AuditEventType]:
+    """The audit events the controller hands to delivery once the decision's status is written."""
+    wfe = parse_wfe(raw)
+    if decision.status is not None:
+        wfe = wfe.model_copy(update={"status": decision.status})
+    return [event.event_type for event in undelivered_audit_events(wfe)]
 
 
 def test_the_record_names_the_run_by_its_uid(running_run: dict[str, Any]) -> None:
@@ -125,7 +130,7 @@ def test_a_lost_status_is_rebuilt_from_the_recorded_run(
     assert decision.status.pipeline_run_ref.name == PR
     # The start time is the run's, so the re-derived audit events are the ones first sent.
     assert decision.status.start_time == datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
-    assert audited(decision) == [SEL, STA]
+    assert owed(raw, decision) == [SEL, STA]
     assert EventReason.STATUS_REBUILT in {event.reason for event in decision.events}
     assert not any(isinstance(action, CreateRun) for action in decision.actions)
 
@@ -137,12 +142,12 @@ def test_a_finished_recorded_run_rebuilds_to_its_outcome(
     rebuilt = decide(raw, Observation(run=succeeded_run, taskruns=[]), CONFIG, NOW)
     assert rebuilt.status is not None
     assert rebuilt.status.phase == Phase.RUNNING
-    assert audited(rebuilt) == [SEL, STA]
+    assert owed(raw, rebuilt) == [SEL, STA]
     raw["status"] = rebuilt.status.model_dump(mode="json", by_alias=True, exclude_none=True)
     ended = decide(raw, Observation(run=succeeded_run, taskruns=[]), CONFIG, NOW)
     assert ended.status is not None
     assert ended.status.phase == Phase.COMPLETED
-    assert audited(ended) == [SEL, STA, COM]
+    assert owed(raw, ended) == [SEL, STA, COM]
 
 
 @pytest.mark.parametrize("gone", ["absent", "someone else's", "being deleted"])
@@ -165,7 +170,7 @@ def test_a_lost_status_whose_run_is_gone_fails_without_running_again(
     assert f"{NS}/{PR}" in details.message
     assert "not run again" in details.message
     assert decision.actions == ()
-    assert audited(decision) == [FAI]
+    assert owed(raw, decision) == [FAI]
 
 
 def test_an_edited_record_fails_the_lost_status_without_a_read(make_wfe: Factory) -> None:
@@ -205,7 +210,7 @@ def test_completed_while_the_run_goes_on_is_rebuilt_as_running(
     assert ready is not None
     assert ready.status == "Unknown"
     assert COM not in status.audited_events
-    assert audited(decision) == []
+    assert owed(raw, decision) == []
     assert decision.outcome is None
     assert [event.reason for event in decision.events] == [EventReason.STATUS_REBUILT]
     assert not any(isinstance(action, DeleteRun) for action in decision.actions)
@@ -220,7 +225,7 @@ def test_completed_on_a_failed_run_ends_with_the_runs_real_outcome(
     decision = decide(raw, Observation(run=failed_run, taskruns=[failed_taskrun]), CONFIG, NOW)
     assert decision.status is not None
     assert decision.status.phase == Phase.FAILED
-    assert audited(decision) == [FAI]
+    assert owed(raw, decision) == [FAI]
     assert COM not in decision.status.audited_events
 
 
@@ -260,14 +265,14 @@ def test_a_stop_request_keeps_failed_with_its_message_and_owes_failed_once(
     assert status.failure_details is not None
     assert status.failure_details.message == "RR expired"
     assert status.failure_details.was_execution_failure is True
-    assert audited(decision) == [FAI]
+    assert owed(raw, decision) == [FAI]
     assert [event.reason for event in decision.events] == [EventReason.EXECUTION_CANCELLED]
     assert decision.actions == ()
     # Once completed, the next reconcile waits for the cooldown, then releases the lock.
     raw["status"] = status.model_dump(mode="json", by_alias=True, exclude_none=True)
     waiting = decide(raw, Observation(run=cancelled), CONFIG, NOW)
     assert waiting.status is None
-    assert audited(waiting) == [FAI]
+    assert owed(raw, waiting) == [FAI]
     later = NOW + CONFIG.execution.cooldown_period + timedelta(seconds=1)
     release = decide(raw, Observation(run=cancelled), CONFIG, later)
     assert isinstance(release.actions[0], DeleteRun)
@@ -282,7 +287,7 @@ def test_a_stop_request_without_a_run_is_completed(make_wfe: Factory) -> None:
     assert status.failure_details is not None
     assert "set to Failed by someone else" in status.failure_details.message
     assert decision.actions == ()
-    assert audited(decision) == [FAI]
+    assert owed(raw, decision) == [FAI]
 
 
 def test_our_own_failed_with_a_run_still_going_cancels_it(
@@ -303,7 +308,7 @@ def test_an_outcome_event_marked_recorded_before_the_outcome_is_still_sent(
     decision = decide(raw, Observation(run=succeeded_run, taskruns=[]), CONFIG, NOW)
     assert decision.status is not None
     assert decision.status.phase == Phase.COMPLETED
-    assert audited(decision) == [COM]
+    assert owed(raw, decision) == [COM]
     assert decision.status.audited_events == [SEL, STA]
     recorded_condition = decision.status.condition("AuditRecorded")
     assert recorded_condition is not None
@@ -397,9 +402,10 @@ def test_an_end_set_back_is_restored_never_run_again(
     status.pop("phase")
     if phase is not None:
         status["phase"] = phase
-    decision = decide(make_wfe(status=status), Observation(run=None), CONFIG, NOW)
+    raw = make_wfe(status=status)
+    decision = decide(raw, Observation(run=None), CONFIG, NOW)
     assert decision.status is not None
     assert decision.status.phase == (Phase.FAILED if failed else Phase.COMPLETED)
     assert decision.actions == ()
-    assert audited(decision) == []
+    assert owed(raw, decision) == []
     assert [event.reason for event in decision.events] == [EventReason.STATUS_REBUILT]

@@ -96,7 +96,7 @@ def test_names_scope_and_subresources(
     assert wfe_schema.api_version == constants.API_VERSION
     assert wfe_schema.names.kind == constants.KIND
     assert wfe_schema.names.plural == constants.PLURAL
-    assert wfe_schema.names.short_names == (constants.SHORT_NAME,)
+    assert wfe_schema.names.short_names == ("wfe",)
     assert wfe_schema.names.list_kind == "WorkflowExecutionList"
     assert wfe_schema.namespaced
     assert wfe_schema.has_status_subresource

@@ -20,9 +20,7 @@ from kubernaut_wfe.datastorage.client import (
 )
 from kubernaut_wfe.datastorage.events import build_audit_event
 from kubernaut_wfe.datastorage.models import (
-    AuditEventAcceptedResponse,
     AuditEventRequest,
-    AuditEventResponse,
 )
 
 EVENT_ID = "6f1c2f0e-8b1d-4d59-9a43-1f3e6c3b2a10"
@@ -87,32 +85,6 @@ async def test_batch_posts_a_json_array_without_nulls() -> None:
     assert "null" not in seen[0].content.decode()
 
 
-async def test_single_event_201_is_a_stored_event() -> None:
-    created = {"event_id": EVENT_ID, "event_timestamp": "2026-01-20T00:00:00Z", "message": "ok"}
-    async with client_for(answer(201, created)) as client:
-        result = await client.create_audit_event(an_event())
-    assert isinstance(result, AuditEventResponse)
-    assert str(result.event_id) == EVENT_ID
-
-
-@pytest.mark.parametrize(
-    ("body", "expected"),
-    [
-        ({"status": "accepted", "message": "queued"}, AuditEventAcceptedResponse),
-        (
-            {"event_id": EVENT_ID, "event_timestamp": "2026-01-20T00:00:00Z", "message": "dlq"},
-            AuditEventResponse,
-        ),
-    ],
-)
-async def test_single_event_202_is_accepted_in_either_documented_shape(
-    body: dict[str, Any], expected: type[object]
-) -> None:
-    async with client_for(answer(202, body)) as client:
-        result = await client.create_audit_event(an_event())
-    assert isinstance(result, expected)
-
-
 async def test_400_problem_is_a_rejection_with_the_server_detail() -> None:
     async with client_for(answer(400, PROBLEM)) as client:
         with pytest.raises(AuditRejected) as caught:
@@ -124,7 +96,7 @@ async def test_400_problem_is_a_rejection_with_the_server_detail() -> None:
 async def test_400_without_a_problem_body_is_still_a_typed_rejection() -> None:
     async with client_for(answer(400, "bad request from a proxy")) as client:
         with pytest.raises(AuditRejected) as caught:
-            await client.create_audit_event(an_event())
+            await client.create_audit_events_batch([an_event()])
     assert caught.value.problem.status == 400
     assert caught.value.detail == "bad request from a proxy"
 
@@ -183,7 +155,7 @@ async def test_failures_after_sending_are_ambiguous(error: type[httpx.TransportE
 async def test_success_with_an_unreadable_body_is_ambiguous() -> None:
     async with client_for(answer(201, "<html>created</html>")) as client:
         with pytest.raises(AuditAmbiguous):
-            await client.create_audit_event(an_event())
+            await client.create_audit_events_batch([an_event()])
 
 
 async def test_query_sends_only_the_given_filters_and_parses_the_page() -> None:

@@ -10,7 +10,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from kubernaut_wfe.adapters.kube import KubeClient, KubeConfig
+from kubernaut_wfe.adapters.kube import KubeClient, KubeConnection
+from kubernaut_wfe.adapters.kubeconfig import KubeConfig
 from kubernaut_wfe.adapters.retry import NO_RETRY
 from kubernaut_wfe.constants import FINALIZER
 
@@ -61,7 +62,8 @@ async def scripted_kube() -> AsyncIterator[KubeFactory]:
         server = TestServer(app, host="127.0.0.1", port=0)
         await server.start_server()
         servers.append(server)
-        client = KubeClient(KubeConfig(server=str(server.make_url("")).rstrip("/")), retry=NO_RETRY)
+        url = str(server.make_url("")).rstrip("/")
+        client = KubeClient(KubeConnection.open(KubeConfig(server=url)), retry=NO_RETRY)
         clients.append(client)
         return client
 

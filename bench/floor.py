@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import ssl
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +20,8 @@ from typing import Any
 import aiohttp
 
 from bench.objects import EXECUTION_NAMESPACE, IMAGE, RFC3339, WFE_NAMESPACE
-from kubernaut_wfe.adapters.kubeconfig import KubeConfig, load_kubeconfig
+from kubernaut_wfe.adapters.kube_connection import KubeConnection
+from kubernaut_wfe.adapters.kubeconfig import load_kubeconfig
 from kubernaut_wfe.constants import FINALIZER, Annotation, Label
 from kubernaut_wfe.core.record import record_of_run
 
@@ -144,18 +144,6 @@ async def watch(session: aiohttp.ClientSession, queue: asyncio.Queue[dict[str, A
                     queue.put_nowait(event["object"])
 
 
-def connection(config: KubeConfig) -> tuple[ssl.SSLContext | None, dict[str, str]]:
-    """The TLS context (None for plain HTTP) and headers a kubeconfig's file-based credentials
-    give (the controller's: a token, or nothing on the emulator)."""
-    headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
-    if not config.server.startswith("https://"):
-        return None, headers
-    context = ssl.create_default_context(cafile=config.ca_file)
-    if config.client_cert_file:
-        context.load_cert_chain(config.client_cert_file, config.client_key_file)
-    return context, headers
-
-
 async def main(kubeconfig: str, count: int, concurrency: int) -> None:
     """Start `count` WFEs as they appear, `concurrency` at a time."""
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -171,11 +159,13 @@ async def main(kubeconfig: str, count: int, concurrency: int) -> None:
             if done >= count:
                 finished.set()
 
-    config = load_kubeconfig(kubeconfig)
-    context, headers = connection(config)
-    connector = aiohttp.TCPConnector(limit=0, ssl=context if context is not None else True)
+    # The controller's own connection: the same server, TLS and token.
+    connection = KubeConnection.open(load_kubeconfig(kubeconfig))
+    token = connection.token.read_now() if connection.token is not None else None
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    connector = aiohttp.TCPConnector(limit=0, ssl=connection.tls or True)
     async with aiohttp.ClientSession(
-        base_url=config.server, connector=connector, headers=headers
+        base_url=connection.server, connector=connector, headers=headers
     ) as session:
         tasks = [asyncio.create_task(watch(session, queue))]
         tasks += [asyncio.create_task(worker(session)) for _ in range(concurrency)]

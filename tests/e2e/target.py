@@ -79,21 +79,17 @@ class _KubeAccess:
 
 def _kube_access(kubeconfig: str) -> _KubeAccess:
     """Server, auth headers and TLS of a kubeconfig's current context."""
-    from kubernaut_wfe.adapters.kube_auth import build_ssl_context
+    from kubernaut_wfe.adapters.kube_connection import KubeConnection
     from kubernaut_wfe.adapters.kubeconfig import KubeConfigError, load_kubeconfig
 
     try:
-        config = load_kubeconfig(kubeconfig)
-        verify: ssl.SSLContext | bool = (
-            build_ssl_context(config) if config.server.startswith("https://") else True
-        )
+        connection = KubeConnection.open(load_kubeconfig(kubeconfig))
     except KubeConfigError as error:
         raise TargetError(f"{kubeconfig}: {error}") from error
-    token = config.token
-    if not token and config.token_file:
-        token = Path(config.token_file).read_text(encoding="utf-8").strip()
+    token = connection.token.read_now() if connection.token is not None else None
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return _KubeAccess(config.server.rstrip("/"), headers, verify)
+    verify: ssl.SSLContext | bool = connection.tls if connection.tls is not None else True
+    return _KubeAccess(connection.server, headers, verify)
 
 
 def _first(environ: Mapping[str, str], *names: str) -> str:

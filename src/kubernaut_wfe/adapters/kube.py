@@ -8,11 +8,13 @@ jittered backoff; everything else, 409 included, is raised for the caller to dec
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import random
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -20,6 +22,7 @@ from typing import Any, Literal, Self
 import aiohttp
 import structlog
 
+from kubernaut_wfe.adapters.kube_connection import KubeConnection
 from kubernaut_wfe.adapters.kube_errors import (
     AlreadyExists,
     ApiError,
@@ -45,7 +48,6 @@ from kubernaut_wfe.adapters.kube_resources import (
     WORKFLOW_EXECUTIONS,
     Resource,
 )
-from kubernaut_wfe.adapters.kubeconfig import KubeConfig
 from kubernaut_wfe.adapters.permissions import Permission
 from kubernaut_wfe.adapters.retry import RetryPolicy
 
@@ -66,7 +68,7 @@ __all__ = [
     "Invalid",
     "JsonObject",
     "KubeClient",
-    "KubeConfig",
+    "KubeConnection",
     "NotFound",
     "Resource",
     "RetryPolicy",
@@ -107,6 +109,17 @@ def _typed_items(resource: Resource, page: Mapping[str, Any]) -> list[JsonObject
     return items
 
 
+async def _events(path: str, lines: AsyncIterator[bytes]) -> AsyncIterator[JsonObject]:
+    async for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            event = None
+        if not isinstance(event, dict):
+            raise ApiError(200, "InvalidResponse", f"watch {path}: an event is not a JSON object")
+        yield event
+
+
 def _uid(item: Mapping[str, Any]) -> str | None:
     uid = (item.get("metadata") or {}).get("uid")
     return str(uid) if uid else None
@@ -121,7 +134,7 @@ class KubeClient:
 
     def __init__(
         self,
-        config: KubeConfig,
+        connection: KubeConnection,
         *,
         retry: RetryPolicy | None = None,
         timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
@@ -130,15 +143,12 @@ class KubeClient:
         now: Callable[[], datetime] = _wall_clock,
         reporting_instance: str | None = None,
     ) -> None:
-        """Build the client; blocking (TLS files are read): call at start-up.
-
-        `sleep`, `rng` and `now` are for tests.
-        """
-        self.config = config
+        """Build the client (`sleep`, `rng` and `now` are for tests)."""
+        self.connection = connection
         self._now = now
         self._instance = reporting_instance or _default_instance()
         self._session = ApiSession(
-            config,
+            connection,
             retry=retry or RetryPolicy(),
             timeout=timeout,
             sleep=sleep,
@@ -229,6 +239,31 @@ class KubeClient:
             *seen,
             *(item for item in _typed_items(resource, page) if _uid(item) not in seen_uids),
         ]
+
+    @contextlib.asynccontextmanager
+    async def watch(
+        self,
+        resource: Resource,
+        namespace: str | None = None,
+        *,
+        field_selector: str | None = None,
+        timeout_seconds: int,
+        read_timeout: float,
+    ) -> AsyncIterator[AsyncIterator[JsonObject]]:
+        """One watch request (with BOOKMARKs): entered once the API server has accepted it,
+        then its events as they arrive, until the server ends it after `timeout_seconds`; an
+        event (or the end) must come within `read_timeout` seconds. No namespace means all
+        namespaces. Every failure is ApiError; opening the watch again is the caller's."""
+        params = {
+            "watch": "true",
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(timeout_seconds),
+        }
+        if field_selector:
+            params["fieldSelector"] = field_selector
+        path = resource.path(namespace)
+        async with self._session.stream(path, params, read_timeout=read_timeout) as lines:
+            yield _events(path, lines)
 
     async def create(
         self, resource: Resource, body: Mapping[str, Any], namespace: str | None = None
@@ -355,4 +390,4 @@ class KubeClient:
         if namespace:
             return namespace
         from_body = ((body or {}).get("metadata") or {}).get("namespace")
-        return str(from_body) if from_body else self.config.namespace
+        return str(from_body) if from_body else self.connection.namespace

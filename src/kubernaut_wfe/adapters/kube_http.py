@@ -1,12 +1,13 @@
 """One connection pool to one API server (aiohttp): requests, retries of transient failures,
-JSON replies."""
+JSON replies, and streamed answers (watches)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,16 +16,14 @@ import aiohttp
 import structlog
 
 from kubernaut_wfe import __version__
-from kubernaut_wfe.adapters.kube_auth import BearerTokenAuth, build_ssl_context
+from kubernaut_wfe.adapters.kube_connection import BEARER, CredentialsError, KubeConnection
 from kubernaut_wfe.adapters.kube_errors import (
     ApiError,
     Transient,
     error_from_response,
     parse_retry_after,
 )
-from kubernaut_wfe.adapters.kubeconfig import KubeConfig
 from kubernaut_wfe.adapters.permissions import (
-    Permission,
     PermissionLedger,
     is_rbac_refusal,
     permission_of,
@@ -84,6 +83,45 @@ def _caused_by_certificate_verification(error: BaseException) -> bool:
     return False
 
 
+_NO_ANSWER = (TimeoutError, aiohttp.ClientError, CredentialsError)
+"""What a request fails with when no answer (or only part of one) arrives."""
+
+
+def _failure(request: Outgoing, exc: BaseException) -> ApiError:
+    """The ApiError a request that got no answer amounts to (Transient unless asking again
+    cannot help)."""
+    error: ApiError
+    if isinstance(exc, TimeoutError):
+        error = Transient(0, "Timeout", f"{request}: {type(exc).__name__}")
+    elif isinstance(exc, CredentialsError):
+        error = Transient(0, "CredentialsUnavailable", f"{request}: {exc}")
+    elif _caused_by_certificate_verification(exc):
+        # The server's certificate will not become trustworthy by asking again.
+        error = ApiError(
+            0, "CertificateVerificationFailed", f"{request}: {type(exc).__name__}: {exc}"
+        )
+    else:
+        error = Transient(0, "ConnectionError", f"{request}: {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+async def _lines(request: Outgoing, content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """The non-empty lines of a streamed answer as they arrive (split here: aiohttp's own
+    line reader refuses lines longer than its buffer, and a watch event can be)."""
+    pending = b""
+    try:
+        async for chunk in content.iter_any():
+            *complete, pending = (pending + chunk).split(b"\n")
+            for line in complete:
+                if line.strip():
+                    yield line
+    except _NO_ANSWER as exc:
+        raise _failure(request, exc) from exc
+    if pending.strip():
+        yield pending
+
+
 class ApiSession:
     """Sends requests to the API server and retries transient failures with jittered backoff.
 
@@ -94,7 +132,7 @@ class ApiSession:
 
     def __init__(
         self,
-        config: KubeConfig,
+        connection: KubeConnection,
         *,
         retry: RetryPolicy,
         timeout: aiohttp.ClientTimeout,
@@ -107,13 +145,9 @@ class ApiSession:
         self._rng = rng
         self._now = now
         self._timeout = timeout
-        self._base = config.server.rstrip("/")
-        self._auth: BearerTokenAuth | None = None
-        if config.token or config.token_file:
-            self._auth = BearerTokenAuth(token=config.token, token_file=config.token_file)
-        self._ssl: ssl.SSLContext | None = (
-            build_ssl_context(config) if config.server.startswith("https://") else None
-        )
+        self._base = connection.server
+        self._token = connection.token
+        self._ssl = connection.tls
         self._http: aiohttp.ClientSession | None = None
         self._closed = False
         self.permissions = PermissionLedger()
@@ -162,19 +196,15 @@ class ApiSession:
         success clears it."""
         content = None if body is None else json.dumps(body).encode("utf-8")
         headers = {} if content is None else {"Content-Type": content_type}
+        request = Outgoing(method, path, params, content, headers)
         try:
-            answer = await self._send(Outgoing(method, path, params, content, headers))
+            answer = await self._send(request)
         except ApiError as error:
-            if track_permission and is_rbac_refusal(error.status, error.message):
-                permission = permission_of(method, path, params)
-                if permission is not None:
-                    self._note_refusal(permission, error.message)
+            if track_permission:
+                self._note_refusal(request, error)
             raise
-        # Only while a refusal is on record is a success worth mapping to its permission.
-        if track_permission and self.permissions:
-            permission = permission_of(method, path, params)
-            if permission is not None and self.permissions.granted(permission):
-                logger.info("permission granted again", permission=str(permission))
+        if track_permission:
+            self._note_success(request)
         try:
             parsed = json.loads(answer.content)
         except ValueError:
@@ -183,13 +213,52 @@ class ApiSession:
             raise ApiError(answer.status, "InvalidResponse", f"{method} {path}: not a JSON object")
         return parsed
 
-    def _note_refusal(self, permission: Permission, message: str) -> None:
-        if self.permissions.denied(permission, message):
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, path: str, params: Mapping[str, str], *, read_timeout: float
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """A GET whose answer is read as it arrives (a watch): entered once the API server has
+        answered 2xx, then the answer's lines until it ends; a line must come within
+        `read_timeout` seconds. Any failure is ApiError, never retried here (a watch is opened
+        again by its caller); an RBAC refusal is recorded as `request` records it."""
+        request = Outgoing("GET", path, params, None, {})
+        timeout = aiohttp.ClientTimeout(connect=self._timeout.connect, sock_read=read_timeout)
+        try:
+            response = await self._respond(request, timeout)
+        except _NO_ANSWER as exc:
+            raise _failure(request, exc) from exc
+        try:
+            if not 200 <= response.status < 300:
+                try:
+                    body = await response.read()
+                except _NO_ANSWER as exc:
+                    raise _failure(request, exc) from exc
+                error = error_from_response(response.status, response.reason or "", body)
+                self._note_refusal(request, error)
+                raise error
+            self._note_success(request)
+            yield _lines(request, response.content)
+        finally:
+            response.close()
+
+    def _note_refusal(self, request: Outgoing, error: ApiError) -> None:
+        if not is_rbac_refusal(error.status, error.message):
+            return
+        permission = permission_of(request.method, request.path, request.params)
+        if permission is not None and self.permissions.denied(permission, error.message):
             logger.error(
                 "missing permission: the controller's role must grant it",
                 permission=str(permission),
-                message=message,
+                message=error.message,
             )
+
+    def _note_success(self, request: Outgoing) -> None:
+        # Only while a refusal is on record is a success worth mapping to its permission.
+        if not self.permissions:
+            return
+        permission = permission_of(request.method, request.path, request.params)
+        if permission is not None and self.permissions.granted(permission):
+            logger.info("permission granted again", permission=str(permission))
 
     async def _send(self, request: Outgoing) -> Answer:
         delays = backoff_delays(self._retry, self._rng)
@@ -219,22 +288,10 @@ class ApiSession:
 
     async def _attempt(self, request: Outgoing) -> Answer | ApiError:
         """The successful answer, or the error it amounts to."""
-        error: ApiError
         try:
             answer = await self._exchange(request)
-        except TimeoutError as exc:
-            error = Transient(0, "Timeout", f"{request}: {type(exc).__name__}")
-            error.__cause__ = exc
-            return error
-        except aiohttp.ClientError as exc:
-            text = f"{request}: {type(exc).__name__}: {exc}"
-            if _caused_by_certificate_verification(exc):
-                # The server's certificate will not become trustworthy by asking again.
-                error = ApiError(0, "CertificateVerificationFailed", text)
-            else:
-                error = Transient(0, "ConnectionError", text)
-            error.__cause__ = exc
-            return error
+        except _NO_ANSWER as exc:
+            return _failure(request, exc)
         if 200 <= answer.status < 300:
             return answer
         retry_after = parse_retry_after(answer.retry_after, self._now())
@@ -243,26 +300,41 @@ class ApiSession:
         )
 
     async def _exchange(self, request: Outgoing) -> Answer:
-        """One request (and, after a 401, one more with a re-read token file)."""
-        token = await self._auth.token() if self._auth is not None else None
-        answer = await self._once(request, token=token)
-        if answer.status == UNAUTHORIZED and self._auth is not None and self._auth.rereads_file:
-            fresh = await self._auth.token(force=True)
-            if fresh != token:
-                answer = await self._once(request, token=fresh)
-        return answer
+        """One request, its answer read in full."""
+        async with await self._respond(request, self._timeout) as response:
+            body = await response.read()
+            return Answer(
+                response.status, response.reason or "", response.headers.get("Retry-After"), body
+            )
 
-    async def _once(self, request: Outgoing, *, token: str | None) -> Answer:
+    async def _respond(
+        self, request: Outgoing, limits: aiohttp.ClientTimeout
+    ) -> aiohttp.ClientResponse:
+        """The response, its body not read yet; after a 401, one more try with the token file
+        read again, if that gives another token."""
+        token = await self._token.current() if self._token is not None else None
+        response = await self._once(request, token, limits)
+        if response.status == UNAUTHORIZED and self._token is not None and self._token.rereads:
+            try:
+                fresh = await self._token.current(fresh=True)
+            except CredentialsError:
+                response.release()
+                raise
+            if fresh != token:
+                response.release()
+                response = await self._once(request, fresh, limits)
+        return response
+
+    async def _once(
+        self, request: Outgoing, token: str | None, limits: aiohttp.ClientTimeout
+    ) -> aiohttp.ClientResponse:
         headers = request.headers
-        sent = headers if token is None else {**headers, "Authorization": f"Bearer {token}"}
-        async with self._session().request(
+        sent = headers if token is None else {**headers, "Authorization": f"{BEARER} {token}"}
+        return await self._session().request(
             request.method,
             self._base + request.path,
             params=request.params,
             data=request.content,
             headers=sent,
-        ) as response:
-            body = await response.read()
-            return Answer(
-                response.status, response.reason or "", response.headers.get("Retry-After"), body
-            )
+            timeout=limits,
+        )

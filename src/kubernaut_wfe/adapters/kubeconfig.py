@@ -1,5 +1,12 @@
 """Where the Kubernetes API is and how to authenticate to it: kubeconfig files and in-cluster.
 
+Read here rather than by kopf's `login_with_kubeconfig`/`login_with_service_account`, because
+those take no kubeconfig path (only $KUBECONFIG or ~/.kube/config) and no context, ignore
+`tokenFile`, resolve relative paths against the working directory instead of the file's, answer a
+malformed file with a bare KeyError, and assume a fixed in-cluster server name. What is read here
+becomes the controller's one connection in `kube_connection`. Exec credential plugins, auth
+providers and basic authentication are refused: no library of the product runs them.
+
 Everything here reads files and runs once, at start-up, before the event loop serves anything.
 """
 
@@ -18,6 +25,7 @@ import yaml
 SERVICE_ACCOUNT_DIR = Path("var/run/secrets/kubernetes.io/serviceaccount")
 """Relative to the root of the file system, so that tests can supply their own root."""
 DEFAULT_NAMESPACE = "default"
+PEM_BEGIN = b"-----BEGIN "
 
 
 class KubeConfigError(Exception):
@@ -40,7 +48,7 @@ class KubeConfig:
     client_key_file: str | None = None
     client_key_data: bytes | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
-    """Static bearer token; the fallback when `token_file` cannot be read."""
+    """Static bearer token (a kubeconfig's `token` when it names no `tokenFile`)."""
     token_file: str | None = None
     """Bearer token file, re-read while running (projected service-account tokens rotate)."""
     insecure_skip_tls_verify: bool = False
@@ -48,11 +56,6 @@ class KubeConfig:
     def __post_init__(self) -> None:
         if not self.server.startswith(("https://", "http://")):
             raise KubeConfigError(f"server {self.server!r} must be an http:// or https:// URL")
-
-    @property
-    def has_client_certificate(self) -> bool:
-        """Whether TLS client authentication is configured."""
-        return bool(self.client_cert_file or self.client_cert_data)
 
 
 @dataclass(frozen=True)
@@ -82,14 +85,20 @@ class _Section:
         value = self.text(key)
         return None if value is None else str(self.base_dir / Path(value).expanduser())
 
-    def base64(self, key: str) -> bytes | None:
+    def pem(self, key: str) -> bytes | None:
+        """Base64 of PEM, as kubectl takes it; the PEM from its first `-----BEGIN` line on (what
+        may precede it, kubectl skips too, but kopf's TLS set-up would read as base64)."""
         value = self.text(key)
         if value is None:
             return None
         try:
-            return base64.b64decode(value, validate=True)
+            data = base64.b64decode(value, validate=True)
         except binascii.Error as error:
             raise KubeConfigError(f"{self.where}.{key} is not valid base64: {error}") from None
+        start = data.find(PEM_BEGIN)
+        if start < 0:
+            raise KubeConfigError(f"{self.where}.{key} is not PEM (no '-----BEGIN ' line)")
+        return data[start:]
 
 
 @dataclass
@@ -172,14 +181,25 @@ def _user_settings(user: _Section | None) -> dict[str, Any]:
                 f"{user.where}.{key}: {what} are not supported; "
                 "use token, tokenFile or a client certificate"
             )
-    return {
+    settings: dict[str, Any] = {
         "client_cert_file": user.file("client-certificate"),
-        "client_cert_data": user.base64("client-certificate-data"),
+        "client_cert_data": user.pem("client-certificate-data"),
         "client_key_file": user.file("client-key"),
-        "client_key_data": user.base64("client-key-data"),
-        "token": user.text("token"),
+        "client_key_data": user.pem("client-key-data"),
         "token_file": user.file("tokenFile"),
     }
+    certificate = settings["client_cert_file"] or settings["client_cert_data"]
+    key = settings["client_key_file"] or settings["client_key_data"]
+    if bool(certificate) != bool(key):
+        raise KubeConfigError(
+            f"{user.where}: a client certificate and its client key go together; "
+            f"only the {'certificate' if certificate else 'key'} is given"
+        )
+    token = user.text("token")
+    # The file wins over a static token, as in client-go, which reads the file for each request;
+    # unlike client-go, a file that cannot be read is an error, never a fall-back to the token.
+    settings["token"] = token if settings["token_file"] is None else None
+    return settings
 
 
 def _kubeconfig_paths(path: str | None, environ: Mapping[str, str], home: Path) -> list[Path]:
@@ -245,7 +265,7 @@ def load_kubeconfig(
         server=server,
         namespace=chosen.text("namespace") or DEFAULT_NAMESPACE,
         ca_file=cluster.file("certificate-authority"),
-        ca_data=cluster.base64("certificate-authority-data"),
+        ca_data=cluster.pem("certificate-authority-data"),
         insecure_skip_tls_verify=cluster.flag("insecure-skip-tls-verify"),
         **_user_settings(user),
     )
@@ -263,9 +283,6 @@ def in_cluster_config(
             "must both be set"
         )
     account = root / SERVICE_ACCOUNT_DIR
-    token_file = account / "token"
-    if not token_file.is_file():
-        raise KubeConfigError(f"in-cluster: service account token {token_file} does not exist")
     ca_file = account / "ca.crt"
     namespace_file = account / "namespace"
     namespace = DEFAULT_NAMESPACE
@@ -277,7 +294,7 @@ def in_cluster_config(
         server=f"https://{host}:{port}",
         namespace=namespace,
         ca_file=str(ca_file) if ca_file.is_file() else None,
-        token_file=str(token_file),
+        token_file=str(account / "token"),
     )
 
 

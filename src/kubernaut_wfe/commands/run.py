@@ -112,15 +112,13 @@ def run(args: argparse.Namespace) -> int:
         return _fail("invalid configuration:", *error.problems)
     except ValueError as error:
         return _fail("invalid configuration:", str(error))
-    from kubernaut_wfe.adapters.kube_auth import build_ssl_context
-    from kubernaut_wfe.adapters.kubeconfig import KubeConfigError, auto_config
+    from kubernaut_wfe.adapters.kube_connection import connect
+    from kubernaut_wfe.adapters.kubeconfig import KubeConfigError
 
     try:
-        kube_config = auto_config(args.kubeconfig)
-        _check_url("kubeconfig server", kube_config.server)
-        if kube_config.server.startswith("https://"):
-            build_ssl_context(kube_config)  # its CA and client certificate, before any endpoint
-    except (KubeConfigError, ValueError) as error:
+        # Its TLS files and token file are read now, before any endpoint.
+        connection = connect(args.kubeconfig)
+    except KubeConfigError as error:
         return _fail(str(error))
     # Only a start that gets this far loads the controller: a bad setting is refused sooner.
     from kubernaut_wfe.adapters.kube_errors import ApiError
@@ -130,11 +128,9 @@ def run(args: argparse.Namespace) -> int:
     from kubernaut_wfe.controller.operator import Controller
 
     configure_logging(args.log_format)
-    controller = Controller(config, kube_config)
+    controller = Controller(config, connection)
     try:
         asyncio.run(controller.run())
-    except KubeConfigError as error:  # its TLS files changed since they were checked
-        return _fail(str(error))
     except CrdCheckError as error:
         print(f"kubernaut-wfe run: {error}", file=sys.stderr)
         return EXIT_STARTUP
@@ -158,13 +154,6 @@ def _one_line(text: str) -> str:
     if len(words) <= MAX_MESSAGE_LINE:
         return words
     return words[: MAX_MESSAGE_LINE - 3] + "..."
-
-
-def _check_url(key: str, url: str) -> None:
-    from kubernaut_wfe.core.config import base_url_problem
-
-    if (problem := base_url_problem(url)) is not None:
-        raise ValueError(f"{key}: {problem}")
 
 
 def _check_credentials(token_file: str | None, ca_file: str | None) -> None:

@@ -5,6 +5,6 @@ leader election, health (probes, liveness, metrics endpoint), logs and the CRD c
 `reconcile.intake`, which turns watch events into cache updates and queued work. Leader election
 lives in `controller.leader`, the probes and what they judge in `controller.health`. For the
 sandbox: `Controller` (`controller.operator`) is built from a `ControllerConfig` and a
-`KubeConfig`, exposes `registry`/`settings` for `kopf.operator`, and `start()`/`stop()` for
+`KubeConnection`, exposes `registry`/`settings` for `kopf.operator`, and `start()`/`stop()` for
 everything that is not kopf's (workers, audit delivery, HTTP servers).
 """

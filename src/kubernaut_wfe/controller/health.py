@@ -6,8 +6,9 @@ The probes answer 200 or 503 with a JSON body: `{"status": "ok"|"failed", "reaso
 leadership, refused permissions, the watches and the Tekton CRDs.
 
 kopf's watch streams offer no hook to observe them, so the monitor keeps its own watch on the
-WorkflowExecution resource, over the same connection settings and with the same server timeout,
-filtered to a name that never exists so that only the stream itself (opening, BOOKMARKs) shows.
+WorkflowExecution resource, through the controller's API client (the same connection as kopf's)
+and with the same server timeout, filtered to a name that never exists so that only the stream
+itself (opening, BOOKMARKs) shows.
 A normal server-side timeout is followed by an immediate reconnect and stays healthy; a watch
 the API server no longer answers (held, refused, silently dead) goes stale after the timeout plus
 a grace period, and turns healthy again as soon as a stream opens.
@@ -16,7 +17,6 @@ a grace period, and turns healthy again as soon as a stream opens.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,9 +27,12 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from kubernaut_wfe.adapters.kube import CUSTOM_RESOURCE_DEFINITIONS, KubeClient
-from kubernaut_wfe.adapters.kube_auth import BearerTokenAuth, build_ssl_context
-from kubernaut_wfe.adapters.kubeconfig import KubeConfig
+from kubernaut_wfe.adapters.kube import (
+    CUSTOM_RESOURCE_DEFINITIONS,
+    WORKFLOW_EXECUTIONS,
+    ApiError,
+    KubeClient,
+)
 from kubernaut_wfe.constants import PIPELINERUN_PLURAL, TASKRUN_PLURAL, TEKTON_GROUP
 from kubernaut_wfe.httplog import quiet_client_faults
 
@@ -166,45 +169,30 @@ class LoopHeartbeat:
             await asyncio.sleep(HEARTBEAT_INTERVAL)
 
 
-def _http_client(config: KubeConfig, read_timeout: float) -> httpx.AsyncClient:
-    auth = None
-    if config.token or config.token_file:
-        auth = BearerTokenAuth(token=config.token, token_file=config.token_file)
-    tls = config.server.startswith("https://")
-    return httpx.AsyncClient(
-        base_url=config.server,
-        auth=auth,
-        verify=build_ssl_context(config) if tls else True,
-        timeout=httpx.Timeout(30.0, read=read_timeout),
-        trust_env=False,
-    )
-
-
 class WatchMonitor:
     """Keeps a probe watch open and reports how long the watch endpoint has been silent."""
 
     def __init__(
         self,
-        config: KubeConfig,
-        watch_path: str,
+        kube: KubeClient,
+        namespace: str | None,
         *,
         server_timeout: float,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._config = config
-        self._path = watch_path
+        """Watch WorkflowExecutions in `namespace` (None: all namespaces)."""
+        self._kube = kube
+        self._namespace = namespace
         self.server_timeout = server_timeout
         self.grace = min(max(server_timeout, MIN_WATCH_GRACE), MAX_WATCH_GRACE)
         self._monotonic = monotonic
         self.last_activity = monotonic()
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
 
     def start(self) -> None:
-        """Open the probe watch (blocking TLS set-up: call at start-up)."""
+        """Open the probe watch."""
         self.last_activity = self._monotonic()
-        self._client = _http_client(self._config, self.server_timeout + self.grace)
         self._task = asyncio.create_task(self._watch_forever(), name="watch-monitor")
 
     async def stop(self) -> None:
@@ -212,8 +200,6 @@ class WatchMonitor:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._client is not None:
-            await self._client.aclose()
 
     def problem(self) -> str | None:
         """Why the watch counts as dead, or None."""
@@ -229,29 +215,22 @@ class WatchMonitor:
         while True:
             try:
                 await self._watch_once()
-            except (httpx.HTTPError, OSError) as error:
-                self.last_error = f"{type(error).__name__}: {error}"
+            except ApiError as error:
+                self.last_error = str(error)
                 logger.debug("probe watch failed", error=self.last_error)
                 await asyncio.sleep(RETRY_DELAY)
 
     async def _watch_once(self) -> None:
-        assert self._client is not None
-        params = {
-            "watch": "true",
-            "allowWatchBookmarks": "true",
-            "timeoutSeconds": str(round(self.server_timeout)),
-            "fieldSelector": f"metadata.name={PROBE_NAME}",
-        }
-        async with self._client.stream("GET", self._path, params=params) as response:
-            if response.status_code != httpx.codes.OK:
-                with contextlib.suppress(httpx.HTTPError):
-                    await response.aread()
-                self.last_error = f"HTTP {response.status_code}"
-                await asyncio.sleep(RETRY_DELAY)
-                return
+        async with self._kube.watch(
+            WORKFLOW_EXECUTIONS,
+            self._namespace,
+            field_selector=f"metadata.name={PROBE_NAME}",
+            timeout_seconds=round(self.server_timeout),
+            read_timeout=self.server_timeout + self.grace,
+        ) as events:
             self.last_activity = self._monotonic()
             self.last_error = None
-            async for _ in response.aiter_lines():
+            async for _ in events:
                 self.last_activity = self._monotonic()
 
 

@@ -3,15 +3,13 @@ which only hand their events to `WatchIntake`."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
-from kubernaut_wfe.adapters.kube import KubeConfig
+from kubernaut_wfe.adapters.kube_connection import CredentialsError, KubeConnection
 from kubernaut_wfe.constants import (
     GROUP,
     PIPELINERUN_PLURAL,
@@ -29,27 +27,9 @@ from kubernaut_wfe.reconcile.intake import WatchIntake
 WATCH_CLIENT_MARGIN = 30
 """Seconds the client waits beyond the server timeout before it gives a watch up itself."""
 REQUEST_TIMEOUT = 30
-
-
-def connection_info(config: KubeConfig) -> kopf.ConnectionInfo:
-    """kopf's credentials from our kubeconfig reading (the token file is read now)."""
-    token = config.token
-    if config.token_file:
-        with contextlib.suppress(OSError), open(config.token_file, encoding="utf-8") as file:
-            token = file.read().strip() or token
-    return kopf.ConnectionInfo(
-        server=config.server,
-        ca_path=None if config.ca_data else config.ca_file,
-        ca_data=config.ca_data,
-        insecure=config.insecure_skip_tls_verify,
-        token=token,
-        scheme="Bearer" if token else None,
-        certificate_path=None if config.client_cert_data else config.client_cert_file,
-        certificate_data=config.client_cert_data,
-        private_key_path=None if config.client_key_data else config.client_key_file,
-        private_key_data=config.client_key_data,
-        default_namespace=config.namespace,
-    )
+LOGIN_RETRY_DELAY = 10.0
+"""Seconds before kopf asks for credentials again when the token file could not be read (its
+requests wait meanwhile)."""
 
 
 def kopf_scope(config: ControllerConfig) -> tuple[list[str], bool]:
@@ -67,11 +47,11 @@ def configure_kopf(
     registry: kopf.OperatorRegistry,
     *,
     intake: WatchIntake,
-    kube_config: KubeConfig,
+    connection: KubeConnection,
     watch_timeout: float,
 ) -> None:
     """Watch WFEs, and our PipelineRuns and TaskRuns (label-selected on the server), handing
-    every event to `intake`; log in with `kube_config`. The API server ends each watch after
+    every event to `intake`; log in over `connection`. The API server ends each watch after
     `watch_timeout` seconds and kopf re-opens it, so that a watch silently lost in the network
     (a zombie) never lasts longer."""
     settings.posting.level = logging.WARNING
@@ -86,8 +66,11 @@ def configure_kopf(
 
     @kopf.on.login(registry=registry)
     async def login(**_: Any) -> kopf.ConnectionInfo:
-        # The token file is read off the event loop (a mounted volume can be slow).
-        return await asyncio.to_thread(connection_info, kube_config)
+        try:
+            return await connection.login()
+        except CredentialsError as error:
+            # One error line naming the file (kopf logs it), and kopf asks again later.
+            raise kopf.TemporaryError(str(error), delay=LOGIN_RETRY_DELAY) from None
 
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
     async def wfe_event(event: Mapping[str, Any], **_: Any) -> None:

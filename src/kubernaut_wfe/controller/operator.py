@@ -17,8 +17,8 @@ import structlog
 from kubernaut_wfe.adapters.audit_config import AuditDeliveryConfig
 from kubernaut_wfe.adapters.audit_delivery import AuditDelivery
 from kubernaut_wfe.adapters.discovery import ApiDiscovery
-from kubernaut_wfe.adapters.kube import ApiError, KubeClient, KubeConfig
-from kubernaut_wfe.adapters.kube_resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
+from kubernaut_wfe.adapters.kube import ApiError, KubeClient, KubeConnection
+from kubernaut_wfe.adapters.kube_resources import PIPELINE_RUNS
 from kubernaut_wfe.constants import Label
 from kubernaut_wfe.controller.crdcheck import check_crd
 from kubernaut_wfe.controller.health import (
@@ -54,14 +54,15 @@ class Controller:
     def __init__(
         self,
         config: ControllerConfig,
-        kube_config: KubeConfig,
+        connection: KubeConnection,
         *,
         workers: int = 8,
     ) -> None:
+        """kopf, the API client and the watch monitor all use `connection`."""
         self.config = config
-        self.kube_config = kube_config
+        self.connection = connection
         self.watch_timeout = config.controller.watch_timeout.total_seconds()
-        self.leader_settings = election_settings(config.controller, kube_config.namespace)
+        self.leader_settings = election_settings(config.controller, connection.namespace)
         self.leadership: Leadership | None = None
         self.leader_lost: LeaderLostError | None = None
         self.heartbeat = LoopHeartbeat()
@@ -76,7 +77,7 @@ class Controller:
             self.settings,
             self.registry,
             intake=self.intake,
-            kube_config=kube_config,
+            connection=connection,
             watch_timeout=self.watch_timeout,
         )
         self.kube: KubeClient | None = None
@@ -94,7 +95,7 @@ class Controller:
 
     async def start_endpoints(self) -> None:
         """Open the API client, the heartbeat and the HTTP endpoints (standbys serve them too)."""
-        self.kube = KubeClient(self.kube_config)
+        self.kube = KubeClient(self.connection)
         self._probe_http = httpx.AsyncClient(timeout=DATASTORAGE_PROBE_TIMEOUT, trust_env=False)
         self.heartbeat.start()
         self.http = HttpEndpoints(
@@ -159,9 +160,7 @@ class Controller:
         self._resync = asyncio.create_task(self._resync_forever(), name="resync")
         namespaces, clusterwide = kopf_scope(self.config)
         self.watch_monitor = WatchMonitor(
-            self.kube_config,
-            WORKFLOW_EXECUTIONS.path(None if clusterwide else namespaces[0]),
-            server_timeout=self.watch_timeout,
+            self.kube, None if clusterwide else namespaces[0], server_timeout=self.watch_timeout
         )
         self.watch_monitor.start()
         if self.leader_settings is None:

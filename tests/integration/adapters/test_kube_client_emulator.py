@@ -18,6 +18,7 @@ from kubernaut_wfe.adapters.kube import (
     Conflict,
     Invalid,
     KubeClient,
+    KubeConnection,
     RetryPolicy,
     Transient,
 )
@@ -63,7 +64,8 @@ def sleeps() -> Sleeps:
 @pytest.fixture
 async def kube(emulator: ApiEmulator, tmp_path: Path, sleeps: Sleeps) -> AsyncIterator[KubeClient]:
     config = load_kubeconfig(str(emulator.write_kubeconfig(tmp_path / "kubeconfig")))
-    async with KubeClient(config, retry=POLICY, sleep=sleeps, rng=Ceiling()) as client:
+    connection = KubeConnection.open(config)
+    async with KubeClient(connection, retry=POLICY, sleep=sleeps, rng=Ceiling()) as client:
         yield client
 
 

@@ -14,7 +14,14 @@ import pytest
 import yaml
 from aiohttp import web
 
-from kubernaut_wfe.adapters.kube import NAMESPACES, ApiError, KubeClient, RetryPolicy, Transient
+from kubernaut_wfe.adapters.kube import (
+    NAMESPACES,
+    ApiError,
+    KubeClient,
+    KubeConnection,
+    RetryPolicy,
+    Transient,
+)
 from kubernaut_wfe.adapters.kubeconfig import load_kubeconfig
 
 
@@ -154,9 +161,8 @@ async def no_sleep(_: float) -> None:
 
 def client_for(kubeconfig: str) -> KubeClient:
     policy = RetryPolicy(max_attempts=2)
-    return KubeClient(
-        load_kubeconfig(kubeconfig), retry=policy, sleep=no_sleep, rng=random.Random(0)
-    )
+    connection = KubeConnection.open(load_kubeconfig(kubeconfig))
+    return KubeClient(connection, retry=policy, sleep=no_sleep, rng=random.Random(0))
 
 
 async def test_ca_and_client_certificate_data_and_token(

@@ -6,6 +6,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from kubernaut_wfe.adapters.kube_connection import KubeConnection
 from kubernaut_wfe.adapters.kubeconfig import load_kubeconfig
 from kubernaut_wfe.controller.operator import Controller
 from kubernaut_wfe.core.config import load_config
@@ -69,8 +70,8 @@ async def test_two_controllers_in_one_process_have_their_own_registries(stack: S
             "controller.health_probe_addr": "127.0.0.1:0",
         },
     )
-    kube_config = load_kubeconfig(str(stack.kubeconfig))
-    first, second = Controller(config, kube_config), Controller(config, kube_config)
+    connection = KubeConnection.open(load_kubeconfig(str(stack.kubeconfig)))
+    first, second = Controller(config, connection), Controller(config, connection)
     try:
         for controller in (first, second):
             await controller.start()

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kubernaut_wfe.adapters.kube_auth import build_ssl_context
+from kubernaut_wfe.adapters.kube_connection import KubeConnection
 from kubernaut_wfe.adapters.kubeconfig import load_kubeconfig
 from kubernaut_wfe.constants import API_VERSION, PLURAL
 from kubernaut_wfe_tools.commands import sandbox as command
@@ -112,11 +112,12 @@ def test_on_the_real_server_the_admin_kubeconfig_works_and_sigterm_stops_everyth
         assert state["apiServer"] == cluster.url
         assert state["kubeconfig"] == str(state_dir.resolve() / "kubeconfig")
 
-        config = load_kubeconfig(str(state["kubeconfig"]))
-        admin_tls = build_ssl_context(config)
-        with httpx.Client(base_url=config.server, verify=admin_tls, timeout=30) as admin:
+        admin_connection = KubeConnection.open(load_kubeconfig(str(state["kubeconfig"])))
+        server, admin_tls = admin_connection.server, admin_connection.tls
+        assert admin_tls is not None
+        with httpx.Client(base_url=server, verify=admin_tls, timeout=30) as admin:
             listing = admin.get(f"/apis/{API_VERSION}/{PLURAL}")
-        with httpx.Client(base_url=config.server, verify=cluster.tls(admin=False)) as anonymous:
+        with httpx.Client(base_url=server, verify=cluster.tls(admin=False)) as anonymous:
             refused = anonymous.get(f"/apis/{API_VERSION}/{PLURAL}")
         kubectl = subprocess.run(
             [str(state_dir / "cluster" / "bin" / "kubectl"), "--kubeconfig",

@@ -13,7 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from kubernaut_wfe.adapters.discovery import ApiDiscovery, preferred_group_versions
-from kubernaut_wfe.adapters.kube import KubeClient, KubeConfig
+from kubernaut_wfe.adapters.kube import KubeClient, KubeConnection
+from kubernaut_wfe.adapters.kubeconfig import KubeConfig
 from kubernaut_wfe.adapters.retry import RetryPolicy
 from kubernaut_wfe.core.targets import Kind, UnresolvedTarget, canonical_target
 
@@ -90,7 +91,8 @@ async def kube(served: Discovery) -> AsyncIterator[KubeClient]:
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     url = str(server.make_url("")).rstrip("/")
-    async with KubeClient(KubeConfig(server=url), retry=RetryPolicy(max_attempts=1)) as client:
+    connection = KubeConnection.open(KubeConfig(server=url))
+    async with KubeClient(connection, retry=RetryPolicy(max_attempts=1)) as client:
         yield client
     await server.close()
 

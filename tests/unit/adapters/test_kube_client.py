@@ -9,6 +9,7 @@ import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -29,12 +30,14 @@ from kubernaut_wfe.adapters.kube import (
     Gone,
     Invalid,
     KubeClient,
-    KubeConfig,
+    KubeConnection,
     RetryPolicy,
     StatusCause,
     Transient,
+    Unauthorized,
 )
 from kubernaut_wfe.adapters.kube_resources import CUSTOM_RESOURCE_DEFINITIONS
+from kubernaut_wfe.adapters.kubeconfig import KubeConfig
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ async def client(api: ScriptedApi, server: TestServer) -> AsyncIterator[KubeClie
     url = str(server.make_url("")).rstrip("/")
     config = KubeConfig(server=url, namespace="home", token="s3cret")
     async with KubeClient(
-        config,
+        KubeConnection.open(config),
         retry=POLICY,
         timeout=REQUEST_DEADLINE,
         sleep=api.sleep,
@@ -450,9 +453,114 @@ async def test_list_of_a_cluster_scoped_type_refuses_a_namespace(client: KubeCli
 
 async def test_a_closed_client_sends_nothing(api: ScriptedApi, server: TestServer) -> None:
     config = KubeConfig(server=str(server.make_url("")).rstrip("/"), token="t")
-    kube = KubeClient(config, retry=POLICY, sleep=api.sleep, rng=Ceiling())
+    kube = KubeClient(KubeConnection.open(config), retry=POLICY, sleep=api.sleep, rng=Ceiling())
     await kube.get(PIPELINE_RUNS, "wfe-a", "runs")
     await kube.close()
     with pytest.raises(RuntimeError, match="closed"):
         await kube.get(PIPELINE_RUNS, "wfe-a", "runs")
     assert len(api.requests) == 1
+
+
+def token_client(server: TestServer, api: ScriptedApi, token_file: Path) -> KubeClient:
+    """A client whose token comes from `token_file` (read now, as at start-up)."""
+    url = str(server.make_url("")).rstrip("/")
+    connection = KubeConnection.open(KubeConfig(server=url, token_file=str(token_file)))
+    return KubeClient(connection, retry=POLICY, sleep=api.sleep)
+
+
+async def test_a_401_reads_the_token_file_again_and_sends_once_more(
+    api: ScriptedApi, server: TestServer, tmp_path: Path
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("old", encoding="utf-8")
+    async with token_client(server, api, token_file) as kube:
+        token_file.write_text("new\n", encoding="utf-8")  # rotated meanwhile
+        api.script = [status(401, "Unauthorized", "expired")]
+        await kube.get(PIPELINE_RUNS, "wfe-a", "runs")
+        api.script = [status(401, "Unauthorized", "revoked")]  # the file has nothing newer
+        with pytest.raises(Unauthorized):
+            await kube.get(PIPELINE_RUNS, "wfe-a", "runs")
+    sent = [request.headers["Authorization"] for request in api.requests]
+    assert sent == ["Bearer old", "Bearer new", "Bearer new"]
+    assert api.slept == []
+
+
+async def test_an_unreadable_token_file_fails_the_request_naming_it(
+    api: ScriptedApi, server: TestServer, tmp_path: Path
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("old", encoding="utf-8")
+    async with token_client(server, api, token_file) as kube:
+        token_file.unlink()
+        api.script = [status(401, "Unauthorized", "expired")] * POLICY.max_attempts
+        with pytest.raises(Transient) as caught:
+            await kube.get(PIPELINE_RUNS, "wfe-a", "runs")
+    assert caught.value.reason == "CredentialsUnavailable"
+    assert f"bearer token file {token_file}: cannot read" in str(caught.value)
+    # Retried like any transient failure, and never sent without the token.
+    assert len(api.requests) == POLICY.max_attempts
+    assert {request.headers.get("Authorization") for request in api.requests} == {"Bearer old"}
+
+
+WATCH_EVENTS = [
+    {"type": "ADDED", "object": {"metadata": {"name": "w", "resourceVersion": "6"}}},
+    {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "7"}}},
+]
+
+
+async def test_a_watch_yields_its_events_until_the_server_ends_it(
+    api: ScriptedApi, client: KubeClient
+) -> None:
+    api.script = [Reply(200, text="".join(json.dumps(event) + "\n" for event in WATCH_EVENTS))]
+    async with client.watch(
+        WORKFLOW_EXECUTIONS,
+        "team-a",
+        field_selector="metadata.name=w",
+        timeout_seconds=5,
+        read_timeout=5,
+    ) as events:
+        received = [event async for event in events]
+    assert received == WATCH_EVENTS
+    request = api.requests[0]
+    assert request.path == "/apis/kubernaut.ai/v1alpha1/namespaces/team-a/workflowexecutions"
+    assert request.params == {
+        "watch": "true",
+        "allowWatchBookmarks": "true",
+        "timeoutSeconds": "5",
+        "fieldSelector": "metadata.name=w",
+    }
+    assert request.headers["Authorization"] == "Bearer s3cret"
+
+
+async def test_a_refused_watch_is_an_api_error_and_its_permission_is_recorded(
+    api: ScriptedApi, client: KubeClient
+) -> None:
+    api.script = [status(403, "Forbidden", "cannot watch workflowexecutions")]
+    with pytest.raises(Forbidden):
+        async with client.watch(WORKFLOW_EXECUTIONS, timeout_seconds=5, read_timeout=5):
+            pass
+    assert len(api.requests) == 1  # never retried: its caller opens it again
+    missing = await client.missing_permissions()
+    assert [str(permission) for permission, _ in missing] == [
+        "watch workflowexecutions.kubernaut.ai cluster-wide"
+    ]
+
+
+async def test_a_watch_not_answered_in_time_is_transient(
+    api: ScriptedApi, client: KubeClient
+) -> None:
+    api.script = [HANG]
+    with pytest.raises(Transient) as caught:
+        async with client.watch(WORKFLOW_EXECUTIONS, timeout_seconds=5, read_timeout=0.2):
+            pass
+    assert caught.value.reason == "Timeout"
+
+
+async def test_a_watch_event_that_is_not_json_is_an_error(
+    api: ScriptedApi, client: KubeClient
+) -> None:
+    api.script = [Reply(200, text="<html>\n")]
+    async with client.watch(WORKFLOW_EXECUTIONS, timeout_seconds=5, read_timeout=5) as events:
+        with pytest.raises(ApiError, match="not a JSON object"):
+            async for _ in events:
+                pass

@@ -10,7 +10,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from kubernaut_wfe.adapters.kube import KubeClient, KubeConfig
+from kubernaut_wfe.adapters.kube import KubeClient, KubeConnection
+from kubernaut_wfe.adapters.kubeconfig import KubeConfig
 from kubernaut_wfe.adapters.retry import RetryPolicy
 from kubernaut_wfe.constants import FINALIZER
 
@@ -61,9 +62,9 @@ async def scripted_kube() -> AsyncIterator[KubeFactory]:
         server = TestServer(app, host="127.0.0.1", port=0)
         await server.start_server()
         servers.append(server)
+        url = str(server.make_url("")).rstrip("/")
         client = KubeClient(
-            KubeConfig(server=str(server.make_url("")).rstrip("/")),
-            retry=RetryPolicy(max_attempts=1),
+            KubeConnection.open(KubeConfig(server=url)), retry=RetryPolicy(max_attempts=1)
         )
         clients.append(client)
         return client

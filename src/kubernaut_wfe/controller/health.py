@@ -135,42 +135,64 @@ PROBE_NAME = "kubernaut-wfe-liveness-probe.invalid"
 """A name no object can have (it is not a DNS label), so the probe watch delivers no objects."""
 
 
-class LoopHeartbeat:
-    """A task that beats every second; a late beat means the loop is starved or blocked."""
+class _WatchedTask:
+    """A background task whose health a probe judges: started at start-up, stopped at the end."""
 
-    def __init__(self, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+    task_name = ""
+
+    def __init__(self, monotonic: Callable[[], float]) -> None:
         self._monotonic = monotonic
-        self.last_beat = monotonic()
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        """Start beating."""
-        self.last_beat = self._monotonic()
-        self._task = asyncio.create_task(self._beat(), name="heartbeat")
+    def _launch(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.task_name)
+
+    def _running(self) -> bool:
+        return self._task is not None and not self._task.done()
 
     async def stop(self) -> None:
-        """Stop beating."""
+        """Stop the task."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+
+class LoopHeartbeat(_WatchedTask):
+    """A task that beats every second; a late beat means the loop is starved or blocked."""
+
+    task_name = "heartbeat"
+
+    def __init__(self, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(monotonic)
+        self.last_beat = monotonic()
+
+    def start(self) -> None:
+        """Start beating."""
+        self.last_beat = self._monotonic()
+        self._launch()
+
     def problem(self) -> str | None:
         """Why the loop is unhealthy, or None."""
-        if self._task is None or self._task.done():
+        if not self._running():
             return "the event loop heartbeat is not running"
         lag = self._monotonic() - self.last_beat
         if lag > LOOP_LAG_LIMIT:
             return f"the event loop has not run its heartbeat for {lag:.0f}s"
         return None
 
-    async def _beat(self) -> None:
+    async def _run(self) -> None:
         while True:
             self.last_beat = self._monotonic()
             await asyncio.sleep(HEARTBEAT_INTERVAL)
 
 
-class WatchMonitor:
+class WatchMonitor(_WatchedTask):
     """Keeps a probe watch open and reports how long the watch endpoint has been silent."""
+
+    task_name = "watch-monitor"
 
     def __init__(
         self,
@@ -181,29 +203,22 @@ class WatchMonitor:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """Watch WorkflowExecutions in `namespace` (None: all namespaces)."""
+        super().__init__(monotonic)
         self._kube = kube
         self._namespace = namespace
         self.server_timeout = server_timeout
         self.grace = min(max(server_timeout, MIN_WATCH_GRACE), MAX_WATCH_GRACE)
-        self._monotonic = monotonic
         self.last_activity = monotonic()
         self.last_error: str | None = None
-        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Open the probe watch."""
         self.last_activity = self._monotonic()
-        self._task = asyncio.create_task(self._watch_forever(), name="watch-monitor")
-
-    async def stop(self) -> None:
-        """Close the probe watch."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        self._launch()
 
     def problem(self) -> str | None:
         """Why the watch counts as dead, or None."""
-        if self._task is None or self._task.done():
+        if not self._running():
             return "the watch monitor is not running"
         silent = self._monotonic() - self.last_activity
         if silent > self.server_timeout + self.grace:
@@ -211,7 +226,7 @@ class WatchMonitor:
             return f"no watch stream has been open for {silent:.0f}s{detail}"
         return None
 
-    async def _watch_forever(self) -> None:
+    async def _run(self) -> None:
         while True:
             try:
                 await self._watch_once()

@@ -1,4 +1,5 @@
-"""The controller's async client of the Kubernetes API (everything but kopf's own watches).
+"""The controller's async client of the Kubernetes API (everything but kopf's own watches;
+kopf offers no public client for requests of our own).
 
 One `KubeClient` (one `aiohttp.ClientSession`, one connection pool) lives in kopf's event loop.
 Transient failures (5xx, 429, timeouts, broken connections) are retried here with bounded,

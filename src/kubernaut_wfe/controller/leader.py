@@ -1,6 +1,8 @@
 """Leader election on a `coordination.k8s.io/v1` Lease, with client-go's semantics: acquire by
 create (or by update once the holder's lease expired), renew every retry period, give up when a
-renewal has not succeeded within the renew deadline, release on a graceful stop."""
+renewal has not succeeded within the renew deadline, release on a graceful stop. kopf's own
+peering is no substitute: it keeps its state in its own KopfPeering resources and pauses
+operators of lower priority, where the chart and the platform expect client-go's Lease."""
 
 from __future__ import annotations
 

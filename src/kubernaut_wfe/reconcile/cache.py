@@ -1,7 +1,8 @@
 """What the watches delivered, kept in memory: WFEs by key (those that may wait for a lock also
 by object), PipelineRuns and their TaskRuns by run name. Nothing here is ever written back; a
 stale entry only costs an extra read. Cached documents are replaced, never changed in place, so
-read-only views need no copy."""
+read-only views need no copy. Not kopf's `@kopf.index`: its indexes are handed only to kopf's own
+handlers, and our reconciles run in the work queue."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """A keyed work queue: one reconcile at a time per key, pending keys deduplicated, delayed
-re-adds (cooldown end, lock release), bounded exponential backoff with jitter on errors."""
+re-adds (cooldown end, lock release), bounded exponential backoff with jitter on errors.
+Ours rather than kopf's per-object handler workers: those run as many reconciles at once as there
+are objects with news, and have no delayed re-add but a handler's own sleep."""
 
 from __future__ import annotations
 

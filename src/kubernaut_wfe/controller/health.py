@@ -61,11 +61,16 @@ LivenessCheck = Callable[[], ProbeReport]
 
 
 def parse_bind_address(text: str) -> tuple[str, int]:
-    """`HOST:PORT` or `:PORT` (all interfaces) → (host, port)."""
+    """`HOST:PORT`, `[IPv6]:PORT` or `:PORT` (all interfaces) → (host, port), split as Go's
+    `net.SplitHostPort` splits it: an IPv6 host needs its brackets."""
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
+    bracketed = host.startswith("[") and host.endswith("]") and len(host) > 2
+    if bracketed:
+        host = host[1:-1]
+    well_formed = not any(c in host for c in "[]") and (bracketed or ":" not in host)
+    if not sep or not well_formed or not port.isdigit() or int(port) > 65535:
         raise ValueError(f"bind address must be [HOST]:PORT, got {text!r}")
-    return (host.strip("[]") or "0.0.0.0"), int(port)  # noqa: S104 - as the Go flag did
+    return (host or "0.0.0.0"), int(port)  # noqa: S104 - as the Go flag did
 
 
 class HttpEndpoints:

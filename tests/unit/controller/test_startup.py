@@ -71,7 +71,9 @@ def test_bind_addresses(text: str, expected: tuple[str, int]) -> None:
     assert parse_bind_address(text) == expected
 
 
-@pytest.mark.parametrize("text", ["9090", "host:", "host:http", ":70000"])
+@pytest.mark.parametrize(
+    "text", ["9090", "host:", "host:http", ":70000", "[::1:80", "::1:80", "[]:80", "[::1]]:80"]
+)
 def test_bad_bind_addresses_are_errors(text: str) -> None:
     with pytest.raises(ValueError, match="bind address"):
         parse_bind_address(text)

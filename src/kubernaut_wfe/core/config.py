@@ -146,10 +146,7 @@ class ExecutionSettings(_Section):
     )
     _parse_cooldown = field_validator("cooldown_period", mode="before")(_cooldown)
 
-    @field_validator("resync_period", "deleting_run_backoff")
-    @classmethod
-    def _must_be_positive(cls, value: timedelta) -> timedelta:
-        return _positive(value)
+    _must_be_positive = field_validator("resync_period", "deleting_run_backoff")(_positive)
 
     @field_validator("namespace")
     @classmethod
@@ -207,12 +204,9 @@ class AuditSettings(_Section):
         mode="before",
     )(_duration)
 
-    @field_validator(
+    _must_be_positive = field_validator(
         "timeout", "flush_interval", "shutdown_flush_timeout", "deletion_delivery_timeout"
-    )
-    @classmethod
-    def _must_be_positive(cls, value: timedelta) -> timedelta:
-        return _positive(value)
+    )(_positive)
 
     _whole_sizes = field_validator("buffer_size", "batch_size", mode="before")(_not_a_boolean)
 
@@ -261,10 +255,7 @@ class ControllerSettings(_Section):
         mode="before",
     )(_duration)
 
-    @field_validator("leader_election_lease_duration")
-    @classmethod
-    def _must_be_positive(cls, value: timedelta) -> timedelta:
-        return _positive(value)
+    _must_be_positive = field_validator("leader_election_lease_duration")(_positive)
 
     @field_validator("watch_timeout")
     @classmethod

@@ -88,6 +88,10 @@ class ConditionType(StrEnum):
     TEKTON_PIPELINE_CREATED = "TektonPipelineCreated"
     TEKTON_PIPELINE_RUNNING = "TektonPipelineRunning"
     TEKTON_PIPELINE_COMPLETE = "TektonPipelineComplete"
+    EXECUTION_CREATED = "ExecutionCreated"
+    """The engine-neutral names of the three above (the August 2026 contract), set beside them."""
+    EXECUTION_RUNNING = "ExecutionRunning"
+    EXECUTION_COMPLETE = "ExecutionComplete"
     AUDIT_RECORDED = "AuditRecorded"
     RESOURCE_LOCKED = "ResourceLocked"
     READY = "Ready"
@@ -118,6 +122,11 @@ class ConditionReason(StrEnum):
     COMPLETED = "Completed"
     PENDING = "Pending"
     RUNNING = "Running"
+    EXECUTION_CREATED = "ExecutionCreated"
+    EXECUTION_CREATION_FAILED = "ExecutionCreationFailed"
+    EXECUTION_STARTED = "ExecutionStarted"
+    EXECUTION_SUCCEEDED = "ExecutionSucceeded"
+    EXECUTION_FAILED = "ExecutionFailed"
 
 
 class FailureReason(StrEnum):
@@ -130,8 +139,17 @@ class FailureReason(StrEnum):
     CONFIGURATION_ERROR = "ConfigurationError"
     IMAGE_PULL_BACK_OFF = "ImagePullBackOff"
     TASK_FAILED = "TaskFailed"
+    UNSUPPORTED_ENGINE = "UnsupportedEngine"
     DEDUPLICATED = "Deduplicated"
     UNKNOWN = "Unknown"
+
+
+class ExecutionEngine(StrEnum):
+    """`spec.workflowRef.executionEngine`: what runs the workflow (absent or empty: Tekton)."""
+
+    TEKTON = "tekton"
+    JOB = "job"
+    ANSIBLE = "ansible"
 
 
 class EventReason(StrEnum):
@@ -147,6 +165,8 @@ class EventReason(StrEnum):
     """Someone else rewrote the status; the controller rebuilt it from the run it created."""
     EXECUTION_CANCELLED = "PipelineRunCancelled"
     """The WFE was set Failed while its run went on: the controller cancelled the run."""
+    PARAMETERS_STRIPPED = "UndeclaredParametersStripped"
+    """Parameters the catalog did not declare were left out of the run (names only)."""
 
 
 class EventType(StrEnum):

@@ -6,7 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-HELP = "Print the PipelineRun the controller would create for a WorkflowExecution YAML."
+HELP = (
+    "Print the PipelineRun the controller would create for each WorkflowExecution of a YAML file."
+)
 
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
@@ -14,7 +16,11 @@ EXIT_UNREADABLE = 2
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-f", "--filename", required=True, type=Path, help="WorkflowExecution YAML file"
+        "-f",
+        "--filename",
+        required=True,
+        type=Path,
+        help="YAML file of one or more WorkflowExecutions",
     )
     parser.add_argument(
         "--config", type=Path, default=None, help="controller configuration YAML (spec §6)"
@@ -22,10 +28,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Render, or list every validation error. A WFE read offline usually has no
-    `metadata.uid`: the uid annotation is then rendered as an empty string. Without an API
-    server there is no discovery to resolve the target's kind with, so the run is named after
-    the target as written (the controller's name when the kind is spelled canonically)."""
+    """Render every WorkflowExecution of the file (a YAML stream), or list each one's validation
+    errors. A WFE that no engine of this controller runs is noted on stderr, not rendered.
+
+    A WFE read offline usually has no `metadata.uid`: the uid annotation is then rendered as an
+    empty string. Without an API server there is no discovery to resolve the target's kind with,
+    so the run is named after the target as written (the controller's name when the kind is
+    spelled canonically)."""
     import yaml
 
     from kubernaut_wfe.commands.manifests import (
@@ -34,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         read_manifest_text,
     )
     from kubernaut_wfe.core.config import ConfigError, load_config
+    from kubernaut_wfe.core.engines import refusal
     from kubernaut_wfe.core.pipelinerun import build_pipelinerun
     from kubernaut_wfe.core.validation import identity_problems, parse_wfe, validate_wfe
 
@@ -43,10 +53,13 @@ def run(args: argparse.Namespace) -> int:
     except UnreadableManifestError as error:
         print(f"render: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
-    if len(documents) != 1 or not isinstance(documents[0], dict):
-        print(f"render: {filename}: not one WorkflowExecution (one YAML mapping)", file=sys.stderr)
+    numbered = list(enumerate(documents, 1))
+    if not numbered or any(not isinstance(doc, dict) for _, doc in numbered):
+        print(
+            f"render: {filename}: not a stream of WorkflowExecutions (YAML mappings)",
+            file=sys.stderr,
+        )
         return EXIT_UNREADABLE
-    raw = documents[0]
     try:
         config_text = args.config.read_text(encoding="utf-8") if args.config else None
         config = load_config(config_text)
@@ -57,15 +70,32 @@ def run(args: argparse.Namespace) -> int:
         for line in error.problems:
             print(f"render: config: {line}", file=sys.stderr)
         return EXIT_UNREADABLE
-    problems = identity_problems(raw) + validate_wfe(
-        raw,
-        allowed_service_accounts=config.execution.runner_service_accounts,
-        default_service_account=config.execution.service_account,
-    )
-    if problems:
-        for spec_problem in problems:
-            print(str(spec_problem), file=sys.stderr)
-        return EXIT_INVALID
-    pipelinerun = build_pipelinerun(parse_wfe(raw), config)
-    sys.stdout.write(yaml.safe_dump(pipelinerun, sort_keys=False, default_flow_style=False))
-    return 0
+    runs = []
+    exit_code = 0
+    for number, raw in numbered:
+        where = f"{filename}:doc {number}: {_object_name(raw)}"
+        problems = identity_problems(raw) + validate_wfe(
+            raw,
+            allowed_service_accounts=config.execution.runner_service_accounts,
+            default_service_account=config.execution.service_account,
+        )
+        if problems:
+            for spec_problem in problems:
+                print(f"{where}: {spec_problem}", file=sys.stderr)
+            exit_code = EXIT_INVALID
+            continue
+        wfe = parse_wfe(raw)
+        if (refused := refusal(wfe.spec)) is not None:
+            reason, message = refused
+            print(f"{where}: not rendered ({reason}): {message}", file=sys.stderr)
+            continue
+        runs.append(build_pipelinerun(wfe, config))
+    sys.stdout.write(yaml.safe_dump_all(runs, sort_keys=False, default_flow_style=False))
+    return exit_code
+
+
+def _object_name(raw: dict[str, object]) -> str:
+    metadata = raw.get("metadata")
+    if not isinstance(metadata, dict):
+        return "?/?"
+    return f"{metadata.get('namespace') or 'default'}/{metadata.get('name') or '?'}"

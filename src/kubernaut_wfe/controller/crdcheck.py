@@ -18,6 +18,10 @@ REQUIRED_STATUS_FIELDS: tuple[tuple[str, ...], ...] = (
     ("pipelineRunStatus", "blockedMessage"),
     ("auditedEvents",),
     ("rejectedAuditEvents",),
+    ("executionRef",),
+    ("executionStatus", "retryCount"),
+    ("deduplicatedBy",),
+    ("failureReason",),
 )
 UPGRADE_HINT = "upgrade the CRD: kubectl apply -f deploy/crds/kubernaut.ai_workflowexecutions.yaml"
 

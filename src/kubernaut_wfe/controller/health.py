@@ -34,6 +34,7 @@ from kubernaut_wfe.adapters.kube import (
     KubeClient,
 )
 from kubernaut_wfe.constants import PIPELINERUN_PLURAL, TASKRUN_PLURAL, TEKTON_GROUP
+from kubernaut_wfe.core.engines import RUNNABLE_ENGINES
 from kubernaut_wfe.httplog import quiet_client_faults
 
 logger = structlog.get_logger("kubernaut_wfe.health")
@@ -271,7 +272,8 @@ async def readiness_report(
     *, leader: str, watching: bool, kube: KubeClient | None, datastorage: str
 ) -> ProbeReport:
     """Ready when leading (or without election), no permission the controller needed was
-    refused (see `adapters.permissions`), watching, and the Tekton CRDs are installed.
+    refused (see `adapters.permissions`), watching, and the Tekton CRDs are installed. `engines`
+    lists the execution engines WFEs can use.
 
     `leader` is `disabled`, `leading` or `standby`; `datastorage` is only reported.
     """
@@ -288,8 +290,10 @@ async def readiness_report(
     for name in TEKTON_CRDS:
         if await kube.get(CUSTOM_RESOURCE_DEFINITIONS, name) is None:
             checks["tekton"] = f"{name} missing"
+            checks["engines"] = []
             return ProbeReport(f"the Tekton CRD {name} is not installed", checks)
     checks["tekton"] = "ok"
+    checks["engines"] = sorted(engine.value for engine in RUNNABLE_ENGINES)
     return ProbeReport(None, checks)
 
 

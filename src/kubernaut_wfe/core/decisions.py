@@ -261,7 +261,9 @@ def decide(
     validation re-checks it exactly as the API returned it. `parsed`: `parse_wfe` of that raw
     object, when the caller has it already."""
     if isinstance(wfe, WorkflowExecution):
-        raw: Mapping[str, Any] = wfe.model_dump(mode="json", by_alias=True, exclude_none=True)
+        raw: Mapping[str, Any] = wfe.model_dump(
+            mode="json", by_alias=True, exclude_none=True, exclude_defaults=True
+        )
         typed = wfe
     else:
         raw, typed = wfe, parsed if parsed is not None else parse_wfe(wfe)

@@ -27,10 +27,14 @@ def fail_before_run(
     now: datetime,
     *,
     created_reason: ConditionReason | None = None,
+    deduplicated_by: str | None = None,
 ) -> Decision:
-    """Pending → Failed without a run (invalid spec, duplicate, refused create)."""
+    """Pending → Failed without a run (invalid spec, duplicate, refused create);
+    `deduplicated_by` names the WFE holding the target (`status.deduplicatedBy`)."""
     details = preexecution_failure(wfe, reason, message, now)
     status = to_failed(wfe, details, now, created_reason=created_reason)
+    if deduplicated_by is not None:
+        status = status.model_copy(update={"deduplicated_by": deduplicated_by})
     event = KubeEvent(EventReason.WORKFLOW_FAILED, EventType.WARNING, f"{reason}: {message}")
     return Decision(status=status, events=(event,), outcome=Outcome(Phase.FAILED))
 

@@ -51,6 +51,8 @@ RECOMMENDATIONS: dict[FailureReason, str] = {
     FailureReason.CONFIGURATION_ERROR: "Fix the workflow reference, bundle or parameters; the"
     " workflow cannot run as configured.",
     FailureReason.TASK_FAILED: "Read the logs of the failed step to see why it exited non-zero.",
+    FailureReason.UNSUPPORTED_ENGINE: "Run this workflow with an engine this controller runs, or"
+    " hand it to a controller that runs its engine.",
     FailureReason.DEDUPLICATED: "Nothing to do: another execution already handles this target.",
     FailureReason.UNKNOWN: "Inspect the PipelineRun and its TaskRuns for more detail.",
 }

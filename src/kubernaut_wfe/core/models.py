@@ -69,11 +69,39 @@ class ObjectReference(ApiModel):
     uid: str | None = None
 
 
+class NamedObject(ApiModel):
+    name: str = ""
+
+
+class Dependencies(ApiModel):
+    """`workflowRef.dependencies`: Secrets and ConfigMaps of the execution namespace."""
+
+    secrets: list[NamedObject] = Field(default_factory=list)
+    config_maps: list[NamedObject] = Field(default_factory=list)
+
+
 class WorkflowRef(ApiModel):
+    """The January reference (`containerImage`) or the catalog snapshot (`executionBundle`)."""
+
     workflow_id: str = ""
     version: str = ""
     container_image: str = ""
     container_digest: str | None = None
+    workflow_name: str = ""
+    action_type: str = ""
+    execution_bundle: str = ""
+    execution_bundle_digest: str | None = None
+    execution_engine: str = ""
+    engine_config: Any = None
+    service_account_name: str = ""
+    dependencies: Dependencies | None = None
+    resources: dict[str, Any] | None = None
+    declared_parameter_names: dict[str, bool] | None = None
+
+    @property
+    def image(self) -> str:
+        """What to run: the January `containerImage`, else the catalog's `executionBundle`."""
+        return self.container_image or self.execution_bundle
 
 
 class ExecutionConfig(ApiModel):
@@ -91,6 +119,8 @@ class WorkflowExecutionSpec(ApiModel):
     confidence: float | None = None
     rationale: str | None = None
     execution_config: ExecutionConfig | None = None
+    cluster_id: str = Field(default="", alias="clusterID")
+    times_out_at: Timestamp | None = None
 
 
 class PipelineRunRef(ApiModel):
@@ -107,6 +137,18 @@ class PipelineRunSummary(ApiModel):
     total_tasks: int | None = None
     blocked_reason: str | None = None
     blocked_message: str | None = None
+
+
+class ExecutionSummary(ApiModel):
+    """`status.executionStatus`: the engine-neutral name of `pipelineRunStatus` (its task counts
+    and the run's end condition), with the Job engine's `retryCount`."""
+
+    status: ConditionStatus = ConditionStatus.UNKNOWN
+    reason: str | None = None
+    message: str | None = None
+    completed_tasks: int | None = None
+    total_tasks: int | None = None
+    retry_count: int | None = None
 
 
 class FailureDetails(ApiModel):
@@ -154,7 +196,13 @@ class WorkflowExecutionStatus(ApiModel):
     duration: str | None = None
     pipeline_run_ref: PipelineRunRef | None = None
     pipeline_run_status: PipelineRunSummary | None = None
+    execution_ref: PipelineRunRef | None = None
+    execution_status: ExecutionSummary | None = None
     failure_details: FailureDetails | None = None
+    failure_reason: str | None = None
+    """A copy of `failureDetails.reason`, or free text the orchestrator wrote when it set the
+    WFE Failed itself (kept: it is theirs)."""
+    deduplicated_by: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     audited_events: list[AuditEventType] = Field(default_factory=list)
     rejected_audit_events: list[AuditEventType] = Field(default_factory=list)

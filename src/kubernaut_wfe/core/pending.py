@@ -29,6 +29,7 @@ from kubernaut_wfe.core.actions import (
 )
 from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.core.endings import create_refused_reason, fail_before_run
+from kubernaut_wfe.core.engines import refusal as engine_refusal
 from kubernaut_wfe.core.models import WorkflowExecution
 from kubernaut_wfe.core.observation import (
     UNREAD,
@@ -37,6 +38,7 @@ from kubernaut_wfe.core.observation import (
     CreateRejected,
     Observation,
 )
+from kubernaut_wfe.core.parameters import run_parameters, stripped_message
 from kubernaut_wfe.core.phases import is_terminal
 from kubernaut_wfe.core.pipelinerun import build_pipelinerun, holder_of, owned_by
 from kubernaut_wfe.core.record import is_recorded_run, read_record, record_of_run
@@ -78,10 +80,19 @@ def start_running(
     summary = run_summary(run, obs.taskruns or ())
     status = to_running(wfe, run, summary, now, adopted=adopted)
     verb = "Adopted" if adopted else "Created"
-    event = KubeEvent(
-        EventReason.PIPELINE_RUN_CREATED, EventType.NORMAL, f"{verb} PipelineRun {run_ref(run)}"
-    )
-    return Decision(status=status, events=(event,))
+    events = [
+        KubeEvent(
+            EventReason.PIPELINE_RUN_CREATED,
+            EventType.NORMAL,
+            f"{verb} PipelineRun {run_ref(run)}",
+        )
+    ]
+    notes: tuple[str, ...] = ()
+    if stripped := run_parameters(wfe.spec).stripped:
+        message = stripped_message(stripped)
+        events.append(KubeEvent(EventReason.PARAMETERS_STRIPPED, EventType.NORMAL, message))
+        notes = (message,)
+    return Decision(status=status, events=tuple(events), notes=notes)
 
 
 def start_recorded(
@@ -152,7 +163,10 @@ def decide_foreign_run(
             f"Target {wfe.spec.target_resource} is already being remediated by"
             f" WorkflowExecution {namespace}/{name} (PipelineRun {run_ref(run)})"
         )
-        return fail_before_run(wfe, FailureReason.DEDUPLICATED, message, now)
+        holder_name = name if namespace == wfe.metadata.namespace else f"{namespace}/{name}"
+        return fail_before_run(
+            wfe, FailureReason.DEDUPLICATED, message, now, deduplicated_by=holder_name
+        )
     finished = _holder_finished_at(holder, run) or now
     release_at = finished + config.execution.cooldown_period
     if now >= release_at:
@@ -186,6 +200,8 @@ def decide_pending(
     if problems:
         message = "; ".join(str(problem) for problem in problems)
         return fail_before_run(wfe, FailureReason.CONFIGURATION_ERROR, message, now)
+    if (refused := engine_refusal(wfe.spec)) is not None:
+        return fail_before_run(wfe, *refused, now)
     if isinstance(obs.target, UnresolvedTarget):
         # No lock can be named for it: an unknown kind (after a discovery read made since the
         # WFE was created) or a namespace the kind's scope contradicts.

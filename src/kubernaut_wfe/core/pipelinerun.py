@@ -18,6 +18,7 @@ from kubernaut_wfe.constants import (
 from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.core.models import WorkflowExecution, WorkflowRef
 from kubernaut_wfe.core.naming import pipelinerun_name, sanitize_label_value, target_label_value
+from kubernaut_wfe.core.parameters import run_parameters
 from kubernaut_wfe.core.record import is_recorded_run
 
 
@@ -25,11 +26,12 @@ def bundle_reference(workflow_ref: WorkflowRef) -> str:
     """The bundle to resolve: `<image>@<digest>` when pinned (tag kept), else the image.
 
     An image that already carries a digest is used as is (validation checks it equals
-    `containerDigest`).
+    `containerDigest`). A catalog snapshot's `executionBundle` is used verbatim: its
+    `executionBundleDigest` is recorded by the catalog, never used to pin.
     """
-    image = workflow_ref.container_image
+    image = workflow_ref.image
     digest = workflow_ref.container_digest
-    if not digest or "@" in image:
+    if not digest or "@" in image or not workflow_ref.container_image:
         return image
     return f"{image}@{digest}"
 
@@ -55,8 +57,9 @@ def build_pipelinerun(
     spec = wfe.spec
     target = spec.target_resource
     lock = canonical_target or target
+    passed = run_parameters(spec).passed
     params: list[dict[str, Any]] = [
-        {"name": name, "value": spec.parameters[name]} for name in sorted(spec.parameters)
+        {"name": name, "value": passed[name]} for name in sorted(passed)
     ]
     params.append({"name": RESERVED_PARAMETER, "value": target})
     run_spec: dict[str, Any] = {

@@ -26,6 +26,7 @@ from kubernaut_wfe.core.models import (
     WorkflowExecutionStatus,
 )
 from kubernaut_wfe.core.phases import check_transition
+from kubernaut_wfe.core.platform_status import with_platform_fields
 
 
 def finish(
@@ -46,13 +47,15 @@ def finish(
     audited = [event for event in status.audited_events if event not in fresh]
     rejected = [event for event in status.rejected_audit_events if event not in fresh]
     conditions = audit_condition(conditions, due, audited, rejected, generation=generation, now=now)
-    return status.model_copy(
-        update={
-            "conditions": conditions,
-            "observed_generation": generation,
-            "audited_events": audited,
-            "rejected_audit_events": rejected,
-        }
+    return with_platform_fields(
+        status.model_copy(
+            update={
+                "conditions": conditions,
+                "observed_generation": generation,
+                "audited_events": audited,
+                "rejected_audit_events": rejected,
+            }
+        )
     )
 
 
@@ -308,12 +311,14 @@ def minimal_failed_status(
     conditions = set_ready(
         [], Phase.FAILED, FailureReason.UNKNOWN, message, generation=generation, now=now
     )
-    return WorkflowExecutionStatus(
-        phase=Phase.FAILED,
-        observed_generation=generation,
-        completion_time=now,
-        failure_details=details,
-        conditions=conditions,
-        audited_events=wfe.status.audited_events,
-        rejected_audit_events=wfe.status.rejected_audit_events,
+    return with_platform_fields(
+        WorkflowExecutionStatus(
+            phase=Phase.FAILED,
+            observed_generation=generation,
+            completion_time=now,
+            failure_details=details,
+            conditions=conditions,
+            audited_events=wfe.status.audited_events,
+            rejected_audit_events=wfe.status.rejected_audit_events,
+        )
     )

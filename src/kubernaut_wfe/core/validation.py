@@ -10,11 +10,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kubernaut_wfe.constants import API_VERSION, KIND, RESERVED_PARAMETER
+from kubernaut_wfe.constants import API_VERSION, KIND, RESERVED_PARAMETER, ExecutionEngine
 from kubernaut_wfe.core.config import DEFAULT_SERVICE_ACCOUNT
 from kubernaut_wfe.core.durations import DurationError, is_crd_duration, parse_duration
 from kubernaut_wfe.core.models import WorkflowExecution
 from kubernaut_wfe.core.naming import is_object_name
+from kubernaut_wfe.core.tekton import parse_time
 
 MAX_TIMEOUT = timedelta(hours=24)
 MAX_PARAMETERS = 64
@@ -23,6 +24,14 @@ MAX_PARAMETER_VALUE = 8 * 1024
 MAX_RATIONALE = 4 * 1024
 MAX_TARGET = 512
 MAX_IMAGE = 512
+MAX_DIGEST_TEXT = 128
+MAX_DEPENDENCIES = 64
+MAX_CLUSTER_ID = 253
+ENGINE_NAMES = frozenset(engine.value for engine in ExecutionEngine)
+ONE_REFERENCE = (
+    "exactly one of containerImage (January shape) or executionBundle (catalog snapshot)"
+    " must be set"
+)
 
 DIGEST_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
 PARAMETER_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -90,28 +99,18 @@ def _mapping(
     return value
 
 
-def _validate_workflow_ref(problems: list[SpecProblem], spec: Mapping[str, Any]) -> None:
-    ref = _mapping(problems, spec, "workflowRef", "spec.workflowRef", required=True)
-    if ref is None:
-        return
-    base = "spec.workflowRef"
-    _string(problems, ref, "workflowId", f"{base}.workflowId", required=True, max_length=253)
-    _string(problems, ref, "version", f"{base}.version", required=True, max_length=64)
-    image = _string(
-        problems,
-        ref,
-        "containerImage",
-        f"{base}.containerImage",
-        required=True,
-        max_length=MAX_IMAGE,
-    )
+def _validate_image(problems: list[SpecProblem], image: str | None, path: str) -> None:
     if image is not None and not IMAGE_PATTERN.fullmatch(image):
         problems.append(
             SpecProblem(
-                f"{base}.containerImage",
-                f'"{image}" is not an OCI image reference (e.g. quay.io/org/bundle:v1)',
+                path, f'"{image}" is not an OCI image reference (e.g. quay.io/org/bundle:v1)'
             )
         )
+
+
+def _validate_digest(
+    problems: list[SpecProblem], ref: Mapping[str, Any], image: str | None, base: str
+) -> None:
     digest = _string(
         problems, ref, "containerDigest", f"{base}.containerDigest", required=False, max_length=71
     )
@@ -128,6 +127,124 @@ def _validate_workflow_ref(problems: list[SpecProblem], spec: Mapping[str, Any])
                 "differs from the digest already in containerImage; drop one or make them equal",
             )
         )
+
+
+def _validate_catalog_snapshot(
+    problems: list[SpecProblem], ref: Mapping[str, Any], base: str
+) -> None:
+    """The catalog snapshot's own fields (platform contract §1)."""
+    for key in ("workflowName", "actionType"):
+        _string(problems, ref, key, f"{base}.{key}", required=True, max_length=253)
+    if ref.get("containerDigest") is not None:
+        problems.append(
+            SpecProblem(
+                f"{base}.containerDigest",
+                "pins containerImage only; a catalog snapshot records executionBundleDigest",
+            )
+        )
+
+
+def _validate_engine_fields(problems: list[SpecProblem], ref: Mapping[str, Any], base: str) -> None:
+    """The fields either shape may carry: engine, run identity, dependencies, parameter names."""
+    _string(
+        problems,
+        ref,
+        "executionBundleDigest",
+        f"{base}.executionBundleDigest",
+        required=False,
+        max_length=MAX_DIGEST_TEXT,
+    )
+    engine = _string(
+        problems, ref, "executionEngine", f"{base}.executionEngine", required=False, max_length=16
+    )
+    if engine and engine not in ENGINE_NAMES:
+        problems.append(
+            SpecProblem(
+                f"{base}.executionEngine",
+                f'"{engine}" is not an execution engine (one of {", ".join(sorted(ENGINE_NAMES))})',
+            )
+        )
+    account = _string(
+        problems,
+        ref,
+        "serviceAccountName",
+        f"{base}.serviceAccountName",
+        required=False,
+        max_length=253,
+    )
+    if account and not is_object_name(account):
+        problems.append(
+            SpecProblem(f"{base}.serviceAccountName", f"{account!r} is not a service account name")
+        )
+    dependencies = _mapping(problems, ref, "dependencies", f"{base}.dependencies", required=False)
+    for kind in ("secrets", "configMaps") if dependencies is not None else ():
+        _validate_named_list(problems, dependencies or {}, kind, f"{base}.dependencies.{kind}")
+    _mapping(problems, ref, "resources", f"{base}.resources", required=False)
+    declared = _mapping(
+        problems, ref, "declaredParameterNames", f"{base}.declaredParameterNames", required=False
+    )
+    for name, passes in (declared or {}).items():
+        if not isinstance(passes, bool):
+            problems.append(
+                SpecProblem(f"{base}.declaredParameterNames.{name}", "must be true or false")
+            )
+
+
+def _validate_named_list(
+    problems: list[SpecProblem], parent: Mapping[str, Any], key: str, path: str
+) -> None:
+    items = parent.get(key)
+    if items is None:
+        return
+    if not isinstance(items, list) or len(items) > MAX_DEPENDENCIES:
+        problems.append(SpecProblem(path, f"must be a list of at most {MAX_DEPENDENCIES} objects"))
+        return
+    for index, item in enumerate(items):
+        item_path = f"{path}[{index}].name"
+        name = _string(
+            problems,
+            item if isinstance(item, Mapping) else {},
+            "name",
+            item_path,
+            required=True,
+            max_length=253,
+        )
+        if name and not is_object_name(name):
+            problems.append(SpecProblem(item_path, f"{name!r} is not a Kubernetes object name"))
+
+
+def _validate_workflow_ref(problems: list[SpecProblem], spec: Mapping[str, Any]) -> None:
+    ref = _mapping(problems, spec, "workflowRef", "spec.workflowRef", required=True)
+    if ref is None:
+        return
+    base = "spec.workflowRef"
+    _string(problems, ref, "workflowId", f"{base}.workflowId", required=True, max_length=253)
+    _string(problems, ref, "version", f"{base}.version", required=True, max_length=64)
+    if (ref.get("containerImage") is None) == (ref.get("executionBundle") is None):
+        problems.append(SpecProblem(base, ONE_REFERENCE))
+    elif ref.get("executionBundle") is None:
+        image = _string(
+            problems,
+            ref,
+            "containerImage",
+            f"{base}.containerImage",
+            required=True,
+            max_length=MAX_IMAGE,
+        )
+        _validate_image(problems, image, f"{base}.containerImage")
+        _validate_digest(problems, ref, image, base)
+    else:
+        bundle = _string(
+            problems,
+            ref,
+            "executionBundle",
+            f"{base}.executionBundle",
+            required=True,
+            max_length=MAX_IMAGE,
+        )
+        _validate_image(problems, bundle, f"{base}.executionBundle")
+        _validate_catalog_snapshot(problems, ref, base)
+    _validate_engine_fields(problems, ref, base)
 
 
 def identity_problems(raw: Mapping[str, Any]) -> list[SpecProblem]:
@@ -269,6 +386,16 @@ def validate_wfe(
         problems.append(SpecProblem("spec.confidence", "must be a number from 0 to 1"))
     _string(problems, spec, "rationale", "spec.rationale", required=False, max_length=MAX_RATIONALE)
     _validate_execution_config(problems, spec, allowed_service_accounts | {default_service_account})
+    _string(
+        problems, spec, "clusterID", "spec.clusterID", required=False, max_length=MAX_CLUSTER_ID
+    )
+    deadline = _string(
+        problems, spec, "timesOutAt", "spec.timesOutAt", required=False, max_length=64
+    )
+    if deadline is not None and parse_time(deadline) is None:
+        problems.append(
+            SpecProblem("spec.timesOutAt", f'"{deadline}" is not an RFC 3339 date-time')
+        )
     return problems
 
 

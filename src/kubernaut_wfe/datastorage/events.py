@@ -166,18 +166,22 @@ def _duration_between(start: datetime | None, end: datetime | None) -> str | Non
     return format_duration(end - start)
 
 
+_DATASTORAGE_REASONS = frozenset(reason.value for reason in models.FailureReason)
+
+
 def _failure_fields(details: FailureDetails) -> dict[str, Any]:
-    if details.reason is FailureReason.DEDUPLICATED:
-        # DataStorage's enum has no Deduplicated: send Unknown and keep the holder in the message.
-        reason = models.FailureReason.UNKNOWN
-        message = (
-            f"{FailureReason.DEDUPLICATED}: {details.message}"
-            if details.message
-            else FailureReason.DEDUPLICATED.value
-        )
-    else:
+    if details.reason.value in _DATASTORAGE_REASONS:
         reason = models.FailureReason(details.reason.value)
         message = details.message
+    else:
+        # DataStorage's enum lacks it (Deduplicated, UnsupportedEngine): send Unknown and keep
+        # our reason at the start of the message.
+        reason = models.FailureReason.UNKNOWN
+        message = (
+            f"{details.reason.value}: {details.message}"
+            if details.message
+            else details.reason.value
+        )
     return {
         "failure_reason": reason,
         "failure_message": message,

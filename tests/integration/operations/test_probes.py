@@ -95,6 +95,7 @@ async def test_readyz_reports_datastorage_but_does_not_depend_on_it(stack: Stack
     checks = response.json()["checks"]
     assert checks["datastorage"].startswith("unreachable")
     assert checks["tekton"] == "ok"
+    assert checks["engines"] == ["tekton"]
 
 
 async def test_readyz_fails_without_the_tekton_crds(

@@ -44,6 +44,7 @@ from kubernaut_wfe.core.observation import (
 )
 from kubernaut_wfe.core.pending import waiters_ahead
 from kubernaut_wfe.core.pipelinerun import build_pipelinerun
+from kubernaut_wfe.core.platform_status import ENGINE_NEUTRAL_CONDITIONS
 from kubernaut_wfe.core.validation import parse_wfe
 
 Factory = Callable[..., dict[str, Any]]
@@ -105,6 +106,33 @@ def _assert_consistent(raw: Mapping[str, Any], decision: Decision) -> None:
         assert status.failure_details is not None
         assert ready.reason == status.failure_details.reason
         assert status.completion_time is not None
+        assert status.failure_reason == status.failure_details.reason
+    assert_both_vocabularies(status)
+
+
+def assert_both_vocabularies(status: WorkflowExecutionStatus) -> None:
+    """The August 2026 names say what the January ones say (platform contract §2)."""
+    assert status.execution_ref == status.pipeline_run_ref
+    summary, mirrored = status.pipeline_run_status, status.execution_status
+    assert (summary is None) == (mirrored is None)
+    if summary is not None and mirrored is not None:
+        assert (mirrored.status, mirrored.reason, mirrored.message) == (
+            summary.status,
+            summary.reason,
+            summary.message,
+        )
+        assert (mirrored.completed_tasks, mirrored.total_tasks) == (
+            summary.completed_tasks,
+            summary.total_tasks,
+        )
+    for tekton_type, neutral_type in ENGINE_NEUTRAL_CONDITIONS.items():
+        tekton_condition, neutral = status.condition(tekton_type), status.condition(neutral_type)
+        assert (tekton_condition is None) == (neutral is None), neutral_type
+        if tekton_condition is not None and neutral is not None:
+            assert neutral.status == tekton_condition.status
+            assert neutral.message == tekton_condition.message
+            assert neutral.last_transition_time == tekton_condition.last_transition_time
+            assert not neutral.reason.startswith("Pipeline"), neutral.reason
 
 
 def _owed(raw: Mapping[str, Any], decision: Decision) -> list[DueAuditEvent]:
@@ -411,6 +439,8 @@ def test_active_holder_makes_a_duplicate(make_wfe: Factory, holder_phase: str | 
     assert status.failure_details.was_execution_failure is False
     assert "default/holder" in status.failure_details.message
     assert f"{NS}/{PR}" in status.failure_details.message
+    assert status.deduplicated_by == "holder"
+    assert status.failure_reason == "Deduplicated"
     assert _cond(decision, "Ready") == ("False", "Deduplicated")
     assert _owed_types(raw, decision) == [FAI]
 

@@ -21,6 +21,8 @@ from kubernaut_wfe.core.failure import (
 from kubernaut_wfe.core.models import PipelineRunSummary
 from kubernaut_wfe.core.validation import parse_wfe
 
+from .conftest import make_wfe_raw  # noqa: TID252
+
 Factory = Callable[..., dict[str, Any]]
 PR = "wfe-f3457dcc8fbcb6d9"
 NOW = datetime(2025, 6, 1, 11, 0, tzinfo=UTC)
@@ -649,3 +651,10 @@ def test_a_failure_without_a_failed_run_names_no_task_and_says_how_long_it_ran(
         "Error: deleted by someone",
         "It ran for 2m0s before failing.",
     ]
+
+
+@pytest.mark.parametrize("reason", list(FailureReason))
+def test_every_failure_reason_has_a_summary_with_a_recommendation(reason: FailureReason) -> None:
+    wfe = parse_wfe(make_wfe_raw())
+    summary = natural_language_summary(wfe, reason, "boom")
+    assert summary.splitlines()[-1].startswith("Recommendation: ")

@@ -265,6 +265,7 @@ def test_a_stop_request_keeps_failed_with_its_message_and_owes_failed_once(
     assert status.failure_details is not None
     assert status.failure_details.message == "RR expired"
     assert status.failure_details.was_execution_failure is True
+    assert status.failure_reason == "RR expired"  # the orchestrator's text stays
     assert owed(raw, decision) == [FAI]
     assert [event.reason for event in decision.events] == [EventReason.EXECUTION_CANCELLED]
     assert decision.actions == ()

@@ -86,8 +86,8 @@ def test_invalid_wfe_lists_every_error(tmp_path: Path, capsys: pytest.CaptureFix
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.splitlines()
-    assert any(line.startswith("spec.targetResource: ") for line in lines)
-    assert any(line.startswith("spec.parameters.TARGET_RESOURCE: ") for line in lines)
+    assert any(":doc 1: default/restart-nginx: spec.targetResource: " in line for line in lines)
+    assert any(": spec.parameters.TARGET_RESOURCE: " in line for line in lines)
 
 
 @pytest.mark.parametrize(
@@ -157,3 +157,75 @@ def test_a_parameter_name_that_is_not_a_string_is_a_problem(
     captured = capsys.readouterr()
     assert "spec.parameters" in captured.out + captured.err
     assert "Traceback" not in captured.out + captured.err
+
+
+CATALOG = """\
+apiVersion: kubernaut.ai/v1alpha1
+kind: WorkflowExecution
+metadata:
+  name: we-rr-7
+  namespace: default
+spec:
+  remediationRequestRef:
+    name: rr-7
+  workflowRef:
+    workflowId: 8f0c5d1e-0000-4000-8000-000000000007
+    workflowName: restart-deployment
+    actionType: RestartPod
+    version: "2.1.0"
+    executionBundle: quay.io/kubernaut/workflows/restart:v2
+    executionEngine: tekton
+    declaredParameterNames:
+      REPLICAS: true
+      DRY_RUN: false
+  targetResource: default/deployment/nginx
+  parameters:
+    REPLICAS: "3"
+    DRY_RUN: "true"
+    API_TOKEN: s3cr3t
+"""
+
+
+def test_a_catalog_snapshot_renders_only_its_declared_parameters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["render", "-f", _write(tmp_path, CATALOG)]) == 0
+    run = yaml.safe_load(capsys.readouterr().out)
+    assert run["spec"]["pipelineRef"]["params"][0]["value"] == (
+        "quay.io/kubernaut/workflows/restart:v2"
+    )
+    assert {p["name"]: p["value"] for p in run["spec"]["params"]} == {
+        "REPLICAS": "3",
+        "TARGET_RESOURCE": "default/deployment/nginx",
+    }
+
+
+def test_a_stream_renders_one_run_per_workflowexecution(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ansible = CATALOG.replace("we-rr-7", "we-ansible").replace(
+        "executionEngine: tekton", "executionEngine: ansible"
+    )
+    other = EXAMPLE.replace("default/deployment/nginx", "default/deployment/web")
+    text = "---\n".join([EXAMPLE, ansible, "", other])
+    assert main(["render", "-f", _write(tmp_path, text)]) == 0
+    captured = capsys.readouterr()
+    runs = list(yaml.safe_load_all(captured.out))
+    assert [run["metadata"]["annotations"]["kubernaut.ai/target-resource"] for run in runs] == [
+        "default/deployment/nginx",
+        "default/deployment/web",
+    ]
+    assert captured.err.splitlines() == [
+        f"{tmp_path / 'wfe.yaml'}:doc 2: default/we-ansible: not rendered (UnsupportedEngine):"
+        ' execution engine "ansible" is not available: this controller runs tekton'
+    ]
+
+
+def test_one_invalid_workflowexecution_of_a_stream_exits_1_and_the_rest_render(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = CATALOG.replace("    workflowName: restart-deployment\n", "")
+    assert main(["render", "-f", _write(tmp_path, "---\n".join([bad, EXAMPLE]))]) == 1
+    captured = capsys.readouterr()
+    assert len(list(yaml.safe_load_all(captured.out))) == 1
+    assert ":doc 1: default/we-rr-7: spec.workflowRef.workflowName: is required" in captured.err

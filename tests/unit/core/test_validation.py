@@ -95,7 +95,12 @@ def test_valid_optional_fields(make_wfe: Factory, path: str, value: Any) -> None
         ("workflowRef.version", _DELETE, "spec.workflowRef.version", "is required"),
         ("workflowRef.version", 1.0, "spec.workflowRef.version", "must be a string, got float"),
         ("workflowRef.version", "v" * 65, "spec.workflowRef.version", "at most 64"),
-        ("workflowRef.containerImage", _DELETE, "spec.workflowRef.containerImage", "required"),
+        (
+            "workflowRef.containerImage",
+            _DELETE,
+            "spec.workflowRef",
+            "exactly one of containerImage",
+        ),
         ("workflowRef.containerImage", "", "spec.workflowRef.containerImage", "must not be empty"),
         (
             "workflowRef.containerImage",

@@ -110,8 +110,13 @@ def _report(
     name = str(metadata.get("name") or metadata.get("generateName") or "")
     problems = validate_document(document, schemas, allowed)
     if not problems:
+        from kubernaut_wfe.core.engines import refusal
+        from kubernaut_wfe.core.validation import parse_wfe
+
         kind = document.get("kind")
-        print(f"{filename}: {kind}/{namespace}/{name}: OK", file=out)
+        refused = refusal(parse_wfe(document).spec)
+        note = f" (this controller fails it as {refused[0]}: {refused[1]})" if refused else ""
+        print(f"{filename}: {kind}/{namespace}/{name}: OK{note}", file=out)
         return True
     for problem in problems:
         print(f"{where}: {namespace}/{name}: {problem.field}: {problem.message}", file=out)

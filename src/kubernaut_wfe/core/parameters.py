@@ -1,0 +1,37 @@
+"""Which of `spec.parameters` reach the run (platform contract §3, #243).
+
+`workflowRef.declaredParameterNames` absent or null passes every parameter; present (even `{}`)
+passes only the names it maps to true. `TARGET_RESOURCE` is the controller's own, set after
+filtering and never filtered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kubernaut_wfe.core.models import WorkflowExecutionSpec
+
+
+@dataclass(frozen=True)
+class RunParameters:
+    """The parameters the run receives, and the names left out (never their values)."""
+
+    passed: dict[str, str]
+    stripped: tuple[str, ...]
+
+
+def run_parameters(spec: WorkflowExecutionSpec) -> RunParameters:
+    """Filter `spec.parameters` through the catalog's declared names."""
+    declared = spec.workflow_ref.declared_parameter_names
+    if declared is None:
+        return RunParameters(dict(spec.parameters), ())
+    passed = {name: value for name, value in spec.parameters.items() if declared.get(name) is True}
+    stripped = tuple(sorted(name for name in spec.parameters if name not in passed))
+    return RunParameters(passed, stripped)
+
+
+def stripped_message(stripped: tuple[str, ...]) -> str:
+    """The Event and log text naming the parameters left out."""
+    return "Parameters not declared by the workflow were not passed to the run: " + ", ".join(
+        stripped
+    )

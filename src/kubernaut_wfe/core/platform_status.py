@@ -1,0 +1,88 @@
+"""The status in the August 2026 contract's vocabulary too (platform-contract §2): what the
+January fields already say, under the engine-neutral names that contract's readers use.
+
+`executionRef`/`executionStatus` mirror `pipelineRunRef`/`pipelineRunStatus`, the
+`Execution*` conditions mirror the `TektonPipeline*` ones (same status, message and transition
+time) and `failureReason` copies `failureDetails.reason`. Every transition ends here, so the
+two vocabularies never disagree.
+"""
+
+from __future__ import annotations
+
+from kubernaut_wfe.constants import ConditionReason, ConditionType, FailureReason, Phase
+from kubernaut_wfe.core.models import (
+    Condition,
+    ExecutionSummary,
+    PipelineRunSummary,
+    WorkflowExecutionStatus,
+)
+
+ENGINE_NEUTRAL_CONDITIONS: dict[ConditionType, ConditionType] = {
+    ConditionType.TEKTON_PIPELINE_CREATED: ConditionType.EXECUTION_CREATED,
+    ConditionType.TEKTON_PIPELINE_RUNNING: ConditionType.EXECUTION_RUNNING,
+    ConditionType.TEKTON_PIPELINE_COMPLETE: ConditionType.EXECUTION_COMPLETE,
+}
+
+ENGINE_NEUTRAL_REASONS: dict[str, ConditionReason] = {
+    ConditionReason.PIPELINE_CREATED: ConditionReason.EXECUTION_CREATED,
+    ConditionReason.PIPELINE_CREATION_FAILED: ConditionReason.EXECUTION_CREATION_FAILED,
+    ConditionReason.PIPELINE_STARTED: ConditionReason.EXECUTION_STARTED,
+    ConditionReason.PIPELINE_SUCCEEDED: ConditionReason.EXECUTION_SUCCEEDED,
+    ConditionReason.PIPELINE_FAILED: ConditionReason.EXECUTION_FAILED,
+}
+"""Tekton-named reasons and their engine-neutral names; the rest (`TaskFailed`,
+`DeadlineExceeded`, `OOMKilled`, `QuotaExceeded`, `RBACDenied`) are the same in both."""
+
+_OUR_REASONS = frozenset(reason.value for reason in FailureReason)
+
+
+def execution_summary(
+    summary: PipelineRunSummary | None, previous: ExecutionSummary | None
+) -> ExecutionSummary | None:
+    """`executionStatus` for a run summary (an engine's own `retryCount` is kept)."""
+    if summary is None:
+        return None
+    return ExecutionSummary(
+        status=summary.status,
+        reason=summary.reason,
+        message=summary.message,
+        completed_tasks=summary.completed_tasks,
+        total_tasks=summary.total_tasks,
+        retry_count=previous.retry_count if previous else None,
+    )
+
+
+def _engine_neutral(conditions: list[Condition]) -> list[Condition]:
+    mirrored = {
+        ENGINE_NEUTRAL_CONDITIONS[ConditionType(c.type)]: c.model_copy(
+            update={
+                "type": ENGINE_NEUTRAL_CONDITIONS[ConditionType(c.type)].value,
+                "reason": ENGINE_NEUTRAL_REASONS.get(c.reason, c.reason),
+            }
+        )
+        for c in conditions
+        if c.type in ENGINE_NEUTRAL_CONDITIONS
+    }
+    kept = [c for c in conditions if c.type not in mirrored]
+    return kept + [
+        mirrored[kind] for kind in ENGINE_NEUTRAL_CONDITIONS.values() if kind in mirrored
+    ]
+
+
+def with_platform_fields(status: WorkflowExecutionStatus) -> WorkflowExecutionStatus:
+    """`status` with its engine-neutral fields derived from the January ones."""
+    failure_reason = status.failure_reason
+    details = status.failure_details
+    theirs = failure_reason is not None and failure_reason not in _OUR_REASONS
+    if status.phase == Phase.FAILED and details is not None and not theirs:
+        failure_reason = details.reason.value
+    return status.model_copy(
+        update={
+            "execution_ref": status.pipeline_run_ref,
+            "execution_status": execution_summary(
+                status.pipeline_run_status, status.execution_status
+            ),
+            "failure_reason": failure_reason,
+            "conditions": _engine_neutral(status.conditions),
+        }
+    )

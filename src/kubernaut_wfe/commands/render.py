@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     empty string. Without an API server there is no discovery to resolve the target's kind with,
     so the run is named after the target as written (the controller's name when the kind is
     spelled canonically)."""
+    from datetime import UTC, datetime
+
     import yaml
 
     from kubernaut_wfe.commands.manifests import (
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from kubernaut_wfe.core.config import ConfigError, load_config
     from kubernaut_wfe.core.engines import refusal
     from kubernaut_wfe.core.pipelinerun import build_pipelinerun
-    from kubernaut_wfe.core.validation import identity_problems, parse_wfe, validate_wfe
+    from kubernaut_wfe.core.validation import configured_problems, identity_problems, parse_wfe
 
     filename = str(args.filename)
     try:
@@ -74,11 +76,7 @@ def run(args: argparse.Namespace) -> int:
     exit_code = 0
     for number, raw in numbered:
         where = f"{filename}:doc {number}: {_object_name(raw)}"
-        problems = identity_problems(raw) + validate_wfe(
-            raw,
-            allowed_service_accounts=config.execution.runner_service_accounts,
-            default_service_account=config.execution.service_account,
-        )
+        problems = identity_problems(raw) + configured_problems(raw, config)
         if problems:
             for spec_problem in problems:
                 print(f"{where}: {spec_problem}", file=sys.stderr)
@@ -89,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             reason, message = refused
             print(f"{where}: not rendered ({reason}): {message}", file=sys.stderr)
             continue
-        runs.append(build_pipelinerun(wfe, config))
+        runs.append(build_pipelinerun(wfe, config, now=datetime.now(UTC)))
     sys.stdout.write(yaml.safe_dump_all(runs, sort_keys=False, default_flow_style=False))
     return exit_code
 

@@ -140,13 +140,17 @@ class ExecutionSettings(_Section):
     _whole_attempts = field_validator("max_create_attempts", mode="before")(_not_a_boolean)
     deleting_run_backoff: timedelta = timedelta(seconds=5)
     """Re-check interval while an old PipelineRun on the target is still being deleted."""
+    max_run_timeout: timedelta = timedelta(hours=24)
+    """Longest run: the bound of `executionConfig.timeout`, and the cap of a far `timesOutAt`."""
 
-    _parse_durations = field_validator("resync_period", "deleting_run_backoff", mode="before")(
-        _duration
-    )
+    _parse_durations = field_validator(
+        "resync_period", "deleting_run_backoff", "max_run_timeout", mode="before"
+    )(_duration)
     _parse_cooldown = field_validator("cooldown_period", mode="before")(_cooldown)
 
-    _must_be_positive = field_validator("resync_period", "deleting_run_backoff")(_positive)
+    _must_be_positive = field_validator("resync_period", "deleting_run_backoff", "max_run_timeout")(
+        _positive
+    )
 
     @field_validator("namespace")
     @classmethod

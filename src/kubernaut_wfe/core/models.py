@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 from pydantic.alias_generators import to_camel
 
 from kubernaut_wfe.constants import (
@@ -29,7 +29,15 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-Timestamp = Annotated[datetime, PlainSerializer(format_time, return_type=str, when_used="json")]
+def _in_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+Timestamp = Annotated[
+    datetime,
+    AfterValidator(_in_utc),
+    PlainSerializer(format_time, return_type=str, when_used="json"),
+]
 """A datetime that serialises as Kubernetes writes times: `2025-06-01T10:00:00Z`."""
 
 

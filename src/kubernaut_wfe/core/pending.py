@@ -28,6 +28,7 @@ from kubernaut_wfe.core.actions import (
     delete_run_as_read,
 )
 from kubernaut_wfe.core.config import ControllerConfig
+from kubernaut_wfe.core.deadline import deadline_passed
 from kubernaut_wfe.core.endings import create_refused_reason, fail_before_run
 from kubernaut_wfe.core.engines import refusal as engine_refusal
 from kubernaut_wfe.core.models import WorkflowExecution
@@ -49,7 +50,7 @@ from kubernaut_wfe.core.transitions import (
     to_running,
     to_waiting,
 )
-from kubernaut_wfe.core.validation import parse_wfe, validate_wfe
+from kubernaut_wfe.core.validation import configured_problems, parse_wfe
 
 
 def decide_create_rejected(
@@ -106,15 +107,18 @@ def start_recorded(
 
 
 def decide_run_absent(
-    wfe: WorkflowExecution, obs: Observation, config: ControllerConfig
+    wfe: WorkflowExecution, obs: Observation, config: ControllerConfig, now: datetime
 ) -> Decision:
-    """The target is free: create the run, unless an older waiter should go first."""
+    """The target is free: create the run, unless an older waiter should go first or the
+    WFE's deadline has passed."""
     if obs.waiting_ahead:
         return Decision(
             actions=(Requeue(config.execution.deleting_run_backoff, "older waiter goes first"),),
             notes=(f"waiting behind {', '.join(obs.waiting_ahead)}",),
         )
-    run = build_pipelinerun(wfe, config, canonical_target=lock_target_of(wfe, obs))
+    if (late := deadline_passed(wfe.spec, now)) is not None:
+        return fail_before_run(wfe, FailureReason.DEADLINE_EXCEEDED, late, now)
+    run = build_pipelinerun(wfe, config, now=now, canonical_target=lock_target_of(wfe, obs))
     return Decision(actions=(CreateRun(run),))
 
 
@@ -192,11 +196,7 @@ def decide_pending(
     now: datetime,
 ) -> Decision:
     """Validate, then get-before-create on the per-target lock (spec §3.2)."""
-    problems = validate_wfe(
-        raw,
-        allowed_service_accounts=config.execution.runner_service_accounts,
-        default_service_account=config.execution.service_account,
-    )
+    problems = configured_problems(raw, config)
     if problems:
         message = "; ".join(str(problem) for problem in problems)
         return fail_before_run(wfe, FailureReason.CONFIGURATION_ERROR, message, now)
@@ -219,7 +219,7 @@ def decide_pending(
     if obs.run is UNREAD:
         return Decision(actions=(read_lock(wfe, config, obs),))
     if obs.run is None:
-        return decide_run_absent(wfe, obs, config)
+        return decide_run_absent(wfe, obs, config, now)
     if tekton.deletion_timestamp(obs.run) is not None:
         return Decision(
             actions=(Requeue(config.execution.deleting_run_backoff, "old run being deleted"),)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from kubernaut_wfe.constants import (
@@ -16,6 +17,7 @@ from kubernaut_wfe.constants import (
     Label,
 )
 from kubernaut_wfe.core.config import ControllerConfig
+from kubernaut_wfe.core.deadline import run_timeout
 from kubernaut_wfe.core.models import WorkflowExecution, WorkflowRef
 from kubernaut_wfe.core.naming import pipelinerun_name, sanitize_label_value, target_label_value
 from kubernaut_wfe.core.parameters import run_parameters
@@ -46,9 +48,13 @@ def runner_service_account(wfe: WorkflowExecution, config: ControllerConfig) -> 
 
 
 def build_pipelinerun(
-    wfe: WorkflowExecution, config: ControllerConfig, *, canonical_target: str | None = None
+    wfe: WorkflowExecution,
+    config: ControllerConfig,
+    *,
+    now: datetime,
+    canonical_target: str | None = None,
 ) -> dict[str, Any]:
-    """The PipelineRun document to CREATE for this WFE (validate the WFE first).
+    """The PipelineRun document to CREATE for this WFE at `now` (validate the WFE first).
 
     `canonical_target` (`core.targets`) names the run and sets its target label, so that every
     spelling of one object takes one lock; None uses the target as written (the offline tools,
@@ -82,7 +88,7 @@ def build_pipelinerun(
             },
         },
     }
-    timeout = spec.execution_config.timeout if spec.execution_config else None
+    timeout = run_timeout(spec, now, config.execution.max_run_timeout)
     if timeout:
         run_spec["timeouts"] = {"pipeline": timeout}
     return {

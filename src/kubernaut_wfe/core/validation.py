@@ -11,13 +11,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from kubernaut_wfe.constants import API_VERSION, KIND, RESERVED_PARAMETER, ExecutionEngine
-from kubernaut_wfe.core.config import DEFAULT_SERVICE_ACCOUNT
-from kubernaut_wfe.core.durations import DurationError, is_crd_duration, parse_duration
+from kubernaut_wfe.core.config import DEFAULT_SERVICE_ACCOUNT, ControllerConfig
+from kubernaut_wfe.core.durations import (
+    DurationError,
+    format_duration,
+    is_crd_duration,
+    parse_duration,
+)
 from kubernaut_wfe.core.models import WorkflowExecution
 from kubernaut_wfe.core.naming import is_object_name
 from kubernaut_wfe.core.tekton import parse_time
 
 MAX_TIMEOUT = timedelta(hours=24)
+"""The default of `execution.max_run_timeout`."""
 MAX_PARAMETERS = 64
 MAX_PARAMETER_NAME = 128
 MAX_PARAMETER_VALUE = 8 * 1024
@@ -314,6 +320,7 @@ def _validate_execution_config(
     problems: list[SpecProblem],
     spec: Mapping[str, Any],
     allowed_service_accounts: frozenset[str],
+    longest: timedelta,
 ) -> None:
     base = "spec.executionConfig"
     config = _mapping(problems, spec, "executionConfig", base, required=False)
@@ -330,9 +337,13 @@ def _validate_execution_config(
                 span: timedelta | None = parse_duration(timeout)
             except DurationError:
                 span = None  # past Go's range: certainly over the bound
-            if span is None or span <= timedelta(0) or span > MAX_TIMEOUT:
+            if span is None or span <= timedelta(0) or span > longest:
                 problems.append(
-                    SpecProblem(f"{base}.timeout", f'"{timeout}" must be > 0 and at most 24h')
+                    SpecProblem(
+                        f"{base}.timeout",
+                        f'"{timeout}" must be > 0 and at most {format_duration(longest)}'
+                        " (execution.max_run_timeout)",
+                    )
                 )
     account = _string(
         problems,
@@ -358,8 +369,10 @@ def validate_wfe(
     *,
     allowed_service_accounts: frozenset[str] = frozenset(),
     default_service_account: str = DEFAULT_SERVICE_ACCOUNT,
+    max_run_timeout: timedelta = MAX_TIMEOUT,
 ) -> list[SpecProblem]:
-    """Every §1 rule the WFE's spec breaks (empty when valid). The default runner is allowed."""
+    """Every §1 rule the WFE's spec breaks (empty when valid). The default runner is allowed;
+    `max_run_timeout` bounds `executionConfig.timeout` (`execution.max_run_timeout`)."""
     problems: list[SpecProblem] = []
     spec = _mapping(problems, raw, "spec", "spec", required=True)
     if spec is None:
@@ -385,7 +398,9 @@ def validate_wfe(
     ):
         problems.append(SpecProblem("spec.confidence", "must be a number from 0 to 1"))
     _string(problems, spec, "rationale", "spec.rationale", required=False, max_length=MAX_RATIONALE)
-    _validate_execution_config(problems, spec, allowed_service_accounts | {default_service_account})
+    _validate_execution_config(
+        problems, spec, allowed_service_accounts | {default_service_account}, max_run_timeout
+    )
     _string(
         problems, spec, "clusterID", "spec.clusterID", required=False, max_length=MAX_CLUSTER_ID
     )
@@ -397,6 +412,17 @@ def validate_wfe(
             SpecProblem("spec.timesOutAt", f'"{deadline}" is not an RFC 3339 date-time')
         )
     return problems
+
+
+def configured_problems(raw: Mapping[str, Any], config: ControllerConfig) -> list[SpecProblem]:
+    """`validate_wfe` with the controller's configured allow-list, runner and longest run."""
+    execution = config.execution
+    return validate_wfe(
+        raw,
+        allowed_service_accounts=execution.runner_service_accounts,
+        default_service_account=execution.service_account,
+        max_run_timeout=execution.max_run_timeout,
+    )
 
 
 def _drop(document: dict[str, Any], location: tuple[int | str, ...]) -> bool:

@@ -23,7 +23,12 @@ from kubernaut_wfe.core.observation import Created, Observation
 from kubernaut_wfe.core.parameters import run_parameters
 from kubernaut_wfe.core.pipelinerun import build_pipelinerun
 from kubernaut_wfe.core.record import record_of_run
-from kubernaut_wfe.core.validation import ONE_REFERENCE, parse_wfe, validate_wfe
+from kubernaut_wfe.core.validation import (
+    ONE_REFERENCE,
+    configured_problems,
+    parse_wfe,
+    validate_wfe,
+)
 
 from .conftest import NOW, make_wfe_raw  # noqa: TID252
 
@@ -64,7 +69,7 @@ def test_a_catalog_snapshot_is_valid_and_runs_its_bundle_verbatim() -> None:
     )
     raw["spec"]["timesOutAt"] = "2025-06-01T11:00:00Z"
     assert validate_wfe(raw) == []
-    run = build_pipelinerun(parse_wfe(raw), CONFIG)
+    run = build_pipelinerun(parse_wfe(raw), CONFIG, now=NOW)
     bundle = run["spec"]["pipelineRef"]["params"][0]
     # executionBundleDigest is recorded by the catalog, never used to pin (contract §1).
     assert bundle == {"name": "bundle", "value": BUNDLE}
@@ -177,7 +182,7 @@ def test_declared_parameter_names_filter_what_the_run_receives(
     raw["spec"]["workflowRef"]["declaredParameterNames"] = declared
     wfe = parse_wfe(raw)
     assert run_parameters(wfe.spec).passed == passed
-    params = build_pipelinerun(wfe, CONFIG)["spec"]["params"]
+    params = build_pipelinerun(wfe, CONFIG, now=NOW)["spec"]["params"]
     # TARGET_RESOURCE is the controller's own: never filtered.
     assert {p["name"]: p["value"] for p in params} == {
         **passed,
@@ -189,7 +194,7 @@ def test_the_names_left_out_are_in_an_event_and_a_log_line_never_their_values() 
     raw = catalog_wfe(declaredParameterNames={"REPLICAS": True})
     raw["spec"]["parameters"] = {"REPLICAS": "3", "API_TOKEN": "s3cr3t-value"}
     wfe = parse_wfe(raw)
-    run = copy.deepcopy(build_pipelinerun(wfe, CONFIG))
+    run = copy.deepcopy(build_pipelinerun(wfe, CONFIG, now=NOW))
     run["metadata"].update({"uid": "run-uid", "creationTimestamp": "2025-06-01T10:01:00Z"})
     raw["metadata"]["annotations"] = record_of_run(run).annotation()
     decision = decide(raw, Observation(create=Created(run)), CONFIG, NOW)
@@ -205,7 +210,7 @@ def test_the_names_left_out_are_in_an_event_and_a_log_line_never_their_values() 
 def test_no_event_when_nothing_is_left_out() -> None:
     raw = catalog_wfe()
     wfe = parse_wfe(raw)
-    run = build_pipelinerun(wfe, CONFIG)
+    run = build_pipelinerun(wfe, CONFIG, now=NOW)
     run["metadata"].update({"uid": "run-uid", "creationTimestamp": "2025-06-01T10:01:00Z"})
     raw["metadata"]["annotations"] = record_of_run(run).annotation()
     decision = decide(raw, Observation(create=Created(run)), CONFIG, NOW)
@@ -216,3 +221,67 @@ def test_no_event_when_nothing_is_left_out() -> None:
     created = status.condition(ConditionType.EXECUTION_CREATED)
     assert created is not None
     assert created.reason == "ExecutionCreated"
+
+
+def _with_deadline(deadline: str | None, timeout: str | None = None) -> dict[str, Any]:
+    raw = catalog_wfe()
+    if deadline is not None:
+        raw["spec"]["timesOutAt"] = deadline
+    if timeout is not None:
+        raw["spec"]["executionConfig"] = {"timeout": timeout}
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("deadline", "timeout", "expected"),
+    [
+        # NOW is 10:02:00.
+        ("2025-06-01T10:32:00Z", None, "30m0s"),
+        ("2025-06-01T10:02:30.900Z", None, "30s"),  # whole seconds, never past the deadline
+        ("2025-06-01T10:32:00Z", "10m", "10m"),  # the earlier deadline wins
+        ("2025-06-01T10:07:00Z", "10m", "5m0s"),
+        ("2025-06-04T10:02:00Z", None, "24h0m0s"),  # a far deadline is capped
+        (None, "10m", "10m"),
+        (None, None, None),
+    ],
+)
+def test_times_out_at_becomes_the_run_timeout(
+    deadline: str | None, timeout: str | None, expected: str | None
+) -> None:
+    run = build_pipelinerun(parse_wfe(_with_deadline(deadline, timeout)), CONFIG, now=NOW)
+    # Upstream ignores timesOutAt for Tekton: the run would get Tekton's default of 1h.
+    assert run["spec"].get("timeouts") == ({"pipeline": expected} if expected else None)
+
+
+def test_the_cap_is_the_configured_longest_run() -> None:
+    config = load_config("execution:\n  max_run_timeout: 2h\n")
+    raw = _with_deadline("2025-06-01T20:00:00Z")
+    assert build_pipelinerun(parse_wfe(raw), config, now=NOW)["spec"]["timeouts"] == {
+        "pipeline": "2h0m0s"
+    }
+    january = _with_deadline(None, "3h")
+    assert [p.field for p in configured_problems(january, config)] == [
+        "spec.executionConfig.timeout"
+    ]
+
+
+@pytest.mark.parametrize("deadline", ["2025-06-01T10:00:00Z", "2025-06-01T10:02:00.500Z"])
+def test_a_deadline_already_past_fails_without_a_run(deadline: str) -> None:
+    decision = decide(_with_deadline(deadline), Observation(run=None), CONFIG, NOW)
+    assert not any(isinstance(action, CreateRun) for action in decision.actions)
+    status = decision.status
+    assert status is not None
+    assert status.failure_details is not None
+    assert status.failure_details.reason == FailureReason.DEADLINE_EXCEEDED
+    assert status.failure_details.was_execution_failure is False
+    assert "spec.timesOutAt" in status.failure_details.message
+
+
+def test_a_past_deadline_does_not_fail_a_wfe_whose_run_exists() -> None:
+    raw = _with_deadline("2025-06-01T10:00:00Z")
+    run = build_pipelinerun(parse_wfe(raw), CONFIG, now=NOW)
+    run["metadata"].update({"uid": "run-uid", "creationTimestamp": "2025-06-01T09:59:00Z"})
+    raw["metadata"]["annotations"] = record_of_run(run).annotation()
+    decision = decide(raw, Observation(create=Created(run)), CONFIG, NOW)
+    assert decision.status is not None
+    assert decision.status.phase == Phase.RUNNING

@@ -241,7 +241,7 @@ def test_pending_reads_the_lock_first(make_wfe: Factory) -> None:
 def test_run_absent_creates(make_wfe: Factory) -> None:
     raw = make_wfe()
     decision = _decide(raw, Observation(run=None))
-    assert decision.actions == (CreateRun(build_pipelinerun(parse_wfe(raw), CONFIG)),)
+    assert decision.actions == (CreateRun(build_pipelinerun(parse_wfe(raw), CONFIG, now=NOW)),)
     assert decision.status is None
 
 

@@ -9,12 +9,14 @@ from kubernaut_wfe.core.config import ControllerConfig, load_config
 from kubernaut_wfe.core.pipelinerun import build_pipelinerun, holder_of, owned_by
 from kubernaut_wfe.core.validation import parse_wfe
 
+from .conftest import NOW  # noqa: TID252
+
 Factory = Callable[..., dict[str, Any]]
 DIGEST = "sha256:" + "ab" * 32
 
 
 def _build(raw: dict[str, Any], config: ControllerConfig) -> dict[str, Any]:
-    return build_pipelinerun(parse_wfe(raw), config)
+    return build_pipelinerun(parse_wfe(raw), config, now=NOW)
 
 
 def test_identity_namespace_and_kind(make_wfe: Factory, config: ControllerConfig) -> None:
@@ -129,7 +131,7 @@ def test_timeout_from_execution_config(make_wfe: Factory, config: ControllerConf
 
 def test_ownership_by_uid_annotation(make_wfe: Factory, config: ControllerConfig) -> None:
     wfe = parse_wfe(make_wfe(uid="u-1"))
-    run = build_pipelinerun(wfe, config)
+    run = build_pipelinerun(wfe, config, now=NOW)
     assert owned_by(run, wfe)
     successor = parse_wfe(make_wfe(uid="u-2"))
     assert not owned_by(run, successor)

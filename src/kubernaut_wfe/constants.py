@@ -130,6 +130,7 @@ class FailureReason(StrEnum):
     CONFIGURATION_ERROR = "ConfigurationError"
     IMAGE_PULL_BACK_OFF = "ImagePullBackOff"
     TASK_FAILED = "TaskFailed"
+    UNSUPPORTED_ENGINE = "UnsupportedEngine"
     DEDUPLICATED = "Deduplicated"
     UNKNOWN = "Unknown"
 

@@ -66,6 +66,7 @@ _RETRYABLE_FAILURES: Final = frozenset(
     }
 )
 """Failure reasons a later attempt may get past (the rest need a changed workflow or RBAC)."""
+_DATASTORAGE_FAILURE_REASONS: Final = frozenset(reason.value for reason in models.FailureReason)
 
 
 def correlation_id_of(wfe: WorkflowExecution) -> str:
@@ -167,13 +168,12 @@ def _duration_between(start: datetime | None, end: datetime | None) -> str | Non
 
 
 def _failure_fields(details: FailureDetails) -> dict[str, Any]:
-    if details.reason is FailureReason.DEDUPLICATED:
-        # DataStorage's enum has no Deduplicated: send Unknown and keep the holder in the message.
+    if details.reason.value not in _DATASTORAGE_FAILURE_REASONS:
+        # DataStorage's enum has no Deduplicated nor UnsupportedEngine: send Unknown and keep the
+        # reason (and the holder, for Deduplicated) in the message.
         reason = models.FailureReason.UNKNOWN
         message = (
-            f"{FailureReason.DEDUPLICATED}: {details.message}"
-            if details.message
-            else FailureReason.DEDUPLICATED.value
+            f"{details.reason}: {details.message}" if details.message else details.reason.value
         )
     else:
         reason = models.FailureReason(details.reason.value)

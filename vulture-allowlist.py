@@ -41,3 +41,5 @@ _.PIPELINE_RUN_UID  # TektonLabel.PIPELINE_RUN_UID
 _.PIPELINE_TASK  # TektonLabel.PIPELINE_TASK
 _.MEMBER_OF  # TektonLabel.MEMBER_OF
 _.MANAGED_BY  # TektonLabel.MANAGED_BY
+
+# The CRD's vocabulary (constants.py) that tests/unit/crdschema checks the CRD's enums against.

@@ -66,6 +66,7 @@ _RETRYABLE_FAILURES: Final = frozenset(
     }
 )
 """Failure reasons a later attempt may get past (the rest need a changed workflow or RBAC)."""
+_DATASTORAGE_FAILURE_REASONS: Final = frozenset(reason.value for reason in models.FailureReason)
 
 
 def correlation_id_of(wfe: WorkflowExecution) -> str:
@@ -166,11 +167,8 @@ def _duration_between(start: datetime | None, end: datetime | None) -> str | Non
     return format_duration(end - start)
 
 
-_DATASTORAGE_REASONS = frozenset(reason.value for reason in models.FailureReason)
-
-
 def _failure_fields(details: FailureDetails) -> dict[str, Any]:
-    if details.reason.value in _DATASTORAGE_REASONS:
+    if details.reason.value in _DATASTORAGE_FAILURE_REASONS:
         reason = models.FailureReason(details.reason.value)
         message = details.message
     else:

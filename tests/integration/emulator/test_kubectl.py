@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+from kubernaut_wfe_tools.testing.catalog_fixtures import catalog_wfe
+
 from .fidelity import WFE, Api, unique  # noqa: TID252
 
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
@@ -133,8 +135,36 @@ async def test_kubectl_get_wfe_prints_the_printer_columns(kubectl: Kubectl) -> N
     code, out, err = await kubectl("get", "wfe")
     assert code == 0, err
     header, row = out.splitlines()[:2]
-    assert header.split() == ["NAME", "PHASE", "WORKFLOWID", "TARGET", "DURATION", "AGE"]
+    assert header.split() == ["NAME", "PHASE", "WORKFLOW", "TARGET", "DURATION", "AGE"]
+    # a January WFE has no workflowName: only its name, target and age are printed
+    assert row.split()[:2] == ["e", "default/deployment/nginx"]
+    code, out, err = await kubectl("get", "wfe", "-o", "wide")
+    assert code == 0, err
+    header, row = out.splitlines()[:2]
+    assert header.split() == [
+        "NAME", "PHASE", "WORKFLOW", "WORKFLOWID", "TARGET", "DURATION", "REASON", "AGE",
+    ]  # fmt: skip
     assert row.split()[:3] == ["e", "hello-world", "default/deployment/nginx"]
+
+
+async def test_kubectl_get_wfe_of_one_remediation_request(kubectl: Kubectl) -> None:
+    catalog = catalog_wfe("cat", kubectl.api.namespace)
+    catalog["spec"]["remediationRequestRef"] = {"name": "rr-2"}
+    code, _, err = await kubectl("apply", "-f", "-", stdin=yaml.safe_dump(catalog))
+    assert code == 0, err
+    assert (await kubectl.apply("h"))[0] == 0  # remediation request rr-1
+    code, out, err = await kubectl(
+        "get", "wfe", "--field-selector", "spec.remediationRequestRef.name=rr-2"
+    )
+    assert code == 0, err
+    header, *rows = out.splitlines()
+    assert header.split() == ["NAME", "PHASE", "WORKFLOW", "TARGET", "DURATION", "AGE"]
+    assert [row.split()[:3] for row in rows] == [
+        ["cat", "hello-world", f"{kubectl.api.namespace}/deployment/nginx"]
+    ]
+    code, _, err = await kubectl("get", "wfe", "--field-selector", "spec.targetResource=x")
+    assert code == 1
+    assert "field label not supported: spec.targetResource" in err
 
 
 async def test_kubectl_explain_reads_the_crd_schema(kubectl: Kubectl) -> None:

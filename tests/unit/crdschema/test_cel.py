@@ -42,13 +42,13 @@ RULE_CASES: list[tuple[str, dict[str, Any], Any, list[str]]] = [
         "all() over map keys fails",
         with_rules(MAP, {"rule": "self.all(k, k.matches('^[A-Z_]+$'))", "message": "bad key"}),
         {"A": "1", "b": "2"},
-        ['spec: Invalid value: "object": bad key'],
+        ["spec: Invalid value: bad key"],
     ),
     (
         "in on a map",
         with_rules(MAP, {"rule": "!('RESERVED' in self)", "message": "RESERVED is reserved"}),
         {"RESERVED": "x"},
-        ['spec: Invalid value: "object": RESERVED is reserved'],
+        ["spec: Invalid value: RESERVED is reserved"],
     ),
     (
         "size and has",
@@ -57,13 +57,13 @@ RULE_CASES: list[tuple[str, dict[str, Any], Any, list[str]]] = [
             {"rule": "!has(self.a) || size(self.a) > 2", "message": "a too short"},
         ),
         {"a": "x"},
-        ['spec: Invalid value: "object": a too short'],
+        ["spec: Invalid value: a too short"],
     ),
     (
         "default message names the rule",
         with_rules({"type": "string", "maxLength": 10}, {"rule": "self != 'no'"}),
         "no",
-        ["spec: Invalid value: \"string\": failed rule: self != 'no'"],
+        ["spec: Invalid value: \"no\": failed rule: self != 'no'"],
     ),
     (
         "messageExpression",
@@ -72,7 +72,7 @@ RULE_CASES: list[tuple[str, dict[str, Any], Any, list[str]]] = [
             {"rule": "self < 10", "messageExpression": "'got ' + string(self)", "message": "m"},
         ),
         12,
-        ['spec: Invalid value: "integer": got 12'],
+        ["spec: Invalid value: 12: got 12"],
     ),
     (
         "reason Forbidden and fieldPath",
@@ -92,7 +92,7 @@ RULE_CASES: list[tuple[str, dict[str, Any], Any, list[str]]] = [
         "number is a double",
         with_rules({"type": "number"}, {"rule": "self <= 1.0", "message": "at most 1"}),
         2,
-        ['spec: Invalid value: "number": at most 1'],
+        ["spec: Invalid value: 2: at most 1"],
     ),
     (
         "date-time is a timestamp",
@@ -101,7 +101,7 @@ RULE_CASES: list[tuple[str, dict[str, Any], Any, list[str]]] = [
             {"rule": "self < timestamp('2030-01-01T00:00:00Z')", "message": "too late"},
         ),
         "2031-01-01T00:00:00Z",
-        ['spec: Invalid value: "string": too late'],
+        ['spec: Invalid value: "2031-01-01T00:00:00Z": too late'],
     ),
     (
         "rules run on list items",
@@ -113,7 +113,7 @@ RULE_CASES: list[tuple[str, dict[str, Any], Any, list[str]]] = [
             ),
         },
         ["ok", "bad"],
-        ['spec[1]: Invalid value: "string": no bad'],
+        ['spec[1]: Invalid value: "bad": no bad'],
     ),
     (
         "rules run on map values",
@@ -125,7 +125,7 @@ RULE_CASES: list[tuple[str, dict[str, Any], Any, list[str]]] = [
             ),
         },
         {"k": "bad"},
-        ['spec[k]: Invalid value: "string": no bad'],
+        ['spec[k]: Invalid value: "bad": no bad'],
     ),
     (
         "evaluation error is a field error",
@@ -136,7 +136,7 @@ RULE_CASES: list[tuple[str, dict[str, Any], Any, list[str]]] = [
         {},
         [
             "spec: Invalid value: \"object\": no such member in mapping: 'missing'"
-            " evaluating rule: self.missing == 1"
+            " evaluating rule: never shown"
         ],
     ),
 ]
@@ -154,9 +154,7 @@ def test_rules(
 def test_transition_rule_rejects_a_change(spec_schema: SchemaFactory) -> None:
     errors = spec_schema(IMMUTABLE).validate({"spec": {"a": "new"}}, old={"spec": {"a": "old"}})
     assert errors == [
-        FieldError(
-            "spec", CauseType.INVALID, 'Invalid value: "object": spec is immutable after creation'
-        )
+        FieldError("spec", CauseType.INVALID, "Invalid value: spec is immutable after creation")
     ]
 
 
@@ -194,7 +192,7 @@ def test_transition_rules_correlate_map_list_items_by_key(spec_schema: SchemaFac
     old = {"spec": [{"name": "a", "v": 5}, {"name": "b", "v": 1}]}
     new = {"spec": [{"name": "b", "v": 2}, {"name": "a", "v": 4}, {"name": "c", "v": 0}]}
     assert [str(e) for e in spec_schema(schema).validate(new, old=old)] == [
-        'spec[1]: Invalid value: "object": v may not decrease'
+        "spec[1]: Invalid value: v may not decrease"
     ]
 
 
@@ -219,7 +217,7 @@ def test_cached_outcomes_repeat_for_the_same_input_and_differ_for_another(
     schema = spec_schema(with_rules(MAP, {"rule": "!('X' in self)", "message": "no X"}))
     for _ in range(2):
         assert [str(e) for e in schema.validate({"spec": {"X": "1"}})] == [
-            'spec: Invalid value: "object": no X'
+            "spec: Invalid value: no X"
         ]
         assert schema.validate({"spec": {"Y": "1"}}) == []
 
@@ -238,7 +236,7 @@ def test_field_path_with_a_quoted_key(spec_schema: SchemaFactory) -> None:
         {"rule": "!('a.b' in self.m)", "message": "no a.b", "fieldPath": ".m['a.b']"},
     )
     assert [str(e) for e in spec_schema(schema).validate({"spec": {"m": {"a.b": "1"}}})] == [
-        'spec.m[a.b]: Invalid value: "object": no a.b'
+        "spec.m[a.b]: Invalid value: no a.b"
     ]
 
 
@@ -269,7 +267,7 @@ def test_which_structural_errors_block_rules(
         {"rule": "false", "message": "rule ran"},
     )
     messages = [str(error) for error in spec_schema(schema).validate({"spec": value})]
-    assert ('spec: Invalid value: "object": rule ran' not in messages) is blocks
+    assert ("spec: Invalid value: rule ran" not in messages) is blocks
     assert any(m.startswith("<nil>: ") for m in messages) is blocks
 
 

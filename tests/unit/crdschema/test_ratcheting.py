@@ -68,5 +68,5 @@ def test_transition_rules_still_run_on_changed_specs(
     new = copy.deepcopy(old)
     new["spec"]["rationale"] = "edited"
     assert [str(error) for error in wfe_schema.validate(new, old=old)] == [
-        'spec: Invalid value: "object": spec is immutable after creation'
+        "spec: Invalid value: spec is immutable after creation"
     ]

@@ -104,18 +104,24 @@ def test_names_scope_and_subresources(
 
 
 def test_printer_columns(wfe_schema: CustomResourceSchema) -> None:
-    columns = {
-        column.name: (column.json_path, column.priority, column.type)
+    columns = [
+        (column.name, column.json_path, column.priority, column.type)
         for column in wfe_schema.printer_columns
-    }
-    assert columns == {
-        "Phase": (".status.phase", 0, "string"),
-        "WorkflowID": (".spec.workflowRef.workflowId", 0, "string"),
-        "Target": (".spec.targetResource", 0, "string"),
-        "Duration": (".status.duration", 0, "string"),
-        "Reason": ('.status.conditions[?(@.type=="Ready")].reason', 1, "string"),
-        "Age": (".metadata.creationTimestamp", 0, "date"),
-    }
+    ]
+    assert columns == [
+        ("Phase", ".status.phase", 0, "string"),
+        ("Workflow", ".spec.workflowRef.workflowName", 0, "string"),
+        ("WorkflowID", ".spec.workflowRef.workflowId", 1, "string"),
+        ("Target", ".spec.targetResource", 0, "string"),
+        ("Duration", ".status.duration", 0, "string"),
+        ("Reason", '.status.conditions[?(@.type=="Ready")].reason', 1, "string"),
+        ("Age", ".metadata.creationTimestamp", 0, "date"),
+    ]
+
+
+def test_the_remediation_request_name_is_a_selectable_field(wfe_crd: dict[str, Any]) -> None:
+    (version,) = wfe_crd["spec"]["versions"]
+    assert version["selectableFields"] == [{"jsonPath": ".spec.remediationRequestRef.name"}]
 
 
 def _walk(schema: dict[str, Any], path: str) -> list[tuple[str, dict[str, Any]]]:
@@ -242,7 +248,12 @@ STATUS_REJECTIONS: list[tuple[str, dict[str, Any], str, str]] = [
         "status.pipelineRunStatus.status",
         CauseType.REQUIRED,
     ),
-    ("startTime not a date-time", {"startTime": "10:00"}, "status.startTime", CauseType.INVALID),
+    (
+        "startTime not a date-time",
+        {"startTime": "10:00"},
+        "status.startTime",
+        CauseType.TYPE_INVALID,
+    ),
 ]
 
 
@@ -284,9 +295,7 @@ def test_spec_change_is_rejected_as_immutable(
     changed = copy.deepcopy(wfe)
     changed["spec"]["targetResource"] = "default/deployment/other"
     assert wfe_schema.validate(changed, old=wfe) == [
-        FieldError(
-            "spec", CauseType.INVALID, 'Invalid value: "object": spec is immutable after creation'
-        )
+        FieldError("spec", CauseType.INVALID, "Invalid value: spec is immutable after creation")
     ]
 
 

@@ -141,13 +141,15 @@ def validate_document(
         served = ", ".join(f"{GROUP}/{v}" for v in schemas)
         return [Problem("apiVersion", f"expected one of {served}, got {api_version!r}")]
     problems = _metadata_problems(document.get("metadata"))
-    _, unknown = schema.prune(document)
+    pruned, unknown = schema.prune(document)
     problems += [
         Problem(path.lstrip("."), f'unknown field "{path.lstrip(".")}"') for path in unknown
     ]
-    problems += [Problem(error.field, error.message) for error in schema.validate(document)]
+    # checked as the API server stores it: pruned, and nulls it does not keep dropped
+    stored = schema.default(pruned)
+    problems += [Problem(error.field, error.message) for error in schema.validate(stored)]
     reported = [_normalised(problem.field) for problem in problems]
-    for spec_problem in validate_wfe(document, allowed_service_accounts=allowed_service_accounts):
+    for spec_problem in validate_wfe(stored, allowed_service_accounts=allowed_service_accounts):
         field = _normalised(spec_problem.field)
         if not any(_related(field, seen) for seen in reported):
             problems.append(Problem(spec_problem.field, spec_problem.message))

@@ -33,6 +33,52 @@ if TYPE_CHECKING:
 _ENVIRONMENT = celpy.Environment()
 _OLD_SELF = "oldSelf"
 _OUTCOME_CACHE_SIZE = 4096
+_NUMBERS = (celtypes.IntType, celtypes.UintType, celtypes.DoubleType)
+
+
+def cel_equal(left: Any, right: Any) -> bool:
+    """CEL's heterogeneous equality, as cel-go (the apiserver) has it: values of different types
+    are unequal (numbers compare by value, null equals only null), maps and lists compare
+    member by member. cel-python's own `==` raises on different types instead, which breaks
+    `self == oldSelf` over any JSON (x-kubernetes-preserve-unknown-fields) or a nullable field."""
+    if isinstance(left, celtypes.BoolType) or isinstance(right, celtypes.BoolType):
+        return type(left) is type(right) and bool(left) == bool(right)
+    if isinstance(left, _NUMBERS) and isinstance(right, _NUMBERS):
+        return _plain_number(left) == _plain_number(right)
+    if isinstance(left, Mapping) and isinstance(right, Mapping):
+        return len(left) == len(right) and all(
+            key in right and cel_equal(value, right[key]) for key, value in left.items()
+        )
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(map(cel_equal, left, right))
+    if _is_null(left) or _is_null(right):
+        return _is_null(left) and _is_null(right)
+    return type(left) is type(right) and bool(left == right)
+
+
+def _plain_number(value: Any) -> int | float:
+    return int(value) if isinstance(value, int) else float(value)
+
+
+def _is_null(value: Any) -> bool:
+    return value is None or isinstance(value, celtypes.NullType)
+
+
+def _cel_eq(left: Any, right: Any) -> Any:
+    for operand in (left, right):
+        if isinstance(operand, CELEvalError):
+            return operand
+    return celtypes.BoolType(cel_equal(left, right))
+
+
+def _cel_ne(left: Any, right: Any) -> Any:
+    for operand in (left, right):
+        if isinstance(operand, CELEvalError):
+            return operand
+    return celtypes.BoolType(not cel_equal(left, right))
+
+
+_FUNCTIONS = {"_==_": _cel_eq, "_!=_": _cel_ne}
 
 
 class RuleCompileError(ValueError):
@@ -76,7 +122,7 @@ def _compile(source: str, where: str) -> tuple[Any, bool]:
         isinstance(token, lark.Token) and str(token) == _OLD_SELF
         for token in ast.scan_values(lambda value: isinstance(value, lark.Token))
     )
-    return _ENVIRONMENT.program(ast), uses_old
+    return _ENVIRONMENT.program(ast, functions=_FUNCTIONS), uses_old
 
 
 def compile_rules(node_schema: Mapping[str, Any], where: str) -> tuple[CompiledRule, ...]:
@@ -222,7 +268,7 @@ def evaluate_rules(
                 activation = {"self": to_cel(value, node)}
                 if has_old:
                     activation[_OLD_SELF] = to_cel(old, node)
-            failure = _run(rule, activation, type_name)
+            failure = _run(rule, activation, type_name, value)
             if len(rule.outcomes) >= _OUTCOME_CACHE_SIZE:
                 rule.outcomes.clear()
             rule.outcomes[key] = failure
@@ -230,18 +276,22 @@ def evaluate_rules(
             errors.append(_field_error(rule, failure, path))
 
 
-def _run(rule: CompiledRule, activation: Mapping[str, Any], type_name: str) -> _Failure | None:
-    invalid = f"Invalid value: {go_value(type_name)}: "
+def _run(
+    rule: CompiledRule, activation: Mapping[str, Any], type_name: str, value: Any
+) -> _Failure | None:
+    """The outcome of one rule, worded as kube-apiserver 1.36 words it: a failed rule quotes a
+    scalar value (objects and lists are left out), an evaluation error the value's type."""
+    typed = f"Invalid value: {go_value(type_name)}: "
     try:
         result = rule.program.evaluate(activation)
         if isinstance(result, CELEvalError):
             raise result
     except Exception as exc:  # every evaluation failure becomes a field error
-        detail = f"{_eval_error_text(exc)} evaluating rule: {rule.rule.strip()}"
-        return _Failure(CauseType.INVALID, invalid + detail, at_rule_field_path=False)
+        detail = f"{_eval_error_text(exc)} evaluating rule: {rule.message or rule.rule.strip()}"
+        return _Failure(CauseType.INVALID, typed + detail, at_rule_field_path=False)
     if not isinstance(result, celtypes.BoolType | bool):
         detail = f"rule did not evaluate to a bool ({result!r}): {rule.rule.strip()}"
-        return _Failure(CauseType.INVALID, invalid + detail, at_rule_field_path=False)
+        return _Failure(CauseType.INVALID, typed + detail, at_rule_field_path=False)
     if result:
         return None
     detail = rule.failure_detail(activation)
@@ -250,9 +300,9 @@ def _run(rule: CompiledRule, activation: Mapping[str, Any], type_name: str) -> _
     if rule.reason == CauseType.REQUIRED:
         return _Failure(CauseType.REQUIRED, f"Required value: {detail}", at_rule_field_path=True)
     if rule.reason == CauseType.DUPLICATE:
-        message = f"Duplicate value: {go_value(type_name)}"
-        return _Failure(CauseType.DUPLICATE, message, at_rule_field_path=True)
-    return _Failure(CauseType.INVALID, invalid + detail, at_rule_field_path=True)
+        return _Failure(CauseType.DUPLICATE, "Duplicate value", at_rule_field_path=True)
+    shown = "" if isinstance(value, Mapping | list) else f"{go_value(value)}: "
+    return _Failure(CauseType.INVALID, f"Invalid value: {shown}{detail}", at_rule_field_path=True)
 
 
 def _field_error(rule: CompiledRule, failure: _Failure, path: str) -> FieldError:

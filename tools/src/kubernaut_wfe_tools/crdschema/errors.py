@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -35,8 +35,14 @@ class FieldError:
         return f"{self.field}: {self.message}"
 
 
+_GO_JSON_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
 def go_value(value: Any) -> str:
-    """Render a value the way `field.Error` prints it (strings quoted, numbers bare)."""
+    """Render a value the way `field.Error` prints it: strings quoted, numbers bare, null, and
+    maps and lists as Go's `json.Marshal` writes them (compact, keys sorted, HTML escaped)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -49,17 +55,8 @@ def go_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, Mapping):
-        return go_map(value)
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def go_map(value: Mapping[str, Any]) -> str:
-    """Render a map like Go's `%#v` of `map[string]interface {}` (used for duplicate map keys)."""
-    entries = ", ".join(
-        f"{json.dumps(key, ensure_ascii=False)}:{go_value(item)}" for key, item in value.items()
-    )
-    return "map[string]interface {}{" + entries + "}"
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return text.translate(_GO_JSON_ESCAPES)
 
 
 def required(field: str) -> FieldError:
@@ -86,17 +83,30 @@ def not_supported(field: str, value: Any, supported: Sequence[Any]) -> FieldErro
 
 
 def too_long(field: str, max_length: int) -> FieldError:
-    return FieldError(field, CauseType.TOO_LONG, f"Too long: may not be longer than {max_length}")
+    unit = "byte" if max_length == 1 else "bytes"
+    return FieldError(
+        field, CauseType.TOO_LONG, f"Too long: may not be more than {max_length} {unit}"
+    )
 
 
 def too_many(field: str, actual: int, maximum: int) -> FieldError:
+    unit = "item" if maximum == 1 else "items"
     return FieldError(
-        field, CauseType.TOO_MANY, f"Too many: {actual}: must have at most {maximum} items"
+        field, CauseType.TOO_MANY, f"Too many: {actual}: must have at most {maximum} {unit}"
     )
 
 
 def duplicate(field: str, value: Any) -> FieldError:
     return FieldError(field, CauseType.DUPLICATE, f"Duplicate value: {go_value(value)}")
+
+
+NO_FIELD = "<nil>"
+"""The field the apiserver names for errors of a whole schema (anyOf, allOf, not, formats)."""
+
+
+def schema_invalid(detail: str) -> FieldError:
+    """An error the apiserver reports without a field or value (`Invalid value: "": ...`)."""
+    return FieldError(NO_FIELD, CauseType.INVALID, f'Invalid value: "": {detail}')
 
 
 def forbidden(field: str, detail: str) -> FieldError:

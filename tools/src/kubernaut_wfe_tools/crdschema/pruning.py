@@ -82,8 +82,14 @@ def _prune_metadata(metadata: Mapping[str, Any], path: str, unknown: list[str]) 
 
 
 def apply_defaults(node: SchemaNode, value: Any) -> None:
-    """Fill in `default`s in place: absent fields, and nulls of non-nullable fields."""
+    """Fill in `default`s in place, as the apiserver's defaulter does: a null where the schema
+    does not allow one is dropped (or replaced by the field's default), then absent fields get
+    their defaults."""
     if isinstance(value, dict):
+        for key in [key for key, item in value.items() if item is None]:
+            child = node.properties.get(key) or node.additional_properties
+            if child is not None and not child.nullable and "default" not in child.raw:
+                del value[key]
         for name, child in node.properties.items():
             if "default" in child.raw and (
                 name not in value or (value[name] is None and not child.nullable)

@@ -34,7 +34,7 @@ _BLOCKING_CAUSES = frozenset(
 RULES_NOT_CHECKED = FieldError(
     "<nil>",
     CauseType.INVALID,
-    'Invalid value: "null": some validation rules were not checked because the object was '
+    "Invalid value: null: some validation rules were not checked because the object was "
     "invalid; correct the existing errors to complete validation",
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -59,6 +60,10 @@ def _body(path: str) -> str:
     return f"{path or 'body'} in body"
 
 
+def _quoted(path: str) -> str:
+    return json.dumps(path)
+
+
 def validate_value(
     node: SchemaNode, value: Any, path: str, errors: list[FieldError], *, old: Any = MISSING
 ) -> None:
@@ -78,16 +83,15 @@ def validate_value(
         )
         return
     if node.int_or_string:
-        if json_type(value) not in ("integer", "string"):
-            detail = (
-                f"{_body(path)} must be of type integer or string: {fe.go_value(json_type(value))}"
-            )
-            errors.append(fe.type_invalid(path, json_type(value), detail))
+        if json_type(value) != "string" and not _type_matches("integer", value):
+            actual = json_type(value)
+            detail = f"{_body(path)} must be of type integer,string: {fe.go_value(actual)}"
+            errors.append(fe.type_invalid(path, actual, detail))
+            # the apiserver's validators all run: anyOf reports too, with its first branch's errors
+            _check_compositions(node, value, path, errors)
             return
     elif node.type is not None and not _type_matches(node.type, value):
-        actual = json_type(value)
-        detail = f"{_body(path)} must be of type {node.type}: {fe.go_value(actual)}"
-        errors.append(fe.type_invalid(path, actual, detail))
+        _type_errors(node, value, path, errors)
         return
     _check_value_keywords(node, value, path, errors)
     if isinstance(value, Mapping):
@@ -96,35 +100,87 @@ def validate_value(
         _check_array(node, value, path, errors, old)
 
 
+def _type_errors(node: SchemaNode, value: Any, path: str, errors: list[FieldError]) -> None:
+    """A value of the wrong JSON type; a fraction where an integer belongs also fails the
+    integer's format check (`<nil>`), as kube-openapi reports it."""
+    actual = json_type(value)
+    integer_format = node.format if node.format in _INT_RANGES else None
+    if node.type == "integer" and actual == "number" and integer_format is not None:
+        detail = f'{_body(path)} must be of type {integer_format}: "float64"'
+        errors.append(fe.type_invalid(path, "float64", detail))
+    else:
+        detail = f"{_body(path)} must be of type {node.type}: {fe.go_value(actual)}"
+        errors.append(fe.type_invalid(path, actual, detail))
+    if node.type == "integer" and actual == "number":
+        errors.append(_integer_format_error(integer_format, path))
+
+
+def _integer_format_error(integer_format: str | None, path: str) -> FieldError:
+    kind = f"with format {integer_format}" if integer_format else "(default format)"
+    return fe.schema_invalid(f"Checked value must be of type integer {kind} in {path}")
+
+
 def _check_value_keywords(
     node: SchemaNode, value: Any, path: str, errors: list[FieldError]
 ) -> None:
-    raw = node.raw
-    enum = raw.get("enum")
-    if enum is not None and not any(_json_equal(value, choice) for choice in enum):
-        errors.append(fe.not_supported(path, value, enum))
+    """The value keywords in kube-openapi's order: compositions, string, number, enum."""
+    _check_compositions(node, value, path, errors)
     if isinstance(value, str):
         _check_string(node, value, path, errors)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         _check_number(node, value, path, errors)
-    for branch in node.all_of:
-        validate_value(branch, value, path, errors)
-    if node.any_of and not any(_passes(branch, value) for branch in node.any_of):
-        errors.append(
-            fe.invalid(path, value, f"{_body(path)} must validate at least one schema (anyOf)")
-        )
-    if node.one_of and sum(_passes(branch, value) for branch in node.one_of) != 1:
-        errors.append(
-            fe.invalid(path, value, f"{_body(path)} must validate one and only one schema (oneOf)")
-        )
-    if node.not_ is not None and _passes(node.not_, value):
-        errors.append(fe.invalid(path, value, f"{_body(path)} must not validate the schema (not)"))
+    enum = node.raw.get("enum")
+    if enum is not None and not any(_json_equal(value, choice) for choice in enum):
+        errors.append(fe.not_supported(path, value, enum))
 
 
-def _passes(node: SchemaNode, value: Any) -> bool:
+def _check_compositions(node: SchemaNode, value: Any, path: str, errors: list[FieldError]) -> None:
+    """allOf, anyOf, oneOf and not: a failed composition is a `<nil>` error naming the path,
+    followed (anyOf, oneOf) by the errors of the first branch, as kube-openapi reports them."""
+    if node.all_of:
+        validated = 0
+        for branch in node.all_of:
+            branch_errors = _branch_errors(branch, value, path)
+            errors.extend(branch_errors)
+            validated += not branch_errors
+        if validated < len(node.all_of):
+            none = ". None validated" if validated == 0 else ""
+            errors.append(
+                fe.schema_invalid(f"{_quoted(path)} must validate all the schemas (allOf){none}")
+            )
+    if node.any_of:
+        outcomes = [_branch_errors(branch, value, path) for branch in node.any_of]
+        if all(outcomes):
+            errors.append(
+                fe.schema_invalid(f"{_quoted(path)} must validate at least one schema (anyOf)")
+            )
+            errors.extend(outcomes[0])
+    if node.one_of:
+        outcomes = [_branch_errors(branch, value, path) for branch in node.one_of]
+        valid = sum(not outcome for outcome in outcomes)
+        if valid == 0:
+            errors.append(
+                fe.schema_invalid(
+                    f"{_quoted(path)} must validate one and only one schema (oneOf). "
+                    "Found none valid"
+                )
+            )
+            errors.extend(outcomes[0])
+        elif valid > 1:
+            errors.append(
+                fe.schema_invalid(
+                    f"{_quoted(path)} must validate one and only one schema (oneOf). "
+                    f"Found {valid} valid alternatives"
+                )
+            )
+    if node.not_ is not None and not _branch_errors(node.not_, value, path):
+        errors.append(fe.schema_invalid(f"{_quoted(path)} must not validate the schema (not)"))
+
+
+def _branch_errors(node: SchemaNode, value: Any, path: str) -> list[FieldError]:
     branch_errors: list[FieldError] = []
-    validate_value(node, value, "", branch_errors)
-    return not branch_errors
+    validate_value(node, value, path, branch_errors)
+    return branch_errors
 
 
 def _check_string(node: SchemaNode, value: str, path: str, errors: list[FieldError]) -> None:
@@ -138,9 +194,10 @@ def _check_string(node: SchemaNode, value: str, path: str, errors: list[FieldErr
         detail = f"{_body(path)} should match '{raw['pattern']}'"
         errors.append(fe.invalid(path, value, detail))
     if node.format in ("date-time", "date") and not _is_date(node.format, value):
+        detail = f"{_body(path)} must be of type {node.format}: {fe.go_value(value)}"
         errors.append(
-            fe.invalid(
-                path, value, f"{_body(path)} must be of type {node.format}: {fe.go_value(value)}"
+            FieldError(
+                path, fe.CauseType.TYPE_INVALID, f"Invalid value: {fe.go_value(value)}: {detail}"
             )
         )
 
@@ -162,8 +219,7 @@ def _check_number(node: SchemaNode, value: float, path: str, errors: list[FieldE
     raw = node.raw
     bounds = _INT_RANGES.get(node.format or "")
     if node.type == "integer" and bounds and not bounds[0] <= value <= bounds[1]:
-        detail = f"{_body(path)} must be of type {node.format}: {fe.go_value(fe.go_value(value))}"
-        errors.append(fe.invalid(path, value, detail))
+        errors.append(_integer_format_error(node.format, path))
     if "minimum" in raw:
         minimum = raw["minimum"]
         exclusive = bool(raw.get("exclusiveMinimum"))
@@ -192,7 +248,7 @@ def _check_object(
         errors.append(fe.too_many(path, len(value), int(raw["maxProperties"])))
     if "minProperties" in raw and len(value) < int(raw["minProperties"]):
         detail = f"{_body(path)} should have at least {int(raw['minProperties'])} properties"
-        errors.append(fe.invalid(path, dict(value), detail))
+        errors.append(fe.invalid(path, len(value), detail))
     for name in node.required:
         if name not in value:
             errors.append(fe.required(fe.child_path(path, name)))
@@ -220,7 +276,7 @@ def _check_array(
         errors.append(fe.too_many(path, len(value), int(raw["maxItems"])))
     if "minItems" in raw and len(value) < int(raw["minItems"]):
         detail = f"{_body(path)} should have at least {int(raw['minItems'])} items"
-        errors.append(fe.invalid(path, value, detail))
+        errors.append(fe.invalid(path, len(value), detail))
     if node.items is not None:
         correlated = old_items(node, old)
         for index, item in enumerate(value):

@@ -307,9 +307,7 @@ class Router:
         self, res: ResourceType, namespace: str | None, query: dict[str, str]
     ) -> list[dict[str, Any]]:
         labels = LabelSelector.parse(query.get("labelSelector"))
-        fields = FieldSelector.parse(
-            query.get("fieldSelector"), kind=res.kind, extra_fields=res.plural == "events"
-        )
+        fields = FieldSelector.for_resource(res, query.get("fieldSelector"))
         return self.emu.store.select(res.key, namespace, labels, fields)
 
     def _list(
@@ -320,9 +318,7 @@ class Router:
         query: dict[str, str],
     ) -> aiohttp.web.StreamResponse:
         labels = LabelSelector.parse(query.get("labelSelector"))
-        fields = FieldSelector.parse(
-            query.get("fieldSelector"), kind=res.kind, extra_fields=res.plural == "events"
-        )
+        fields = FieldSelector.for_resource(res, query.get("fieldSelector"))
         token = query.get("continue")
         page = self.emu.store.page(
             res.key,

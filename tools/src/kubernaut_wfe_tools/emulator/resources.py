@@ -37,6 +37,8 @@ class ResourceType:
     status_subresource: bool = False
     verbs: tuple[str, ...] = ALL_VERBS
     printer_columns: tuple[dict[str, Any], ...] = ()
+    selectable_fields: tuple[str, ...] = ()
+    """Field labels (`spec.a.b`) a custom resource may be selected by, from the CRD version."""
     openapi_schema: dict[str, Any] | None = None
     schema: ObjectSchema | None = field(default=None, compare=False, hash=False)
     custom: bool = False
@@ -155,6 +157,10 @@ def resources_from_crd(crd: dict[str, Any]) -> list[ResourceType]:
                 categories=tuple(names.get("categories") or ()),
                 status_subresource="status" in ((version.get("subresources")) or {}),
                 printer_columns=tuple(version.get("additionalPrinterColumns") or ()),
+                selectable_fields=tuple(
+                    str(entry["jsonPath"]).lstrip(".")
+                    for entry in version.get("selectableFields") or ()
+                ),
                 openapi_schema=openapi,
                 schema=schema_for(crd, version["name"]) if openapi else None,
                 verbs=CUSTOM_RESOURCE_VERBS,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubernaut_wfe_tools.emulator.errors import ApiError
+
+if TYPE_CHECKING:
+    from kubernaut_wfe_tools.emulator.resources import ResourceType
 
 _SET_REQUIREMENT = re.compile(r"^\s*([^\s!=(),]+)\s+(in|notin)\s*\(([^)]*)\)\s*$")
 _BINARY = re.compile(r"^\s*([^\s!=(),]+)\s*(==|!=|=)\s*([^\s!=(),]*)\s*$")
@@ -103,8 +106,19 @@ class FieldSelector:
     terms: tuple[tuple[str, bool, str], ...] = ()
 
     @classmethod
-    def parse(cls, text: str | None, *, kind: str, extra_fields: bool = False) -> FieldSelector:
-        """Parse `metadata.name=x,metadata.namespace!=y`; an unsupported field is a 400."""
+    def parse(
+        cls,
+        text: str | None,
+        *,
+        kind: str,
+        extra_fields: bool = False,
+        supported: frozenset[str] | None = None,
+    ) -> FieldSelector:
+        """Parse `metadata.name=x,metadata.namespace!=y`; an unsupported field is a 400.
+
+        `supported` names every field a custom resource may be selected by (the API server's
+        refusal then carries no details); without it the built-in kinds' generic fields.
+        """
         if not text:
             return cls()
         terms: list[tuple[str, bool, str]] = []
@@ -115,7 +129,10 @@ class FieldSelector:
             if match is None:
                 raise ApiError(400, f'invalid field selector: "{text}"')
             path, operator, value = match.groups()
-            if path not in _GENERIC_FIELDS and not extra_fields:
+            if supported is not None:
+                if path not in supported:
+                    raise ApiError(400, f"field label not supported: {path}")
+            elif path not in _GENERIC_FIELDS and not extra_fields:
                 raise ApiError(
                     400,
                     f"field label not supported: {path}",
@@ -123,6 +140,15 @@ class FieldSelector:
                 )
             terms.append((path, operator != "!=", value))
         return cls(tuple(terms))
+
+    @classmethod
+    def for_resource(cls, res: ResourceType, text: str | None) -> FieldSelector:
+        """The `fieldSelector` of a request on `res`: a custom resource is selected by
+        metadata.name, metadata.namespace (when namespaced) and its CRD's selectableFields."""
+        if not res.custom:
+            return cls.parse(text, kind=res.kind, extra_fields=res.plural == "events")
+        generic = _GENERIC_FIELDS if res.namespaced else ("metadata.name",)
+        return cls.parse(text, kind=res.kind, supported=frozenset(generic + res.selectable_fields))
 
     def matches(self, obj: dict[str, Any]) -> bool:
         """Whether the object's fields satisfy every term (missing fields read as "")."""
@@ -149,4 +175,6 @@ def _field_value(obj: dict[str, Any], path: str) -> str:
         current = current.get(segment)
     if current is None:
         return ""
+    if isinstance(current, bool):
+        return "true" if current else "false"
     return current if isinstance(current, str) else str(current)

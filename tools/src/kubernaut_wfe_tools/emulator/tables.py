@@ -14,10 +14,21 @@ _NAME_COLUMN = {
     "name": "Name",
     "type": "string",
     "format": "name",
-    "description": "Name must be unique within a namespace.",
+    "description": (
+        "Name must be unique within a namespace. Is required when creating resources, although"
+        " some resources may allow a client to request the generation of an appropriate name"
+        " automatically. Name is primarily intended for creation idempotence and configuration"
+        " definition. Cannot be updated. More info:"
+        " https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
+    ),
     "priority": 0,
 }
-_AGE_COLUMN = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+_AGE_COLUMN = {
+    "name": "Age",
+    "type": "date",
+    "jsonPath": ".metadata.creationTimestamp",
+    "description": "",
+}
 
 
 def wants_table(accept: str) -> bool:
@@ -95,7 +106,9 @@ def table(
             "name": c["name"],
             "type": c.get("type", "string"),
             "format": c.get("format", ""),
-            "description": c.get("description", ""),
+            "description": c["description"]
+            if "description" in c
+            else f"Custom resource definition column (in JSONPath format): {c['jsonPath']}",
             "priority": c.get("priority", 0),
         }
         for c in columns

@@ -46,9 +46,7 @@ class WatchStream:
             resource_key=res.key,
             namespace=path.namespace,
             labels=LabelSelector.parse(query.get("labelSelector")),
-            fields=FieldSelector.parse(
-                query.get("fieldSelector"), kind=res.kind, extra_fields=res.plural == "events"
-            ),
+            fields=FieldSelector.for_resource(res, query.get("fieldSelector")),
         )
         self._tables = wants_table(request.headers.get("Accept", ""))
         self._bookmarks = query.get("allowWatchBookmarks") == "true"

@@ -32,6 +32,10 @@ _.failed_task_index  # status.failureDetails.failedTaskIndex (set in core/failur
 _.execution_time_before_failure  # status.failureDetails.executionTimeBeforeFailure (core/failure.py)
 _.failed_step_name  # status.failureDetails.failedStepName (set in core/failure.py)
 _.observed_generation  # status and condition observedGeneration (set by keyword in core/)
+_.execution_ref  # status.executionRef (set by keyword in core/platform_status.py)
+_.config_maps  # spec.workflowRef.dependencies.configMaps (read as the catalog writes it)
+_.workflow_name  # spec.workflowRef.workflowName (the catalog snapshot's display name)
+_.action_type  # spec.workflowRef.actionType (the catalog snapshot's taxonomy action)
 
 # Tekton's vocabulary (constants.py) that the Tekton simulator (tools/) writes as Tekton does.
 _.SUCCEEDED  # TektonReason.SUCCEEDED
@@ -43,3 +47,5 @@ _.MEMBER_OF  # TektonLabel.MEMBER_OF
 _.MANAGED_BY  # TektonLabel.MANAGED_BY
 
 # The CRD's vocabulary (constants.py) that tests/unit/crdschema checks the CRD's enums against.
+_.JOB  # ExecutionEngine.JOB: a value of spec.workflowRef.executionEngine
+_.ANSIBLE  # ExecutionEngine.ANSIBLE: a value of spec.workflowRef.executionEngine

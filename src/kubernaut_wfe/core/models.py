@@ -98,9 +98,7 @@ class WorkflowRef(ApiModel):
     workflow_name: str = ""
     action_type: str = ""
     execution_bundle: str = ""
-    execution_bundle_digest: str | None = None
     execution_engine: str = ""
-    engine_config: Any = None
     service_account_name: str = ""
     dependencies: Dependencies | None = None
     resources: dict[str, Any] | None = None

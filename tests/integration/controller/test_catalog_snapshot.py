@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe.constants import EventReason, FailureReason
-from kubernaut_wfe_tools.testing.stack import wfe_body
+from kubernaut_wfe_tools.testing.catalog_fixtures import catalog_variant
 
 from .conftest import Stack  # noqa: TID252
 
@@ -17,19 +17,10 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def catalog_body(name: str, *, target: str | None = None, **workflow_ref: Any) -> dict[str, Any]:
-    """A catalog snapshot as the orchestrator writes it (`we-<rr>`), on the hello-world bundle."""
-    body = wfe_body(name, target=target, delay_seconds=1)
-    ref = body["spec"]["workflowRef"]
-    ref["executionBundle"] = ref.pop("containerImage")
-    ref.update(
-        {
-            "workflowName": "hello-world",
-            "actionType": "RestartPod",
-            "executionEngine": "tekton",
-            **workflow_ref,
-        }
-    )
-    return body
+    """The shared catalog snapshot (hello-world bundle) on a target of its own."""
+    changes = {f"workflowRef.{key}": value for key, value in workflow_ref.items()}
+    changes["targetResource"] = target or f"default/deployment/{name}"
+    return catalog_variant(changes, name=name)
 
 
 def conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -182,3 +182,21 @@ def test_filename_is_required(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["validate"])
     assert exit_info.value.code == 2
     assert "-f/--filename" in capsys.readouterr().err
+
+
+def test_a_catalog_snapshot_is_valid_and_an_engine_not_run_here_is_noted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    from kubernaut_wfe_tools.testing.catalog_fixtures import catalog_variant, catalog_wfe
+
+    ansible = catalog_variant({"workflowRef.executionEngine": "ansible"}, name="we-ansible")
+    path = write(tmp_path, yaml.safe_dump_all([catalog_wfe(), ansible]))
+    assert cli.main(["validate", "-f", path]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}: WorkflowExecution/default/catalog-hello-world: OK",
+        f"{path}: WorkflowExecution/default/we-ansible: OK (this controller fails it as"
+        ' UnsupportedEngine: execution engine "ansible" is not available: this controller runs'
+        " tekton)",
+    ]

@@ -3,11 +3,17 @@ every WFE spec of the hostile-input corpus."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kubernaut_wfe.core.validation import validate_wfe
+from kubernaut_wfe.constants import FINALIZER, Phase
+from kubernaut_wfe.core.actions import CreateRun, Decision
+from kubernaut_wfe.core.config import load_config
+from kubernaut_wfe.core.decisions import decide
+from kubernaut_wfe.core.observation import Observation
 from kubernaut_wfe_tools.commands.validate import validate_document
 from kubernaut_wfe_tools.crdschema import CustomResourceSchema, load_crd_documents
 from kubernaut_wfe_tools.testing.corpus import SpecCase, spec_cases
@@ -16,6 +22,24 @@ CRD = (
     Path(__file__).resolve().parents[3] / "deploy" / "crds" / "kubernaut.ai_workflowexecutions.yaml"
 )
 CASES = spec_cases()
+NOW = datetime(2026, 8, 22, 10, 0, tzinfo=UTC)
+
+
+def _first_decision(document: dict[str, Any]) -> Decision:
+    """The controller's decision on the admitted WFE once its finalizer is on, target free."""
+    stored = {**document, "metadata": {**document["metadata"], "finalizers": [FINALIZER]}}
+    return decide(stored, Observation(run=None), load_config(None), NOW)
+
+
+def _controller_failure(document: dict[str, Any]) -> str | None:
+    """The reason the controller's decision fails the admitted WFE with, before any run."""
+    decision = _first_decision(document)
+    assert not any(isinstance(action, CreateRun) for action in decision.actions)
+    status = decision.status
+    assert status is not None
+    assert status.phase == Phase.FAILED
+    assert status.failure_details is not None
+    return status.failure_details.reason.value
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +61,8 @@ def test_each_case_gets_its_outcome(
         assert case.refused_at in fields, fields
     elif case.controller is not None:
         assert crd_fields == []
-        assert validate_wfe(document) != [], "the controller must refuse it"
+        assert _controller_failure(document) == case.controller
     else:
         assert crd_fields == []
         assert fields == []
+        assert isinstance(_first_decision(document).actions[0], CreateRun)

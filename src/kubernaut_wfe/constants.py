@@ -185,6 +185,15 @@ class AuditEventType(StrEnum):
     WORKFLOW_FAILED = "workflowexecution.workflow.failed"
 
 
+class DataStorageContract(StrEnum):
+    """The DataStorage API the audit events follow (`audit.datastorage_contract`)."""
+
+    AUGUST_2026 = "2026-08"
+    """The newest: catalog fields, run parameters, `cluster_id`, every failure reason as itself."""
+    JANUARY_2026 = "2026-01"
+    """A January DataStorage: none of those; `Deduplicated`/`UnsupportedEngine` sent as Unknown."""
+
+
 AUDIT_CATEGORY: Final = "workflowexecution"
 AUDIT_ACTOR_TYPE: Final = "service"
 AUDIT_ACTOR_ID: Final = "workflowexecution-controller"

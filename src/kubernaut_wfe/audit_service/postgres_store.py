@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from kubernaut_wfe.audit_service.records import OPTIONAL_TEXT_FIELDS, AuditRecord
+from kubernaut_wfe.audit_service.records import OPTIONAL_TEXT_FIELDS, RENAMED_COLUMNS, AuditRecord
 from kubernaut_wfe.audit_service.store import FILTER_COLUMNS, EventPage, EventQuery, StoreError
 
 _MIGRATION_LOCK = 0x6B776665  # any constant: serialises concurrent start-ups of several servers
@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS audit_events (
     resource_type TEXT,
     resource_id TEXT,
     namespace TEXT,
-    cluster_name TEXT,
+    cluster_id TEXT,
     actor_type TEXT,
     actor_id TEXT,
     severity TEXT,
@@ -112,6 +112,20 @@ def _where(query: EventQuery) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
+async def _rename_old_columns(connection: asyncpg.Connection) -> None:
+    """Bring a database written before a column rename up to date (before the schema runs)."""
+    present = {
+        row["column_name"]
+        for row in await connection.fetch(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = 'audit_events'"
+        )
+    }
+    for old, new in RENAMED_COLUMNS:
+        if old in present and new not in present:
+            await connection.execute(f"ALTER TABLE audit_events RENAME COLUMN {old} TO {new}")
+
+
 class PostgresAuditStore:
     """Audit events in PostgreSQL, through a small asyncpg connection pool."""
 
@@ -130,6 +144,7 @@ class PostgresAuditStore:
             self._pool = await asyncpg.create_pool(self._url, min_size=1, max_size=10)
             async with self._pool.acquire() as connection, connection.transaction():
                 await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+                await _rename_old_columns(connection)
                 await connection.execute(_SCHEMA)
         except (OSError, asyncpg.PostgresError) as error:
             raise StoreError(f"cannot open PostgreSQL database: {error}") from error

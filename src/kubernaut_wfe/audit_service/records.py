@@ -17,10 +17,15 @@ OPTIONAL_TEXT_FIELDS = (
     "resource_id",
     "parent_event_id",
     "namespace",
-    "cluster_name",
+    "cluster_id",
     "severity",
 )
-"""Optional envelope fields stored in columns of their own; absent and null are both stored NULL."""
+"""Optional envelope fields stored in columns of their own; absent and null are both stored NULL.
+`cluster_id` was `cluster_name` before DataStorage's August 2026 contract (the stores rename an
+older database's column when they open it)."""
+
+RENAMED_COLUMNS = (("cluster_name", "cluster_id"),)
+"""`(old, new)` column names of databases written before a rename."""
 
 
 @dataclass(frozen=True)

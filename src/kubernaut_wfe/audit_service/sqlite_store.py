@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from kubernaut_wfe.audit_service.records import OPTIONAL_TEXT_FIELDS, AuditRecord
+from kubernaut_wfe.audit_service.records import OPTIONAL_TEXT_FIELDS, RENAMED_COLUMNS, AuditRecord
 from kubernaut_wfe.audit_service.store import FILTER_COLUMNS, EventPage, EventQuery, StoreError
 from kubernaut_wfe.audit_service.timestamps import from_sortable_utc, sortable_utc
 
@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS audit_events (
     resource_type TEXT,
     resource_id TEXT,
     namespace TEXT,
-    cluster_name TEXT,
+    cluster_id TEXT,
     actor_type TEXT,
     actor_id TEXT,
     severity TEXT,
@@ -44,6 +44,15 @@ CREATE INDEX IF NOT EXISTS idx_audit_events_event_type ON audit_events (event_ty
 CREATE INDEX IF NOT EXISTS idx_audit_events_event_timestamp
     ON audit_events (event_timestamp, insertion_seq);
 """
+
+
+def _rename_old_columns(connection: sqlite3.Connection) -> None:
+    """Bring a database written before a column rename up to date (before the schema runs)."""
+    present = {row[1] for row in connection.execute("PRAGMA table_info(audit_events)")}
+    for old, new in RENAMED_COLUMNS:
+        if old in present and new not in present:
+            connection.execute(f"ALTER TABLE audit_events RENAME COLUMN {old} TO {new}")
+
 
 _COLUMNS = (
     "event_id",
@@ -145,6 +154,7 @@ class SqliteAuditStore:
                     connection.execute("PRAGMA journal_mode=WAL")
                     connection.execute("PRAGMA synchronous=NORMAL")
                 connection.execute("PRAGMA busy_timeout=5000")
+                _rename_old_columns(connection)
                 connection.executescript(_SCHEMA)
             except sqlite3.Error as error:
                 raise StoreError(f"cannot open SQLite database {self._path!r}: {error}") from error

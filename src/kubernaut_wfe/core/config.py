@@ -18,6 +18,7 @@ from pydantic import (
     field_validator,
 )
 
+from kubernaut_wfe.constants import DataStorageContract
 from kubernaut_wfe.core.durations import DurationError, parse_cooldown, parse_duration
 from kubernaut_wfe.core.naming import is_namespace_name, is_object_name
 
@@ -199,6 +200,8 @@ class AuditSettings(_Section):
     """Bound on flushing the buffer at shutdown."""
     deletion_delivery_timeout: timedelta = timedelta(seconds=5)
     """Bound on waiting for the "deleted while running" event before the finalizer goes."""
+    datastorage_contract: DataStorageContract = DataStorageContract.AUGUST_2026
+    """The DataStorage API the events follow: 2026-08 (newest), or 2026-01 for a January one."""
 
     _parse_durations = field_validator(
         "timeout",

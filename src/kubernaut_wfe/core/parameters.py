@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kubernaut_wfe.constants import RESERVED_PARAMETER
 from kubernaut_wfe.core.models import WorkflowExecutionSpec
 
 
@@ -28,6 +29,12 @@ def run_parameters(spec: WorkflowExecutionSpec) -> RunParameters:
     passed = {name: value for name, value in spec.parameters.items() if declared.get(name) is True}
     stripped = tuple(sorted(name for name in spec.parameters if name not in passed))
     return RunParameters(passed, stripped)
+
+
+def received_parameters(spec: WorkflowExecutionSpec) -> dict[str, str]:
+    """Every parameter the run receives: the filtered ones and the controller's own
+    `TARGET_RESOURCE` (the builder's params and the audit events' `parameters`)."""
+    return {**run_parameters(spec).passed, RESERVED_PARAMETER: spec.target_resource}
 
 
 def stripped_message(stripped: tuple[str, ...]) -> str:

@@ -20,7 +20,7 @@ from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.core.deadline import run_timeout
 from kubernaut_wfe.core.models import WorkflowExecution, WorkflowRef
 from kubernaut_wfe.core.naming import pipelinerun_name, sanitize_label_value, target_label_value
-from kubernaut_wfe.core.parameters import run_parameters
+from kubernaut_wfe.core.parameters import received_parameters
 from kubernaut_wfe.core.record import is_recorded_run
 
 
@@ -63,11 +63,9 @@ def build_pipelinerun(
     spec = wfe.spec
     target = spec.target_resource
     lock = canonical_target or target
-    passed = run_parameters(spec).passed
-    params: list[dict[str, Any]] = [
-        {"name": name, "value": passed[name]} for name in sorted(passed)
-    ]
-    params.append({"name": RESERVED_PARAMETER, "value": target})
+    received = received_parameters(spec)
+    ordered = sorted(received, key=lambda name: (name == RESERVED_PARAMETER, name))
+    params = [{"name": name, "value": received[name]} for name in ordered]
     run_spec: dict[str, Any] = {
         "pipelineRef": {
             "resolver": BUNDLES_RESOLVER,

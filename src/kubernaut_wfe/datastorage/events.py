@@ -18,12 +18,14 @@ from kubernaut_wfe.constants import (
     AUDIT_RESOURCE_TYPE,
     AUDIT_VERSION,
     AuditEventType,
+    DataStorageContract,
     FailureReason,
     Label,
     Phase,
 )
 from kubernaut_wfe.core.durations import format_duration
 from kubernaut_wfe.core.models import FailureDetails, WorkflowExecution
+from kubernaut_wfe.core.parameters import received_parameters
 from kubernaut_wfe.datastorage import models
 
 
@@ -66,7 +68,12 @@ _RETRYABLE_FAILURES: Final = frozenset(
     }
 )
 """Failure reasons a later attempt may get past (the rest need a changed workflow or RBAC)."""
-_DATASTORAGE_FAILURE_REASONS: Final = frozenset(reason.value for reason in models.FailureReason)
+_JANUARY_FAILURE_REASONS: Final = frozenset(
+    reason.value
+    for reason in models.FailureReason
+    if reason.value not in (FailureReason.DEDUPLICATED, FailureReason.UNSUPPORTED_ENGINE)
+)
+"""The failure reasons a January DataStorage's enum has."""
 
 
 def correlation_id_of(wfe: WorkflowExecution) -> str:
@@ -90,19 +97,27 @@ def audit_timestamp(moment: datetime) -> datetime:
 
 
 def build_audit_event(
-    event_type: AuditEventType, wfe: WorkflowExecution, *, at: datetime
+    event_type: AuditEventType,
+    wfe: WorkflowExecution,
+    *,
+    at: datetime,
+    contract: DataStorageContract = DataStorageContract.AUGUST_2026,
 ) -> models.AuditEventRequest:
-    """The audit event of `event_type` for `wfe`, stamped with the transition time `at`."""
+    """The audit event of `event_type` for `wfe`, stamped with the transition time `at`, in the
+    shape of the DataStorage `contract` (a January one knows none of the catalog fields)."""
     shape = _SHAPES[event_type]
+    newest = contract is DataStorageContract.AUGUST_2026
+    ref = wfe.spec.workflow_ref
     payload = models.WorkflowExecutionAuditPayload(
         event_type=event_type,
-        workflow_id=wfe.spec.workflow_ref.workflow_id,
-        workflow_version=wfe.spec.workflow_ref.version,
+        workflow_id=ref.workflow_id,
+        workflow_version=ref.version,
         target_resource=wfe.spec.target_resource,
         phase=models.Phase(shape.phase),
-        container_image=wfe.spec.workflow_ref.container_image,
+        container_image=ref.image,
         execution_name=wfe.metadata.name,
-        **_run_fields(wfe, shape),
+        **(_catalog_fields(wfe, shape) if newest else {}),
+        **_run_fields(wfe, shape, newest=newest),
     )
     return models.AuditEventRequest(
         version=AUDIT_VERSION,
@@ -117,6 +132,7 @@ def build_audit_event(
         resource_id=wfe.metadata.name,
         correlation_id=correlation_id_of(wfe),
         namespace=wfe.metadata.namespace or None,
+        cluster_id=(wfe.spec.cluster_id or None) if newest else None,
         event_data=payload,
     )
 
@@ -126,7 +142,20 @@ def serialize_audit_event(event: models.AuditEventRequest) -> dict[str, Any]:
     return event.model_dump(mode="json", exclude_none=True)
 
 
-def _run_fields(wfe: WorkflowExecution, shape: _EventShape) -> dict[str, Any]:
+def _catalog_fields(wfe: WorkflowExecution, shape: _EventShape) -> dict[str, Any]:
+    """The catalog snapshot's names, and the parameters the run received (after filtering:
+    never a value the run did not get) on the events of a run that exists."""
+    ref = wfe.spec.workflow_ref
+    fields: dict[str, Any] = {
+        "workflow_name": ref.workflow_name or None,
+        "action_type": ref.action_type or None,
+    }
+    if shape.timing and wfe.status.pipeline_run_ref is not None:
+        fields["parameters"] = received_parameters(wfe.spec)
+    return fields
+
+
+def _run_fields(wfe: WorkflowExecution, shape: _EventShape, *, newest: bool) -> dict[str, Any]:
     status = wfe.status
     fields: dict[str, Any] = {}
     if status.pipeline_run_ref is not None and status.pipeline_run_ref.name:
@@ -139,7 +168,7 @@ def _run_fields(wfe: WorkflowExecution, shape: _EventShape) -> dict[str, Any]:
             fields["completed_at"] = ended
             fields["duration"] = status.duration or _duration_between(status.start_time, ended)
     if shape.failure and status.failure_details is not None:
-        fields.update(_failure_fields(status.failure_details))
+        fields.update(_failure_fields(status.failure_details, newest=newest))
     elif deleted_at is not None:
         fields.update(
             _failure_fields(
@@ -147,7 +176,8 @@ def _run_fields(wfe: WorkflowExecution, shape: _EventShape) -> dict[str, Any]:
                     reason=FailureReason.UNKNOWN,
                     message=DELETED_WHILE_RUNNING,
                     failed_at=deleted_at,
-                )
+                ),
+                newest=newest,
             )
         )
     return {name: value for name, value in fields.items() if value not in (None, "")}
@@ -167,13 +197,13 @@ def _duration_between(start: datetime | None, end: datetime | None) -> str | Non
     return format_duration(end - start)
 
 
-def _failure_fields(details: FailureDetails) -> dict[str, Any]:
-    if details.reason.value in _DATASTORAGE_FAILURE_REASONS:
+def _failure_fields(details: FailureDetails, *, newest: bool) -> dict[str, Any]:
+    if newest or details.reason.value in _JANUARY_FAILURE_REASONS:
         reason = models.FailureReason(details.reason.value)
         message = details.message
     else:
-        # DataStorage's enum lacks it (Deduplicated, UnsupportedEngine): send Unknown and keep
-        # our reason at the start of the message.
+        # A January DataStorage's enum lacks it (Deduplicated, UnsupportedEngine): send Unknown
+        # and keep our reason at the start of the message.
         reason = models.FailureReason.UNKNOWN
         message = (
             f"{details.reason.value}: {details.message}"

@@ -15,7 +15,7 @@ class RFC7807Problem(BaseModel):
     RFC 7807 Problem Details for HTTP APIs (https://www.rfc-editor.org/rfc/rfc7807).
     """
 
-    type: AnyUrl
+    type: str
     """
     URI reference identifying the problem type.
     """
@@ -51,11 +51,17 @@ class EventCategory(StrEnum):
     GATEWAY = "gateway"
     NOTIFICATION = "notification"
     ANALYSIS = "analysis"
+    AIAGENT = "aiagent"
     SIGNALPROCESSING = "signalprocessing"
     WORKFLOW = "workflow"
     WORKFLOWEXECUTION = "workflowexecution"
     ORCHESTRATION = "orchestration"
-    WEBHOOK = "webhook"
+    APPROVAL = "approval"
+    EFFECTIVENESS = "effectiveness"
+    ACTIONTYPE = "actiontype"
+    APIFRONTEND = "apifrontend"
+    SECURITY = "security"
+    AGENTSESSION = "agentsession"
 
 
 class EventOutcome(StrEnum):
@@ -184,6 +190,8 @@ class FailureReason(StrEnum):
     CONFIGURATION_ERROR = "ConfigurationError"
     RESOURCE_EXHAUSTED = "ResourceExhausted"
     TASK_FAILED = "TaskFailed"
+    UNSUPPORTED_ENGINE = "UnsupportedEngine"
+    DEDUPLICATED = "Deduplicated"
     UNKNOWN = "Unknown"
 
 
@@ -226,6 +234,14 @@ class WorkflowExecutionAuditPayload(BaseModel):
     """
     Name of the WorkflowExecution
     """
+    workflow_name: str | None = None
+    """
+    The catalog's name of the workflow (catalog-snapshot WorkflowExecutions)
+    """
+    action_type: str | None = None
+    """
+    The catalog's action type of the workflow, e.g. RestartPod
+    """
     started_at: AwareDatetime | None = None
     """
     When the PipelineRun started execution
@@ -254,6 +270,14 @@ class WorkflowExecutionAuditPayload(BaseModel):
     pipelinerun_name: str | None = None
     """
     Name of the associated Tekton PipelineRun
+    """
+    parameters: dict[str, str] | None = None
+    """
+    The parameters the run received (after the catalog's filtering)
+    """
+    retry_count: int | None = None
+    """
+    Pod failures the Job engine tolerated before the run ended (only when > 0)
     """
 
 
@@ -301,7 +325,10 @@ class AuditEventRequest(BaseModel):
     """
     parent_event_id: UUID | None = None
     namespace: str | None = None
-    cluster_name: str | None = None
+    cluster_id: str | None = None
+    """
+    Identifier of the cluster the event comes from; absent for the hub cluster
+    """
     severity: str | None = None
     duration_ms: int | None = None
     event_data: Annotated[WorkflowExecutionAuditPayload, Field(discriminator="event_type")]

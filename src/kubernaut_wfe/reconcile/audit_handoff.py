@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from kubernaut_wfe.adapters.audit_delivery import AuditDelivery
-from kubernaut_wfe.constants import AuditEventType
+from kubernaut_wfe.constants import AuditEventType, DataStorageContract
 from kubernaut_wfe.core.audit import undelivered_audit_events
 from kubernaut_wfe.core.models import WorkflowExecution
 from kubernaut_wfe.core.observation import AuditWait
@@ -20,9 +20,15 @@ from kubernaut_wfe.reconcile.memory import WfeMemory
 class AuditHandoff:
     """The reconciler's side of audit delivery (a no-op without delivery)."""
 
-    def __init__(self, delivery: AuditDelivery | None, memory: WfeMemory) -> None:
+    def __init__(
+        self,
+        delivery: AuditDelivery | None,
+        memory: WfeMemory,
+        contract: DataStorageContract = DataStorageContract.AUGUST_2026,
+    ) -> None:
         self._delivery = delivery
         self._memory = memory
+        self._contract = contract
 
     def take_outcomes(self, uid: str) -> tuple[set[AuditEventType], dict[AuditEventType, str]]:
         """Acknowledged and rejected event types since the last call."""
@@ -44,7 +50,9 @@ class AuditHandoff:
         for event in owed:
             fresh = newly_due and event.event_type not in already_owed
             verify = event.event_type not in facts.submitted and not fresh
-            request = build_audit_event(event.event_type, current, at=event.timestamp)
+            request = build_audit_event(
+                event.event_type, current, at=event.timestamp, contract=self._contract
+            )
             if self._delivery.submit(current.metadata.uid, request, verify_first=verify):
                 facts.submitted |= {event.event_type}
         return True

@@ -91,7 +91,7 @@ class Reconciler:
         self._metrics = metrics
         self._schedule = schedule
         self._memory = WfeMemory(delivery)
-        self._audit = AuditHandoff(delivery, self._memory)
+        self._audit = AuditHandoff(delivery, self._memory, config.audit.datastorage_contract)
         self._steps = StepRunner(kube, cache, self._memory)
         self._writer = WfeWriter(kube, cache)
         self._events = EventPoster(kube, dropped=metrics.events_dropped)

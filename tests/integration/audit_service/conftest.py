@@ -22,10 +22,11 @@ from openapi_core.testing import MockRequest, MockResponse
 
 from kubernaut_wfe.audit_service import create_app, store_for_url
 from kubernaut_wfe.audit_service.store import AuditStore
+from kubernaut_wfe_tools.testing.oracles import NEWEST_DATASTORAGE_SPEC
 from kubernaut_wfe_tools.testing.postgres import PostgresUnavailableError, throwaway_postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-REAL_SPEC = REPO_ROOT.parent / "shared" / "datastorage-openapi" / "data-storage-v1.yaml"
+REAL_SPEC = NEWEST_DATASTORAGE_SPEC
 START = datetime(2026, 1, 10, 12, 0, 0, tzinfo=UTC)
 
 EventFactory = Callable[..., dict[str, Any]]

@@ -69,23 +69,23 @@ async def test_nullable_fields_round_trip_and_nulls_are_omitted(
 ) -> None:
     parent = str(uuid.uuid4())
     with_values = make_event(
-        parent_event_id=parent, cluster_name="prod", severity="high", duration_ms=1500,
+        parent_event_id=parent, cluster_id="prod", severity="high", duration_ms=1500,
         resource_id="wfe-2",
     )  # fmt: skip
     with_nulls = make_event(
-        parent_event_id=None, namespace=None, cluster_name=None, severity=None, duration_ms=None,
+        parent_event_id=None, namespace=None, cluster_id=None, severity=None, duration_ms=None,
         actor_type=..., resource_id="wfe-3",
     )  # fmt: skip
     assert (await client.post(BATCH, json=[with_values, with_nulls])).status_code == 201
 
     (first,) = (await _query(client, severity="high"))["data"]
-    assert (first["parent_event_id"], first["cluster_name"], first["duration_ms"]) == (
+    assert (first["parent_event_id"], first["cluster_id"], first["duration_ms"]) == (
         parent,
         "prod",
         1500,
     )
     (second,) = [e for e in (await _query(client))["data"] if e["resource_id"] == "wfe-3"]
-    for name in ("parent_event_id", "namespace", "cluster_name", "severity", "duration_ms",
+    for name in ("parent_event_id", "namespace", "cluster_id", "severity", "duration_ms",
                  "actor_type"):  # fmt: skip
         assert name not in second
 

@@ -24,10 +24,11 @@ from kubernaut_wfe.constants import (
     AUDIT_VERSION,
     AuditEventType,
 )
+from kubernaut_wfe_tools.testing.oracles import NEWEST_DATASTORAGE_SPEC
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 OUR_SPEC = REPO_ROOT / "api" / "openapi" / "data-storage-v1.yaml"
-REAL_SPEC = REPO_ROOT.parent / "shared" / "datastorage-openapi" / "data-storage-v1.yaml"
+REAL_SPEC = NEWEST_DATASTORAGE_SPEC
 SPEC_SERVER = "http://localhost:8080"
 QUERY_PATH = "/api/v1/audit/events"
 

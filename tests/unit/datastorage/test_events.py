@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from kubernaut_wfe.constants import AuditEventType, FailureReason, Label, Phase
+from kubernaut_wfe.constants import (
+    AuditEventType,
+    DataStorageContract,
+    FailureReason,
+    Label,
+    Phase,
+)
 from kubernaut_wfe.core.models import WorkflowExecution
 from kubernaut_wfe.datastorage import models
 from kubernaut_wfe.datastorage.events import (
@@ -167,11 +174,24 @@ def test_workflow_failed_carries_failure_details() -> None:
     }
 
 
-def test_deduplicated_is_sent_as_unknown_naming_the_holder() -> None:
-    wfe = make_wfe(status=failed_status(FailureReason.DEDUPLICATED, "locked by wfe other-1"))
+@pytest.mark.parametrize("reason", [FailureReason.DEDUPLICATED, FailureReason.UNSUPPORTED_ENGINE])
+def test_newest_reasons_are_recorded_as_themselves(reason: FailureReason) -> None:
+    wfe = make_wfe(status=failed_status(reason, "locked by wfe other-1"))
     data = build_audit_event(AuditEventType.WORKFLOW_FAILED, wfe, at=AT).event_data
+    assert data.failure_reason == reason.value
+    assert data.failure_message == "locked by wfe other-1"
+
+
+@pytest.mark.parametrize("reason", [FailureReason.DEDUPLICATED, FailureReason.UNSUPPORTED_ENGINE])
+def test_a_january_datastorage_gets_them_as_unknown_naming_the_reason(
+    reason: FailureReason,
+) -> None:
+    wfe = make_wfe(status=failed_status(reason, "locked by wfe other-1"))
+    data = build_audit_event(
+        AuditEventType.WORKFLOW_FAILED, wfe, at=AT, contract=DataStorageContract.JANUARY_2026
+    ).event_data
     assert data.failure_reason is models.FailureReason.UNKNOWN
-    assert data.failure_message == "Deduplicated: locked by wfe other-1"
+    assert data.failure_message == f"{reason}: locked by wfe other-1"
 
 
 def test_failed_without_a_run_omits_every_optional_field() -> None:
@@ -242,3 +262,95 @@ def test_built_event_round_trips_through_the_generated_union() -> None:
     parsed = models.AuditEventRequest.model_validate(serialize_audit_event(event))
     assert isinstance(parsed.event_data, models.WorkflowExecutionAuditPayload)
     assert parsed == event
+
+
+def catalog_wfe(status: dict[str, Any] | None = None, cluster_id: str = "") -> WorkflowExecution:
+    """A catalog snapshot declaring only REPLICAS, with a parameter it does not declare."""
+    wfe = make_wfe(status=status)
+    ref = wfe.spec.workflow_ref.model_copy(
+        update={
+            "container_image": "",
+            "execution_bundle": "quay.io/kubernaut/workflows/restart:v2",
+            "workflow_name": "restart-deployment",
+            "action_type": "RestartPod",
+            "declared_parameter_names": {"REPLICAS": True},
+        }
+    )
+    spec = wfe.spec.model_copy(
+        update={
+            "workflow_ref": ref,
+            "parameters": {"REPLICAS": "3", "API_TOKEN": "s3cr3t-never-passed"},
+            "cluster_id": cluster_id,
+        }
+    )
+    return wfe.model_copy(update={"spec": spec})
+
+
+CATALOG_STATUSES = [{}, RUNNING, COMPLETED_STATUS, failed_status(FailureReason.TASK_FAILED)]
+
+
+@pytest.mark.parametrize("status", CATALOG_STATUSES)
+@pytest.mark.parametrize("event_type", list(AuditEventType))
+def test_every_event_of_a_catalog_snapshot_names_its_workflow_and_action(
+    event_type: AuditEventType, status: dict[str, Any]
+) -> None:
+    body = serialize_audit_event(build_audit_event(event_type, catalog_wfe(status), at=AT))
+    data = body["event_data"]
+    assert (data["workflow_name"], data["action_type"]) == ("restart-deployment", "RestartPod")
+    assert data["container_image"] == "quay.io/kubernaut/workflows/restart:v2"
+    # Upstream sends the unfiltered spec.parameters: a value the filter kept from the run.
+    assert "s3cr3t-never-passed" not in json.dumps(body)
+    ran = "pipelineRunRef" in status and event_type is not AuditEventType.SELECTION_COMPLETED
+    if ran:
+        assert data["parameters"] == {
+            "REPLICAS": "3",
+            "TARGET_RESOURCE": "payments/deployment/payment-api",
+        }
+    else:
+        assert "parameters" not in data
+
+
+def test_the_envelope_names_a_remote_cluster_to_the_newest_datastorage_only() -> None:
+    wfe = catalog_wfe(failed_status(FailureReason.CONFIGURATION_ERROR), cluster_id="spoke-1")
+    newest = build_audit_event(AuditEventType.WORKFLOW_FAILED, wfe, at=AT)
+    january = build_audit_event(
+        AuditEventType.WORKFLOW_FAILED, wfe, at=AT, contract=DataStorageContract.JANUARY_2026
+    )
+    assert newest.cluster_id == "spoke-1"
+    assert "cluster_id" not in serialize_audit_event(january)
+    assert "cluster_id" not in serialize_audit_event(
+        build_audit_event(AuditEventType.WORKFLOW_FAILED, catalog_wfe(), at=AT)
+    )
+
+
+def test_a_january_datastorage_gets_none_of_the_newest_fields() -> None:
+    wfe = catalog_wfe(COMPLETED_STATUS)
+    data = serialize_audit_event(
+        build_audit_event(
+            AuditEventType.WORKFLOW_COMPLETED, wfe, at=AT, contract=DataStorageContract.JANUARY_2026
+        )
+    )["event_data"]
+    assert not {"workflow_name", "action_type", "parameters", "retry_count"} & set(data)
+
+
+@pytest.mark.parametrize("contract", list(DataStorageContract))
+@pytest.mark.parametrize(
+    "status",
+    [*CATALOG_STATUSES, *(failed_status(reason) for reason in FailureReason)],
+)
+@pytest.mark.parametrize("event_type", list(AuditEventType))
+def test_every_catalog_event_is_valid_for_the_datastorage_it_is_for(
+    real_spec: dict[str, Any],
+    january_spec: dict[str, Any],
+    contract: DataStorageContract,
+    event_type: AuditEventType,
+    status: dict[str, Any],
+) -> None:
+    spec = real_spec if contract is DataStorageContract.AUGUST_2026 else january_spec
+    schema = {"$ref": "#/components/schemas/AuditEventRequest", "components": spec["components"]}
+    validator = OAS30Validator(schema, format_checker=oas30_format_checker)
+    event = build_audit_event(
+        event_type, catalog_wfe(status, cluster_id="spoke-1"), at=AT, contract=contract
+    )
+    body = serialize_audit_event(event)
+    assert [error.message for error in validator.iter_errors(body)] == []

@@ -102,7 +102,7 @@ async def test_pre_execution_failure_owes_only_workflow_failed(stack: Stack) -> 
     assert stack.run_creations() == 0
 
 
-async def test_duplicate_is_reported_as_unknown_naming_the_holder(stack: Stack) -> None:
+async def test_duplicate_is_reported_as_itself_naming_the_holder(stack: Stack) -> None:
     await stack.start_controller()
     target = "default/deployment/shared"
     await stack.create(wfe_body("holder", target=target, parameters={"DELAY_SECONDS": "4"}))
@@ -111,7 +111,7 @@ async def test_duplicate_is_reported_as_unknown_naming_the_holder(stack: Stack) 
     trail = await trail_of(stack, "latecomer", PRE_EXECUTION_TRAIL)
     assert trail["wfe"]["status"]["failureDetails"]["reason"] == FailureReason.DEDUPLICATED
     data = trail[FAILED]["event_data"]
-    assert data["failure_reason"] == FailureReason.UNKNOWN
+    assert data["failure_reason"] == FailureReason.DEDUPLICATED
     assert "holder" in data["failure_message"]
     await trail_of(stack, "holder", SUCCESS_TRAIL)
 

@@ -105,3 +105,17 @@ async def test_a_duplicate_names_the_workflowexecution_holding_the_target(
     failed = await stack.wait_phase("we-rr-second", "Failed")
     assert failed["status"]["failureReason"] == FailureReason.DEDUPLICATED
     assert failed["status"]["deduplicatedBy"] == "we-rr-first"
+
+
+async def test_a_workflowexecution_that_never_ran_does_not_hold_its_target(
+    bare_stack: Stack,
+) -> None:
+    """Upstream's cooldown counts every terminal WFE on the target, also one that never ran."""
+    stack = bare_stack
+    await stack.start_controller(cooldown="5m")
+    target = "default/deployment/catalog-never-ran"
+    await stack.create(catalog_body("we-rr-never-ran", target=target, executionEngine="ansible"))
+    await stack.wait_phase("we-rr-never-ran", "Failed")
+    await stack.create(catalog_body("we-rr-runs-at-once", target=target))
+    running = await stack.wait_phase("we-rr-runs-at-once", "Running")
+    assert running["status"]["executionRef"]["name"]

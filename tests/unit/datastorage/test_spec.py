@@ -9,6 +9,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from kubernaut_wfe.constants import AUDIT_CATEGORY, AuditEventType
+from kubernaut_wfe_tools.testing.oracles import HEALTH_PATHS
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SPEC_PATH = REPO_ROOT / "api" / "openapi" / "data-storage-v1.yaml"
@@ -20,9 +21,7 @@ EXTENSION_SCHEMAS = {
     "AuditEventAcceptedResponse",
 }
 DIFFERENT_RESPONSE_SCHEMAS = {("/api/v1/audit/events", "post", "202")}
-# The newest service serves its health endpoints on a health server of their own, outside its
-# API spec; the project's audit service serves them beside the API (the controller probes them).
-EXTENSION_PATHS = {"/health", "/health/ready", "/health/live"}
+EXTENSION_PATHS = HEALTH_PATHS
 # Keywords whose value must be identical wherever both specs define a schema.
 COMPARED_KEYWORDS = ("type", "format", "enum", "nullable", "minLength", "maxLength")
 COMPARED_PARAMETER_KEYWORDS = ("type", "enum", "minimum", "maximum")

@@ -20,5 +20,9 @@ DATASTORAGE_SPECS: Final = {
 NEWEST_DATASTORAGE_SPEC: Final = DATASTORAGE_SPECS[DataStorageContract.AUGUST_2026]
 """The spec the project's subset (`api/openapi/`) follows and the audit service serves."""
 
+HEALTH_PATHS: Final = frozenset({"/health", "/health/ready", "/health/live"})
+"""Served by the project's audit service beside its API; the newest DataStorage serves them on a
+health server of its own, outside its API spec, so the spec cannot judge them."""
+
 UPSTREAM_CONFIG: Final = SHARED / "upstream-2026-08" / "workflowexecution-config.yaml"
 """The platform's WorkflowExecution controller config file of August 2026."""

@@ -49,3 +49,4 @@ _.MANAGED_BY  # TektonLabel.MANAGED_BY
 # The CRD's vocabulary (constants.py) that tests/unit/crdschema checks the CRD's enums against.
 _.JOB  # ExecutionEngine.JOB: a value of spec.workflowRef.executionEngine
 _.ANSIBLE  # ExecutionEngine.ANSIBLE: a value of spec.workflowRef.executionEngine
+_.JANUARY_2026  # DataStorageContract.JANUARY_2026: a value of audit.datastorage_contract

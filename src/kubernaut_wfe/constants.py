@@ -39,6 +39,14 @@ BUNDLE_PIPELINE_NAME: Final = "workflow"
 """Every workflow bundle holds a Pipeline of this name."""
 
 
+class DependencyWorkspace(StrEnum):
+    """Prefixes of the PipelineRun workspaces a catalog snapshot's `dependencies` are bound as
+    (`secret-<name>`, `configmap-<name>`; platform contract 2026-08 §4)."""
+
+    SECRET = "secret-"  # noqa: S105 - a name prefix, not a secret
+    CONFIG_MAP = "configmap-"
+
+
 class Label(StrEnum):
     """Labels the controller puts on a PipelineRun, for selection (values are sanitised)."""
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from kubernaut_wfe_tools.crdschema import CustomResourceSchema, load_crd_documents
+from kubernaut_wfe_tools.tekton_simulator.scenario import HELLO_WORLD_WORKSPACES
 
 from .conftest import REPO_ROOT  # noqa: TID252
 
@@ -122,6 +123,19 @@ def test_failing_knows_the_oom_and_timeout_modes() -> None:
     oom = script[script.index("oom)") : script.index(";;")]
     assert "bs=128M" in oom, "allocates well beyond the 32Mi limit"
     assert "sleep 86400" in script[script.index("timeout)") :]
+
+
+def test_hello_world_declares_the_dependency_workspaces_the_simulator_plays() -> None:
+    pipeline = _pipeline("hello-world")["spec"]
+    (task,) = pipeline["tasks"]
+    assert pipeline["workspaces"] == [
+        {"name": name, "optional": True} for name in HELLO_WORLD_WORKSPACES
+    ]
+    assert task["workspaces"] == [{"name": n, "workspace": n} for n in HELLO_WORLD_WORKSPACES]
+    assert task["taskSpec"]["workspaces"] == [
+        {"name": name, "optional": True, "readOnly": True} for name in HELLO_WORLD_WORKSPACES
+    ]
+    assert "workspaces" not in _pipeline("failing")["spec"]
 
 
 def test_the_bundles_are_the_ones_pushed() -> None:

@@ -38,6 +38,7 @@ from kubernaut_wfe.core.actions import (
 )
 from kubernaut_wfe.core.audit import undelivered_audit_events
 from kubernaut_wfe.core.config import ControllerConfig
+from kubernaut_wfe.core.dependencies import cancel_request, ends_before_its_run
 from kubernaut_wfe.core.durations import format_duration
 from kubernaut_wfe.core.endings import fail_before_run, outcome_of
 from kubernaut_wfe.core.failure import (
@@ -124,16 +125,19 @@ def decide_running(
         return Decision(actions=(restore,))
     condition = tekton.succeeded(run)
     previous = wfe.status.pipeline_run_status
-    if condition is None or condition.status == ConditionStatus.UNKNOWN:
+    early = ends_before_its_run(run, obs.taskruns or ())
+    if not early and (condition is None or condition.status == ConditionStatus.UNKNOWN):
         summary = run_summary(run, obs.taskruns or (), previous)
         return Decision(status=refresh_running(wfe, summary, now))
+    if early and (cancel := cancel_request(run)) is not None:
+        return Decision(actions=(cancel,), notes=("a child TaskRun cannot start: cancelling",))
     if obs.taskruns is None and tekton.taskrun_children(run):
         meta = tekton.metadata(run)
         return Decision(
             actions=(ReadTaskRuns(str(meta.get("namespace") or ""), tekton.name_of(run)),)
         )
     summary = run_summary(run, obs.taskruns or (), previous)
-    if condition.status == ConditionStatus.TRUE:
+    if condition is not None and condition.status == ConditionStatus.TRUE:
         status = to_completed(wfe, run, summary, now)
         event = KubeEvent(
             EventReason.WORKFLOW_COMPLETED,

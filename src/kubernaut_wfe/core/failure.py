@@ -18,6 +18,7 @@ from kubernaut_wfe.core.classifier import (
     was_execution_failure,
 )
 from kubernaut_wfe.core.conditions import truncate
+from kubernaut_wfe.core.dependencies import missing_dependency_message
 from kubernaut_wfe.core.durations import format_duration
 from kubernaut_wfe.core.models import FailureDetails, WorkflowExecution
 
@@ -48,8 +49,9 @@ RECOMMENDATIONS: dict[FailureReason, str] = {
     " and that the runner can pull them (registry credentials).",
     FailureReason.RESOURCE_EXHAUSTED: "Raise the ResourceQuota of the execution namespace or"
     " lower the workflow's resource requests.",
-    FailureReason.CONFIGURATION_ERROR: "Fix the workflow reference, bundle or parameters; the"
-    " workflow cannot run as configured.",
+    FailureReason.CONFIGURATION_ERROR: "Fix the workflow reference, bundle, parameters or"
+    " dependencies (Secrets and ConfigMaps of the execution namespace); the workflow cannot run"
+    " as configured.",
     FailureReason.TASK_FAILED: "Read the logs of the failed step to see why it exited non-zero.",
     FailureReason.UNSUPPORTED_ENGINE: "Run this workflow with an engine this controller runs, or"
     " hand it to a controller that runs its engine.",
@@ -105,6 +107,8 @@ def natural_language_summary(
 def _failure_message(
     run: tekton.Document, failed: FailedTask | None, blocked_message: str | None, reason: str
 ) -> str:
+    if failed is not None and (missing := missing_dependency_message(run, failed.taskrun)):
+        return missing
     condition = tekton.succeeded(run)
     parts = [condition.message] if condition and condition.message else []
     task_condition = tekton.succeeded(failed.taskrun) if failed else None

@@ -18,6 +18,7 @@ from kubernaut_wfe.constants import (
 )
 from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.core.deadline import run_timeout
+from kubernaut_wfe.core.dependencies import dependency_workspaces
 from kubernaut_wfe.core.models import WorkflowExecution, WorkflowRef
 from kubernaut_wfe.core.naming import pipelinerun_name, sanitize_label_value, target_label_value
 from kubernaut_wfe.core.parameters import received_parameters
@@ -89,6 +90,8 @@ def build_pipelinerun(
     timeout = run_timeout(spec, now, config.execution.max_run_timeout)
     if timeout:
         run_spec["timeouts"] = {"pipeline": timeout}
+    if workspaces := dependency_workspaces(spec.workflow_ref):
+        run_spec["workspaces"] = workspaces
     return {
         "apiVersion": TEKTON_API_VERSION,
         "kind": PIPELINERUN_KIND,

@@ -368,3 +368,50 @@ async def test_a_delay_sleep_cannot_read_fails_the_run(
         taskrun = await _finished(client, wait_for, f"{TASKRUNS}/{SAMPLE_NAME}-hello")
     assert _condition(pipelinerun)["reason"] == "Failed"
     assert _condition(taskrun)["message"] == '"step-echo" exited with code 1: Error'
+
+
+DEPENDENCY_BINDINGS = [
+    {"name": "secret-db-credentials", "secret": {"secretName": "db-credentials"}},
+    {"name": "configmap-app-settings", "configMap": {"name": "app-settings"}},
+]
+
+
+async def _put_core(client: httpx.AsyncClient, plural: str, kind: str, name: str) -> None:
+    body = {"apiVersion": "v1", "kind": kind, "metadata": {"name": name}}
+    answer = await client.post(f"/api/v1/namespaces/{SAMPLE_NAMESPACE}/{plural}", json=body)
+    answer.raise_for_status()
+
+
+async def test_a_missing_bound_secret_fails_the_taskrun_as_the_kubelet_reports_it(
+    client: httpx.AsyncClient, emulator: ApiEmulator, fast_pacing: Pacing, wait_for: WaitFor
+) -> None:
+    """The ConfigMap exists, the Secret does not: the step waits `CreateContainerConfigError`
+    with the kubelet's text, the TaskRun fails without a completionTime, the run fails."""
+    await _put_core(client, "configmaps", "ConfigMap", "app-settings")
+    async with TektonSimulator(emulator.url, pacing=fast_pacing):
+        await _create(client, "succeed", workspaces=DEPENDENCY_BINDINGS)
+        pipelinerun = await _finished(client, wait_for, f"{PIPELINERUNS}/{SAMPLE_NAME}")
+        taskrun = await _finished(client, wait_for, f"{TASKRUNS}/{SAMPLE_NAME}-hello")
+    assert _condition(pipelinerun)["reason"] == "Failed"
+    assert (_condition(taskrun)["reason"], _condition(taskrun)["message"]) == (
+        "CreateContainerConfigError",
+        "Failed to create pod due to config error",
+    )
+    assert "completionTime" not in taskrun["status"]
+    (step,) = taskrun["status"]["steps"]
+    assert step["waiting"] == {
+        "reason": "CreateContainerConfigError",
+        "message": 'secret "db-credentials" not found',
+    }
+    assert taskrun["spec"]["workspaces"] == DEPENDENCY_BINDINGS
+
+
+async def test_bound_objects_that_exist_let_the_run_succeed(
+    client: httpx.AsyncClient, emulator: ApiEmulator, fast_pacing: Pacing, wait_for: WaitFor
+) -> None:
+    await _put_core(client, "secrets", "Secret", "db-credentials")
+    await _put_core(client, "configmaps", "ConfigMap", "app-settings")
+    async with TektonSimulator(emulator.url, pacing=fast_pacing):
+        await _create(client, "succeed", workspaces=DEPENDENCY_BINDINGS)
+        pipelinerun = await _finished(client, wait_for, f"{PIPELINERUNS}/{SAMPLE_NAME}")
+    assert _condition(pipelinerun)["reason"] == "Succeeded"

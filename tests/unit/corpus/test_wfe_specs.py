@@ -62,7 +62,7 @@ def test_each_case_gets_its_outcome(
     elif case.controller is not None:
         assert crd_fields == []
         assert _controller_failure(document) == case.controller
-    else:
+    else:  # admitted, or run and failed by what the run reports (not decidable offline)
         assert crd_fields == []
         assert fields == []
         assert isinstance(_first_decision(document).actions[0], CreateRun)

@@ -86,6 +86,14 @@ class TektonApi:
     async def get(self, plural: str, namespace: str, name: str) -> dict[str, Any]:
         return await self._request("GET", object_path(plural, namespace, name))
 
+    async def core_object_exists(self, plural: str, namespace: str, name: str) -> bool:
+        """Whether a core (`v1`) object such as a Secret exists: what the kubelet finds."""
+        try:
+            await self._request("GET", f"/api/v1/namespaces/{namespace}/{plural}/{name}")
+        except NotFoundError:
+            return False
+        return True
+
     async def list(self, plural: str, namespace: str | None = None) -> dict[str, Any]:
         return await self._request("GET", collection_path(plural, namespace))
 

@@ -29,7 +29,13 @@ from kubernaut_wfe_tools.tekton_simulator import documents as docs
 from kubernaut_wfe_tools.tekton_simulator._api import ApiError, GoneError, NotFoundError, TektonApi
 from kubernaut_wfe_tools.tekton_simulator.clock import Clock, SystemClock
 from kubernaut_wfe_tools.tekton_simulator.durations import parse_rfc3339, whole_second
-from kubernaut_wfe_tools.tekton_simulator.scenario import Scenario, ScenarioError, read_scenario
+from kubernaut_wfe_tools.tekton_simulator.scenario import (
+    Dependency,
+    Scenario,
+    ScenarioError,
+    read_scenario,
+    with_missing_dependencies,
+)
 from kubernaut_wfe_tools.tekton_simulator.timeline import (
     Pacing,
     Write,
@@ -258,10 +264,12 @@ class TektonSimulator:
             if status.get("startTime")
             else whole_second(self._clock.now())
         )
-        timeline = build_timeline(scenario, start, self._pacing)
-        if cancel_at is not None:
-            timeline = apply_cancellation(scenario, timeline, max(cancel_at, start), self._pacing)
         try:
+            scenario = with_missing_dependencies(scenario, await self._missing(scenario))
+            timeline = build_timeline(scenario, start, self._pacing)
+            if cancel_at is not None:
+                at = max(cancel_at, start)
+                timeline = apply_cancellation(scenario, timeline, at, self._pacing)
             taskruns = await self._owned_taskruns(scenario.namespace, scenario.uid)
             writes = pending_writes(timeline, pipelinerun, taskruns)
             if docs.is_done(status) and len(writes) == len(timeline):
@@ -277,6 +285,17 @@ class TektonSimulator:
             logger.error("giving up simulating PipelineRun %s: %s", where, error)
         except Exception:
             logger.exception("giving up simulating PipelineRun %s", where)
+
+    async def _missing(self, scenario: Scenario) -> list[Dependency]:
+        """The bound Secrets and ConfigMaps the kubelet would not find. Looked up once, when the
+        run starts being played: one created later does not rescue the run."""
+        return [
+            dependency
+            for dependency in scenario.dependencies
+            if not await self.api.core_object_exists(
+                dependency.plural, scenario.namespace, dependency.name
+            )
+        ]
 
     async def _apply_with_retries(self, scenario: Scenario, write: Write) -> None:
         """Retry transient failures (connection errors, 409 on create/patch, 429, 5xx)."""

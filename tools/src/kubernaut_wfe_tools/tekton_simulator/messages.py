@@ -18,6 +18,8 @@ CANCELLED_BY_PIPELINE_CANCEL: Final = (
     "TaskRun cancelled as the PipelineRun it belongs to has been cancelled."
 )
 USER_ERROR_PREFIX: Final = "[User error] "
+POD_CONFIG_ERROR: Final = "Failed to create pod due to config error"
+"""Tekton's TaskRun message when a step container waits `CreateContainerConfigError`."""
 
 
 def go_quote(text: str) -> str:
@@ -147,3 +149,10 @@ def exceeded_resource_quota(pod: str) -> str:
         f'TaskRun Pod exceeded available resources: pods "{pod}" is forbidden: exceeded quota: '
         f"{QUOTA_NAME}, requested: pods=1, used: pods=10, limited: pods=10"
     )
+
+
+def kubelet_object_not_found(kind: str, name: str) -> str:
+    """The kubelet's waiting message for a container whose Secret or ConfigMap does not exist:
+    its object caches say `secret "<name>" not found` / `configmap "<name>" not found` (the
+    singular, lower-case kind; not the API server's `secrets "<name>" not found`)."""
+    return f'{kind.lower()} "{name}" not found'

@@ -32,8 +32,10 @@ def sample_pipelinerun(
     name: str = SAMPLE_NAME,
     namespace: str = SAMPLE_NAMESPACE,
     uid: str | None = "0b6c5c1e-0000-4000-8000-000000000001",
+    workspaces: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A PipelineRun as the controller builds it; `uid=None` leaves it for the API server."""
+    """A PipelineRun as the controller builds it; `uid=None` leaves it for the API server;
+    `workspaces` are its `spec.workspaces` bindings (none by default)."""
     metadata: dict[str, Any] = {
         "name": name,
         "namespace": namespace,
@@ -75,6 +77,8 @@ def sample_pipelinerun(
     }
     if timeout is not None:
         spec["timeouts"] = {"pipeline": timeout}
+    if workspaces:
+        spec["workspaces"] = workspaces
     return {
         "apiVersion": TEKTON_API_VERSION,
         "kind": PIPELINERUN_KIND,

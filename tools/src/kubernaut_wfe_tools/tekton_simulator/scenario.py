@@ -3,19 +3,21 @@
 The two test bundles (`tekton-status.md`, testing.md "The Tekton simulator's outcome table"):
 `hello-world` succeeds after `DELAY_SECONDS`; `failing` ends per `FAILURE_MODE`. Any other bundle
 repository cannot be resolved, as Tekton reports for a bundle that does not exist
-(`CouldntGetPipeline`).
+(`CouldntGetPipeline`). The hello-world Pipeline declares optional workspaces for Secrets and
+ConfigMaps (`HELLO_WORLD_WORKSPACES`); a run binding one whose object the kubelet cannot find
+ends `CreateContainerConfigError` (`with_missing_dependencies`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from kubernaut_wfe.constants import BUNDLE_PIPELINE_NAME
+from kubernaut_wfe.constants import BUNDLE_PIPELINE_NAME, DependencyWorkspace
 from kubernaut_wfe_tools.tekton_simulator.durations import DurationError, parse_go_duration
 
 HELLO_WORLD_REPOSITORY = "hello-world"
@@ -28,6 +30,14 @@ DEFAULT_TASK_TIMEOUT = timedelta(hours=1)
 DEFAULT_SERVICE_ACCOUNT = "default"
 REQUIRED_PARAM = "REQUIRED_PARAM"
 """The parameter the `failing` Pipeline declares without default under `FAILURE_MODE=invalid`."""
+HELLO_WORLD_WORKSPACES: tuple[str, ...] = (
+    f"{DependencyWorkspace.SECRET}db-credentials",
+    f"{DependencyWorkspace.CONFIG_MAP}app-settings",
+    f"{DependencyWorkspace.CONFIG_MAP}feature-flags",
+)
+"""The optional workspaces the hello-world Pipeline declares and its task mounts read-only
+(`tests/e2e/bundles/hello-world/pipeline.yaml`): the workflow's catalog dependencies. Tekton
+ignores a run's bindings of any other name."""
 
 
 class Outcome(StrEnum):
@@ -43,6 +53,8 @@ class Outcome(StrEnum):
     QUOTA = "quota"
     INVALID = "invalid"
     MISSING = "missing"
+    MISSING_DEPENDENCY = "missingdependency"
+    """Not a FAILURE_MODE: a bound Secret or ConfigMap the kubelet cannot find."""
 
 
 class ScenarioError(ValueError):
@@ -99,6 +111,31 @@ def parse_bundle(reference: str) -> BundleRef:
 
 
 @dataclass(frozen=True)
+class Dependency:
+    """A Secret or ConfigMap a run binds to a workspace its Pipeline declares."""
+
+    workspace: str
+    kind: str
+    """`Secret` or `ConfigMap`."""
+    name: str
+
+    @property
+    def plural(self) -> str:
+        """The core API resource of the object (`secrets`, `configmaps`)."""
+        return f"{self.kind.lower()}s"
+
+    def binding(self) -> dict[str, Any]:
+        """The TaskRun's workspace binding, as the run gave it."""
+        if self.kind == SECRET_KIND:
+            return {"name": self.workspace, "secret": {"secretName": self.name}}
+        return {"name": self.workspace, "configMap": {"name": self.name}}
+
+
+SECRET_KIND = "Secret"  # noqa: S105 - a kind, not a secret
+CONFIG_MAP_KIND = "ConfigMap"
+
+
+@dataclass(frozen=True)
 class SimulatedTask:
     """The single pipeline task of a simulated bundle, with its single step."""
 
@@ -130,6 +167,12 @@ class Scenario:
     task: SimulatedTask
     pipeline_params: tuple[str, ...] = field(default=())
     missing_params: tuple[str, ...] = field(default=())
+    workspaces: tuple[str, ...] = field(default=())
+    """The optional workspaces the Pipeline declares (its task mounts them read-only)."""
+    dependencies: tuple[Dependency, ...] = field(default=())
+    """The run's Secret and ConfigMap bindings of those workspaces, in the run's order."""
+    missing_dependencies: tuple[Dependency, ...] = field(default=())
+    """Those the kubelet cannot find (`with_missing_dependencies`)."""
 
 
 def _params(pipelinerun: Mapping[str, Any]) -> dict[str, str]:
@@ -168,6 +211,39 @@ MAX_DELAY_SECONDS = 30 * 24 * 3600.0
 """Longer sleeps are not simulated: such a value is refused like one `sleep` cannot read."""
 
 
+def _dependencies(
+    pipelinerun: Mapping[str, Any], declared: tuple[str, ...]
+) -> tuple[Dependency, ...]:
+    """The run's bindings of the declared workspaces to a Secret or a ConfigMap (Tekton accepts
+    and ignores bindings of workspaces the Pipeline does not declare)."""
+    found: list[Dependency] = []
+    for binding in pipelinerun.get("spec", {}).get("workspaces") or []:
+        if not isinstance(binding, Mapping) or binding.get("name") not in declared:
+            continue
+        secret, config_map = binding.get("secret"), binding.get("configMap")
+        if isinstance(secret, Mapping) and secret.get("secretName"):
+            found.append(Dependency(binding["name"], SECRET_KIND, str(secret["secretName"])))
+        elif isinstance(config_map, Mapping) and config_map.get("name"):
+            found.append(Dependency(binding["name"], CONFIG_MAP_KIND, str(config_map["name"])))
+    return tuple(found)
+
+
+_CONTAINER_CREATED = frozenset(
+    {Outcome.SUCCEED, Outcome.EXIT, Outcome.OOM, Outcome.TIMEOUT, Outcome.TASK_TIMEOUT}
+)
+"""Outcomes whose step container the kubelet configures (the others end before it does)."""
+
+
+def with_missing_dependencies(scenario: Scenario, missing: Iterable[Dependency]) -> Scenario:
+    """The scenario once the kubelet looked for the bound objects: with any of them missing, the
+    step's container cannot be configured and the run ends `CreateContainerConfigError`."""
+    not_found = set(missing)
+    absent = tuple(d for d in scenario.dependencies if d in not_found)
+    if not absent or scenario.outcome not in _CONTAINER_CREATED:
+        return scenario
+    return replace(scenario, outcome=Outcome.MISSING_DEPENDENCY, missing_dependencies=absent)
+
+
 def _pipeline_timeout(pipelinerun: Mapping[str, Any]) -> timedelta | None:
     text = (pipelinerun.get("spec", {}).get("timeouts") or {}).get("pipeline")
     if text is None:
@@ -188,7 +264,7 @@ def _outcome(repository: str, params: Mapping[str, str]) -> Outcome:
         mode = Outcome(params.get(FAILURE_MODE_PARAM, Outcome.EXIT))
     except ValueError:
         return Outcome.EXIT
-    return Outcome.EXIT if mode is Outcome.SUCCEED else mode
+    return Outcome.EXIT if mode in {Outcome.SUCCEED, Outcome.MISSING_DEPENDENCY} else mode
 
 
 def _task(
@@ -251,6 +327,7 @@ def read_scenario(pipelinerun: Mapping[str, Any], *, start_lag: timedelta) -> Sc
         if not missing:
             outcome = Outcome.EXIT
     template = pipelinerun.get("spec", {}).get("taskRunTemplate") or {}
+    workspaces = HELLO_WORLD_WORKSPACES if bundle.repository == HELLO_WORLD_REPOSITORY else ()
     return Scenario(
         namespace=namespace,
         name=name,
@@ -268,4 +345,6 @@ def read_scenario(pipelinerun: Mapping[str, Any], *, start_lag: timedelta) -> Sc
         task=_task(outcome, delay, start_lag, bundle.repository),
         pipeline_params=pipeline_params,
         missing_params=missing,
+        workspaces=workspaces,
+        dependencies=_dependencies(pipelinerun, workspaces),
     )

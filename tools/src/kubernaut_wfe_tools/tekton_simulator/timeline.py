@@ -120,6 +120,12 @@ def _play(plan: _Plan, start: datetime, pacing: Pacing) -> None:
         return
     plan.taskrun_status(resolved, docs.taskrun_pending(scenario, resolved))
     started = resolved + pacing.pod_start
+    if outcome is Outcome.MISSING_DEPENDENCY:
+        # A failed child fails the run at Tekton's next reconcile (F > 0), pod left waiting.
+        assert plan.taskrun is not None
+        plan.taskrun_status(started, docs.taskrun_config_error(plan.taskrun, scenario, started))
+        _finish_task(plan, started, failed=True)
+        return
     if outcome is Outcome.IMAGE_PULL:
         assert plan.taskrun is not None
         plan.taskrun_status(started, docs.taskrun_pulling_image(plan.taskrun, scenario, started))

@@ -45,6 +45,8 @@ class SpecCase:
     refused_at: str | None = None
     controller: str | None = None
     admitted: bool = False
+    run_fails: str | None = None
+    """Admitted and run: the run's outcome fails the WFE with this reason (learned at runtime)."""
 
     def document(self, name: str | None = None, namespace: str = "default") -> dict[str, Any]:
         """The base WFE with this case's changes, named `name` (the case's name unless given)
@@ -71,8 +73,14 @@ def spec_cases() -> list[SpecCase]:
             refused_at=entry.get("refused_at"),
             controller=entry.get("controller"),
             admitted=bool(entry.get("admitted", False)),
+            run_fails=entry.get("run_fails"),
         )
-        outcomes = [case.refused_at is not None, case.controller is not None, case.admitted]
+        outcomes = [
+            case.refused_at is not None,
+            case.controller is not None,
+            case.admitted,
+            case.run_fails is not None,
+        ]
         if sum(outcomes) != 1:
             raise ValueError(f"corpus case {case.name} must name exactly one outcome")
         cases.append(case)

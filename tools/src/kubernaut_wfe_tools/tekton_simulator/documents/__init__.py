@@ -34,6 +34,7 @@ from kubernaut_wfe_tools.tekton_simulator.documents.pipelinerun import (
 from kubernaut_wfe_tools.tekton_simulator.documents.taskrun import (
     taskrun_cancel_spec,
     taskrun_cancelled,
+    taskrun_config_error,
     taskrun_exceeded_quota,
     taskrun_failed_by_tekton,
     taskrun_image_pull_failed,
@@ -71,6 +72,7 @@ __all__ = [
     "task_spec",
     "taskrun_cancel_spec",
     "taskrun_cancelled",
+    "taskrun_config_error",
     "taskrun_exceeded_quota",
     "taskrun_failed_by_tekton",
     "taskrun_image_pull_failed",

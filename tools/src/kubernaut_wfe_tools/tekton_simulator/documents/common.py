@@ -86,4 +86,9 @@ def task_spec(scenario: Scenario) -> Document:
     step: Document = {"name": task.step, "image": task.image, "script": task.script}
     if task.privileged:
         step["securityContext"] = {"privileged": True}
-    return {"steps": [step]}
+    spec: Document = {"steps": [step]}
+    if scenario.workspaces:
+        spec["workspaces"] = [
+            {"name": name, "optional": True, "readOnly": True} for name in scenario.workspaces
+        ]
+    return spec

@@ -61,7 +61,13 @@ def pipeline_spec(scenario: Scenario) -> Document:
     pipeline_task: Document = {"name": task.pipeline_task, "taskSpec": task_spec(scenario)}
     if task.timeout is not None:
         pipeline_task["timeout"] = format_go_duration(task.timeout)
-    return {"params": declared, "tasks": [pipeline_task]}
+    spec: Document = {"params": declared, "tasks": [pipeline_task]}
+    if scenario.workspaces:
+        spec["workspaces"] = [{"name": name, "optional": True} for name in scenario.workspaces]
+        pipeline_task["workspaces"] = [
+            {"name": name, "workspace": name} for name in scenario.workspaces
+        ]
+    return spec
 
 
 def _param_default(scenario: Scenario, name: str) -> str:

@@ -74,6 +74,9 @@ def taskrun_object(scenario: Scenario) -> Document:
     }
     if scenario.pod_template:
         spec["podTemplate"] = copy.deepcopy(dict(scenario.pod_template))
+    if scenario.dependencies:
+        # Only the bound workspaces reach the TaskRun (an unbound optional one is left out).
+        spec["workspaces"] = [dependency.binding() for dependency in scenario.dependencies]
     return {
         "apiVersion": TEKTON_API_VERSION,
         "kind": TASKRUN_KIND,
@@ -269,3 +272,27 @@ def taskrun_exceeded_quota(scenario: Scenario, at: datetime) -> Document:
         ],
         "taskSpec": task_spec(scenario),
     }
+
+
+def taskrun_config_error(previous: Mapping[str, Any], scenario: Scenario, at: datetime) -> Document:
+    """The kubelet cannot configure the step's container: a bound Secret or ConfigMap is
+    missing. Tekton fails the TaskRun `CreateContainerConfigError` from the pod's status but
+    writes no `completionTime` (the pod is left waiting); the step keeps the kubelet's waiting
+    state, which names the first missing object (the kubelet stops at it). Tekton compares the
+    waiting reason with its own constant of the same text."""
+    missing = scenario.missing_dependencies[0]
+    waiting = {
+        "reason": str(TektonReason.CREATE_CONTAINER_CONFIG_ERROR),
+        "message": messages.kubelet_object_not_found(missing.kind, missing.name),
+    }
+    document = copy.deepcopy(dict(previous))
+    document["conditions"] = [
+        condition(
+            ConditionStatus.FALSE,
+            TektonReason.CREATE_CONTAINER_CONFIG_ERROR,
+            messages.POD_CONFIG_ERROR,
+            at,
+        )
+    ]
+    document["steps"] = [_step(scenario, "waiting", waiting, image_id=False)]
+    return document

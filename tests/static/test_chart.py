@@ -143,10 +143,8 @@ def test_the_full_config_reaches_the_controller(
     documents = render(full_values)
     config = load_config(yaml.safe_dump(_config(documents)))
     assert config.execution.namespace == "remediation-runs"
-    assert config.execution.runner_service_accounts == {
-        "remediation-runner",
-        "remediation-runner-privileged",
-    }
+    assert config.execution.service_account == "remediation-runner"
+    assert config.execution.allowed_service_accounts == ("remediation-runner-privileged",)
     assert config.execution.cooldown_period.total_seconds() == 120
     assert config.audit.ca_file == "/var/run/kubernaut/ca/ca.crt"
     assert config.audit.token_file == "/var/run/kubernaut/token/token"

@@ -1,7 +1,10 @@
-"""RBAC of spec §8: exactly these rules, no wildcards, the same in the chart and in deploy/."""
+"""RBAC of spec §8: exactly these rules, no wildcards, the same in the chart and in deploy/;
+besides the ClusterRole, a Role for the Lease and one in the execution namespace (run identity,
+issue #17: reading the ServiceAccount a catalog snapshot names)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -30,6 +33,9 @@ SPEC_CLUSTER_RULES: set[Rule] = {
 SPEC_LEASE_RULES: set[Rule] = {
     ("coordination.k8s.io", "leases", frozenset({"get", "create", "update"})),
 }
+SPEC_EXECUTION_RULES: set[Rule] = {("", "serviceaccounts", frozenset({"get"}))}
+LEASE_ROLE = "kubernaut-wfe-leader-election"
+EXECUTION_ROLE = "kubernaut-wfe-execution"
 
 
 def expand(rules: list[dict[str, Any]]) -> set[Rule]:
@@ -68,31 +74,64 @@ def test_the_cluster_role_is_exactly_the_spec(sources: dict[str, Documents], sou
     assert expand(role["rules"]) == SPEC_CLUSTER_RULES
 
 
+def _configured(documents: Documents) -> dict[str, Any]:
+    text = find(documents, "ConfigMap", "kubernaut-wfe-config")["data"]["config.yaml"]
+    config: dict[str, Any] = yaml.safe_load(text)
+    return config
+
+
 def _lease_namespace(documents: Documents) -> str:
     """The configured namespace of the Lease, else the controller's own."""
-    text = find(documents, "ConfigMap", "kubernaut-wfe-config")["data"]["config.yaml"]
-    configured: str = yaml.safe_load(text)["controller"].get(
+    configured: str = _configured(documents)["controller"].get(
         "leader_election_namespace", "kubernaut-system"
     )
     return configured
 
 
+def _execution_namespace(documents: Documents) -> str:
+    configured: str = _configured(documents)["execution"]["namespace"]
+    return configured
+
+
 @pytest.mark.parametrize("source", ["chart", "chart-full", "deploy"])
-def test_the_lease_role_is_namespaced_to_the_lease(
-    sources: dict[str, Documents], source: str
+@pytest.mark.parametrize(
+    ("name", "namespace_of", "rules"),
+    [
+        (LEASE_ROLE, _lease_namespace, SPEC_LEASE_RULES),
+        (EXECUTION_ROLE, _execution_namespace, SPEC_EXECUTION_RULES),
+    ],
+    ids=["lease", "execution"],
+)
+def test_each_role_is_namespaced_to_what_it_grants(
+    sources: dict[str, Documents],
+    source: str,
+    name: str,
+    namespace_of: Callable[[Documents], str],
+    rules: set[Rule],
 ) -> None:
     documents = sources[source]
-    role = find(documents, "Role")
-    assert role["metadata"]["namespace"] == _lease_namespace(documents)
+    role = find(documents, "Role", name)
+    assert role["metadata"]["namespace"] == namespace_of(documents)
     assert _wildcards(role["rules"]) == []
-    assert expand(role["rules"]) == SPEC_LEASE_RULES
-    binding = find(documents, "RoleBinding")
-    assert binding["metadata"]["namespace"] == _lease_namespace(documents)
+    assert expand(role["rules"]) == rules
+    binding = find(documents, "RoleBinding", name)
+    assert binding["metadata"]["namespace"] == namespace_of(documents)
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
         "kind": "Role",
         "name": role["metadata"]["name"],
     }
+
+
+@pytest.mark.parametrize("source", ["chart", "chart-full", "deploy"])
+def test_only_two_roles_are_granted(sources: dict[str, Documents], source: str) -> None:
+    kinds = ("Role", "RoleBinding")
+    granted = sorted(
+        (d["kind"], d["metadata"]["name"]) for d in sources[source] if d["kind"] in kinds
+    )
+    assert granted == sorted(
+        (kind, name) for kind in kinds for name in (LEASE_ROLE, EXECUTION_ROLE)
+    )
 
 
 @pytest.mark.parametrize("source", ["chart", "chart-full", "deploy"])
@@ -109,7 +148,8 @@ def test_the_bindings_name_the_controllers_service_account(
     cluster_binding = find(documents, "ClusterRoleBinding")
     assert cluster_binding["subjects"] == [subject]
     assert cluster_binding["roleRef"]["name"] == find(documents, "ClusterRole")["metadata"]["name"]
-    assert find(documents, "RoleBinding")["subjects"] == [subject]
+    for role in (LEASE_ROLE, EXECUTION_ROLE):
+        assert find(documents, "RoleBinding", role)["subjects"] == [subject]
     deployment = find(documents, "Deployment", "kubernaut-wfe-controller")
     assert (
         deployment["spec"]["template"]["spec"]["serviceAccountName"] == account["metadata"]["name"]
@@ -119,7 +159,8 @@ def test_the_bindings_name_the_controllers_service_account(
 def test_chart_and_deploy_grant_the_same(render: Render, kustomized: Documents) -> None:
     chart, deploy = render(None), kustomized
     assert find(chart, "ClusterRole")["rules"] == find(deploy, "ClusterRole")["rules"]
-    assert find(chart, "Role")["rules"] == find(deploy, "Role")["rules"]
+    for role in (LEASE_ROLE, EXECUTION_ROLE):
+        assert find(chart, "Role", role)["rules"] == find(deploy, "Role", role)["rules"]
 
 
 @pytest.mark.parametrize("source", ["chart", "deploy"])

@@ -45,6 +45,14 @@ class ReadHolder:
 
 
 @dataclass(frozen=True)
+class ReadServiceAccount:
+    """GET the ServiceAccount the run is to run as (`core.run_identity`), then decide again."""
+
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
 class ReadTaskRuns:
     """List the run's child TaskRuns, then decide again."""
 
@@ -127,6 +135,7 @@ class RemoveFinalizer:
 Action = (
     ReadRun
     | ReadHolder
+    | ReadServiceAccount
     | ReadTaskRuns
     | CreateRun
     | RestoreRunMetadata

@@ -131,7 +131,8 @@ class ExecutionSettings(_Section):
     service_account: str = Field(default=DEFAULT_SERVICE_ACCOUNT, min_length=1, max_length=253)
     """Runner service account of every PipelineRun unless the WFE names an allowed one."""
     allowed_service_accounts: tuple[str, ...] = ()
-    """Further runner service accounts a WFE may request; the default one is always allowed."""
+    """Further runner service accounts a WFE may request; the default one is always allowed.
+    Empty: a catalog snapshot may name any ServiceAccount of the execution namespace."""
     cooldown_period: timedelta = timedelta(minutes=5)
     """How long a finished run keeps its target locked (a bare integer means minutes)."""
     resync_period: timedelta = timedelta(seconds=10)
@@ -174,11 +175,6 @@ class ExecutionSettings(_Section):
         if value < timedelta(0):
             raise ValueError("must not be negative")
         return value
-
-    @property
-    def runner_service_accounts(self) -> frozenset[str]:
-        """Every runner service account a WFE may use (the default is always among them)."""
-        return frozenset((self.service_account, *self.allowed_service_accounts))
 
 
 class AuditSettings(_Section):

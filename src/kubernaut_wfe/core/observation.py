@@ -59,6 +59,14 @@ CreateOutcome = Created | AlreadyExists | CreateRejected
 
 
 @dataclass(frozen=True)
+class ReadFailed:
+    """A GET that failed; `attempt` counts this WFE's failures of it in a row (1 for the first)."""
+
+    failure: ApiFailure
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
 class DeleteOutcome:
     """Answer to DELETE of a run: 200/202 deleted, 404 gone, 409/412 precondition failed."""
 
@@ -95,6 +103,8 @@ class Observation:
       ask), the target as written is the lock.
     - `audit_wait`: for a deleted WFE, its due audit events' hand-over to delivery (None: not
       handed over yet).
+    - `service_account`: whether the ServiceAccount the catalog snapshot names exists in the
+      execution namespace (`core.run_identity`): UNREAD, True, False (404), or the failed GET.
     """
 
     run: Mapping[str, Any] | Unread | None = UNREAD
@@ -106,3 +116,4 @@ class Observation:
     delete: DeleteOutcome | None = None
     target: TargetResolution | None = None
     audit_wait: AuditWait | None = None
+    service_account: bool | ReadFailed | Unread = UNREAD

@@ -43,6 +43,7 @@ from kubernaut_wfe.core.parameters import run_parameters, stripped_message
 from kubernaut_wfe.core.phases import is_terminal
 from kubernaut_wfe.core.pipelinerun import build_pipelinerun, holder_of, owned_by
 from kubernaut_wfe.core.record import is_recorded_run, read_record, record_of_run
+from kubernaut_wfe.core.run_identity import decide_run_identity
 from kubernaut_wfe.core.run_lookup import lock_target_of, read_lock, run_ref
 from kubernaut_wfe.core.runstatus import run_summary
 from kubernaut_wfe.core.targets import KindTable, UnresolvedTarget, target_identity
@@ -109,8 +110,8 @@ def start_recorded(
 def decide_run_absent(
     wfe: WorkflowExecution, obs: Observation, config: ControllerConfig, now: datetime
 ) -> Decision:
-    """The target is free: create the run, unless an older waiter should go first or the
-    WFE's deadline has passed."""
+    """The target is free: create the run, unless an older waiter should go first, the WFE's
+    deadline has passed or its ServiceAccount is not there (`core.run_identity`)."""
     if obs.waiting_ahead:
         return Decision(
             actions=(Requeue(config.execution.deleting_run_backoff, "older waiter goes first"),),
@@ -118,6 +119,8 @@ def decide_run_absent(
         )
     if (late := deadline_passed(wfe.spec, now)) is not None:
         return fail_before_run(wfe, FailureReason.DEADLINE_EXCEEDED, late, now)
+    if (identity := decide_run_identity(wfe, obs, config, now)) is not None:
+        return identity
     run = build_pipelinerun(wfe, config, now=now, canonical_target=lock_target_of(wfe, obs))
     return Decision(actions=(CreateRun(run),))
 

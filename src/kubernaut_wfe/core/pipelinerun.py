@@ -23,6 +23,7 @@ from kubernaut_wfe.core.models import WorkflowExecution, WorkflowRef
 from kubernaut_wfe.core.naming import pipelinerun_name, sanitize_label_value, target_label_value
 from kubernaut_wfe.core.parameters import received_parameters
 from kubernaut_wfe.core.record import is_recorded_run
+from kubernaut_wfe.core.service_accounts import run_service_account
 
 
 def bundle_reference(workflow_ref: WorkflowRef) -> str:
@@ -37,15 +38,6 @@ def bundle_reference(workflow_ref: WorkflowRef) -> str:
     if not digest or "@" in image or not workflow_ref.container_image:
         return image
     return f"{image}@{digest}"
-
-
-def runner_service_account(wfe: WorkflowExecution, config: ControllerConfig) -> str:
-    """The WFE's requested service account when allowed, else the configured runner."""
-    config_of_wfe = wfe.spec.execution_config
-    requested = config_of_wfe.service_account_name if config_of_wfe else None
-    if requested and requested in config.execution.runner_service_accounts:
-        return requested
-    return config.execution.service_account
 
 
 def build_pipelinerun(
@@ -78,7 +70,7 @@ def build_pipelinerun(
         },
         "params": params,
         "taskRunTemplate": {
-            "serviceAccountName": runner_service_account(wfe, config),
+            "serviceAccountName": run_service_account(spec, config.execution),
             "podTemplate": {
                 "securityContext": {
                     "runAsNonRoot": True,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +19,8 @@ from kubernaut_wfe.core.durations import (
 )
 from kubernaut_wfe.core.models import WorkflowExecution
 from kubernaut_wfe.core.naming import is_object_name
+from kubernaut_wfe.core.problems import SpecProblem
+from kubernaut_wfe.core.service_accounts import service_account_problems
 from kubernaut_wfe.core.tekton import parse_time
 
 MAX_TIMEOUT = timedelta(hours=24)
@@ -52,17 +53,6 @@ _PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 IMAGE_PATTERN = re.compile(
     rf"^(?:{_DOMAIN}/)?{_PATH}(?:/{_PATH})*(?::[\w][\w.-]{{0,127}})?(?:@sha256:[0-9a-f]{{64}})?$"
 )
-
-
-@dataclass(frozen=True)
-class SpecProblem:
-    """A bad field: `field` is its path (`spec.targetResource`); `message` says what to fix."""
-
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
 
 
 def _string(
@@ -319,13 +309,13 @@ def _validate_parameters(problems: list[SpecProblem], spec: Mapping[str, Any]) -
 def _validate_execution_config(
     problems: list[SpecProblem],
     spec: Mapping[str, Any],
-    allowed_service_accounts: frozenset[str],
     longest: timedelta,
-) -> None:
+) -> str | None:
+    """Checks `executionConfig`; returns its `serviceAccountName` for the run identity rules."""
     base = "spec.executionConfig"
     config = _mapping(problems, spec, "executionConfig", base, required=False)
     if config is None:
-        return
+        return None
     timeout = _string(problems, config, "timeout", f"{base}.timeout", required=False, max_length=64)
     if timeout is not None:
         if not is_crd_duration(timeout):
@@ -345,7 +335,7 @@ def _validate_execution_config(
                         " (execution.max_run_timeout)",
                     )
                 )
-    account = _string(
+    return _string(
         problems,
         config,
         "serviceAccountName",
@@ -353,15 +343,6 @@ def _validate_execution_config(
         required=False,
         max_length=253,
     )
-    if account and account not in allowed_service_accounts:
-        allowed = ", ".join(sorted(allowed_service_accounts))
-        problems.append(
-            SpecProblem(
-                f"{base}.serviceAccountName",
-                f'"{account}" is not an allowed runner service account (allowed: {allowed});'
-                " add it to execution.allowed_service_accounts or drop the field",
-            )
-        )
 
 
 def validate_wfe(
@@ -371,7 +352,8 @@ def validate_wfe(
     default_service_account: str = DEFAULT_SERVICE_ACCOUNT,
     max_run_timeout: timedelta = MAX_TIMEOUT,
 ) -> list[SpecProblem]:
-    """Every §1 rule the WFE's spec breaks (empty when valid). The default runner is allowed;
+    """Every §1 rule the WFE's spec breaks (empty when valid). `allowed_service_accounts` is the
+    configured allow-list (`core.service_accounts`; the default runner is always allowed);
     `max_run_timeout` bounds `executionConfig.timeout` (`execution.max_run_timeout`)."""
     problems: list[SpecProblem] = []
     spec = _mapping(problems, raw, "spec", "spec", required=True)
@@ -398,8 +380,12 @@ def validate_wfe(
     ):
         problems.append(SpecProblem("spec.confidence", "must be a number from 0 to 1"))
     _string(problems, spec, "rationale", "spec.rationale", required=False, max_length=MAX_RATIONALE)
-    _validate_execution_config(
-        problems, spec, allowed_service_accounts | {default_service_account}, max_run_timeout
+    january_account = _validate_execution_config(problems, spec, max_run_timeout)
+    problems += service_account_problems(
+        _catalog_account(spec),
+        january_account,
+        allowed=allowed_service_accounts,
+        default=default_service_account,
     )
     _string(
         problems, spec, "clusterID", "spec.clusterID", required=False, max_length=MAX_CLUSTER_ID
@@ -414,12 +400,19 @@ def validate_wfe(
     return problems
 
 
+def _catalog_account(spec: Mapping[str, Any]) -> str | None:
+    """`workflowRef.serviceAccountName` when it is a valid name (else already reported)."""
+    ref = spec.get("workflowRef")
+    account = ref.get("serviceAccountName") if isinstance(ref, Mapping) else None
+    return account if isinstance(account, str) and is_object_name(account) else None
+
+
 def configured_problems(raw: Mapping[str, Any], config: ControllerConfig) -> list[SpecProblem]:
     """`validate_wfe` with the controller's configured allow-list, runner and longest run."""
     execution = config.execution
     return validate_wfe(
         raw,
-        allowed_service_accounts=execution.runner_service_accounts,
+        allowed_service_accounts=frozenset(execution.allowed_service_accounts),
         default_service_account=execution.service_account,
         max_run_timeout=execution.max_run_timeout,
     )

@@ -55,8 +55,10 @@ from kubernaut_wfe.reconcile.status import status_document
 from kubernaut_wfe.reconcile.steps import ReadStep, StepRunner
 from kubernaut_wfe.reconcile.writes import RereadNeeded, WfeWriter
 
-MAX_ROUNDS = 8
-"""Decide/act rounds per reconcile; the longest path (stale lock) needs six."""
+MAX_ROUNDS = 9
+"""Decide/act rounds per reconcile: the longest path (a new WFE's finalizer, a stale lock, the
+ServiceAccount its catalog snapshot names, the create and its record) takes eight actions and
+the decision that ends it."""
 CONFLICT = 409
 
 logger = structlog.get_logger("kubernaut_wfe.controller")

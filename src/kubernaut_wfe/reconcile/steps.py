@@ -9,6 +9,7 @@ from typing import Any
 
 from kubernaut_wfe.adapters.kube import (
     PIPELINE_RUNS,
+    SERVICE_ACCOUNTS,
     TASK_RUNS,
     WORKFLOW_EXECUTIONS,
     ApiError,
@@ -22,6 +23,7 @@ from kubernaut_wfe.core.actions import (
     DeleteRun,
     ReadHolder,
     ReadRun,
+    ReadServiceAccount,
     ReadTaskRuns,
     RestoreRunMetadata,
 )
@@ -33,13 +35,21 @@ from kubernaut_wfe.core.observation import (
     CreateRejected,
     DeleteOutcome,
     Observation,
+    ReadFailed,
 )
 from kubernaut_wfe.reconcile.cache import ObjectCache
 from kubernaut_wfe.reconcile.memory import WfeMemory
 
 PRECONDITION_STATUSES = frozenset({404, 409, 412})
 ReadStep = (
-    ReadRun | ReadHolder | ReadTaskRuns | CreateRun | DeleteRun | RestoreRunMetadata | CancelRun
+    ReadRun
+    | ReadHolder
+    | ReadServiceAccount
+    | ReadTaskRuns
+    | CreateRun
+    | DeleteRun
+    | RestoreRunMetadata
+    | CancelRun
 )
 
 
@@ -63,6 +73,8 @@ class StepRunner:
         if isinstance(step, ReadHolder):
             holder = await self._kube.get(WORKFLOW_EXECUTIONS, step.name, step.namespace)
             return dataclasses.replace(obs, holder=holder)
+        if isinstance(step, ReadServiceAccount):
+            return await self._read_service_account(step, obs, wfe_uid)
         if isinstance(step, ReadTaskRuns):
             selector = f"{TektonLabel.PIPELINE_RUN}={step.pipelinerun}"
             items = await self._kube.list(TASK_RUNS, step.namespace, label_selector=selector)
@@ -101,6 +113,21 @@ class StepRunner:
         if run is not None:
             self._cache.store_run(run, owned=True)
         return dataclasses.replace(cleared, run=run, holder=UNREAD)
+
+    async def _read_service_account(
+        self, step: ReadServiceAccount, obs: Observation, uid: str
+    ) -> Observation:
+        """Whether the ServiceAccount exists; a failed GET is counted (the retry backs off)."""
+        try:
+            account = await self._kube.get(SERVICE_ACCOUNTS, step.name, step.namespace)
+        except ApiError as error:
+            facts = self._memory.of(uid)
+            facts.account_read_failures += 1
+            failed = ReadFailed(failure_of(error), attempt=facts.account_read_failures)
+            return dataclasses.replace(obs, service_account=failed)
+        if (known := self._memory.known(uid)) is not None:
+            known.account_read_failures = 0
+        return dataclasses.replace(obs, service_account=account is not None)
 
     async def _create(self, body: Mapping[str, Any], obs: Observation, uid: str) -> Observation:
         try:

@@ -2,7 +2,8 @@
 
 The controller runs as its own process (on the real API server, on the ServiceAccount of
 `deploy/rbac/`, unless `INTEGRATION_TARGET=emulator`); one WFE runs to completion (and its lock is
-released after the cooldown), another is deleted while Running. The stack's requests are the
+released after the cooldown), another is deleted while Running, and a catalog snapshot naming a
+ServiceAccount of the execution namespace starts running as it. The stack's requests are the
 controller's own (its client's and kopf's); those of this test also carry a marker query
 parameter, so they can never be counted as the controller's.
 """
@@ -17,6 +18,7 @@ import helm_python as helm
 import pytest
 
 from kubernaut_wfe_tools.emulator import RequestRecord
+from kubernaut_wfe_tools.testing.catalog_fixtures import catalog_variant
 from kubernaut_wfe_tools.testing.stack import (
     EXECUTION_NAMESPACE,
     IntegrationStack,
@@ -124,13 +126,33 @@ def test_grants_deny_what_is_not_listed() -> None:
     assert not grants.allows(Request("delete", "kubernaut.ai", "workflowexecutions", "default"))
     assert not grants.allows(Request("update", "tekton.dev", "pipelineruns/status", "x"))
     assert not grants.allows(Request("get", "", "secrets", "default"))
+    assert grants.allows(Request("get", "", "serviceaccounts", EXECUTION_NAMESPACE))
+    assert not grants.allows(Request("get", "", "serviceaccounts", "default"))
+    assert not grants.allows(Request("get", "", "serviceaccounts", None))
+    assert not grants.allows(Request("list", "", "serviceaccounts", EXECUTION_NAMESPACE))
+
+
+CATALOG_ACCOUNT = "rbac-catalog-runner"
 
 
 async def drive_lifecycle(stack: IntegrationStack) -> None:
-    """One WFE to completion and lock release, one deleted while Running."""
+    """One WFE to completion and lock release, one deleted while Running, one catalog snapshot
+    naming a ServiceAccount of the execution namespace (read before its run is created)."""
     for name in ("done", "doomed"):
         await stack.create(wfe_body(name))
         await stack.wait_phase(name, "Running")
+
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": CATALOG_ACCOUNT}}
+    answer = await stack.client.post(
+        f"/api/v1/namespaces/{EXECUTION_NAMESPACE}/serviceaccounts", json=account
+    )
+    assert answer.status_code in (201, 409), answer.text  # 409: an earlier test made it
+    changes = {
+        "targetResource": "default/deployment/identity",
+        "workflowRef.serviceAccountName": CATALOG_ACCOUNT,
+    }
+    await stack.create(catalog_variant(changes, name="identity"))
+    await stack.wait_phase("identity", "Running")
 
     done = await stack.wfe("done")
     assert done is not None
@@ -175,10 +197,14 @@ async def test_every_request_of_the_controller_is_allowed(
         ("watch", "tekton.dev", "pipelineruns"),
         ("create", "tekton.dev", "pipelineruns"),
         ("delete", "tekton.dev", "pipelineruns"),
+        ("get", "", "serviceaccounts"),
     } <= seen, sorted(seen)
     assert any(verb in ("patch", "update") and res.startswith("workflowexecutions")
                for verb, _, res in seen), sorted(seen)  # fmt: skip
     assert any(res == "events" for _, _, res in seen), sorted(seen)
+    # the ServiceAccount a catalog snapshot names is read in the execution namespace only
+    accounts = {str(r) for r in requests if r.resource == "serviceaccounts"}
+    assert accounts == {f"get core/serviceaccounts in {EXECUTION_NAMESPACE}"}, accounts
     # kopf's resource discovery and the start-up CRD check read CRDs
     assert any(res == "customresourcedefinitions" for _, _, res in seen), sorted(seen)
     grants = rendered_grants()

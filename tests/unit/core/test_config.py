@@ -15,7 +15,6 @@ def test_defaults_match_spec_section_6() -> None:
     assert execution.namespace == "kubernaut-workflows"
     assert execution.service_account == "kubernaut-workflow-runner"
     assert execution.allowed_service_accounts == ()
-    assert execution.runner_service_accounts == frozenset({"kubernaut-workflow-runner"})
     assert execution.cooldown_period == timedelta(minutes=5)
     assert execution.resync_period == timedelta(seconds=10)
     assert execution.max_create_attempts == 3
@@ -63,7 +62,7 @@ controller:
     )
     assert config.execution.namespace == "from-flag"
     assert config.execution.cooldown_period == timedelta(minutes=2)
-    assert "special-runner" in config.execution.runner_service_accounts
+    assert "special-runner" in config.execution.allowed_service_accounts
     assert config.audit.datastorage_url == "https://ds.example:8443"
     assert config.controller.namespaces == ("a", "b")
 

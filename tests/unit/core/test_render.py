@@ -200,6 +200,21 @@ def test_a_catalog_snapshot_renders_only_its_declared_parameters(
     }
 
 
+def test_a_catalog_snapshot_renders_its_service_account_unless_the_list_refuses_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    named = CATALOG.replace(
+        "    workflowName:", "    serviceAccountName: deployer\n    workflowName:"
+    )
+    path = _write(tmp_path, named)
+    assert main(["render", "-f", path]) == 0  # offline: no existence check, an empty list
+    run = yaml.safe_load(capsys.readouterr().out)
+    assert run["spec"]["taskRunTemplate"]["serviceAccountName"] == "deployer"
+    config = _write(tmp_path, "execution: {allowed_service_accounts: [builder]}", "config.yaml")
+    assert main(["render", "-f", path, "--config", config]) == 1
+    assert 'spec.workflowRef.serviceAccountName: "deployer"' in capsys.readouterr().err
+
+
 def test_a_stream_renders_one_run_per_workflowexecution(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,9 +11,9 @@ import yaml
 from kubernaut_wfe.constants import Phase
 from kubernaut_wfe.core.durations import CRD_DURATION_PATTERN
 from kubernaut_wfe.core.naming import OBJECT_NAME_PATTERN
+from kubernaut_wfe.core.problems import SpecProblem
 from kubernaut_wfe.core.validation import (
     TARGET_PATTERN,
-    SpecProblem,
     parse_wfe,
     validate_wfe,
 )

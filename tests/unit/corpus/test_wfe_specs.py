@@ -26,9 +26,12 @@ NOW = datetime(2026, 8, 22, 10, 0, tzinfo=UTC)
 
 
 def _first_decision(document: dict[str, Any]) -> Decision:
-    """The controller's decision on the admitted WFE once its finalizer is on, target free."""
+    """The controller's decision on the admitted WFE once its finalizer is on, target free,
+    and no ServiceAccount a catalog snapshot may name in the execution namespace (the corpus's
+    cluster has only the configured runner's, which is never read)."""
     stored = {**document, "metadata": {**document["metadata"], "finalizers": [FINALIZER]}}
-    return decide(stored, Observation(run=None), load_config(None), NOW)
+    free = Observation(run=None, service_account=False)
+    return decide(stored, free, load_config(None), NOW)
 
 
 def _controller_failure(document: dict[str, Any]) -> str | None:

@@ -49,6 +49,16 @@ async def _put(stack: Stack, plural: str, body: dict[str, Any]) -> None:
     assert answer.status_code == 201, answer.text
 
 
+async def _put_config_map(stack: Stack) -> None:
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": CONFIG_MAP},
+        "data": {"a": "b"},
+    }
+    await _put(stack, "configmaps", body)
+
+
 def _with_dependencies(name: str) -> dict[str, Any]:
     changes = {
         "workflowRef.dependencies": DEPENDENCIES,
@@ -74,16 +84,7 @@ async def test_dependencies_that_exist_reach_the_run_which_completes(stack: Stac
             "stringData": {"password": "x"},
         },
     )
-    await _put(
-        stack,
-        "configmaps",
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": CONFIG_MAP},
-            "data": {"a": "b"},
-        },
-    )
+    await _put_config_map(stack)
     await stack.start_controller()
     await stack.create(_with_dependencies("we-rr-deps-present"))
     done = await stack.wait_phase("we-rr-deps-present", "Completed")
@@ -99,16 +100,7 @@ async def test_dependencies_that_exist_reach_the_run_which_completes(stack: Stac
 
 @pytest.mark.usefixtures("dependencies_absent")
 async def test_a_missing_secret_fails_the_wfe_naming_it_and_its_run_stops(stack: Stack) -> None:
-    await _put(
-        stack,
-        "configmaps",
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": CONFIG_MAP},
-            "data": {"a": "b"},
-        },
-    )
+    await _put_config_map(stack)
     await stack.start_controller()
     await stack.create(_with_dependencies("we-rr-deps-missing"))
     failed = await stack.wait_phase("we-rr-deps-missing", "Failed")

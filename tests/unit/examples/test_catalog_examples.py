@@ -17,20 +17,12 @@ from kubernaut_wfe.core.engines import refusal
 from kubernaut_wfe.core.pipelinerun import build_pipelinerun
 from kubernaut_wfe.core.validation import parse_wfe, validate_wfe
 from kubernaut_wfe_tools.commands.validate import validate_document
-from kubernaut_wfe_tools.crdschema import CustomResourceSchema, load_crd_documents
+from kubernaut_wfe_tools.crdschema import CustomResourceSchema
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CATALOG = REPO_ROOT / "examples" / "catalog"
 EXAMPLES = sorted(CATALOG.glob("*.yaml"))
 OUTCOME = re.compile(r"^# outcome: (.+)$", re.M)
-
-
-@pytest.fixture(scope="module")
-def schemas() -> dict[str, CustomResourceSchema]:
-    crd = load_crd_documents(
-        REPO_ROOT / "deploy" / "crds" / "kubernaut.ai_workflowexecutions.yaml"
-    )[0]
-    return CustomResourceSchema.for_served_versions(crd)
 
 
 def _document(path: Path) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import yaml
 from kubernaut_wfe.constants import FailureReason, Phase
 from kubernaut_wfe.core.validation import validate_wfe
 from kubernaut_wfe_tools.commands.validate import validate_document
-from kubernaut_wfe_tools.crdschema import CustomResourceSchema, load_crd_documents
+from kubernaut_wfe_tools.crdschema import CustomResourceSchema
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO_ROOT / "examples"
@@ -33,14 +33,6 @@ OUTCOME = re.compile(
     r"^# outcome: phase=(\w+)(?: reason=(\w+) wasExecutionFailure=(true|false))?$", re.M
 )
 EXPECT = re.compile(r"^# expect: (\S+)$", re.M)
-
-
-@pytest.fixture(scope="module")
-def schemas() -> dict[str, CustomResourceSchema]:
-    crd = load_crd_documents(
-        REPO_ROOT / "deploy" / "crds" / "kubernaut.ai_workflowexecutions.yaml"
-    )[0]
-    return CustomResourceSchema.for_served_versions(crd)
 
 
 def _single_document(path: Path) -> dict[str, Any]:

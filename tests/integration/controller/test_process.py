@@ -134,7 +134,12 @@ async def test_metrics_and_probes(stack: Stack) -> None:
 
         metrics = await stack.wait_for(counted, what="the outcome metric")
         assert "workflowexecution_reconciler_pipelinerun_creations_total 1.0" in metrics
-        assert "workflowexecution_reconciler_duration_seconds_bucket" in metrics
+        # The platform's names and buckets (platform contract §7), beside ours.
+        for bound in ("5.0", "10.0", "20.0", "40.0", "80.0", "160.0", "320.0", "+Inf"):
+            bucket = f'workflowexecution_reconciler_duration_seconds_bucket{{le="{bound}"'
+            assert bucket in metrics, bound
+        # Registered upstream and never incremented: a metric that cannot move is not served.
+        assert "workflowexecution_schema_fetch_failures_total" not in metrics
         health = await client.get(f"http://127.0.0.1:{ports['probes']}/healthz")
         assert health.status_code == 200
         ready = await client.get(f"http://127.0.0.1:{ports['probes']}/readyz")

@@ -175,6 +175,12 @@ class EventReason(StrEnum):
     """The WFE was set Failed while its run went on: the controller cancelled the run."""
     PARAMETERS_STRIPPED = "UndeclaredParametersStripped"
     """Parameters the catalog did not declare were left out of the run (names only)."""
+    # The August 2026 contract's reasons, posted for catalog-snapshot WFEs (core.platform_events).
+    EXECUTION_CREATED = "ExecutionCreated"
+    WORKFLOW_VALIDATED = "WorkflowValidated"
+    WORKFLOW_VALIDATION_FAILED = "WorkflowValidationFailed"
+    COOLDOWN_ACTIVE = "CooldownActive"
+    PHASE_TRANSITION = "PhaseTransition"
 
 
 class EventType(StrEnum):

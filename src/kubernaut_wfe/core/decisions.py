@@ -53,6 +53,7 @@ from kubernaut_wfe.core.observation import (
 )
 from kubernaut_wfe.core.pending import decide_pending
 from kubernaut_wfe.core.pipelinerun import missing_metadata, owned_by
+from kubernaut_wfe.core.platform_events import phase_transition
 from kubernaut_wfe.core.rebuild import (
     completed_too_early,
     decide_completion_time,
@@ -264,13 +265,25 @@ def decide(
     """The next step for this WFE given what was observed. Pass the raw object when possible:
     validation re-checks it exactly as the API returned it. `parsed`: `parse_wfe` of that raw
     object, when the caller has it already."""
+    typed = wfe if isinstance(wfe, WorkflowExecution) else parsed or parse_wfe(wfe)
+    return phase_transition(typed, _decide(wfe, observed, config, now, parsed=typed))
+
+
+def _decide(
+    wfe: Mapping[str, Any] | WorkflowExecution,
+    observed: Observation,
+    config: ControllerConfig,
+    now: datetime,
+    *,
+    parsed: WorkflowExecution,
+) -> Decision:
     if isinstance(wfe, WorkflowExecution):
         raw: Mapping[str, Any] = wfe.model_dump(
             mode="json", by_alias=True, exclude_none=True, exclude_defaults=True
         )
         typed = wfe
     else:
-        raw, typed = wfe, parsed if parsed is not None else parse_wfe(wfe)
+        raw, typed = wfe, parsed
     if typed.metadata.deletion_timestamp is not None:
         return decide_deletion(typed, observed, config, now)
     if FINALIZER not in typed.metadata.finalizers:

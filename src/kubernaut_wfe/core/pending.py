@@ -42,6 +42,11 @@ from kubernaut_wfe.core.observation import (
 from kubernaut_wfe.core.parameters import run_parameters, stripped_message
 from kubernaut_wfe.core.phases import is_terminal
 from kubernaut_wfe.core.pipelinerun import build_pipelinerun, holder_of, owned_by
+from kubernaut_wfe.core.platform_events import (
+    cooldown_active,
+    run_started_events,
+    validation_failed,
+)
 from kubernaut_wfe.core.record import is_recorded_run, read_record, record_of_run
 from kubernaut_wfe.core.run_identity import decide_run_identity
 from kubernaut_wfe.core.run_lookup import lock_target_of, read_lock, run_ref
@@ -81,14 +86,7 @@ def start_running(
     """Pending → Running on the created or adopted run."""
     summary = run_summary(run, obs.taskruns or ())
     status = to_running(wfe, run, summary, now, adopted=adopted)
-    verb = "Adopted" if adopted else "Created"
-    events = [
-        KubeEvent(
-            EventReason.PIPELINE_RUN_CREATED,
-            EventType.NORMAL,
-            f"{verb} PipelineRun {run_ref(run)}",
-        )
-    ]
+    events = run_started_events(wfe, run_ref(run), adopted=adopted)
     notes: tuple[str, ...] = ()
     if stripped := run_parameters(wfe.spec).stripped:
         message = stripped_message(stripped)
@@ -188,7 +186,8 @@ def decide_foreign_run(
         f" {namespace}/{name}; waiting for the cooldown to end at {release_at.isoformat()}"
     )
     status = to_waiting(wfe, message, now)
-    return Decision(status=status, actions=(Requeue(release_at - now, "cooldown end"),))
+    waiting = Decision(status=status, actions=(Requeue(release_at - now, "cooldown end"),))
+    return cooldown_active(wfe, waiting, release_at - now)
 
 
 def decide_pending(
@@ -202,9 +201,10 @@ def decide_pending(
     problems = configured_problems(raw, config)
     if problems:
         message = "; ".join(str(problem) for problem in problems)
-        return fail_before_run(wfe, FailureReason.CONFIGURATION_ERROR, message, now)
+        failed = fail_before_run(wfe, FailureReason.CONFIGURATION_ERROR, message, now)
+        return validation_failed(wfe, failed, f"Spec validation failed: {message}")
     if (refused := engine_refusal(wfe.spec)) is not None:
-        return fail_before_run(wfe, *refused, now)
+        return validation_failed(wfe, fail_before_run(wfe, *refused, now), refused[1])
     if isinstance(obs.target, UnresolvedTarget):
         # No lock can be named for it: an unknown kind (after a discovery read made since the
         # WFE was created) or a namespace the kind's scope contradicts.

@@ -56,6 +56,23 @@ async def test_a_catalog_snapshot_runs_with_only_its_declared_parameters(stack: 
 
     (event,) = await stack.wait_for(stripped, what="the UndeclaredParametersStripped Event")
     assert "API_TOKEN" in event["message"]
+
+    async def newest_vocabulary() -> set[str] | None:
+        mine = [
+            e
+            for e in await stack.events("default")
+            if e["involvedObject"]["name"] == "we-rr-declared"
+        ]
+        reasons = {e["reason"] for e in mine}
+        wanted = {
+            EventReason.WORKFLOW_VALIDATED,
+            EventReason.EXECUTION_CREATED,
+            EventReason.PHASE_TRANSITION,
+        }
+        return reasons if wanted <= reasons else None
+
+    reasons = await stack.wait_for(newest_vocabulary, what="the August 2026 Events")
+    assert EventReason.PIPELINE_RUN_CREATED not in reasons
     assert "never-passed-value" not in event["message"]
     assert "API_TOKEN" in controller.log()
     assert "never-passed-value" not in controller.log()
@@ -80,6 +97,17 @@ async def test_an_engine_this_controller_does_not_run_fails_without_a_run(
     assert failed["status"]["failureDetails"]["wasExecutionFailure"] is False
     assert "this controller runs tekton" in failed["status"]["failureDetails"]["message"]
     assert await stack.runs() == []
+
+    async def validation_failed() -> list[dict[str, Any]]:
+        return [
+            e
+            for e in await stack.events("default")
+            if e["involvedObject"]["name"] == name
+            and e["reason"] == EventReason.WORKFLOW_VALIDATION_FAILED
+        ]
+
+    (event,) = await stack.wait_for(validation_failed, what="WorkflowValidationFailed")
+    assert event["type"] == "Warning"
 
 
 async def test_a_remote_cluster_is_refused_as_a_configuration_error(stack: Stack) -> None:

@@ -12,6 +12,7 @@ from kubernaut_wfe.constants import (
     RESERVED_PARAMETER,
     ConditionType,
     EventReason,
+    EventType,
     FailureReason,
     Phase,
 )
@@ -207,14 +208,31 @@ def test_the_names_left_out_are_in_an_event_and_a_log_line_never_their_values() 
     assert not any("s3cr3t-value" in text for text in texts)
 
 
-def test_no_event_when_nothing_is_left_out() -> None:
+def test_the_create_is_told_in_the_newest_vocabulary_and_nothing_was_left_out() -> None:
     raw = catalog_wfe()
     wfe = parse_wfe(raw)
     run = build_pipelinerun(wfe, CONFIG, now=NOW)
     run["metadata"].update({"uid": "run-uid", "creationTimestamp": "2025-06-01T10:01:00Z"})
     raw["metadata"]["annotations"] = record_of_run(run).annotation()
     decision = decide(raw, Observation(create=Created(run)), CONFIG, NOW)
-    assert [e.reason for e in decision.events] == [EventReason.PIPELINE_RUN_CREATED]
+    assert [(e.reason, e.type, e.message) for e in decision.events] == [
+        (
+            EventReason.WORKFLOW_VALIDATED,
+            EventType.NORMAL,
+            "Workflow spec validated: restart (target: default/deployment/nginx)",
+        ),
+        (
+            EventReason.EXECUTION_CREATED,
+            EventType.NORMAL,
+            f"Created tekton execution resource {run['metadata']['namespace']}/"
+            f"{run['metadata']['name']}",
+        ),
+        (
+            EventReason.PHASE_TRANSITION,
+            EventType.NORMAL,
+            "Phase transition: Pending \u2192 Running",
+        ),
+    ]
     status = decision.status
     assert status is not None
     assert status.execution_ref == status.pipeline_run_ref
@@ -285,3 +303,57 @@ def test_a_past_deadline_does_not_fail_a_wfe_whose_run_exists() -> None:
     decision = decide(raw, Observation(create=Created(run)), CONFIG, NOW)
     assert decision.status is not None
     assert decision.status.phase == Phase.RUNNING
+
+
+def test_a_refused_catalog_snapshot_says_so_in_the_newest_vocabulary() -> None:
+    decision = decide(catalog_wfe(executionEngine="ansible"), Observation(run=None), CONFIG, NOW)
+    assert [(e.reason, e.type) for e in decision.events] == [
+        (EventReason.WORKFLOW_VALIDATION_FAILED, EventType.WARNING),
+        (EventReason.WORKFLOW_FAILED, EventType.WARNING),
+        (EventReason.PHASE_TRANSITION, EventType.NORMAL),
+    ]
+    assert decision.events[0].message == (
+        'execution engine "ansible" is not available: this controller runs tekton'
+    )
+    invalid = decide(catalog_wfe(actionType=""), Observation(run=None), CONFIG, NOW)
+    assert invalid.events[0].reason == EventReason.WORKFLOW_VALIDATION_FAILED
+    assert invalid.events[0].message.startswith("Spec validation failed: spec.workflowRef.")
+
+
+def test_a_january_workflowexecution_keeps_the_january_events() -> None:
+    raw = make_wfe_raw()
+    run = build_pipelinerun(parse_wfe(raw), CONFIG, now=NOW)
+    run["metadata"].update({"uid": "run-uid", "creationTimestamp": "2025-06-01T10:01:00Z"})
+    raw["metadata"]["annotations"] = record_of_run(run).annotation()
+    decision = decide(raw, Observation(create=Created(run)), CONFIG, NOW)
+    assert [e.reason for e in decision.events] == [EventReason.PIPELINE_RUN_CREATED]
+    refused = make_wfe_raw()
+    refused["spec"]["workflowRef"]["executionEngine"] = "ansible"
+    failed = decide(refused, Observation(run=None), CONFIG, NOW)
+    assert [e.reason for e in failed.events] == [EventReason.WORKFLOW_FAILED]
+
+
+def test_a_catalog_snapshot_waiting_out_a_cooldown_says_cooldown_active() -> None:
+    holder = make_wfe_raw(
+        name="holder", uid="holder-uid", phase="Completed",
+        status={"completionTime": "2025-06-01T10:01:00Z"},
+    )  # fmt: skip
+    run = build_pipelinerun(parse_wfe(holder), CONFIG, now=NOW)
+    run["metadata"].update(
+        {
+            "uid": "run-uid",
+            "resourceVersion": "5",
+            "annotations": {
+                **run["metadata"]["annotations"],
+                "kubernaut.ai/workflow-execution-uid": "holder-uid",
+            },
+        }
+    )
+    decision = decide(catalog_wfe(), Observation(run=run, holder=holder), CONFIG, NOW)
+    assert decision.status is not None
+    assert decision.status.phase == Phase.PENDING
+    (event,) = [e for e in decision.events if e.reason == EventReason.COOLDOWN_ACTIVE]
+    # NOW is 10:02:00; the holder completed at 10:01:00 with the default cooldown of 5m.
+    assert event.message == (
+        "Execution deferred: cooldown active for default/deployment/nginx (remaining: 4m0s)"
+    )

@@ -173,7 +173,10 @@ def _assert_failed_naming(decision: Decision, raw: dict[str, Any], *named: str) 
         assert text in details.message
         assert text in details.natural_language_summary
     assert f"namespace {NS}" in details.message
-    assert [e.reason for e in decision.events] == [EventReason.WORKFLOW_FAILED]
+    assert [e.reason for e in decision.events] == [
+        EventReason.WORKFLOW_FAILED,
+        EventReason.PHASE_TRANSITION,
+    ]
     assert "ConfigurationError" in decision.events[0].message
     wfe = parse_wfe({**raw, "status": status.to_api()})
     owed = [due.event_type for due in undelivered_audit_events(wfe)]

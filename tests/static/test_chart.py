@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from kubernaut_wfe.core.config import load_config
+from kubernaut_wfe.core.config_keys import KEY_SPELLINGS
 
 from .conftest import CHART_DIR, REPO_ROOT, Documents, Render, find  # noqa: TID252
 
@@ -66,34 +67,43 @@ BAD_VALUES = [
         {"leaderElection": {"enabled": True}, "strategy": {"type": "Blue"}},
         "/strategy/type",
     ),
-    ("cooldown not a duration", _bad("config.execution.cooldown_period", "soon"), "cooldown"),
-    ("batch size over the API's limit", _bad("config.audit.batch_size", 1001), "batch_size"),
-    ("buffer size as text", _bad("config.audit.buffer_size", "many"), "buffer_size"),
+    ("cooldown not a duration", _bad("config.execution.cooldownPeriod", "soon"), "cooldown"),
+    (
+        "batch size over the API's limit",
+        _bad("config.datastorage.buffer.batchSize", 1001),
+        "batchSize",
+    ),
+    ("buffer size as text", _bad("config.datastorage.buffer.bufferSize", "many"), "bufferSize"),
     ("flag as text", _bad("leaderElection.enabled", "yes"), "/leaderElection/enabled"),
-    ("url without scheme", _bad("config.audit.datastorage_url", "datastorage:8080"), "url"),
+    ("url without scheme", _bad("config.datastorage.url", "datastorage:8080"), "url"),
     ("bad digest", _bad("image.digest", "sha256:abc"), "/image/digest"),
     ("bad pull policy", _bad("image.pullPolicy", "Sometimes"), "pullPolicy"),
     ("bad namespace", _bad("config.execution.namespace", "Team_A"), "namespace"),
-    ("bad bind address", _bad("config.controller.metrics_addr", "9090"), "metrics_addr"),
+    ("bad bind address", _bad("config.controller.metricsAddr", "9090"), "metricsAddr"),
     ("audit service flag as number", _bad("auditService.enabled", 1), "auditService"),
     ("unknown resource", _bad("resources.requests.gpu", 1), "gpu"),
     ("namespaces not a list", _bad("config.controller.namespaces", "team-a"), "namespaces"),
     (
         "bad lease namespace",
-        _bad("config.controller.leader_election_namespace", "Lease_NS"),
-        "leader_election_namespace",
+        _bad("config.controller.leaderElectionNamespace", "Lease_NS"),
+        "leaderElectionNamespace",
     ),
     (
         "lease duration not a duration",
-        _bad("config.controller.leader_election_lease_duration", "soon"),
-        "leader_election_lease_duration",
+        _bad("config.controller.leaderElectionLeaseDuration", "soon"),
+        "leaderElectionLeaseDuration",
     ),
     (
         "retry period without unit",
-        _bad("config.controller.leader_election_retry_period", 2),
-        "leader_election_retry_period",
+        _bad("config.controller.leaderElectionRetryPeriod", 2),
+        "leaderElectionRetryPeriod",
     ),
-    ("watch timeout not a duration", _bad("config.controller.watch_timeout", "5d"), "watch"),
+    ("watch timeout not a duration", _bad("config.controller.watchTimeout", "5d"), "watch"),
+    ("snake_case key", _bad("config.execution.cooldown_period", "5m"), "cooldown_period"),
+    ("negative max retries", _bad("config.datastorage.buffer.maxRetries", -1), "maxRetries"),
+    ("unknown log level", _bad("config.logging.level", "verbose"), "level"),
+    ("unknown log format", _bad("config.logging.format", "xml"), "format"),
+    ("health URL without scheme", _bad("config.datastorage.healthUrl", "ds:8081"), "healthUrl"),
 ]
 
 
@@ -123,7 +133,7 @@ def test_standbys_and_rolling_updates_come_with_leader_election(render: Render) 
     assert deployment["spec"]["replicas"] == 2
     assert deployment["spec"]["strategy"] == {"type": "RollingUpdate"}
     config = _config(render(values))
-    assert config["controller"]["leader_election"] is True
+    assert config["controller"]["leaderElection"] is True
 
 
 def _config(documents: Documents) -> dict[str, Any]:
@@ -137,6 +147,36 @@ def test_the_default_config_is_the_controllers_default(render: Render) -> None:
     assert load_config(text) == load_config(None)
 
 
+def test_the_config_file_is_in_the_platforms_spelling(render: Render) -> None:
+    rendered = _config(render(None))
+    written = _leaves(rendered)
+    assert written <= {entry.platform for entry in KEY_SPELLINGS}
+    assert "datastorage.buffer.maxRetries" in written
+
+
+def _leaves(tree: dict[str, Any], prefix: str = "") -> set[str]:
+    leaves: set[str] = set()
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            leaves |= _leaves(value, f"{prefix}{key}.")
+        else:
+            leaves.add(f"{prefix}{key}")
+    return leaves
+
+
+def _rolling_checksum(documents: Documents) -> str:
+    deployment = find(documents, "Deployment", "kubernaut-wfe-controller")
+    checksum: str = deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+    return checksum
+
+
+def test_only_a_change_the_controller_cannot_apply_rolls_the_pods(render: Render) -> None:
+    default = _rolling_checksum(render(None))
+    assert _rolling_checksum(render(_bad("config.logging.level", "DEBUG"))) == default
+    assert _rolling_checksum(render(_bad("config.logging.format", "console"))) != default
+    assert _rolling_checksum(render(_bad("config.execution.cooldownPeriod", "1m"))) != default
+
+
 def test_the_full_config_reaches_the_controller(
     render: Render, full_values: dict[str, Any]
 ) -> None:
@@ -148,6 +188,14 @@ def test_the_full_config_reaches_the_controller(
     assert config.execution.cooldown_period.total_seconds() == 120
     assert config.audit.ca_file == "/var/run/kubernaut/ca/ca.crt"
     assert config.audit.token_file == "/var/run/kubernaut/token/token"
+    assert config.audit.datastorage_health_url == (
+        "https://datastorage.kubernaut-system.svc:8081/readyz"
+    )
+    assert config.audit.require_datastorage_for_readiness is True
+    assert (config.audit.buffer_size, config.audit.batch_size) == (20000, 500)
+    assert config.audit.max_retries == 5
+    assert config.audit.datastorage_contract == "2026-01"
+    assert (config.logging.level, config.logging.format) == ("DEBUG", "text")
     assert config.controller.leader_election is True
     assert config.controller.leader_election_namespace == "kubernaut-leases"
     assert config.controller.leader_election_lease_duration.total_seconds() == 30
@@ -170,11 +218,11 @@ def test_the_full_config_reaches_the_controller(
 def test_the_lease_is_granted_where_the_controller_looks_for_it(
     render: Render, namespace: str, lease_namespace: str
 ) -> None:
-    documents = render(_bad("config.controller.leader_election_namespace", namespace))
+    documents = render(_bad("config.controller.leaderElectionNamespace", namespace))
     for kind in ("Role", "RoleBinding"):
         grant = find(documents, kind, "kubernaut-wfe-leader-election")
         assert grant["metadata"]["namespace"] == lease_namespace
-    configured = _config(documents)["controller"].get("leader_election_namespace")
+    configured = _config(documents)["controller"].get("leaderElectionNamespace")
     assert configured == (namespace or None)
 
 

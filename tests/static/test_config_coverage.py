@@ -1,5 +1,7 @@
-"""Every configuration key of the controller (spec §6) is settable from the chart, shown in
-deploy/'s ConfigMap and documented in docs/deployment.md; every flag of `run` sets one."""
+"""Every configuration key of the controller (spec §6) is in the mapping table of the two
+spellings (`core.config_keys`), settable from the chart and shown in deploy/'s ConfigMap in the
+platform's spelling, and documented in docs/deployment.md with both spellings; every flag of
+`run` sets one."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import yaml
 
 from kubernaut_wfe.commands import run
 from kubernaut_wfe.core.config import ControllerConfig
+from kubernaut_wfe.core.config_keys import KEY_SPELLINGS, UNSUPPORTED_PLATFORM_KEYS, platform_key
 
 from .conftest import CHART_DIR, REPO_ROOT, Documents, find  # noqa: TID252
 
@@ -23,18 +26,45 @@ NOT_IN_CONFIG_FILE = {
     "audit.deletion_delivery_timeout",
 }
 """Tuning knobs outside spec §6: they keep their defaults in the shipped files."""
-FLAGS_OUTSIDE_THE_CONFIG = {"help", "kubeconfig", "config", "log_format"}
-"""Where the settings are and how to log (before they are read); every other flag sets a key."""
-UNSET_BY_DEFAULT = {"audit.ca_file", "audit.token_file", "controller.leader_election_namespace"}
+FLAGS_OUTSIDE_THE_CONFIG = {"help", "kubeconfig", "config"}
+"""Where the settings are; every other flag sets a key."""
+UNSET_BY_DEFAULT = {
+    "audit.ca_file",
+    "audit.token_file",
+    "audit.datastorage_health_url",
+    "controller.leader_election_namespace",
+}
 """Optional keys: deploy/ leaves them out (a comment there shows them)."""
+DOCUMENTATION = REPO_ROOT / "docs" / "deployment.md"
 
 
 def _model_keys() -> set[str]:
-    return _keys(ControllerConfig().model_dump())
+    dumped = ControllerConfig().model_dump()
+    return {f"{section}.{key}" for section, keys in dumped.items() for key in keys}
 
 
-def _keys(tree: dict[str, Any]) -> set[str]:
-    return {f"{section}.{key}" for section, keys in tree.items() for key in keys}
+def _platform(keys: set[str]) -> set[str]:
+    return {platform_key(key) for key in keys}
+
+
+def _leaves(tree: dict[str, Any], prefix: str = "") -> set[str]:
+    leaves: set[str] = set()
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            leaves |= _leaves(value, f"{prefix}{key}.")
+        else:
+            leaves.add(f"{prefix}{key}")
+    return leaves
+
+
+def test_the_mapping_table_has_every_key_of_the_model_once() -> None:
+    ours = [entry.ours for entry in KEY_SPELLINGS]
+    platforms = [entry.platform for entry in KEY_SPELLINGS]
+    assert sorted(ours) == sorted(_model_keys())
+    assert len(set(platforms)) == len(platforms)
+    assert not set(platforms) & (
+        set(ours) - {e.ours for e in KEY_SPELLINGS if e.ours == e.platform}
+    )
 
 
 def test_the_model_has_the_spec_sections() -> None:
@@ -42,6 +72,8 @@ def test_the_model_has_the_spec_sections() -> None:
     assert "execution.cooldown_period" in keys
     assert "controller.health_probe_addr" in keys
     assert "controller.leader_election_lease_duration" in keys
+    assert "audit.max_retries" in keys
+    assert "logging.level" in keys
 
 
 def test_every_flag_sets_a_key() -> None:
@@ -54,18 +86,24 @@ def test_every_flag_sets_a_key() -> None:
     assert set(keys) <= _model_keys()
 
 
-def test_the_chart_exposes_every_key() -> None:
+def test_the_chart_exposes_every_key_in_the_platforms_spelling() -> None:
     values = yaml.safe_load((CHART_DIR / "values.yaml").read_text(encoding="utf-8"))
-    assert _keys(values["config"]) == _model_keys() - CHART_ONLY_ELSEWHERE - NOT_IN_CONFIG_FILE
+    expected = _model_keys() - CHART_ONLY_ELSEWHERE - NOT_IN_CONFIG_FILE
+    assert _leaves(values["config"]) == _platform(expected)
 
 
-def test_deploy_shows_every_key(kustomized: Documents) -> None:
+def test_deploy_shows_every_key_in_the_platforms_spelling(kustomized: Documents) -> None:
     text = find(kustomized, "ConfigMap", "kubernaut-wfe-config")["data"]["config.yaml"]
-    shown = _keys(yaml.safe_load(text))
-    assert shown == _model_keys() - NOT_IN_CONFIG_FILE - UNSET_BY_DEFAULT
+    shown = _leaves(yaml.safe_load(text))
+    assert shown == _platform(_model_keys() - NOT_IN_CONFIG_FILE - UNSET_BY_DEFAULT)
 
 
-@pytest.mark.parametrize("key", sorted(_model_keys() - NOT_IN_CONFIG_FILE))
-def test_the_key_is_documented(key: str) -> None:
-    documentation = (REPO_ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
-    assert f"`{key}`" in documentation
+@pytest.mark.parametrize("entry", KEY_SPELLINGS, ids=lambda entry: entry.ours)
+def test_the_key_is_documented_in_both_spellings(entry: Any) -> None:
+    documentation = DOCUMENTATION.read_text(encoding="utf-8")
+    assert f"| `{entry.ours}` | `{entry.platform}` |" in documentation
+
+
+@pytest.mark.parametrize("key", sorted(UNSUPPORTED_PLATFORM_KEYS))
+def test_the_unsupported_platform_key_is_documented(key: str) -> None:
+    assert f"| `{key}` |" in DOCUMENTATION.read_text(encoding="utf-8")

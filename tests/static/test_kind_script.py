@@ -236,7 +236,7 @@ def test_the_image_is_built_loaded_and_installed_by_the_chart(full_run: Rehearsa
         "image.tag=e2e",
         "image.pullPolicy=Never",
         "auditService.enabled=true",
-        "config.execution.cooldown_period=10s",
+        "config.execution.cooldownPeriod=10s",
     } <= settings
 
 

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import yaml
+
+from kubernaut_wfe.core.config import ControllerConfig, load_config
 
 from .conftest import Documents, Render, find  # noqa: TID252
 
@@ -74,23 +75,18 @@ def test_the_cluster_role_is_exactly_the_spec(sources: dict[str, Documents], sou
     assert expand(role["rules"]) == SPEC_CLUSTER_RULES
 
 
-def _configured(documents: Documents) -> dict[str, Any]:
-    text = find(documents, "ConfigMap", "kubernaut-wfe-config")["data"]["config.yaml"]
-    config: dict[str, Any] = yaml.safe_load(text)
-    return config
+def _configured(documents: Documents) -> ControllerConfig:
+    """The controller's configuration as it reads the ConfigMap (in either spelling)."""
+    return load_config(find(documents, "ConfigMap", "kubernaut-wfe-config")["data"]["config.yaml"])
 
 
 def _lease_namespace(documents: Documents) -> str:
     """The configured namespace of the Lease, else the controller's own."""
-    configured: str = _configured(documents)["controller"].get(
-        "leader_election_namespace", "kubernaut-system"
-    )
-    return configured
+    return _configured(documents).controller.leader_election_namespace or "kubernaut-system"
 
 
 def _execution_namespace(documents: Documents) -> str:
-    configured: str = _configured(documents)["execution"]["namespace"]
-    return configured
+    return _configured(documents).execution.namespace
 
 
 @pytest.mark.parametrize("source", ["chart", "chart-full", "deploy"])

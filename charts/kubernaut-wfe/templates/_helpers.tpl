@@ -67,23 +67,32 @@ app.kubernetes.io/component: audit-service
 {{- if .Values.auditService.enabled }}
 {{- printf "http://%s.%s.svc:8080" (include "kubernaut-wfe.auditServiceName" .) .Release.Namespace }}
 {{- else }}
-{{- .Values.config.audit.datastorage_url }}
+{{- .Values.config.datastorage.url }}
 {{- end }}
 {{- end }}
 
-{{/* The controller's configuration file. */}}
+{{/* The controller's configuration file, in the platform's spelling (empty optional values left out). */}}
 {{- define "kubernaut-wfe.config" -}}
-{{- $audit := omit .Values.config.audit "ca_file" "token_file" "datastorage_url" }}
-{{- $_ := set $audit "datastorage_url" (include "kubernaut-wfe.datastorageUrl" .) }}
-{{- if .Values.config.audit.ca_file }}{{ $_ := set $audit "ca_file" .Values.config.audit.ca_file }}{{ end }}
-{{- if .Values.config.audit.token_file }}{{ $_ := set $audit "token_file" .Values.config.audit.token_file }}{{ end }}
-{{- $controller := omit .Values.config.controller "leader_election_namespace" }}
-{{- $_ := set $controller "leader_election" .Values.leaderElection.enabled }}
-{{- with .Values.config.controller.leader_election_namespace }}{{ $_ := set $controller "leader_election_namespace" . }}{{ end }}
-{{- dict "execution" .Values.config.execution "audit" $audit "controller" $controller | toYaml }}
+{{- $datastorage := omit .Values.config.datastorage "url" "healthUrl" "caFile" "tokenFile" }}
+{{- $_ := set $datastorage "url" (include "kubernaut-wfe.datastorageUrl" .) }}
+{{- range $key := list "healthUrl" "caFile" "tokenFile" }}
+{{- with get $.Values.config.datastorage $key }}{{ $_ := set $datastorage $key . }}{{ end }}
+{{- end }}
+{{- $controller := omit .Values.config.controller "leaderElectionNamespace" }}
+{{- $_ := set $controller "leaderElection" .Values.leaderElection.enabled }}
+{{- with .Values.config.controller.leaderElectionNamespace }}{{ $_ := set $controller "leaderElectionNamespace" . }}{{ end }}
+{{- dict "execution" .Values.config.execution "datastorage" $datastorage "controller" $controller "logging" .Values.config.logging | toYaml }}
+{{- end }}
+
+{{/* The checksum that rolls the pods: of the configuration without logging.level, which the
+running controller applies without a restart. */}}
+{{- define "kubernaut-wfe.configChecksum" -}}
+{{- $config := include "kubernaut-wfe.config" . | fromYaml }}
+{{- $_ := set $config "logging" (omit (get $config "logging" | default dict) "level") }}
+{{- toYaml $config | sha256sum }}
 {{- end }}
 
 {{/* The Lease's namespace: the configured one, else the release namespace (the controller's own). */}}
 {{- define "kubernaut-wfe.leaseNamespace" -}}
-{{- default .Release.Namespace .Values.config.controller.leader_election_namespace }}
+{{- default .Release.Namespace .Values.config.controller.leaderElectionNamespace }}
 {{- end }}

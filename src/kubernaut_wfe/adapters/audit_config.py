@@ -23,6 +23,9 @@ class AuditDeliveryConfig:
     """Cap of the retry delay (seconds), Retry-After included."""
     backoff_multiplier: float = 2.0
     """Growth of the retry delay from one failure to the next."""
+    max_retries: int = 3
+    """Retries of a failed batch in a row before it goes to the back of the queue (it is tried
+    again later: no event is dropped), so other batches are not held behind it."""
     max_event_age: timedelta = timedelta(days=7)
     """DataStorage rejects older events; they are rejected here without sending."""
     stop_timeout: float = 10.0
@@ -39,6 +42,8 @@ class AuditDeliveryConfig:
             raise ValueError("backoff delays must satisfy 0 < initial_backoff <= max_backoff")
         if self.backoff_multiplier < 1:
             raise ValueError("backoff_multiplier must be >= 1")
+        if self.max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
 
 
 def backoff_delay(attempt: int, config: AuditDeliveryConfig, rng: Callable[[], float]) -> float:

@@ -1,7 +1,8 @@
 """Delivers audit events to DataStorage: nothing lost, nothing duplicated, nothing blocked.
 
 The reconcile loop hands due events to `submit` (never blocking, never failing the reconcile);
-a background task sends them in batches, retries transient failures forever with backoff, asks
+a background task sends them in batches, retries transient failures with backoff (a batch
+`max_retries` times in a row, then it goes to the back of the queue: never dropped), asks
 the query API before re-sending anything that may already be stored, isolates events the server
 rejects by bisecting the batch, and reports each event's outcome back through `take_outcomes`.
 It never writes the WorkflowExecution: the reconcile loop records the outcomes in its status.
@@ -83,6 +84,8 @@ class AuditDelivery:
         self._forgotten: set[str] = set()
         """WFEs gone while events of theirs were pending: nobody reads those events' outcomes."""
         self._resolved: OrderedDict[tuple[str, AuditEventType], str | None] = OrderedDict()
+        self._failures = 0
+        """Failed attempts in a row, whatever the batch: the backoff grows through an outage."""
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
@@ -178,13 +181,15 @@ class AuditDelivery:
         return [self._queue.popleft() for _ in range(size)]
 
     async def _deliver(self, batch: list[_Item]) -> None:
-        """Resolve every item of `batch`: acknowledged or rejected, retrying as long as needed."""
-        failures = 0
+        """Resolve every item of `batch` (acknowledged or rejected), retrying it `max_retries`
+        times in a row; then what is left goes to the back of the queue, never dropped."""
+        attempts = 0
         while unresolved := [item for item in batch if not item.resolved]:
             try:
                 await self._query_doubtful(unresolved)
                 self._expire([item for item in unresolved if not item.resolved])
                 await self._post([item for item in unresolved if not item.resolved])
+                self._failures = 0
                 return
             except AuditAmbiguous as error:
                 for item in unresolved:
@@ -202,13 +207,27 @@ class AuditDelivery:
                     item.needs_query = not item.resolved
                 retry_after = None
                 logger.exception("audit delivery failed unexpectedly, will query and retry")
-            failures += 1
+            attempts += 1
+            self._failures += 1
             still = [item for item in batch if not item.resolved]
             self._metrics.count(AuditResult.RETRIED, len(still))
-            delay = backoff_delay(failures, self._config, self._rng)
+            exhausted = attempts > self._config.max_retries
+            others_waiting = bool(self._queue)
+            if exhausted:
+                logger.warning(
+                    "audit batch failed %d times in a row; %d events go back to the queue",
+                    attempts,
+                    len(still),
+                )
+                self._queue.extend(still)
+                if others_waiting:
+                    return
+            delay = backoff_delay(self._failures, self._config, self._rng)
             if retry_after is not None:
                 delay = max(delay, min(retry_after, self._config.max_backoff))
             await self._pause(delay)
+            if exhausted:
+                return
 
     async def _query_doubtful(self, items: list[_Item]) -> None:
         doubtful = [item for item in items if item.needs_query]

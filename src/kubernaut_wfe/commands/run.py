@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kubernaut_wfe.core.config import ControllerConfig
+    from collections.abc import Mapping
+
+    from kubernaut_wfe.controller.operator import Controller
+    from kubernaut_wfe.core.config import ControllerConfig, KeyNames, LoadedConfig
 
 HELP = "Run the WorkflowExecution controller."
 
@@ -68,7 +71,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="watch WorkflowExecutions in this namespace (repeatable; default: all)",
     )
     parser.add_argument(
-        "--log-format", choices=("json", "text"), default="json", help="log line format"
+        "--log-format", choices=("json", "text"), help="log line format (json; text: key=value)"
     )
 
 
@@ -88,6 +91,7 @@ def overrides(args: argparse.Namespace) -> dict[str, str | bool | list[str] | No
         "controller.leader_election_retry_period": args.leader_elect_retry_period,
         "controller.watch_timeout": args.watch_timeout,
         "controller.namespaces": args.namespaces,
+        "logging.format": args.log_format,
     }
 
 
@@ -95,13 +99,14 @@ def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT; 0 on a clean stop, 2 on bad configuration, 1 on start-up."""
     import asyncio
 
-    from kubernaut_wfe.core.config import ConfigError, load_config
+    from kubernaut_wfe.core.config import ConfigError, read_config
 
     try:
         text = args.config.read_text(encoding="utf-8") if args.config else None
-        config = load_config(text, overrides(args))
-        _check_bind_addresses(config)
-        _check_credentials(config.audit.token_file, config.audit.ca_file)
+        loaded = read_config(text, overrides(args))
+        config = loaded.config
+        _check_bind_addresses(config, loaded.names)
+        _check_credentials(config, loaded.names)
     except OSError as error:
         return _fail(f"cannot read {args.config}: {error.strerror or error}")
     except UnicodeDecodeError:
@@ -127,10 +132,11 @@ def run(args: argparse.Namespace) -> int:
     from kubernaut_wfe.controller.logs import configure_logging
     from kubernaut_wfe.controller.operator import Controller
 
-    configure_logging(args.log_format)
+    configure_logging(config.logging.format, config.logging.level)
+    _log_effective_configuration(args.config, loaded)
     controller = Controller(config, connection)
     try:
-        asyncio.run(controller.run())
+        asyncio.run(_serve(controller, args.config, text or "", overrides(args)))
     except CrdCheckError as error:
         print(f"kubernaut-wfe run: {error}", file=sys.stderr)
         return EXIT_STARTUP
@@ -140,6 +146,43 @@ def run(args: argparse.Namespace) -> int:
         print(f"kubernaut-wfe run: lost leadership: {error}", file=sys.stderr)
         return EXIT_LEADER_LOST
     return 0
+
+
+async def _serve(
+    controller: Controller, config_file: Path | None, text: str, flags: Mapping[str, object]
+) -> None:
+    """Run the controller; with a config file (read as `text`), re-read it while running."""
+    from kubernaut_wfe.controller.config_watch import ConfigFileWatcher
+    from kubernaut_wfe.controller.logs import set_log_level
+
+    watcher = None
+    if config_file is not None:
+        watcher = ConfigFileWatcher(
+            config_file, flags, controller.config, text, apply_level=set_log_level
+        )
+        watcher.start()
+    try:
+        await controller.run()
+    finally:
+        if watcher is not None:
+            await watcher.stop()
+
+
+def _log_effective_configuration(config_file: Path | None, loaded: LoadedConfig) -> None:
+    """One line with every setting in effect (file paths, never a secret's content), and the
+    file's values the flags replaced."""
+    import structlog
+
+    from kubernaut_wfe.core.config import effective_settings, shown_value
+
+    structlog.get_logger("kubernaut_wfe.config").info(
+        "effective configuration",
+        config_file=str(config_file) if config_file else None,
+        settings=effective_settings(loaded.config),
+        replaced_by_flags={
+            key: shown_value(key, value) for key, value in loaded.replaced_by_flags.items()
+        },
+    )
 
 
 def _fail(*lines: str, code: int = EXIT_CONFIG) -> int:
@@ -156,7 +199,7 @@ def _one_line(text: str) -> str:
     return words[: MAX_MESSAGE_LINE - 3] + "..."
 
 
-def _check_credentials(token_file: str | None, ca_file: str | None) -> None:
+def _check_credentials(config: ControllerConfig, names: KeyNames) -> None:
     """Fail at start-up, naming the setting, when a file the controller will read is not there
     or cannot be used (it is read again when it changes, so a rotated file is picked up later)."""
     import ssl
@@ -164,8 +207,8 @@ def _check_credentials(token_file: str | None, ca_file: str | None) -> None:
     from kubernaut_wfe.datastorage.credentials import CaBundle, FileToken
 
     files: tuple[tuple[str, str | None, type[FileToken | CaBundle]], ...] = (
-        ("audit.token_file", token_file, FileToken),
-        ("audit.ca_file", ca_file, CaBundle),
+        (names("audit.token_file"), config.audit.token_file, FileToken),
+        (names("audit.ca_file"), config.audit.ca_file, CaBundle),
     )
     for key, path, kind in files:
         if path is None:
@@ -181,13 +224,13 @@ def _check_credentials(token_file: str | None, ca_file: str | None) -> None:
             raise ValueError(f"{key}: {path} is not UTF-8 text") from None
 
 
-def _check_bind_addresses(config: ControllerConfig) -> None:
+def _check_bind_addresses(config: ControllerConfig, names: KeyNames) -> None:
     """Each probe address well formed and free to listen on, an error naming its setting."""
     from kubernaut_wfe.controller.health import parse_bind_address
 
     for key, address in (
-        ("controller.metrics_addr", config.controller.metrics_addr),
-        ("controller.health_probe_addr", config.controller.health_probe_addr),
+        (names("controller.metrics_addr"), config.controller.metrics_addr),
+        (names("controller.health_probe_addr"), config.controller.health_probe_addr),
     ):
         try:
             host, port = parse_bind_address(address)

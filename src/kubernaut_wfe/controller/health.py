@@ -3,7 +3,8 @@ what the probes judge.
 
 The probes answer 200 or 503 with a JSON body: `{"status": "ok"|"failed", "reason": ...,
 "checks": {...}}`. `/healthz` judges an event-loop heartbeat and a watch monitor; `/readyz`
-leadership, refused permissions, the watches and the Tekton CRDs.
+leadership, refused permissions, the watches and the Tekton CRDs (and DataStorage when it is
+configured to: `audit.require_datastorage_for_readiness`).
 
 kopf's watch streams offer no hook to observe them, so the monitor keeps its own watch on the
 WorkflowExecution resource, through the controller's API client (the same connection as kopf's)
@@ -34,6 +35,7 @@ from kubernaut_wfe.adapters.kube import (
     KubeClient,
 )
 from kubernaut_wfe.constants import PIPELINERUN_PLURAL, TASKRUN_PLURAL, TEKTON_GROUP
+from kubernaut_wfe.core.config import without_user_info
 from kubernaut_wfe.core.engines import RUNNABLE_ENGINES
 from kubernaut_wfe.httplog import quiet_client_faults
 
@@ -124,10 +126,15 @@ class HttpEndpoints:
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _healthz(self, _: web.Request) -> web.Response:
-        return self._alive().response()
+        return _answer("/healthz", self._alive())
 
     async def _readyz(self, _: web.Request) -> web.Response:
-        return (await self._ready()).response()
+        return _answer("/readyz", await self._ready())
+
+
+def _answer(path: str, report: ProbeReport) -> web.Response:
+    logger.debug("probe answered", path=path, problem=report.problem, checks=dict(report.checks))
+    return report.response()
 
 
 HEARTBEAT_INTERVAL = 1.0
@@ -268,16 +275,44 @@ def liveness_report(heartbeat: LoopHeartbeat, monitor: WatchMonitor | None) -> P
     return ProbeReport("; ".join(failing) or None, checks)
 
 
+REACHABLE = "reachable"
+"""The state of a DataStorage that answered its readiness probe."""
+
+
+@dataclass(frozen=True)
+class DataStorageProbe:
+    """What a readiness probe of DataStorage found."""
+
+    url: str
+    """The URL probed (without user information)."""
+    state: str
+    """`reachable`, or why not."""
+
+    @property
+    def reachable(self) -> bool:
+        return self.state == REACHABLE
+
+
 async def readiness_report(
-    *, leader: str, watching: bool, kube: KubeClient | None, datastorage: str
+    *,
+    leader: str,
+    watching: bool,
+    kube: KubeClient | None,
+    datastorage: DataStorageProbe,
+    require_datastorage: bool = False,
 ) -> ProbeReport:
     """Ready when leading (or without election), no permission the controller needed was
     refused (see `adapters.permissions`), watching, and the Tekton CRDs are installed. `engines`
     lists the execution engines WFEs can use.
 
-    `leader` is `disabled`, `leading` or `standby`; `datastorage` is only reported.
+    `leader` is `disabled`, `leading` or `standby`; `datastorage` is only reported, unless
+    `require_datastorage` (`audit.require_datastorage_for_readiness`) makes it a condition.
     """
-    checks: dict[str, Any] = {"datastorage": datastorage, "leader": leader}
+    checks: dict[str, Any] = {
+        "datastorage": datastorage.state,
+        "datastorage_url": datastorage.url,
+        "leader": leader,
+    }
     if leader == "standby":
         return ProbeReport("this instance does not hold the leader lease", checks)
     if kube is not None and (missing := await kube.missing_permissions()):
@@ -294,25 +329,38 @@ async def readiness_report(
             return ProbeReport(f"the Tekton CRD {name} is not installed", checks)
     checks["tekton"] = "ok"
     checks["engines"] = sorted(engine.value for engine in RUNNABLE_ENGINES)
+    if require_datastorage and not datastorage.reachable:
+        return ProbeReport(
+            f"DataStorage at {datastorage.url} is not ready: {datastorage.state}", checks
+        )
     return ProbeReport(None, checks)
 
 
-async def datastorage_state(http: httpx.AsyncClient | None, base_url: str) -> str:
-    """`reachable` (200 with DataStorage's `{"status": "healthy"}`), `unreachable: <error>`,
-    `HTTP <status>`, or what else answered (a proxy's HTML page is not DataStorage)."""
+async def datastorage_state(
+    http: httpx.AsyncClient | None, base_url: str, health_url: str | None = None
+) -> DataStorageProbe:
+    """Probe DataStorage at `health_url`: any 2xx is `reachable`; without one, at
+    `<base_url>/health`: `reachable` only with DataStorage's `{"status": "healthy"}` (a proxy's
+    HTML page is not DataStorage). Otherwise `unreachable: <error>`, `HTTP <status>`, or what
+    else answered."""
+    url = health_url or base_url.rstrip("/") + "/health"
+    shown = without_user_info(url)
     if http is None:
-        return "unknown"
+        return DataStorageProbe(shown, "unknown")
     try:
-        response = await http.get(base_url.rstrip("/") + "/health")
+        response = await http.get(url)
     except httpx.HTTPError as error:
-        return f"unreachable: {type(error).__name__}"
+        return DataStorageProbe(shown, f"unreachable: {type(error).__name__}")
+    if health_url is not None:
+        state = REACHABLE if response.is_success else f"HTTP {response.status_code}"
+        return DataStorageProbe(shown, state)
     if response.status_code != 200:
-        return f"HTTP {response.status_code}"
+        return DataStorageProbe(shown, f"HTTP {response.status_code}")
     try:
         healthy = response.json().get("status") == "healthy"
     except (ValueError, AttributeError):
         healthy = False
     if not healthy:
         kind = response.headers.get("content-type", "no content type").split(";")[0]
-        return f"answers, but not as DataStorage's /health does ({kind})"
-    return "reachable"
+        return DataStorageProbe(shown, f"answers, but not as DataStorage's /health does ({kind})")
+    return DataStorageProbe(shown, REACHABLE)

@@ -9,11 +9,22 @@ from typing import Any
 
 import structlog
 
+from kubernaut_wfe.core.config import LogFormat, LogLevel
+
 QUIET_LOGGERS = ("httpx", "httpcore", "aiohttp.access", "kopf.objects")
 """Per-request and per-handler chatter; their warnings and errors still show."""
 
+PYTHON_LEVELS = {
+    LogLevel.DEBUG: logging.DEBUG,
+    LogLevel.INFO: logging.INFO,
+    LogLevel.WARN: logging.WARNING,
+    LogLevel.ERROR: logging.ERROR,
+}
 
-def configure_logging(log_format: str = "json", level: int = logging.INFO) -> None:
+
+def configure_logging(
+    log_format: LogFormat = LogFormat.JSON, level: LogLevel = LogLevel.INFO
+) -> None:
     """Route structlog and stdlib logging to stderr in one format."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -23,7 +34,7 @@ def configure_logging(log_format: str = "json", level: int = logging.INFO) -> No
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer()
-        if log_format == "json"
+        if log_format is LogFormat.JSON
         else structlog.processors.LogfmtRenderer()
     )
     structlog.configure(
@@ -42,10 +53,16 @@ def configure_logging(log_format: str = "json", level: int = logging.INFO) -> No
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    logging.getLogger().handlers[:] = [handler]
+    set_log_level(level)
     # Python warnings (deprecations and the like) become log lines in the same format.
     logging.captureWarnings(True)
+
+
+def set_log_level(level: LogLevel) -> None:
+    """Log from `level` on; the quiet loggers from WARN on at least. Takes effect at once (the
+    loggers are checked on every call)."""
+    threshold = PYTHON_LEVELS[level]
+    logging.getLogger().setLevel(threshold)
     for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(max(threshold, logging.WARNING))

@@ -141,6 +141,7 @@ class Controller:
                 batch_size=audit.batch_size,
                 flush_interval=audit.flush_interval.total_seconds(),
                 buffer_size=max(audit.buffer_size, audit.batch_size),
+                max_retries=audit.max_retries,
                 stop_timeout=audit.shutdown_flush_timeout.total_seconds(),
             ),
             on_outcome=self.intake.on_audit_outcome,
@@ -298,13 +299,15 @@ class Controller:
         leader = "disabled"
         if self.leader_settings is not None:
             leader = self.leadership.state if self.leadership else "standby"
+        audit = self.config.audit
         return await readiness_report(
             leader=leader,
             watching=self.ready.is_set(),
             kube=self.kube,
             datastorage=await datastorage_state(
-                self._probe_http, self.config.audit.datastorage_url
+                self._probe_http, audit.datastorage_url, audit.datastorage_health_url
             ),
+            require_datastorage=audit.require_datastorage_for_readiness,
         )
 
 

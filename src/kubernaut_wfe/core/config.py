@@ -1,12 +1,19 @@
-"""The controller's configuration (spec §6): defaults, then a YAML file, then command-line flags."""
+"""The controller's configuration (spec §6): defaults, then a YAML file, then command-line flags.
+
+The file may be written in our spelling or the platform's (`core.config_keys`); both load into
+the one model here.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import (
@@ -19,6 +26,7 @@ from pydantic import (
 )
 
 from kubernaut_wfe.constants import DataStorageContract
+from kubernaut_wfe.core.config_keys import KEY_SPELLINGS, Translation, platform_key, translate
 from kubernaut_wfe.core.durations import DurationError, parse_cooldown, parse_duration
 from kubernaut_wfe.core.naming import is_namespace_name, is_object_name
 
@@ -180,6 +188,12 @@ class ExecutionSettings(_Section):
 class AuditSettings(_Section):
     datastorage_url: str = Field(default="http://datastorage-service:8080", pattern=r"^https?://")
     """Base URL of the DataStorage service."""
+    datastorage_health_url: str | None = Field(default=None, pattern=r"^https?://")
+    """URL readiness probes DataStorage at (any 2xx: reachable); unset: `<datastorage_url>/health`,
+    which must answer DataStorage's own `{"status": "healthy"}`."""
+    require_datastorage_for_readiness: bool = False
+    """Whether `/readyz` fails while DataStorage is unreachable (the platform's fail-closed gate);
+    reconciling never waits for DataStorage either way."""
     timeout: timedelta = timedelta(seconds=10)
     """Timeout of one request to DataStorage."""
     buffer_size: int = Field(default=50000, ge=1)
@@ -188,6 +202,9 @@ class AuditSettings(_Section):
     """Maximum events per batch request (the API accepts at most 1000)."""
     flush_interval: timedelta = timedelta(seconds=1)
     """How often the buffer is flushed."""
+    max_retries: int = Field(default=3, ge=0)
+    """Retries of a failed batch in a row; then it goes to the back of the queue and is tried
+    again later with backoff (never dropped), so other batches are not held behind it."""
     ca_file: str | None = None
     """CA bundle for TLS to DataStorage; re-read when it changes."""
     token_file: str | None = None
@@ -211,12 +228,14 @@ class AuditSettings(_Section):
         "timeout", "flush_interval", "shutdown_flush_timeout", "deletion_delivery_timeout"
     )(_positive)
 
-    _whole_sizes = field_validator("buffer_size", "batch_size", mode="before")(_not_a_boolean)
+    _whole_sizes = field_validator("buffer_size", "batch_size", "max_retries", mode="before")(
+        _not_a_boolean
+    )
 
-    @field_validator("datastorage_url")
+    @field_validator("datastorage_url", "datastorage_health_url")
     @classmethod
-    def _a_base_url(cls, value: str) -> str:
-        if (problem := base_url_problem(value)) is not None:
+    def _a_base_url(cls, value: str | None) -> str | None:
+        if value is not None and (problem := base_url_problem(value)) is not None:
             raise ValueError(problem)
         return value
 
@@ -301,6 +320,51 @@ class ControllerSettings(_Section):
         return tuple(_namespace_name(name) for name in value)
 
 
+class LogLevel(StrEnum):
+    """`logging.level`: the lowest level logged."""
+
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+class LogFormat(StrEnum):
+    """`logging.format` (and `--log-format`)."""
+
+    JSON = "json"
+    TEXT = "text"
+    """key=value lines; the platform calls it `console`."""
+
+
+_LEVEL_ALIASES = {"WARNING": LogLevel.WARN}
+_FORMAT_ALIASES = {"console": LogFormat.TEXT}
+
+
+class LoggingSettings(_Section):
+    level: LogLevel = LogLevel.INFO
+    """DEBUG, INFO, WARN (or WARNING) or ERROR, in any case; a change to the file applies at
+    once."""
+    format: LogFormat = LogFormat.JSON
+    """`json`, or `text` (the platform's `console`): key=value lines."""
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            upper = value.upper()
+            return _LEVEL_ALIASES.get(upper, upper)
+        return value
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _console_is_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            lower = value.lower()
+            return _FORMAT_ALIASES.get(lower, lower)
+        return value
+
+
 class ControllerConfig(_Section):
     """The whole configuration tree."""
 
@@ -310,40 +374,63 @@ class ControllerConfig(_Section):
     """Delivery of the audit trail to DataStorage."""
     controller: ControllerSettings = Field(default_factory=ControllerSettings)
     """Process-level settings."""
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    """The log's level and format."""
 
 
-def _merge_override(tree: dict[str, Any], dotted_key: str, value: Any) -> None:
-    node = tree
-    *sections, leaf = dotted_key.split(".")
-    for section in sections:
-        child = node.get(section)
-        if not isinstance(child, dict):
-            child = {}
-            node[section] = child
-        node = child
-    node[leaf] = value
+@dataclass(frozen=True)
+class KeyNames:
+    """How to name our keys to the user: as the file wrote them; a key it did not write in the
+    file's spelling (the platform's when it used any key only the platform spells so)."""
+
+    written: Mapping[str, str]
+    platform_spelling: bool
+
+    def __call__(self, ours: str) -> str:
+        if (written := self.written.get(ours)) is not None:
+            return written
+        return platform_key(ours) if self.platform_spelling else ours
 
 
-def _problems(error: ValidationError) -> list[str]:
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A configuration, how its file named its keys, and the file's values the flags replaced."""
+
+    config: ControllerConfig
+    names: KeyNames
+    replaced_by_flags: Mapping[str, Any]
+    """Our dotted key → the value the file gave it, for each key a flag set."""
+
+
+_ALL_KEYS = sorted((entry.ours for entry in KEY_SPELLINGS), key=len, reverse=True)
+_KEY_IN_TEXT = re.compile(r"(?<![\w.])(?:" + "|".join(map(re.escape, _ALL_KEYS)) + r")(?![\w.])")
+_URL_KEYS = frozenset({"audit.datastorage_url", "audit.datastorage_health_url"})
+
+
+def _problems(error: ValidationError, names: KeyNames) -> list[str]:
     lines = []
     for detail in error.errors():
-        location = ".".join(str(part) for part in detail["loc"]) or "<root>"
+        location = [str(part) for part in detail["loc"]]
+        if len(location) > 1:
+            location = [names(".".join(location[:2])), *location[2:]]
         message = detail["msg"].removeprefix("Value error, ")
         if detail["type"] == "extra_forbidden":
             message = "unknown setting"
-        lines.append(f"{location}: {message}")
+        message = _KEY_IN_TEXT.sub(lambda found: names(found.group(0)), message)
+        lines.append(f"{'.'.join(location) or '<root>'}: {message}")
     return lines
 
 
-def load_config(
+def read_config(
     yaml_text: str | None = None, overrides: Mapping[str, Any] | None = None
-) -> ControllerConfig:
-    """Build the configuration: defaults, then the YAML document, then flag `overrides`.
+) -> LoadedConfig:
+    """Build the configuration: defaults, then the YAML document (in either spelling), then
+    flag `overrides`.
 
-    `overrides` maps dotted keys (`execution.cooldown_period`) to values; `None` values mean the
-    flag was not given. Raises `ConfigError` naming every bad key.
+    `overrides` maps our dotted keys (`execution.cooldown_period`) to values; `None` values mean
+    the flag was not given. Raises `ConfigError` naming every bad key as the file wrote it.
     """
-    tree: dict[str, Any] = {}
+    translation = Translation()
     if yaml_text is not None and yaml_text.strip():
         try:
             loaded = yaml.safe_load(yaml_text)
@@ -351,11 +438,69 @@ def load_config(
             raise ConfigError([f"<config file>: not valid YAML: {error}"]) from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(["<config file>: must be a mapping of sections"])
-        tree = loaded or {}
+        translation = translate(loaded or {})
+    replaced: dict[str, Any] = {}
     for dotted_key, value in (overrides or {}).items():
-        if value is not None:
-            _merge_override(tree, dotted_key, value)
+        if value is None:
+            continue
+        section, leaf = dotted_key.split(".")
+        if leaf in translation.tree.get(section, {}):
+            replaced[dotted_key] = translation.tree[section][leaf]
+        translation.put(dotted_key, value)
+        translation.written[dotted_key] = dotted_key
+    names = KeyNames(translation.written, translation.platform_spelling)
     try:
-        return ControllerConfig.model_validate(tree)
+        config = ControllerConfig.model_validate(translation.tree)
     except ValidationError as error:
-        raise ConfigError(_problems(error)) from None
+        raise ConfigError(translation.problems + _problems(error, names)) from None
+    if translation.problems:
+        raise ConfigError(translation.problems)
+    return LoadedConfig(config, names, replaced)
+
+
+def load_config(
+    yaml_text: str | None = None, overrides: Mapping[str, Any] | None = None
+) -> ControllerConfig:
+    """The configuration of `read_config`."""
+    return read_config(yaml_text, overrides).config
+
+
+def effective_settings(config: ControllerConfig) -> dict[str, Any]:
+    """Every key (ours, dotted) with the value in effect, as text, numbers, booleans and lists for
+    a log line; a URL's user information is left out."""
+    settings: dict[str, Any] = {}
+    for entry in KEY_SPELLINGS:
+        section, leaf = entry.ours.split(".")
+        settings[entry.ours] = shown_value(entry.ours, getattr(getattr(config, section), leaf))
+    return settings
+
+
+SHOWN_TEXT_LIMIT = 200
+"""A value shown in a log line is cut after this many characters."""
+
+
+def shown_value(key: str, value: Any) -> Any:
+    """`value` of our `key` as a log line shows it (durations in seconds, no URL user info)."""
+    if isinstance(value, timedelta):
+        return _seconds(value)
+    if isinstance(value, tuple | list):
+        return [shown_value(key, item) for item in value]
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, str) and key in _URL_KEYS:
+        value = without_user_info(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = str(value)
+    return text if len(text) <= SHOWN_TEXT_LIMIT else text[:SHOWN_TEXT_LIMIT] + "..."
+
+
+def without_user_info(url: str) -> str:
+    """`url` without a `user:password@` part (it may hold a secret)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

@@ -173,7 +173,7 @@ install_chart() {
         --set image.tag=e2e \
         --set image.pullPolicy=Never \
         --set auditService.enabled=true \
-        --set config.execution.cooldown_period=10s
+        --set config.execution.cooldownPeriod=10s
 }
 
 diagnose() {

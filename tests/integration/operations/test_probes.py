@@ -1,5 +1,6 @@
 """`/healthz` follows the watch streams (a dead watch fails it, a normal reconnect does not, and
-it recovers); `/readyz` needs the Tekton CRDs and reports DataStorage without depending on it."""
+it recovers); `/readyz` needs the Tekton CRDs and reports DataStorage without depending on it,
+unless configured to fail closed while DataStorage is unreachable."""
 
 from __future__ import annotations
 
@@ -96,6 +97,36 @@ async def test_readyz_reports_datastorage_but_does_not_depend_on_it(stack: Stack
     assert checks["datastorage"].startswith("unreachable")
     assert checks["tekton"] == "ok"
     assert checks["engines"] == ["tekton"]
+
+
+async def test_readyz_fails_closed_on_datastorage_only_when_configured(stack: Stack) -> None:
+    config = stack.tmp_path / "config.yaml"
+    config.write_text("datastorage:\n  requireForReadiness: true\n", encoding="utf-8")
+    gated = await stack.start_controller(
+        "--config", str(config), datastorage_url="http://127.0.0.1:9"
+    )
+    await stack.create(wfe_body("gated"))
+    await stack.wait_phase("gated", "Completed")  # reconciling does not wait for DataStorage
+
+    async def refused_for_datastorage() -> httpx.Response | None:
+        response = await stack.probe(gated, "/readyz")
+        reason = response.json().get("reason") or ""
+        return response if response.status_code == 503 and "DataStorage" in reason else None
+
+    body = (await stack.wait_for(refused_for_datastorage, what="/readyz to fail closed")).json()
+    assert body["reason"].startswith("DataStorage at http://127.0.0.1:9/health is not ready")
+    assert body["checks"]["datastorage"].startswith("unreachable")
+    assert body["checks"]["tekton"] == "ok"
+    await gated.stop()
+
+    reachable = await stack.start_controller("--config", str(config))
+
+    async def ready() -> httpx.Response | None:
+        response = await stack.probe(reachable, "/readyz")
+        return response if response.status_code == 200 else None
+
+    checks = (await stack.wait_for(ready, what="/readyz with DataStorage reachable")).json()
+    assert checks["checks"]["datastorage"] == "reachable"
 
 
 async def test_readyz_fails_without_the_tekton_crds(

@@ -137,6 +137,37 @@ async def test_unavailability_is_retried_without_limit(
     assert harness.delivery.take_outcomes("uid-wfe-a") == ({SELECTED}, {})
 
 
+@pytest.mark.parametrize("max_retries", [0, 2])
+async def test_a_batch_out_of_retries_goes_back_to_the_queue_and_is_delivered_later(
+    make_harness: Callable[..., Harness],
+    datastorage: FakeDataStorage,
+    registry: CollectorRegistry,
+    max_retries: int,
+) -> None:
+    posted: list[str] = []
+    failing = {"wfe-stuck"}
+
+    def unavailable_for(event: dict[str, Any]) -> bool:
+        posted.append(event["resource_id"])
+        return event["resource_id"] in failing
+
+    datastorage.unavailable_for = unavailable_for
+    harness = make_harness(batch_size=1, max_retries=max_retries)
+    harness.submit("wfe-stuck")
+    others = [f"wfe-{index}" for index in range(3)]
+    for name in others:
+        harness.submit(name)
+    await harness.resolved(*others)
+    attempts_in_a_row = max_retries + 1
+    assert posted[: attempts_in_a_row + 1] == ["wfe-stuck"] * attempts_in_a_row + ["wfe-0"]
+    assert harness.delivery.pending_for("uid-wfe-stuck") == {SELECTED}
+    failing.clear()
+    await harness.resolved("wfe-stuck")
+    assert datastorage.stored_types("wfe-stuck") == [SELECTED.value]
+    assert harness.delivery.take_outcomes("uid-wfe-stuck") == ({SELECTED}, {})
+    assert count(registry, "dropped") == 0
+
+
 async def test_ambiguous_failure_after_storing_queries_and_does_not_resend(
     make_harness: Callable[..., Harness],
     datastorage: FakeDataStorage,
@@ -394,6 +425,7 @@ async def test_a_wfe_forgotten_while_its_events_are_pending_keeps_no_outcome(
         ({"initial_backoff": 0}, "backoff"),
         ({"initial_backoff": 10, "max_backoff": 5}, "backoff"),
         ({"backoff_multiplier": 0.5}, "backoff_multiplier"),
+        ({"max_retries": -1}, "max_retries"),
     ],
 )
 def test_invalid_config_is_refused_naming_the_field(config: dict[str, Any], message: str) -> None:

@@ -159,9 +159,10 @@ _SETTINGS_KEYS: Final = {
     "name", "flags", "config", "config_text", "kubeconfig_text", "files", "exits", "says",
 }  # fmt: skip
 _PROBE_ADDRESSES: Final = (
-    ("--metrics-bind-address", "metrics_addr"),
-    ("--health-probe-bind-address", "health_probe_addr"),
+    ("--metrics-bind-address", ("metrics_addr", "metricsAddr")),
+    ("--health-probe-bind-address", ("health_probe_addr", "healthProbeAddr")),
 )
+"""Each probe address's flag, and its keys in the `controller` section (both spellings)."""
 
 
 def _file_content(case: str, key: str, value: Any) -> str | bytes:
@@ -240,9 +241,9 @@ def _settings_case(entry: dict[str, Any]) -> SettingsCase:
     config = entry.get("config")
     section = config.get("controller") if isinstance(config, dict) else None
     probe_flags: list[str] = []
-    for flag, key in _PROBE_ADDRESSES:
+    for flag, keys in _PROBE_ADDRESSES:
         set_by_case = any(given.split("=")[0] == flag for given in flags) or (
-            isinstance(section, dict) and key in section
+            isinstance(section, dict) and any(key in section for key in keys)
         )
         if not set_by_case:
             probe_flags += [flag, "127.0.0.1:0"]

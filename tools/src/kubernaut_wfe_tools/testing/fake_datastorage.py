@@ -45,6 +45,8 @@ class FakeDataStorage:
         self.queries = 0
         self.faults: deque[Fault] = deque()
         self.poison: Callable[[dict[str, Any]], str | None] = lambda event: None
+        self.unavailable_for: Callable[[dict[str, Any]], bool] = lambda event: False
+        """A batch holding an event this is true of gets a 503 (the rest are served)."""
 
     def fail_next(self, *faults: Fault) -> None:
         self.faults.extend(faults)
@@ -69,6 +71,8 @@ class FakeDataStorage:
     def _store(self, request: httpx.Request) -> httpx.Response:
         events = httpx.Response(200, content=request.content).json()
         self.batches.append(len(events))
+        if any(self.unavailable_for(event) for event in events):
+            return _problem(503, "simulated failure of this batch")
         for index, event in enumerate(events):
             try:
                 AuditEventRequest.model_validate(event)

@@ -12,6 +12,7 @@ import yaml
 
 from kubernaut_wfe.core.config import load_config
 from kubernaut_wfe.core.config_keys import KEY_SPELLINGS
+from kubernaut_wfe_tools.testing.trees import dotted_leaves
 
 from .conftest import CHART_DIR, REPO_ROOT, Documents, Render, find  # noqa: TID252
 
@@ -149,19 +150,9 @@ def test_the_default_config_is_the_controllers_default(render: Render) -> None:
 
 def test_the_config_file_is_in_the_platforms_spelling(render: Render) -> None:
     rendered = _config(render(None))
-    written = _leaves(rendered)
+    written = dotted_leaves(rendered)
     assert written <= {entry.platform for entry in KEY_SPELLINGS}
     assert "datastorage.buffer.maxRetries" in written
-
-
-def _leaves(tree: dict[str, Any], prefix: str = "") -> set[str]:
-    leaves: set[str] = set()
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            leaves |= _leaves(value, f"{prefix}{key}.")
-        else:
-            leaves.add(f"{prefix}{key}")
-    return leaves
 
 
 def _rolling_checksum(documents: Documents) -> str:

@@ -14,6 +14,7 @@ import yaml
 from kubernaut_wfe.commands import run
 from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.core.config_keys import KEY_SPELLINGS, UNSUPPORTED_PLATFORM_KEYS, platform_key
+from kubernaut_wfe_tools.testing.trees import dotted_leaves
 
 from .conftest import CHART_DIR, REPO_ROOT, Documents, find  # noqa: TID252
 
@@ -45,16 +46,6 @@ def _model_keys() -> set[str]:
 
 def _platform(keys: set[str]) -> set[str]:
     return {platform_key(key) for key in keys}
-
-
-def _leaves(tree: dict[str, Any], prefix: str = "") -> set[str]:
-    leaves: set[str] = set()
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            leaves |= _leaves(value, f"{prefix}{key}.")
-        else:
-            leaves.add(f"{prefix}{key}")
-    return leaves
 
 
 def test_the_mapping_table_has_every_key_of_the_model_once() -> None:
@@ -89,12 +80,12 @@ def test_every_flag_sets_a_key() -> None:
 def test_the_chart_exposes_every_key_in_the_platforms_spelling() -> None:
     values = yaml.safe_load((CHART_DIR / "values.yaml").read_text(encoding="utf-8"))
     expected = _model_keys() - CHART_ONLY_ELSEWHERE - NOT_IN_CONFIG_FILE
-    assert _leaves(values["config"]) == _platform(expected)
+    assert dotted_leaves(values["config"]) == _platform(expected)
 
 
 def test_deploy_shows_every_key_in_the_platforms_spelling(kustomized: Documents) -> None:
     text = find(kustomized, "ConfigMap", "kubernaut-wfe-config")["data"]["config.yaml"]
-    shown = _leaves(yaml.safe_load(text))
+    shown = dotted_leaves(yaml.safe_load(text))
     assert shown == _platform(_model_keys() - NOT_IN_CONFIG_FILE - UNSET_BY_DEFAULT)
 
 

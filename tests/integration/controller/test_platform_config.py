@@ -18,6 +18,7 @@ from kubernaut_wfe_tools.testing.stack import (
     json_lines,
     wfe_body,
 )
+from kubernaut_wfe_tools.testing.trees import dotted_leaves
 
 from .conftest import Stack  # noqa: TID252
 
@@ -48,16 +49,6 @@ EXPECTED: dict[str, tuple[str, Any]] = {
 REPLACED_BY_FLAGS = {"controller.metrics_addr", "controller.health_probe_addr"}
 
 
-def _leaves(tree: dict[str, Any], prefix: str = "") -> set[str]:
-    leaves: set[str] = set()
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            leaves |= _leaves(value, f"{prefix}{key}.")
-        else:
-            leaves.add(f"{prefix}{key}")
-    return leaves
-
-
 async def start(stack: Stack, config: Path, name: str) -> ControllerProcess:
     """`kubernaut-wfe run --config <config>` with only the flags a test machine needs (no
     DataStorage URL, cooldown or log format of the stack's), serving its endpoints."""
@@ -85,7 +76,9 @@ def logged(proc: ControllerProcess, event: str) -> list[dict[str, Any]]:
 
 async def test_each_key_of_the_platforms_file_takes_effect(bare_stack: Stack) -> None:
     stack = bare_stack
-    assert _leaves(yaml.safe_load(UPSTREAM_CONFIG.read_text(encoding="utf-8"))) == set(EXPECTED)
+    assert dotted_leaves(yaml.safe_load(UPSTREAM_CONFIG.read_text(encoding="utf-8"))) == set(
+        EXPECTED
+    )
     controller = await start(stack, UPSTREAM_CONFIG, "platform-config")
 
     (effective,) = logged(controller, "effective configuration")

@@ -244,3 +244,27 @@ def test_one_invalid_workflowexecution_of_a_stream_exits_1_and_the_rest_render(
     captured = capsys.readouterr()
     assert len(list(yaml.safe_load_all(captured.out))) == 1
     assert ":doc 1: default/we-rr-7: spec.workflowRef.workflowName: is required" in captured.err
+
+
+def test_a_catalog_snapshot_renders_what_its_run_receives_and_runs_as(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's acceptance: only the declared parameters plus TARGET_RESOURCE, the
+    workspaces, the service account and the timeout (a deadline far ahead: the 24h cap)."""
+    text = CATALOG.replace(
+        "    workflowName:",
+        "    serviceAccountName: deployer\n"
+        "    dependencies:\n"
+        "      secrets: [{name: db-credentials}]\n"
+        "      configMaps: [{name: app-settings}]\n"
+        "    workflowName:",
+    ).replace("  targetResource:", '  timesOutAt: "2999-01-01T00:00:00Z"\n  targetResource:')
+    assert main(["render", "-f", _write(tmp_path, text)]) == 0
+    spec = yaml.safe_load(capsys.readouterr().out)["spec"]
+    assert [p["name"] for p in spec["params"]] == ["REPLICAS", "TARGET_RESOURCE"]
+    assert spec["workspaces"] == [
+        {"name": "secret-db-credentials", "secret": {"secretName": "db-credentials"}},
+        {"name": "configmap-app-settings", "configMap": {"name": "app-settings"}},
+    ]
+    assert spec["taskRunTemplate"]["serviceAccountName"] == "deployer"
+    assert spec["timeouts"] == {"pipeline": "24h0m0s"}

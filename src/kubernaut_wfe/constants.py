@@ -181,6 +181,8 @@ class EventReason(StrEnum):
     WORKFLOW_VALIDATION_FAILED = "WorkflowValidationFailed"
     COOLDOWN_ACTIVE = "CooldownActive"
     PHASE_TRANSITION = "PhaseTransition"
+    CLEANUP_FAILED = "CleanupFailed"
+    """Deleting a deleted WFE's run failed; the finalizer stays and the delete is retried."""
 
 
 class EventType(StrEnum):

@@ -77,6 +77,17 @@ def cooldown_active(wfe: WorkflowExecution, decision: Decision, remaining: timed
     return dataclasses.replace(decision, events=(*decision.events, event))
 
 
+def cleanup_failed(namespace: str, name: str, error: str) -> KubeEvent:
+    """The Warning posted when deleting a deleted WFE's run failed (for every WFE: it says the
+    finalizer stays and why)."""
+    return KubeEvent(
+        EventReason.CLEANUP_FAILED,
+        EventType.WARNING,
+        f"Deleting PipelineRun {namespace}/{name} failed ({error}); the finalizer stays and the"
+        " delete is retried",
+    )
+
+
 def phase_transition(wfe: WorkflowExecution, decision: Decision) -> Decision:
     """`decision` with `PhaseTransition` when its status changes the WFE's phase."""
     if not speaks_newest(wfe) or decision.status is None or decision.status.phase is None:

@@ -42,6 +42,7 @@ from kubernaut_wfe.core.observation import UNREAD, Created, Observation
 from kubernaut_wfe.core.pending import waiters_ahead
 from kubernaut_wfe.core.phases import is_terminal
 from kubernaut_wfe.core.pipelinerun import owned_by
+from kubernaut_wfe.core.platform_events import cleanup_failed
 from kubernaut_wfe.core.run_lookup import own_run_name
 from kubernaut_wfe.core.targets import UnresolvedTarget, canonical_target, target_identity
 from kubernaut_wfe.core.transitions import record_audit_outcomes
@@ -163,7 +164,13 @@ class Reconciler:
                 await self._finish_deletion(raw, decision, step, log)
                 return
             assert isinstance(step, ReadStep)
-            obs = await self._steps.run(step, obs, wfe.metadata.uid)
+            try:
+                obs = await self._steps.run(step, obs, wfe.metadata.uid)
+            except ApiError as error:
+                if isinstance(step, DeleteRun) and wfe.metadata.deletion_timestamp is not None:
+                    failed = cleanup_failed(step.namespace, step.name, f"HTTP {error.status}")
+                    self._events.post(raw, (failed,))
+                raise
             if isinstance(step, CreateRun) and self._created(obs):
                 self._metrics.creations.inc()
             if isinstance(step, DeleteRun):

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from kubernaut_wfe.adapters.audit_config import AuditDeliveryConfig
 from kubernaut_wfe.adapters.audit_delivery import AuditDelivery
 from kubernaut_wfe.adapters.discovery import ApiDiscovery
+from kubernaut_wfe.adapters.kube_errors import ApiError
 from kubernaut_wfe.constants import AuditEventType
 from kubernaut_wfe.core.config import load_config
 from kubernaut_wfe.datastorage.client import DataStorageClient
@@ -168,3 +169,51 @@ async def test_forgetting_the_wfe_drops_its_outcomes_in_delivery(
     await asyncio.wait_for(subject.woken.wait(), 10)
     subject.reconciler.forget(UID)
     assert subject.delivery.take_outcomes(UID) == (set(), {})
+
+
+class RefusingDelete(Api):
+    """The deleted WFE's own run is there, and DELETE of it fails with 500."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.event_reasons: list[str] = []
+
+    def __call__(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        if path.endswith("/events") and isinstance(body, dict):
+            self.event_reasons.append(str(body.get("reason")))
+        if method == "GET" and path.endswith("/pipelineruns/wfe-run"):
+            self.requests.append((method, path))
+            return 200, {
+                "apiVersion": "tekton.dev/v1",
+                "kind": "PipelineRun",
+                "metadata": {
+                    "name": "wfe-run",
+                    "namespace": "kubernaut-workflows",
+                    "uid": "run-uid",
+                    "resourceVersion": "3",
+                    "annotations": {
+                        "kubernaut.ai/workflow-execution": "team/w",
+                        "kubernaut.ai/workflow-execution-uid": UID,
+                    },
+                },
+            }
+        if method == "DELETE":
+            self.requests.append((method, path))
+            return 500, {"kind": "Status", "status": "Failure", "code": 500, "message": "etcd"}
+        return super().__call__(method, path, body)
+
+
+async def test_a_failed_delete_of_the_run_posts_cleanup_failed_and_keeps_the_finalizer(
+    make_subject: Callable[[Api, FakeDataStorage], Awaitable[Subject]],
+) -> None:
+    api = RefusingDelete()
+    subject = await make_subject(api, FakeDataStorage())
+    with pytest.raises(ApiError):
+        await subject.reconciler.reconcile(KEY)
+    await subject.reconciler.stop()
+    assert (
+        "DELETE",
+        "/apis/tekton.dev/v1/namespaces/kubernaut-workflows/pipelineruns/wfe-run",
+    ) in (api.requests)
+    assert "CleanupFailed" in api.event_reasons
+    assert api.finalizer_removals() == 0

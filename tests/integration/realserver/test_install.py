@@ -56,7 +56,7 @@ def test_the_kustomize_tree_and_the_full_chart_are_admitted(
     kept = [d for d in documents if d["kind"] != "ServiceMonitor"]
     assert len(documents) - len(kept) == 1
     rendered.write_text(yaml.safe_dump_all(kept), encoding="utf-8")
-    lease_namespace = full["config"]["controller"]["leader_election_namespace"]
+    lease_namespace = full["config"]["controller"]["leaderElectionNamespace"]
     for namespace in ("remediation-runs", "team-a", "team-b", lease_namespace):
         own_cluster.kubectl("create", "namespace", namespace)
     applied = own_cluster.run_kubectl(

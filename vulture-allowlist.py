@@ -33,6 +33,7 @@ _.execution_time_before_failure  # status.failureDetails.executionTimeBeforeFail
 _.failed_step_name  # status.failureDetails.failedStepName (set in core/failure.py)
 _.observed_generation  # status and condition observedGeneration (set by keyword in core/)
 _.execution_ref  # status.executionRef (set by keyword in core/platform_status.py)
+_.execution_status  # status.executionStatus (set by keyword in core/platform_status.py)
 _.config_maps  # spec.workflowRef.dependencies.configMaps (read as the catalog writes it)
 _.workflow_name  # spec.workflowRef.workflowName (the catalog snapshot's display name)
 _.action_type  # spec.workflowRef.actionType (the catalog snapshot's taxonomy action)

@@ -19,7 +19,7 @@ REQUIRED_STATUS_FIELDS: tuple[tuple[str, ...], ...] = (
     ("auditedEvents",),
     ("rejectedAuditEvents",),
     ("executionRef",),
-    ("executionStatus", "retryCount"),
+    ("executionStatus",),
     ("deduplicatedBy",),
     ("failureReason",),
 )

@@ -147,14 +147,13 @@ class PipelineRunSummary(ApiModel):
 
 class ExecutionSummary(ApiModel):
     """`status.executionStatus`: the engine-neutral name of `pipelineRunStatus` (its task counts
-    and the run's end condition), with the Job engine's `retryCount`."""
+    and the run's end condition; the CRD's `retryCount` comes with the Job engine)."""
 
     status: ConditionStatus = ConditionStatus.UNKNOWN
     reason: str | None = None
     message: str | None = None
     completed_tasks: int | None = None
     total_tasks: int | None = None
-    retry_count: int | None = None
 
 
 class FailureDetails(ApiModel):

@@ -36,10 +36,8 @@ ENGINE_NEUTRAL_REASONS: dict[str, ConditionReason] = {
 _OUR_REASONS = frozenset(reason.value for reason in FailureReason)
 
 
-def execution_summary(
-    summary: PipelineRunSummary | None, previous: ExecutionSummary | None
-) -> ExecutionSummary | None:
-    """`executionStatus` for a run summary (an engine's own `retryCount` is kept)."""
+def execution_summary(summary: PipelineRunSummary | None) -> ExecutionSummary | None:
+    """`executionStatus` for a run summary."""
     if summary is None:
         return None
     return ExecutionSummary(
@@ -48,7 +46,6 @@ def execution_summary(
         message=summary.message,
         completed_tasks=summary.completed_tasks,
         total_tasks=summary.total_tasks,
-        retry_count=previous.retry_count if previous else None,
     )
 
 
@@ -79,9 +76,7 @@ def with_platform_fields(status: WorkflowExecutionStatus) -> WorkflowExecutionSt
     return status.model_copy(
         update={
             "execution_ref": status.pipeline_run_ref,
-            "execution_status": execution_summary(
-                status.pipeline_run_status, status.execution_status
-            ),
+            "execution_status": execution_summary(status.pipeline_run_status),
             "failure_reason": failure_reason,
             "conditions": _engine_neutral(status.conditions),
         }

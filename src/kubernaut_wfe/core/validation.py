@@ -95,13 +95,19 @@ def _mapping(
     return value
 
 
-def _validate_image(problems: list[SpecProblem], image: str | None, path: str) -> None:
+def _validate_image(
+    problems: list[SpecProblem], ref: Mapping[str, Any], key: str, base: str
+) -> str | None:
+    """The OCI reference in `ref[key]` (`containerImage` or `executionBundle`), if valid."""
+    path = f"{base}.{key}"
+    image = _string(problems, ref, key, path, required=True, max_length=MAX_IMAGE)
     if image is not None and not IMAGE_PATTERN.fullmatch(image):
         problems.append(
             SpecProblem(
                 path, f'"{image}" is not an OCI image reference (e.g. quay.io/org/bundle:v1)'
             )
         )
+    return image
 
 
 def _validate_digest(
@@ -219,26 +225,10 @@ def _validate_workflow_ref(problems: list[SpecProblem], spec: Mapping[str, Any])
     if (ref.get("containerImage") is None) == (ref.get("executionBundle") is None):
         problems.append(SpecProblem(base, ONE_REFERENCE))
     elif ref.get("executionBundle") is None:
-        image = _string(
-            problems,
-            ref,
-            "containerImage",
-            f"{base}.containerImage",
-            required=True,
-            max_length=MAX_IMAGE,
-        )
-        _validate_image(problems, image, f"{base}.containerImage")
+        image = _validate_image(problems, ref, "containerImage", base)
         _validate_digest(problems, ref, image, base)
     else:
-        bundle = _string(
-            problems,
-            ref,
-            "executionBundle",
-            f"{base}.executionBundle",
-            required=True,
-            max_length=MAX_IMAGE,
-        )
-        _validate_image(problems, bundle, f"{base}.executionBundle")
+        _validate_image(problems, ref, "executionBundle", base)
         _validate_catalog_snapshot(problems, ref, base)
     _validate_engine_fields(problems, ref, base)
 

@@ -1,19 +1,26 @@
-"""A scripted Kubernetes API on 127.0.0.1 (aiohttp) and a `KubeClient` pointed at it."""
+"""A scripted Kubernetes API on 127.0.0.1 (aiohttp), a `KubeClient` pointed at it, and a
+`Reconciler` over that client."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from kubernaut_wfe.adapters.discovery import ApiDiscovery
 from kubernaut_wfe.adapters.kube import KubeClient, KubeConnection
 from kubernaut_wfe.adapters.kubeconfig import KubeConfig
 from kubernaut_wfe.adapters.retry import RetryPolicy
 from kubernaut_wfe.constants import FINALIZER
+from kubernaut_wfe.core.config import load_config
+from kubernaut_wfe.reconcile.cache import ObjectCache
+from kubernaut_wfe.reconcile.metrics import ControllerMetrics
+from kubernaut_wfe.reconcile.reconciler import Reconciler
 
 DISCOVERY: dict[str, Any] = {
     "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": []},
@@ -99,3 +106,28 @@ def wfe_document(status: dict[str, Any], **meta: Any) -> dict[str, Any]:
         },
         "status": status,
     }
+
+
+Schedule = Callable[[Any, float], None]
+
+
+def reconciler_on(
+    kube: KubeClient,
+    cache: ObjectCache,
+    *,
+    now: Callable[[], datetime],
+    schedule: Schedule = lambda key, delay: None,
+    discovery: ApiDiscovery | None = None,
+    metrics: ControllerMetrics | None = None,
+) -> Reconciler:
+    """A `Reconciler` over the scripted client with the default configuration and `now` as
+    its clock (discovery unloaded unless given)."""
+    return Reconciler(
+        config=load_config(),
+        kube=kube,
+        cache=cache,
+        metrics=metrics or ControllerMetrics(),
+        schedule=schedule,
+        discovery=discovery or ApiDiscovery(kube),
+        now=now,
+    )

@@ -8,14 +8,11 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe.adapters.discovery import ApiDiscovery
 from kubernaut_wfe.constants import Annotation
-from kubernaut_wfe.core.config import load_config
 from kubernaut_wfe.reconcile.cache import ObjectCache
-from kubernaut_wfe.reconcile.metrics import ControllerMetrics
 from kubernaut_wfe.reconcile.reconciler import Reconciler
 
-from .conftest import KubeFactory, wfe_document  # noqa: TID252
+from .conftest import KubeFactory, reconciler_on, wfe_document  # noqa: TID252
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 KEY = ("team", "w")
@@ -75,16 +72,7 @@ class Api:
 
 
 async def reconciler(scripted_kube: KubeFactory, api: Api, cache: ObjectCache) -> Reconciler:
-    kube = await scripted_kube(api)
-    return Reconciler(
-        config=load_config(),
-        kube=kube,
-        cache=cache,
-        metrics=ControllerMetrics(),
-        schedule=lambda key, delay: None,
-        discovery=ApiDiscovery(kube),
-        now=lambda: NOW,
-    )
+    return reconciler_on(await scripted_kube(api), cache, now=lambda: NOW)
 
 
 async def test_the_lock_release_deletes_the_cached_run_and_never_reads_it_again(

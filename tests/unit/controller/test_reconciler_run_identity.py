@@ -9,14 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubernaut_wfe.adapters.discovery import ApiDiscovery
-from kubernaut_wfe.core.config import load_config
 from kubernaut_wfe.core.naming import pipelinerun_name
 from kubernaut_wfe.reconcile.cache import ObjectCache
-from kubernaut_wfe.reconcile.metrics import ControllerMetrics
 from kubernaut_wfe.reconcile.reconciler import Reconciler
 from kubernaut_wfe_tools.testing.catalog_fixtures import catalog_variant
 
-from .conftest import KubeFactory, wfe_document  # noqa: TID252
+from .conftest import KubeFactory, reconciler_on, wfe_document  # noqa: TID252
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 KEY = ("team", "w")
@@ -75,14 +73,12 @@ async def subject_for(
     cache = ObjectCache()
     cache.store_wfe(catalog_wfe())
     scheduled: list[tuple[Any, float]] = []
-    reconciler = Reconciler(
-        config=load_config(),
-        kube=kube,
-        cache=cache,
-        metrics=ControllerMetrics(),
+    reconciler = reconciler_on(
+        kube,
+        cache,
+        now=lambda: NOW,
         schedule=lambda key, delay: scheduled.append((key, delay)),
         discovery=discovery,
-        now=lambda: NOW,
     )
     return reconciler, scheduled, kube
 

@@ -10,13 +10,11 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe.adapters.discovery import ApiDiscovery
-from kubernaut_wfe.core.config import load_config
 from kubernaut_wfe.core.naming import pipelinerun_name
 from kubernaut_wfe.reconcile.cache import ObjectCache
-from kubernaut_wfe.reconcile.metrics import ControllerMetrics
 from kubernaut_wfe.reconcile.reconciler import Reconciler
 
-from .conftest import DISCOVERY, KubeFactory, wfe_document  # noqa: TID252
+from .conftest import DISCOVERY, KubeFactory, reconciler_on, wfe_document  # noqa: TID252
 
 READ_AT = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 KEY = ("team", "w")
@@ -65,14 +63,12 @@ async def subject_for(
     cache = ObjectCache()
     cache.store_wfe(document)
     scheduled: list[tuple[Any, float]] = []
-    reconciler = Reconciler(
-        config=load_config(),
-        kube=kube,
-        cache=cache,
-        metrics=ControllerMetrics(),
+    reconciler = reconciler_on(
+        kube,
+        cache,
+        now=lambda: READ_AT,
         schedule=lambda key, delay: scheduled.append((key, delay)),
         discovery=discovery,
-        now=lambda: READ_AT,
     )
     return reconciler, scheduled
 

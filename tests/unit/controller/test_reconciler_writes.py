@@ -6,15 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from kubernaut_wfe.adapters.discovery import ApiDiscovery
 from kubernaut_wfe.constants import Annotation
-from kubernaut_wfe.core.config import load_config
 from kubernaut_wfe.core.record import record_of_run
 from kubernaut_wfe.reconcile.cache import ObjectCache
 from kubernaut_wfe.reconcile.metrics import ControllerMetrics
 from kubernaut_wfe.reconcile.reconciler import Reconciler
 
-from .conftest import KubeFactory, wfe_document  # noqa: TID252
+from .conftest import KubeFactory, reconciler_on, wfe_document  # noqa: TID252
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 KEY = ("team", "w")
@@ -102,18 +100,14 @@ async def reconciler(
     cache.store_wfe(wfe())
     cache.store_run(finished_run())
     metrics = ControllerMetrics()
-    return (
-        Reconciler(
-            config=load_config(),
-            kube=kube,
-            cache=cache,
-            metrics=metrics,
-            schedule=lambda key, delay: scheduled.append((key, delay)),
-            discovery=ApiDiscovery(kube),
-            now=lambda: NOW,
-        ),
-        metrics,
+    subject = reconciler_on(
+        kube,
+        cache,
+        now=lambda: NOW,
+        schedule=lambda key, delay: scheduled.append((key, delay)),
+        metrics=metrics,
     )
+    return subject, metrics
 
 
 def patches(api: Api) -> list[dict[str, Any]]:

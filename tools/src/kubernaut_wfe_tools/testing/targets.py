@@ -108,7 +108,7 @@ class ServedControllerRequests:
         self._refused.clear()
 
     def forbidden_by_server(self) -> list[RequestRecord]:
-        return [record for record in self._audited.filter() if record.status == 403]
+        return self._audited.denied_by_rbac()
 
     def __iter__(self) -> Iterator[RequestRecord]:
         return iter(self.filter())

@@ -24,6 +24,10 @@ _METHODS = {
 }
 
 
+AUTHORIZATION_DECISION = "authorization.k8s.io/decision"
+"""The audit annotation saying whether authorization allowed the request (`allow`/`forbid`)."""
+
+
 def record_of(event: dict[str, Any]) -> RequestRecord:
     """The request an audit event (`audit.k8s.io/v1` Event) describes."""
     reference = event.get("objectRef") or {}
@@ -65,6 +69,7 @@ class AuditedRequests:
         self._offset = 0
         self._seen: set[str] = set()
         self._log = RequestLog()
+        self._denied: list[RequestRecord] = []
 
     def _read(self) -> None:
         try:
@@ -82,17 +87,27 @@ class AuditedRequests:
             audit_id = str(event.get("auditID"))
             if audit_id not in self._seen:
                 self._seen.add(audit_id)
-                self._log.append(record_of(event))
+                record = record_of(event)
+                self._log.append(record)
+                if (event.get("annotations") or {}).get(AUTHORIZATION_DECISION) == "forbid":
+                    self._denied.append(record)
 
     def filter(self, **criteria: str | None) -> list[RequestRecord]:
         """The requests whose fields equal every given criterion (as `RequestLog.filter`)."""
         self._read()
         return self._log.filter(**criteria)
 
+    def denied_by_rbac(self) -> list[RequestRecord]:
+        """The requests authorization refused (a 403 from admission, e.g. a create in a
+        namespace being terminated, is not one of them)."""
+        self._read()
+        return list(self._denied)
+
     def clear(self) -> None:
         """Forget every request logged so far."""
         self._read()
         self._log.clear()
+        self._denied.clear()
 
     def __iter__(self) -> Iterator[RequestRecord]:
         self._read()

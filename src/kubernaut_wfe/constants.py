@@ -24,6 +24,30 @@ PIPELINERUN_KIND: Final = "PipelineRun"
 PIPELINERUN_PLURAL: Final = "pipelineruns"
 TASKRUN_KIND: Final = "TaskRun"
 TASKRUN_PLURAL: Final = "taskruns"
+BATCH_API_VERSION: Final = "batch/v1"
+JOB_KIND: Final = "Job"
+JOB_PLURAL: Final = "jobs"
+POD_KIND: Final = "Pod"
+JOB_NAME_LABEL: Final = "batch.kubernetes.io/job-name"
+"""The label the API server puts on a Job's pods (and its pod template): the Job's name."""
+WARNING_EVENTS_OF_NAMESPACE: Final = "type=Warning,involvedObject.namespace={namespace}"
+"""Field selector of the Events watch: the Job engine reads only Warning Events (a missing volume,
+a refused pod, a failed pull) about objects in the execution namespace."""
+
+
+class JobConditionType(StrEnum):
+    """The conditions of a Job's status the controller reads."""
+
+    COMPLETE = "Complete"
+    FAILED = "Failed"
+
+
+class RunKind(StrEnum):
+    """What runs a WFE's workflow: the kind of the object holding its target's lock."""
+
+    PIPELINE_RUN = PIPELINERUN_KIND
+    JOB = JOB_KIND
+
 
 FINALIZER: Final = "workflowexecution.kubernaut.ai/workflowexecution-cleanup"
 """The Go controller's finalizer name, so that the two controllers never fight over objects."""
@@ -309,5 +333,6 @@ EXCEEDED_QUOTA_TEXT: Final = "exceeded quota"
 """What an apiserver quota rejection says (403 on create, or a child TaskRun's message)."""
 IS_FORBIDDEN_TEXT: Final = "is forbidden"
 """What a forbidden pod creation says in a `PodCreationFailed` TaskRun message."""
-PIPELINERUN_DELETED_EXTERNALLY: Final = "PipelineRun was deleted externally"
-"""`failureDetails.message` when a Running WFE's run disappears."""
+RUN_DELETED_EXTERNALLY: Final = "{kind} was deleted externally"
+"""`failureDetails.message` when a Running WFE's run disappears (`kind`: PipelineRun or Job)."""
+PIPELINERUN_DELETED_EXTERNALLY: Final = RUN_DELETED_EXTERNALLY.format(kind=PIPELINERUN_KIND)

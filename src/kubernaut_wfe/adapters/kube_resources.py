@@ -74,6 +74,13 @@ TASK_RUNS = Resource(
     constants.TASKRUN_KIND,
     namespaced=True,
 )
+JOBS = Resource("batch", "v1", constants.JOB_PLURAL, constants.JOB_KIND, namespaced=True)
+RUN_RESOURCES: dict[constants.RunKind, Resource] = {
+    constants.RunKind.PIPELINE_RUN: PIPELINE_RUNS,
+    constants.RunKind.JOB: JOBS,
+}
+"""The resource of each kind of run."""
+PODS = Resource("", "v1", "pods", constants.POD_KIND, namespaced=True)
 EVENTS = Resource("", "v1", "events", "Event", namespaced=True)
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease", namespaced=True)
 NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)

@@ -1,5 +1,6 @@
-"""The kopf side of the controller: credentials, watch settings and the three watch handlers,
-which only hand their events to `WatchIntake`."""
+"""The kopf side of the controller: credentials, watch settings and the watch handlers (WFEs;
+PipelineRuns and TaskRuns; Jobs, their pods and the Warning Events about them), which only hand
+their events to `WatchIntake`."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ import kopf
 
 from kubernaut_wfe.adapters.kube_connection import CredentialsError, KubeConnection
 from kubernaut_wfe.constants import (
+    BATCH_API_VERSION,
     GROUP,
+    JOB_PLURAL,
     PIPELINERUN_PLURAL,
     PLURAL,
     TASKRUN_PLURAL,
     TEKTON_GROUP,
     TEKTON_VERSION,
     VERSION,
+    WARNING_EVENTS_OF_NAMESPACE,
     Label,
 )
 from kubernaut_wfe.controller.kopf_tuning import tune_for_watching_only
@@ -27,6 +31,9 @@ from kubernaut_wfe.reconcile.intake import WatchIntake
 WATCH_CLIENT_MARGIN = 30
 """Seconds the client waits beyond the server timeout before it gives a watch up itself."""
 REQUEST_TIMEOUT = 30
+CORE_VERSION = "v1"
+PODS_PLURAL = "pods"
+EVENTS_PLURAL = "events"
 LOGIN_RETRY_DELAY = 10.0
 """Seconds before kopf asks for credentials again when the token file could not be read (its
 requests wait meanwhile)."""
@@ -49,11 +56,13 @@ def configure_kopf(
     intake: WatchIntake,
     connection: KubeConnection,
     watch_timeout: float,
+    execution_namespace: str,
 ) -> None:
-    """Watch WFEs, and our PipelineRuns and TaskRuns (label-selected on the server), handing
-    every event to `intake`; log in over `connection`. The API server ends each watch after
-    `watch_timeout` seconds and kopf re-opens it, so that a watch silently lost in the network
-    (a zombie) never lasts longer."""
+    """Watch WFEs; our PipelineRuns, TaskRuns, Jobs and their pods (label-selected on the
+    server); and the Warning Events about objects in the execution namespace (field-selected on
+    the server), handing every event to `intake`; log in over `connection`. The API server ends
+    each watch after `watch_timeout` seconds and kopf re-opens it, so that a watch silently lost
+    in the network (a zombie) never lasts longer."""
     settings.posting.level = logging.WARNING
     tune_for_watching_only(settings)
     settings.watching.server_timeout = round(watch_timeout)
@@ -63,6 +72,15 @@ def configure_kopf(
     selector = Label.WORKFLOW_EXECUTION.value
     settings.watching.label_selectors[TEKTON_GROUP, PIPELINERUN_PLURAL] = selector
     settings.watching.label_selectors[TEKTON_GROUP, TASKRUN_PLURAL] = selector
+    batch_group, batch_version = BATCH_API_VERSION.split("/")
+    jobs = (batch_group, batch_version, JOB_PLURAL)
+    pods = (CORE_VERSION, PODS_PLURAL)
+    events = (CORE_VERSION, EVENTS_PLURAL)
+    settings.watching.label_selectors[jobs] = selector
+    settings.watching.label_selectors[pods] = selector
+    settings.watching.field_selectors[events] = WARNING_EVENTS_OF_NAMESPACE.format(
+        namespace=execution_namespace
+    )
 
     @kopf.on.login(registry=registry)
     async def login(**_: Any) -> kopf.ConnectionInfo:
@@ -83,3 +101,15 @@ def configure_kopf(
     @kopf.on.event(TEKTON_GROUP, TEKTON_VERSION, TASKRUN_PLURAL, registry=registry)
     async def taskrun_event(event: Mapping[str, Any], **_: Any) -> None:
         intake.on_taskrun_event(event)
+
+    @kopf.on.event(*jobs, registry=registry)
+    async def job_event(event: Mapping[str, Any], **_: Any) -> None:
+        intake.on_run_event(event)
+
+    @kopf.on.event(*pods, registry=registry)
+    async def pod_event(event: Mapping[str, Any], **_: Any) -> None:
+        intake.on_pod_event(event)
+
+    @kopf.on.event(*events, registry=registry)
+    async def warning_event(event: Mapping[str, Any], **_: Any) -> None:
+        intake.on_warning_event(event)

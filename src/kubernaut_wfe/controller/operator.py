@@ -17,8 +17,8 @@ import structlog
 from kubernaut_wfe.adapters.audit_config import AuditDeliveryConfig
 from kubernaut_wfe.adapters.audit_delivery import AuditDelivery
 from kubernaut_wfe.adapters.discovery import ApiDiscovery
-from kubernaut_wfe.adapters.kube import ApiError, KubeClient, KubeConnection
-from kubernaut_wfe.adapters.kube_resources import PIPELINE_RUNS
+from kubernaut_wfe.adapters.kube import ApiError, KubeClient, KubeConnection, NotFound
+from kubernaut_wfe.adapters.kube_resources import RUN_RESOURCES
 from kubernaut_wfe.constants import Label
 from kubernaut_wfe.controller.crdcheck import check_crd
 from kubernaut_wfe.controller.health import (
@@ -79,6 +79,7 @@ class Controller:
             intake=self.intake,
             connection=connection,
             watch_timeout=self.watch_timeout,
+            execution_namespace=config.execution.namespace,
         )
         self.kube: KubeClient | None = None
         self.discovery: ApiDiscovery | None = None
@@ -233,24 +234,33 @@ class Controller:
             raise self.leader_lost
 
     async def _list_runs(self) -> None:
-        """Put every run of ours into the cache once, before the watches start: from then on
-        the cache is complete, and a finished WFE whose run it lacks needs no read (without
-        this a restart reads one long-gone run per settled WFE)."""
+        """Put every run of ours (PipelineRuns and Jobs) into the cache once, before the watches
+        start: from then on the cache is complete, and a finished WFE whose run it lacks needs
+        no read (without this a restart reads one long-gone run per settled WFE)."""
         assert self.kube is not None
-        try:
-            runs = await self.kube.list(
-                PIPELINE_RUNS,
-                self.config.execution.namespace,
-                label_selector=Label.WORKFLOW_EXECUTION.value,
-                limit=LIST_PAGE_SIZE,
-            )
-        except ApiError as error:
-            logger.warning("listing the runs failed; each is read when needed", error=str(error))
-            return
-        for run in runs:
-            self.cache.store_run(run, owned=True)
+        listed = 0
+        for resource in RUN_RESOURCES.values():
+            try:
+                runs = await self.kube.list(
+                    resource,
+                    self.config.execution.namespace,
+                    label_selector=Label.WORKFLOW_EXECUTION.value,
+                    limit=LIST_PAGE_SIZE,
+                )
+            except NotFound:
+                continue  # the kind is not served (no Tekton installed): none of its runs exist
+            except ApiError as error:
+                logger.warning(
+                    "listing the runs failed; each is read when needed",
+                    kind=resource.kind,
+                    error=str(error),
+                )
+                return
+            for run in runs:
+                self.cache.store_run(run, owned=True)
+            listed += len(runs)
         self.cache.runs_complete = True
-        logger.info("pipelineruns listed", count=len(runs))
+        logger.info("runs listed", count=listed)
 
     async def _lead(self, stopping: asyncio.Event) -> bool:
         """Wait for the Lease (False if stopped first); a later loss stops everything."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from kubernaut_wfe.constants import AuditEventType, EventReason, EventType, Phase
+from kubernaut_wfe.constants import AuditEventType, EventReason, EventType, Phase, RunKind
 from kubernaut_wfe.core import tekton
 from kubernaut_wfe.core.conditions import truncate
 from kubernaut_wfe.core.models import WorkflowExecutionStatus
@@ -30,10 +30,22 @@ class KubeEvent:
 
 @dataclass(frozen=True)
 class ReadRun:
-    """GET the PipelineRun by name, then decide again."""
+    """GET the run (a PipelineRun or a Job) by name, then decide again."""
 
     namespace: str
     name: str
+    kind: RunKind = RunKind.PIPELINE_RUN
+
+
+@dataclass(frozen=True)
+class ReadLock:
+    """GET the runs of every kind at the target's lock name, then decide again with the one
+    found (`Observation.run`): a run of either engine holds the target."""
+
+    namespace: str
+    name: str
+    kind: RunKind = RunKind.PIPELINE_RUN
+    """The WFE's own kind: when both exist (never by this controller), that one is observed."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,14 @@ class ReadTaskRuns:
 
 
 @dataclass(frozen=True)
+class ReadJobPods:
+    """List the Job's pods, then decide again."""
+
+    namespace: str
+    job: str
+
+
+@dataclass(frozen=True)
 class CreateRun:
     """CREATE this PipelineRun, then decide again with the outcome."""
 
@@ -69,12 +89,14 @@ class CreateRun:
 
 @dataclass(frozen=True)
 class DeleteRun:
-    """DELETE the run with uid and resourceVersion preconditions, then decide again."""
+    """DELETE the run with uid and resourceVersion preconditions (a Job with its pods), then
+    decide again."""
 
     namespace: str
     name: str
     uid: str
     resource_version: str
+    kind: RunKind = RunKind.PIPELINE_RUN
 
 
 @dataclass(frozen=True)
@@ -87,14 +109,18 @@ class RestoreRunMetadata:
     name: str
     labels: Mapping[str, str]
     annotations: Mapping[str, str] = field(default_factory=dict)
+    kind: RunKind = RunKind.PIPELINE_RUN
 
 
 @dataclass(frozen=True)
 class CancelRun:
-    """Set our run's `spec.status` to `Cancelled` (Tekton stops it), then decide again."""
+    """Stop our run, then decide again: a PipelineRun's `spec.status` becomes `Cancelled`
+    (Tekton stops it); a Job is suspended (the Job controller deletes its pods, and the Job
+    keeps holding the target until the cooldown ends)."""
 
     namespace: str
     name: str
+    kind: RunKind = RunKind.PIPELINE_RUN
 
 
 @dataclass(frozen=True)
@@ -134,9 +160,11 @@ class RemoveFinalizer:
 
 Action = (
     ReadRun
+    | ReadLock
     | ReadHolder
     | ReadServiceAccount
     | ReadTaskRuns
+    | ReadJobPods
     | CreateRun
     | RestoreRunMetadata
     | CancelRun
@@ -177,6 +205,11 @@ def backoff(attempt: int, base: timedelta = timedelta(seconds=1)) -> timedelta:
     return min(MAX_BACKOFF, base * factor)
 
 
+def kind_of_run(run: tekton.Document) -> RunKind:
+    """The kind of a run document (a PipelineRun when it does not say)."""
+    return RunKind.JOB if run.get("kind") == RunKind.JOB else RunKind.PIPELINE_RUN
+
+
 def delete_run_as_read(run: tekton.Document, why: str) -> Decision:
     """DELETE `run` only in the state it was read in (uid and resourceVersion preconditions)."""
     meta = tekton.metadata(run)
@@ -187,6 +220,7 @@ def delete_run_as_read(run: tekton.Document, why: str) -> Decision:
                 name=str(meta.get("name") or ""),
                 uid=str(meta.get("uid") or ""),
                 resource_version=str(meta.get("resourceVersion") or ""),
+                kind=kind_of_run(run),
             ),
         ),
         notes=(why,),

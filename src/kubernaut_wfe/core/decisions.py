@@ -13,13 +13,14 @@ from typing import Any
 
 from kubernaut_wfe.constants import (
     FINALIZER,
-    PIPELINERUN_DELETED_EXTERNALLY,
+    RUN_DELETED_EXTERNALLY,
     ConditionReason,
     ConditionStatus,
     EventReason,
     EventType,
     FailureReason,
     Phase,
+    RunKind,
 )
 from kubernaut_wfe.core import tekton
 from kubernaut_wfe.core.actions import (
@@ -35,17 +36,20 @@ from kubernaut_wfe.core.actions import (
     RestoreRunMetadata,
     backoff,
     delete_run_as_read,
+    kind_of_run,
 )
 from kubernaut_wfe.core.audit import undelivered_audit_events
 from kubernaut_wfe.core.config import ControllerConfig
-from kubernaut_wfe.core.dependencies import cancel_request, ends_before_its_run
+from kubernaut_wfe.core.dependencies import ends_before_its_run
 from kubernaut_wfe.core.durations import format_duration
 from kubernaut_wfe.core.endings import fail_before_run, outcome_of
+from kubernaut_wfe.core.engines import run_kind
 from kubernaut_wfe.core.failure import (
     failure_details,
     pipeline_complete_reason,
     preexecution_failure,
 )
+from kubernaut_wfe.core.job_running import decide_job_running
 from kubernaut_wfe.core.models import WorkflowExecution
 from kubernaut_wfe.core.observation import (
     UNREAD,
@@ -65,7 +69,8 @@ from kubernaut_wfe.core.rebuild import (
     rewound,
 )
 from kubernaut_wfe.core.record import read_record, record_of_run
-from kubernaut_wfe.core.run_lookup import lock_target_of, own_run_name, read_run, run_ref
+from kubernaut_wfe.core.run_lookup import lock_target_of, own_run_name, read_run, run_title
+from kubernaut_wfe.core.runs import stop_request
 from kubernaut_wfe.core.runstatus import nothing_started, run_summary
 from kubernaut_wfe.core.transitions import (
     minimal_failed_status,
@@ -81,9 +86,8 @@ from kubernaut_wfe.core.validation import parse_wfe
 def decide_run_lost(wfe: WorkflowExecution, now: datetime) -> Decision:
     """Running → Failed: the run was deleted by someone else."""
     executed = not nothing_started(wfe.status.pipeline_run_status)
-    details = preexecution_failure(
-        wfe, FailureReason.UNKNOWN, PIPELINERUN_DELETED_EXTERNALLY, now, was_execution=executed
-    )
+    message = RUN_DELETED_EXTERNALLY.format(kind=run_kind(wfe.spec))
+    details = preexecution_failure(wfe, FailureReason.UNKNOWN, message, now, was_execution=executed)
     status = to_failed(wfe, details, now, complete_reason=ConditionReason.PIPELINE_FAILED)
     start = wfe.status.start_time
     if start is not None and status.failure_details is not None:
@@ -95,9 +99,7 @@ def decide_run_lost(wfe: WorkflowExecution, now: datetime) -> Decision:
                 )
             }
         )
-    event = KubeEvent(
-        EventReason.WORKFLOW_FAILED, EventType.WARNING, PIPELINERUN_DELETED_EXTERNALLY
-    )
+    event = KubeEvent(EventReason.WORKFLOW_FAILED, EventType.WARNING, message)
     return Decision(status=status, events=(event,), outcome=outcome_of(status))
 
 
@@ -108,7 +110,7 @@ def decide_running(
     if wfe.status.completion_time is not None:
         return decide_end_restored(wfe)
     if obs.run_error is not None:
-        return Decision(actions=(Requeue(backoff(1), "reading the PipelineRun failed"),))
+        return Decision(actions=(Requeue(backoff(1), "reading the run failed"),))
     if obs.run is UNREAD:
         return Decision(actions=(read_run(wfe, config, obs),))
     run = obs.run
@@ -122,15 +124,19 @@ def decide_running(
     if labels or annotations:
         meta = tekton.metadata(run)
         namespace = str(meta.get("namespace") or "")
-        restore = RestoreRunMetadata(namespace, tekton.name_of(run), labels, annotations)
+        restore = RestoreRunMetadata(
+            namespace, tekton.name_of(run), labels, annotations, kind_of_run(run)
+        )
         return Decision(actions=(restore,))
+    if kind_of_run(run) == RunKind.JOB:
+        return decide_job_running(wfe, run, obs, now)
     condition = tekton.succeeded(run)
     previous = wfe.status.pipeline_run_status
     early = ends_before_its_run(run, obs.taskruns or ())
     if not early and (condition is None or condition.status == ConditionStatus.UNKNOWN):
         summary = run_summary(run, obs.taskruns or (), previous)
         return Decision(status=refresh_running(wfe, summary, now))
-    if early and (cancel := cancel_request(run)) is not None:
+    if early and (cancel := stop_request(run)) is not None:
         return Decision(actions=(cancel,), notes=("a child TaskRun cannot start: cancelling",))
     if obs.taskruns is None and tekton.taskrun_children(run):
         meta = tekton.metadata(run)
@@ -143,7 +149,7 @@ def decide_running(
         event = KubeEvent(
             EventReason.WORKFLOW_COMPLETED,
             EventType.NORMAL,
-            f"PipelineRun {run_ref(run)} succeeded in {status.duration}",
+            f"{run_title(run)} succeeded in {status.duration}",
         )
         return Decision(status=status, events=(event,), outcome=outcome_of(status))
     projected = wfe.model_copy(
@@ -197,7 +203,7 @@ def decide_terminal(
         event = KubeEvent(
             EventReason.LOCK_RELEASED,
             EventType.NORMAL,
-            f"Released the lock on {wfe.spec.target_resource}: deleted PipelineRun"
+            f"Released the lock on {wfe.spec.target_resource}: deleted {run_kind(wfe.spec)}"
             f" {config.execution.namespace}/{run_name}",
         )
         return Decision(events=(event,))
@@ -223,7 +229,7 @@ def decide_deletion(
     if FINALIZER not in wfe.metadata.finalizers:
         return Decision()
     if obs.delete is None and obs.run_error is not None:
-        return Decision(actions=(Requeue(backoff(1), "reading the PipelineRun failed"),))
+        return Decision(actions=(Requeue(backoff(1), "reading the run failed"),))
     if obs.delete is None and obs.run is UNREAD:
         return Decision(actions=(read_run(wfe, config, obs),))
     run = obs.run if obs.delete is None and obs.run is not UNREAD else None

@@ -14,13 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubernaut_wfe.constants import (
-    CANCEL_REQUESTS,
     ConditionStatus,
     DependencyWorkspace,
     TektonReason,
 )
 from kubernaut_wfe.core import tekton
-from kubernaut_wfe.core.actions import CancelRun
 from kubernaut_wfe.core.classifier import TaskRuns
 from kubernaut_wfe.core.models import WorkflowRef
 
@@ -124,11 +122,3 @@ def ends_before_its_run(run: tekton.Document, taskruns: TaskRuns) -> bool:
     nothing of the workflow can run, and waiting for the run's own end would hold the target
     for nothing (Tekton's `CreateContainerConfigError` leaves the pod waiting for the object)."""
     return not tekton.is_finished(run) and unconfigurable_child(run, taskruns) is not None
-
-
-def cancel_request(run: tekton.Document) -> CancelRun | None:
-    """The request to cancel the run, unless one was made already."""
-    if tekton.spec_status(run) in CANCEL_REQUESTS:
-        return None
-    namespace = str(tekton.metadata(run).get("namespace") or "")
-    return CancelRun(namespace, tekton.name_of(run))

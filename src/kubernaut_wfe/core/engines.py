@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from kubernaut_wfe.constants import ExecutionEngine, FailureReason
+from kubernaut_wfe.constants import ExecutionEngine, FailureReason, RunKind
 from kubernaut_wfe.core.models import WorkflowExecutionSpec
 
 RUNNABLE_ENGINES: frozenset[ExecutionEngine] = frozenset({ExecutionEngine.TEKTON})
@@ -13,6 +13,11 @@ RUNNABLE_ENGINES: frozenset[ExecutionEngine] = frozenset({ExecutionEngine.TEKTON
 def engine_of(spec: WorkflowExecutionSpec) -> str:
     """`workflowRef.executionEngine`; absent or empty means Tekton (the January contract)."""
     return spec.workflow_ref.execution_engine or ExecutionEngine.TEKTON.value
+
+
+def run_kind(spec: WorkflowExecutionSpec) -> RunKind:
+    """The kind of object the WFE's engine runs it as (a Job for `job`, else a PipelineRun)."""
+    return RunKind.JOB if engine_of(spec) == ExecutionEngine.JOB else RunKind.PIPELINE_RUN
 
 
 def engines_text(engines: frozenset[ExecutionEngine] = RUNNABLE_ENGINES) -> str:

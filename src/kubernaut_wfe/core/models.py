@@ -143,17 +143,21 @@ class PipelineRunSummary(ApiModel):
     total_tasks: int | None = None
     blocked_reason: str | None = None
     blocked_message: str | None = None
+    retry_count: int | None = Field(default=None, exclude=True)
+    """A Job's tolerated pod failures: rebuilt from its pods on every decision and written only
+    as `executionStatus.retryCount` (the January summary has no such field)."""
 
 
 class ExecutionSummary(ApiModel):
-    """`status.executionStatus`: the engine-neutral name of `pipelineRunStatus` (its task counts
-    and the run's end condition; the CRD's `retryCount` comes with the Job engine)."""
+    """`status.executionStatus`: the engine-neutral name of `pipelineRunStatus` (its task counts,
+    the run's end condition and, for a Job, the pod failures its policy tolerated)."""
 
     status: ConditionStatus = ConditionStatus.UNKNOWN
     reason: str | None = None
     message: str | None = None
     completed_tasks: int | None = None
     total_tasks: int | None = None
+    retry_count: int | None = None
 
 
 class FailureDetails(ApiModel):

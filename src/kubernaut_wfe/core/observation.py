@@ -91,10 +91,13 @@ class AuditWait:
 class Observation:
     """Everything the handler knows for this decision.
 
-    - `run`: the PipelineRun by its deterministic name: UNREAD, None (404) or the document.
+    - `run`: the run (PipelineRun or Job) by its deterministic name: UNREAD, None (404) or the
+      document.
     - `run_error`: set instead when the GET itself failed.
     - `holder`: the WFE named by another WFE's run annotation: UNREAD, None (404) or the document.
     - `taskruns`: the run's child TaskRuns (None = not read).
+    - `pods` / `run_events`: a Job's pods and the Warning Events about the Job and its pods,
+      as the watches delivered them (None = not known).
     - `waiting_ahead`: `<namespace>/<name>` of WFEs on the same target that are waiting
       (Pending with `ResourceLocked` True) and come first (older creationTimestamp, then name).
     - `create` / `delete`: the outcome of the action the previous decision asked for.
@@ -111,6 +114,8 @@ class Observation:
     run_error: ApiFailure | None = None
     holder: Mapping[str, Any] | Unread | None = UNREAD
     taskruns: Sequence[Mapping[str, Any]] | None = None
+    pods: Sequence[Mapping[str, Any]] | None = None
+    run_events: Sequence[Mapping[str, Any]] | None = None
     waiting_ahead: tuple[str, ...] = ()
     create: CreateOutcome | None = None
     delete: DeleteOutcome | None = None

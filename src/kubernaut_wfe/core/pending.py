@@ -15,6 +15,7 @@ from kubernaut_wfe.constants import (
     EventType,
     FailureReason,
     Phase,
+    RunKind,
 )
 from kubernaut_wfe.core import tekton
 from kubernaut_wfe.core.actions import (
@@ -26,11 +27,15 @@ from kubernaut_wfe.core.actions import (
     Requeue,
     backoff,
     delete_run_as_read,
+    kind_of_run,
 )
 from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.core.deadline import deadline_passed
 from kubernaut_wfe.core.endings import create_refused_reason, fail_before_run
 from kubernaut_wfe.core.engines import refusal as engine_refusal
+from kubernaut_wfe.core.engines import run_kind
+from kubernaut_wfe.core.job import build_job
+from kubernaut_wfe.core.job_running import job_summary, observed_progress
 from kubernaut_wfe.core.models import WorkflowExecution
 from kubernaut_wfe.core.observation import (
     UNREAD,
@@ -49,7 +54,7 @@ from kubernaut_wfe.core.platform_events import (
 )
 from kubernaut_wfe.core.record import is_recorded_run, read_record, record_of_run
 from kubernaut_wfe.core.run_identity import decide_run_identity
-from kubernaut_wfe.core.run_lookup import lock_target_of, read_lock, run_ref
+from kubernaut_wfe.core.run_lookup import lock_target_of, read_lock, run_ref, run_title
 from kubernaut_wfe.core.runstatus import run_summary
 from kubernaut_wfe.core.targets import KindTable, UnresolvedTarget, target_identity
 from kubernaut_wfe.core.transitions import (
@@ -66,12 +71,12 @@ def decide_create_rejected(
     failure = rejected.failure
     if failure.transient and rejected.attempt < config.execution.max_create_attempts:
         return Decision(
-            actions=(Requeue(backoff(rejected.attempt), "retry PipelineRun creation"),),
+            actions=(Requeue(backoff(rejected.attempt), f"retry {run_kind(wfe.spec)} creation"),),
             notes=(f"create attempt {rejected.attempt} failed ({failure.status}); retrying",),
         )
     reason, condition_reason = create_refused_reason(failure)
     message = (
-        f"PipelineRun creation failed after {rejected.attempt} attempt(s)"
+        f"{run_kind(wfe.spec)} creation failed after {rejected.attempt} attempt(s)"
         f" (HTTP {failure.status}): {failure.message}"
     )
     return fail_before_run(wfe, reason, message, now, created_reason=condition_reason)
@@ -84,9 +89,12 @@ def start_running(
     wfe: WorkflowExecution, run: tekton.Document, obs: Observation, now: datetime, *, adopted: bool
 ) -> Decision:
     """Pending → Running on the created or adopted run."""
-    summary = run_summary(run, obs.taskruns or ())
+    if kind_of_run(run) == RunKind.JOB:
+        summary = job_summary(observed_progress(run, obs))
+    else:
+        summary = run_summary(run, obs.taskruns or ())
     status = to_running(wfe, run, summary, now, adopted=adopted)
-    events = run_started_events(wfe, run_ref(run), adopted=adopted)
+    events = run_started_events(wfe, run_ref(run), adopted=adopted, kind=kind_of_run(run))
     notes: tuple[str, ...] = ()
     if stripped := run_parameters(wfe.spec).stripped:
         message = stripped_message(stripped)
@@ -119,7 +127,8 @@ def decide_run_absent(
         return fail_before_run(wfe, FailureReason.DEADLINE_EXCEEDED, late, now)
     if (identity := decide_run_identity(wfe, obs, config, now)) is not None:
         return identity
-    run = build_pipelinerun(wfe, config, now=now, canonical_target=lock_target_of(wfe, obs))
+    build = build_job if run_kind(wfe.spec) == RunKind.JOB else build_pipelinerun
+    run = build(wfe, config, now=now, canonical_target=lock_target_of(wfe, obs))
     return Decision(actions=(CreateRun(run),))
 
 
@@ -137,7 +146,7 @@ def _refuse_unowned_run(wfe: WorkflowExecution, run: tekton.Document, now: datet
     `kubernaut.ai/workflow-execution` annotation) is someone else's: never deleted or adopted.
     `Unknown`, as the platform's controller reports a run at the lock name it does not own."""
     message = (
-        f"PipelineRun {run_ref(run)} has this target's lock name but was not created by a"
+        f"{run_title(run)} has this target's lock name but was not created by a"
         f" WorkflowExecution (it lacks the {Annotation.WORKFLOW_EXECUTION} annotation), so it is"
         " left alone. If it is not needed, delete it, then create this WorkflowExecution again"
     )
@@ -166,7 +175,7 @@ def decide_foreign_run(
     if not is_terminal(holder.status.phase):
         message = (
             f"Target {wfe.spec.target_resource} is already being remediated by"
-            f" WorkflowExecution {namespace}/{name} (PipelineRun {run_ref(run)})"
+            f" WorkflowExecution {namespace}/{name} ({run_title(run)})"
         )
         holder_name = name if namespace == wfe.metadata.namespace else f"{namespace}/{name}"
         return fail_before_run(
@@ -216,9 +225,7 @@ def decide_pending(
     if isinstance(obs.create, AlreadyExists) or obs.delete is not None:
         return Decision(actions=(read_lock(wfe, config, obs),))
     if obs.run_error is not None:
-        return Decision(
-            actions=(Requeue(backoff(1), f"reading the PipelineRun failed: {obs.run_error}"),)
-        )
+        return Decision(actions=(Requeue(backoff(1), f"reading the run failed: {obs.run_error}"),))
     if obs.run is UNREAD:
         return Decision(actions=(read_lock(wfe, config, obs),))
     if obs.run is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from kubernaut_wfe.constants import EventReason, EventType, Phase
+from kubernaut_wfe.constants import EventReason, EventType, Phase, RunKind
 from kubernaut_wfe.core.actions import Decision, KubeEvent
 from kubernaut_wfe.core.durations import format_duration
 from kubernaut_wfe.core.engines import engine_of
@@ -25,13 +25,15 @@ def speaks_newest(wfe: WorkflowExecution) -> bool:
     return bool(wfe.spec.workflow_ref.execution_bundle)
 
 
-def run_started_events(wfe: WorkflowExecution, run_ref: str, *, adopted: bool) -> list[KubeEvent]:
-    """The Events of the create (or adoption) of the WFE's run."""
+def run_started_events(
+    wfe: WorkflowExecution, run_ref: str, *, adopted: bool, kind: RunKind = RunKind.PIPELINE_RUN
+) -> list[KubeEvent]:
+    """The Events of the create (or adoption) of the WFE's run (`kind` names it)."""
     if not speaks_newest(wfe):
         verb = "Adopted" if adopted else "Created"
         return [
             KubeEvent(
-                EventReason.PIPELINE_RUN_CREATED, EventType.NORMAL, f"{verb} PipelineRun {run_ref}"
+                EventReason.PIPELINE_RUN_CREATED, EventType.NORMAL, f"{verb} {kind} {run_ref}"
             )
         ]
     validated = KubeEvent(
@@ -44,7 +46,7 @@ def run_started_events(wfe: WorkflowExecution, run_ref: str, *, adopted: bool) -
         started = KubeEvent(
             EventReason.PIPELINE_RUN_CREATED,
             EventType.NORMAL,
-            f"PipelineRun {run_ref} (already exists, ours)",
+            f"{kind} {run_ref} (already exists, ours)",
         )
     else:
         started = KubeEvent(

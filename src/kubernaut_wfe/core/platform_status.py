@@ -36,16 +36,21 @@ ENGINE_NEUTRAL_REASONS: dict[str, ConditionReason] = {
 _OUR_REASONS = frozenset(reason.value for reason in FailureReason)
 
 
-def execution_summary(summary: PipelineRunSummary | None) -> ExecutionSummary | None:
-    """`executionStatus` for a run summary."""
+def execution_summary(
+    summary: PipelineRunSummary | None, known_retries: int | None = None
+) -> ExecutionSummary | None:
+    """`executionStatus` for a run summary; `known_retries` is the retry count written before,
+    kept when the summary was read back from the API (which keeps it only here)."""
     if summary is None:
         return None
+    retries = summary.retry_count if summary.retry_count is not None else known_retries
     return ExecutionSummary(
         status=summary.status,
         reason=summary.reason,
         message=summary.message,
         completed_tasks=summary.completed_tasks,
         total_tasks=summary.total_tasks,
+        retry_count=retries,
     )
 
 
@@ -76,7 +81,10 @@ def with_platform_fields(status: WorkflowExecutionStatus) -> WorkflowExecutionSt
     return status.model_copy(
         update={
             "execution_ref": status.pipeline_run_ref,
-            "execution_status": execution_summary(status.pipeline_run_status),
+            "execution_status": execution_summary(
+                status.pipeline_run_status,
+                status.execution_status.retry_count if status.execution_status else None,
+            ),
             "failure_reason": failure_reason,
             "conditions": _engine_neutral(status.conditions),
         }

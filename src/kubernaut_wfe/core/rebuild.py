@@ -20,10 +20,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from kubernaut_wfe.constants import (
-    CANCEL_REQUESTS,
     AuditEventType,
     ConditionReason,
-    ConditionStatus,
     ConditionType,
     EventReason,
     EventType,
@@ -31,8 +29,8 @@ from kubernaut_wfe.constants import (
     Phase,
     WfeAnnotation,
 )
-from kubernaut_wfe.core import tekton
-from kubernaut_wfe.core.actions import CancelRun, Decision, KubeEvent, ReadRun, Requeue, backoff
+from kubernaut_wfe.core import runs, tekton
+from kubernaut_wfe.core.actions import Decision, KubeEvent, ReadRun, Requeue, backoff
 from kubernaut_wfe.core.durations import format_duration
 from kubernaut_wfe.core.endings import outcome_of
 from kubernaut_wfe.core.failure import preexecution_failure
@@ -41,7 +39,7 @@ from kubernaut_wfe.core.observation import UNREAD, Observation
 from kubernaut_wfe.core.pending import start_running
 from kubernaut_wfe.core.pipelinerun import owned_by
 from kubernaut_wfe.core.record import ExecutionRecord, UnreadableRecord
-from kubernaut_wfe.core.run_lookup import run_ref
+from kubernaut_wfe.core.run_lookup import run_title
 from kubernaut_wfe.core.runstatus import nothing_started
 from kubernaut_wfe.core.transitions import to_failed
 
@@ -69,7 +67,7 @@ def _rebuilt_event(wfe: WorkflowExecution, run: tekton.Document, what: str) -> K
     return KubeEvent(
         EventReason.STATUS_REBUILT,
         EventType.WARNING,
-        f"{what}; status rebuilt from PipelineRun {run_ref(run)}, which this WorkflowExecution"
+        f"{what}; status rebuilt from {run_title(run)}, which this WorkflowExecution"
         " created (status is the controller's: see docs/trust-model.md)",
     )
 
@@ -171,8 +169,7 @@ def completed_too_early(wfe: WorkflowExecution, obs: Observation) -> tekton.Docu
     run = own_live_run(wfe, obs)
     if wfe.status.phase != Phase.COMPLETED or run is None:
         return None
-    condition = tekton.succeeded(run)
-    return None if condition is not None and condition.status == ConditionStatus.TRUE else run
+    return None if runs.has_succeeded(run) else run
 
 
 def rebuilt_from_run(wfe: WorkflowExecution, following: Decision, run: tekton.Document) -> Decision:
@@ -198,10 +195,9 @@ def decide_stop_request(
     if wfe.status.phase != Phase.FAILED:
         return None
     run = own_live_run(wfe, obs)
-    going_on = run is not None and not tekton.is_finished(run)
-    if run is not None and going_on and tekton.spec_status(run) not in CANCEL_REQUESTS:
-        meta = tekton.metadata(run)
-        return Decision(actions=(CancelRun(str(meta.get("namespace") or ""), tekton.name_of(run)),))
+    going_on = run is not None and not runs.is_finished(run)
+    if run is not None and going_on and (stop := runs.stop_request(run)) is not None:
+        return Decision(actions=(stop,))
     if wfe.status.completion_time is not None:
         return None
     message = reason_text.strip() or STOP_REQUESTED
@@ -220,8 +216,7 @@ def decide_stop_request(
             KubeEvent(
                 EventReason.EXECUTION_CANCELLED,
                 EventType.WARNING,
-                f"Cancelled PipelineRun {run_ref(run)}: the WorkflowExecution was set Failed"
-                f" ({message})",
+                f"Cancelled {run_title(run)}: the WorkflowExecution was set Failed ({message})",
             ),
         )
     return Decision(status=status, events=events, outcome=outcome_of(status))

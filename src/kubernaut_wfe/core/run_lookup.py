@@ -4,8 +4,9 @@ status), else the one at its lock's name; the GET that reads it and how messages
 from __future__ import annotations
 
 from kubernaut_wfe.core import tekton
-from kubernaut_wfe.core.actions import ReadRun
+from kubernaut_wfe.core.actions import ReadLock, ReadRun, kind_of_run
 from kubernaut_wfe.core.config import ControllerConfig
+from kubernaut_wfe.core.engines import run_kind
 from kubernaut_wfe.core.models import WorkflowExecution
 from kubernaut_wfe.core.naming import pipelinerun_name
 from kubernaut_wfe.core.observation import Observation
@@ -18,9 +19,10 @@ def lock_target_of(wfe: WorkflowExecution, obs: Observation) -> str:
     return lock_target(wfe.spec.target_resource, obs.target)
 
 
-def read_lock(wfe: WorkflowExecution, config: ControllerConfig, obs: Observation) -> ReadRun:
-    """GET the run at the WFE's lock name: the name of its canonical target."""
-    return ReadRun(config.execution.namespace, pipelinerun_name(lock_target_of(wfe, obs)))
+def read_lock(wfe: WorkflowExecution, config: ControllerConfig, obs: Observation) -> ReadLock:
+    """GET the runs of both kinds at the WFE's lock name: the name of its canonical target."""
+    name = pipelinerun_name(lock_target_of(wfe, obs))
+    return ReadLock(config.execution.namespace, name, run_kind(wfe.spec))
 
 
 def own_run_name(wfe: WorkflowExecution) -> str | None:
@@ -34,16 +36,23 @@ def own_run_name(wfe: WorkflowExecution) -> str | None:
     return ref.name if ref is not None else None
 
 
-def read_run(wfe: WorkflowExecution, config: ControllerConfig, obs: Observation) -> ReadRun:
+def read_run(
+    wfe: WorkflowExecution, config: ControllerConfig, obs: Observation
+) -> ReadRun | ReadLock:
     """GET the WFE's own run once it has one (a run created under an earlier lock name, before
     targets were canonical, is still followed and released), else the run at its lock name."""
     name = own_run_name(wfe)
     if name is None:
         return read_lock(wfe, config, obs)
-    return ReadRun(config.execution.namespace, name)
+    return ReadRun(config.execution.namespace, name, run_kind(wfe.spec))
 
 
 def run_ref(run: tekton.Document) -> str:
     """`<namespace>/<name>` of a run, as Events and messages name it."""
     meta = tekton.metadata(run)
     return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+
+
+def run_title(run: tekton.Document) -> str:
+    """`PipelineRun <namespace>/<name>` or `Job <namespace>/<name>`, as messages name a run."""
+    return f"{kind_of_run(run)} {run_ref(run)}"

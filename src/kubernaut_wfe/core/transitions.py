@@ -15,6 +15,7 @@ from kubernaut_wfe.constants import (
     Phase,
 )
 from kubernaut_wfe.core import tekton
+from kubernaut_wfe.core.actions import kind_of_run
 from kubernaut_wfe.core.audit import audit_condition, due_audit_events
 from kubernaut_wfe.core.conditions import set_condition, set_ready
 from kubernaut_wfe.core.durations import format_duration
@@ -106,7 +107,7 @@ def to_running(
         ConditionType.TEKTON_PIPELINE_CREATED,
         ConditionStatus.TRUE,
         ConditionReason.PIPELINE_CREATED,
-        message=f"{verb} PipelineRun {name}",
+        message=f"{verb} {kind_of_run(run)} {name}",
         now=now,
     )
     status = _condition(
@@ -154,8 +155,11 @@ def refresh_running(
 ) -> WorkflowExecutionStatus | None:
     """Running → Running with a fresher summary; None when nothing would change."""
     running = wfe.status.condition(ConditionType.TEKTON_PIPELINE_RUNNING)
+    written = wfe.status.execution_status
+    retries = written.retry_count if written is not None else None
     if (
-        wfe.status.pipeline_run_status == summary
+        wfe.status.pipeline_run_status == summary.model_copy(update={"retry_count": None})
+        and summary.retry_count in (None, retries)
         and running is not None
         and running.status == ConditionStatus.TRUE
     ):

@@ -1,5 +1,6 @@
 """What the watches delivered, kept in memory: WFEs by key (those that may wait for a lock also
-by object), PipelineRuns and their TaskRuns by run name. Nothing here is ever written back; a
+by object), runs (PipelineRuns and Jobs) by kind and name, a PipelineRun's TaskRuns and a Job's
+pods and Warning Events by run name. Nothing here is ever written back; a
 stale entry only costs an extra read. Cached documents are replaced, never changed in place, so
 read-only views need no copy. Not kopf's `@kopf.index`: its indexes are handed only to kopf's own
 handlers, and our reconciles run in the work queue."""
@@ -12,11 +13,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from kubernaut_wfe.constants import (
+    JOB_NAME_LABEL,
+    POD_KIND,
     Annotation,
     ConditionStatus,
     ConditionType,
     Label,
     Phase,
+    RunKind,
     TektonLabel,
 )
 from kubernaut_wfe.core.models import WorkflowExecution
@@ -26,8 +30,14 @@ from kubernaut_wfe.core.validation import parse_wfe
 PARSED_CAPACITY = 256
 """Typed WFEs kept (least recently used dropped first): enough for the reconciles in flight
 and the watch echoes of their writes; a model per settled WFE would cost ~15 KiB each."""
+RUN_EVENTS_KEPT = 32
+"""Warning Events kept per Job (the newest): a looping pod posts the same few again and again."""
+POD_NAME_SUFFIX = 6
+"""`-xxxxx`: what the Job controller's `generateName` adds to the Job's name."""
 WfeKey = tuple[str, str]
 """(namespace, name) of a WorkflowExecution."""
+RunKey = tuple[RunKind, str]
+"""(kind, name) of a run: a PipelineRun and a Job share the lock's name."""
 Document = dict[str, Any]
 
 
@@ -105,6 +115,11 @@ def is_news(candidate: Mapping[str, Any], current: Mapping[str, Any] | None) -> 
     )
 
 
+def _run_key(run: Mapping[str, Any]) -> RunKey:
+    kind = RunKind.JOB if run.get("kind") == RunKind.JOB else RunKind.PIPELINE_RUN
+    return kind, str(_metadata(run).get("name") or "")
+
+
 def wfe_key_of_run(run: Mapping[str, Any]) -> WfeKey | None:
     """The WFE named by a run's `kubernaut.ai/workflow-execution` annotation."""
     annotations = _metadata(run).get("annotations") or {}
@@ -119,8 +134,11 @@ class ObjectCache:
         self._wfes: dict[WfeKey, Document] = {}
         self._parsed: OrderedDict[WfeKey, WorkflowExecution] = OrderedDict()
         self._waiting: dict[str, set[WfeKey]] = {}
-        self._runs: dict[str, Document] = {}
+        self._runs: dict[RunKey, Document] = {}
         self._taskruns: dict[str, dict[str, Document]] = {}
+        self._pods: dict[str, dict[str, Document]] = {}
+        self._job_of_pod: dict[str, str] = {}
+        self._run_events: dict[str, OrderedDict[str, Document]] = {}
         self.runs_complete = False
         """Set once every run of ours has been listed into the cache: from then on the watch
         keeps it complete, so a run it lacks does not exist (or is being deleted)."""
@@ -210,29 +228,38 @@ class ObjectCache:
 
     # --- PipelineRuns and TaskRuns --------------------------------------------------------
 
-    def run(self, name: str) -> Document | None:
-        """The cached PipelineRun of that name (read only: never mutate it), if known."""
-        return self._runs.get(name)
+    def run(self, name: str, kind: RunKind = RunKind.PIPELINE_RUN) -> Document | None:
+        """The cached run of that kind and name (read only: never mutate it), if known."""
+        return self._runs.get((kind, name))
 
     def store_run(self, run: Mapping[str, Any], *, owned: bool = False) -> Stored:
         """Keep `run` unless the same or a newer state is cached (`owned` as for WFEs)."""
-        name = str(_metadata(run).get("name") or "")
-        current = self._runs.get(name)
-        news = bool(name) and is_news(run, current)
+        key = _run_key(run)
+        current = self._runs.get(key)
+        news = bool(key[1]) and is_news(run, current)
         if news:
             if current is not None and _metadata(current).get("uid") != _metadata(run).get("uid"):
-                self._taskruns.pop(name, None)
-            self._runs[name] = dict(run) if owned else copy.deepcopy(dict(run))
+                self._forget_children(key)
+            self._runs[key] = dict(run) if owned else copy.deepcopy(dict(run))
         return Stored(wfe_key_of_run(run), news)
 
     def drop_run(self, run: Mapping[str, Any]) -> WfeKey | None:
         """Forget a deleted run (only that incarnation); returns the WFE it belonged to."""
-        name = str(_metadata(run).get("name") or "")
-        current = self._runs.get(name)
+        key = _run_key(run)
+        current = self._runs.get(key)
         if current is not None and _metadata(current).get("uid") == _metadata(run).get("uid"):
-            del self._runs[name]
-            self._taskruns.pop(name, None)
+            del self._runs[key]
+            self._forget_children(key)
         return wfe_key_of_run(run)
+
+    def _forget_children(self, key: RunKey) -> None:
+        kind, name = key
+        if kind == RunKind.PIPELINE_RUN:
+            self._taskruns.pop(name, None)
+            return
+        for pod in self._pods.pop(name, {}):
+            self._job_of_pod.pop(pod, None)
+        self._run_events.pop(name, None)
 
     def taskruns(self, run_name: str) -> list[Document]:
         """The cached child TaskRuns of a run (read only: never mutate them)."""
@@ -257,7 +284,7 @@ class ObjectCache:
         return Stored(self._wfe_of_taskrun(run_name, labels), news)
 
     def _wfe_of_taskrun(self, run_name: str, labels: Mapping[str, Any]) -> WfeKey | None:
-        run = self._runs.get(run_name)
+        run = self._runs.get((RunKind.PIPELINE_RUN, run_name))
         if run is not None and (key := wfe_key_of_run(run)) is not None:
             return key
         namespace = labels.get(Label.SOURCE_NAMESPACE)
@@ -265,3 +292,62 @@ class ObjectCache:
         if namespace and wfe_name and (namespace, wfe_name) in self._wfes:
             return str(namespace), str(wfe_name)
         return None
+
+    # --- A Job's pods and Warning Events ---------------------------------------------------
+
+    def pods(self, job_name: str) -> list[Document]:
+        """The cached pods of a Job (read only)."""
+        return list(self._pods.get(job_name, {}).values())
+
+    def run_events(self, job_name: str) -> list[Document]:
+        """The cached Warning Events about a Job and its pods, oldest first (read only)."""
+        return list(self._run_events.get(job_name, {}).values())
+
+    def store_pod(
+        self, pod: Mapping[str, Any], *, deleted: bool = False, owned: bool = False
+    ) -> Stored:
+        """Keep (or forget) a pod of one of our Jobs; the key is the WFE of its Job."""
+        meta = _metadata(pod)
+        labels = meta.get("labels")
+        job = str(labels.get(JOB_NAME_LABEL) or "") if isinstance(labels, Mapping) else ""
+        name = str(meta.get("name") or "")
+        news = False
+        if job and name:
+            pods = self._pods.setdefault(job, {})
+            if deleted:
+                news = pods.pop(name, None) is not None
+                self._job_of_pod.pop(name, None)
+            elif is_news(pod, pods.get(name)):
+                pods[name] = dict(pod) if owned else copy.deepcopy(dict(pod))
+                self._job_of_pod[name] = job
+                news = True
+        return Stored(self._wfe_of_job(job), news)
+
+    def store_run_event(self, event: Mapping[str, Any], *, owned: bool = False) -> Stored:
+        """Keep a Warning Event about a Job or one of its pods; the key is the WFE of the Job."""
+        involved = event.get("involvedObject")
+        if not isinstance(involved, Mapping):
+            return Stored(None, news=False)
+        name = str(involved.get("name") or "")
+        if involved.get("kind") == POD_KIND:
+            job = self._job_of_pod.get(name) or name[:-POD_NAME_SUFFIX]
+        elif involved.get("kind") == RunKind.JOB:
+            job = name
+        else:
+            return Stored(None, news=False)
+        key = self._wfe_of_job(job)
+        event_name = str(_metadata(event).get("name") or "")
+        if key is None or not event_name:
+            return Stored(key, news=False)
+        kept = self._run_events.setdefault(job, OrderedDict())
+        if not is_news(event, kept.get(event_name)):
+            return Stored(key, news=False)
+        kept.pop(event_name, None)
+        kept[event_name] = dict(event) if owned else copy.deepcopy(dict(event))
+        if len(kept) > RUN_EVENTS_KEPT:
+            kept.popitem(last=False)
+        return Stored(key, news=True)
+
+    def _wfe_of_job(self, job_name: str) -> WfeKey | None:
+        job = self._runs.get((RunKind.JOB, job_name))
+        return wfe_key_of_run(job) if job is not None else None

@@ -96,6 +96,21 @@ class WatchIntake:
         if news and key is not None and self._cache.has_wfe(key):
             self._queue.add(key)
 
+    def on_pod_event(self, event: Mapping[str, Any]) -> None:
+        """Cache the pod of one of our Jobs and queue the Job's WFE (when the pod changed)."""
+        deleted = event.get("type") == "DELETED"
+        key, news = self._cache.store_pod(_object(event), deleted=deleted, owned=True)
+        if news and key is not None and self._cache.has_wfe(key):
+            self._queue.add(key)
+
+    def on_warning_event(self, event: Mapping[str, Any]) -> None:
+        """Cache a Warning Event about one of our Jobs or its pods and queue the Job's WFE."""
+        if event.get("type") == "DELETED":
+            return  # Events expire; what one said stays true for the run it was about
+        key, news = self._cache.store_run_event(_object(event), owned=True)
+        if news and key is not None and self._cache.has_wfe(key):
+            self._queue.add(key)
+
     def on_audit_outcome(self, uid: str) -> None:
         """Delivery resolved an event of this WFE: fold it into its status soon."""
         key = self._uids.get(uid)

@@ -21,7 +21,7 @@ from kubernaut_wfe.adapters.kube import (
     KubeClient,
     NotFound,
 )
-from kubernaut_wfe.constants import Phase
+from kubernaut_wfe.constants import Phase, RunKind
 from kubernaut_wfe.core import tekton
 from kubernaut_wfe.core.actions import (
     AddFinalizer,
@@ -36,6 +36,7 @@ from kubernaut_wfe.core.actions import (
 from kubernaut_wfe.core.audit import correlation_id
 from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.core.decisions import decide, status_write_rejected
+from kubernaut_wfe.core.engines import run_kind
 from kubernaut_wfe.core.models import WorkflowExecution, WorkflowExecutionStatus
 from kubernaut_wfe.core.naming import pipelinerun_name
 from kubernaut_wfe.core.observation import UNREAD, Created, Observation
@@ -271,7 +272,8 @@ class Reconciler:
         if facts is not None and facts.run_released:
             return Observation(run=None)
         name = own_run_name(wfe)
-        run = self._cache.run(name) if name is not None else None
+        kind = run_kind(wfe.spec)
+        run = self._cache.run(name, kind) if name is not None else None
         if run is None:
             # A finished WFE whose run a complete cache lacks was released before: no GET
             # (this is what spares a restart one read per settled WFE).
@@ -281,6 +283,11 @@ class Reconciler:
             # Only our own live run is trusted here: anything else is read from the API.
             live = owned_by(run, wfe) and tekton.deletion_timestamp(run) is None
             return Observation(run=run) if live else Observation()
+        if kind == RunKind.JOB:
+            job = tekton.name_of(run)
+            return Observation(
+                run=run, pods=self._cache.pods(job), run_events=self._cache.run_events(job)
+            )
         taskruns = None if tekton.is_finished(run) else self._cache.taskruns(tekton.name_of(run))
         return Observation(run=run, taskruns=taskruns)
 

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubernaut_wfe.adapters.kube import (
-    PIPELINE_RUNS,
+    PODS,
+    RUN_RESOURCES,
     SERVICE_ACCOUNTS,
     TASK_RUNS,
     WORKFLOW_EXECUTIONS,
@@ -16,16 +17,19 @@ from kubernaut_wfe.adapters.kube import (
     Conflict,
     KubeClient,
 )
-from kubernaut_wfe.constants import PipelineRunSpecStatus, TektonLabel
+from kubernaut_wfe.constants import JOB_NAME_LABEL, PipelineRunSpecStatus, RunKind, TektonLabel
 from kubernaut_wfe.core.actions import (
     CancelRun,
     CreateRun,
     DeleteRun,
     ReadHolder,
+    ReadJobPods,
+    ReadLock,
     ReadRun,
     ReadServiceAccount,
     ReadTaskRuns,
     RestoreRunMetadata,
+    kind_of_run,
 )
 from kubernaut_wfe.core.observation import (
     UNREAD,
@@ -41,11 +45,19 @@ from kubernaut_wfe.reconcile.cache import ObjectCache
 from kubernaut_wfe.reconcile.memory import WfeMemory
 
 PRECONDITION_STATUSES = frozenset({404, 409, 412})
+STOP_PATCHES: dict[RunKind, Mapping[str, Any]] = {
+    RunKind.PIPELINE_RUN: {"spec": {"status": PipelineRunSpecStatus.CANCELLED.value}},
+    RunKind.JOB: {"spec": {"suspend": True}},
+}
+"""What stops a run of each kind: Tekton cancels a PipelineRun; the Job controller deletes a
+suspended Job's pods."""
 ReadStep = (
     ReadRun
+    | ReadLock
     | ReadHolder
     | ReadServiceAccount
     | ReadTaskRuns
+    | ReadJobPods
     | CreateRun
     | DeleteRun
     | RestoreRunMetadata
@@ -70,6 +82,8 @@ class StepRunner:
         """The observation after performing `step`."""
         if isinstance(step, ReadRun):
             return await self._read_run(step, obs)
+        if isinstance(step, ReadLock):
+            return await self._read_lock(step, obs)
         if isinstance(step, ReadHolder):
             holder = await self._kube.get(WORKFLOW_EXECUTIONS, step.name, step.namespace)
             return dataclasses.replace(obs, holder=holder)
@@ -81,24 +95,37 @@ class StepRunner:
             for item in items:
                 self._cache.store_taskrun(item, owned=True)
             return dataclasses.replace(obs, taskruns=items)
+        if isinstance(step, ReadJobPods):
+            selector = f"{JOB_NAME_LABEL}={step.job}"
+            pods = await self._kube.list(PODS, step.namespace, label_selector=selector)
+            for pod in pods:
+                self._cache.store_pod(pod, owned=True)
+            return dataclasses.replace(obs, pods=pods, run_events=self._cache.run_events(step.job))
         if isinstance(step, CreateRun):
             return await self._create(step.body, obs, wfe_uid)
         if isinstance(step, RestoreRunMetadata):
             metadata: dict[str, Any] = {"labels": dict(step.labels)}
             if step.annotations:
                 metadata["annotations"] = dict(step.annotations)
-            return await self._patch_run(step.namespace, step.name, {"metadata": metadata}, obs)
+            patch = {"metadata": metadata}
+            return await self._patch_run(step.kind, step.namespace, step.name, patch, obs)
         if isinstance(step, CancelRun):
-            cancel = {"spec": {"status": PipelineRunSpecStatus.CANCELLED.value}}
-            return await self._patch_run(step.namespace, step.name, cancel, obs)
+            return await self._patch_run(
+                step.kind, step.namespace, step.name, STOP_PATCHES[step.kind], obs
+            )
         return await self._delete(step, obs)
 
     async def _patch_run(
-        self, namespace: str, name: str, patch: Mapping[str, Any], obs: Observation
+        self,
+        kind: RunKind,
+        namespace: str,
+        name: str,
+        patch: Mapping[str, Any],
+        obs: Observation,
     ) -> Observation:
         """Merge-patch our own run; the answer is the run observed next."""
         try:
-            run = await self._kube.patch(PIPELINE_RUNS, name, patch, namespace)
+            run = await self._kube.patch(RUN_RESOURCES[kind], name, patch, namespace)
         except ApiError as error:
             return dataclasses.replace(obs, run=UNREAD, run_error=failure_of(error))
         self._cache.store_run(run, owned=True)
@@ -107,12 +134,21 @@ class StepRunner:
     async def _read_run(self, step: ReadRun, obs: Observation) -> Observation:
         cleared = dataclasses.replace(obs, create=None, delete=None, run_error=None)
         try:
-            run = await self._kube.get(PIPELINE_RUNS, step.name, step.namespace)
+            run = await self._kube.get(RUN_RESOURCES[step.kind], step.name, step.namespace)
         except ApiError as error:
             return dataclasses.replace(cleared, run=UNREAD, run_error=failure_of(error))
         if run is not None:
             self._cache.store_run(run, owned=True)
         return dataclasses.replace(cleared, run=run, holder=UNREAD)
+
+    async def _read_lock(self, step: ReadLock, obs: Observation) -> Observation:
+        """GET the lock name as each kind of run, the WFE's own kind first: the run found (of
+        the WFE's kind when, against every rule, both exist) is the observed one."""
+        for kind in sorted(RunKind, key=lambda kind: kind != step.kind):
+            observed = await self._read_run(ReadRun(step.namespace, step.name, kind), obs)
+            if observed.run_error is not None or observed.run is not None:
+                return observed
+        return dataclasses.replace(obs, create=None, delete=None, run_error=None, run=None)
 
     async def _read_service_account(
         self, step: ReadServiceAccount, obs: Observation, uid: str
@@ -131,7 +167,7 @@ class StepRunner:
 
     async def _create(self, body: Mapping[str, Any], obs: Observation, uid: str) -> Observation:
         try:
-            run = await self._kube.create(PIPELINE_RUNS, body)
+            run = await self._kube.create(RUN_RESOURCES[kind_of_run(body)], body)
         except Conflict:
             # A 409 on CREATE can only mean the name is taken: re-read the lock.
             return dataclasses.replace(obs, create=AlreadyExists(), run=UNREAD)
@@ -149,7 +185,7 @@ class StepRunner:
     async def _delete(self, step: DeleteRun, obs: Observation) -> Observation:
         try:
             answer = await self._kube.delete(
-                PIPELINE_RUNS,
+                RUN_RESOURCES[step.kind],
                 step.name,
                 step.namespace,
                 uid=step.uid or None,

@@ -46,13 +46,21 @@ class ServerStack(IntegrationStack):
 
 
 @contextlib.asynccontextmanager
-async def server_stack(cluster: TestCluster, tmp_path: Path) -> AsyncIterator[ServerStack]:
-    """The stack on `cluster` with the audit service on SQLite; every controller started through
-    it is stopped at the end, and the cluster emptied for the next test."""
+async def server_stack(
+    cluster: TestCluster, tmp_path: Path, *, node: bool = False
+) -> AsyncIterator[ServerStack]:
+    """The stack on `cluster` with the audit service on SQLite (and, with `node`, the node
+    stand-in for the Job engine); every controller started through it is stopped at the end,
+    and the cluster emptied for the next test."""
     async with (
         sqlite_audit_service(tmp_path) as audit_url,
         serving_stack(
-            ServerStack, tmp_path, audit_url, cluster=cluster, namespaces=(EXECUTION_NAMESPACE,)
+            ServerStack,
+            tmp_path,
+            audit_url,
+            cluster=cluster,
+            namespaces=(EXECUTION_NAMESPACE,),
+            node=node,
         ) as stack,
     ):
         yield stack

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe.constants import Annotation, Label, TektonLabel
+from kubernaut_wfe.constants import JOB_NAME_LABEL, Annotation, Label, RunKind, TektonLabel
 from kubernaut_wfe.reconcile import cache as cache_module
 from kubernaut_wfe.reconcile.cache import ObjectCache, newer_or_same, wfe_key_of_run
 
@@ -247,3 +247,71 @@ def test_typed_views_are_kept_for_the_recently_used_only(
     assert again_b is not None
     assert again_b[1] is not first_b[1]
     assert again_b[1] == first_b[1]
+
+
+# --- Jobs, their pods and the Warning Events about them -------------------------------------
+
+
+def job(name: str, rv: str, holder: str = "team/wfe-a", uid: str = "j1") -> dict[str, Any]:
+    return {"kind": "Job", **run(name, rv, holder, uid)}
+
+
+def pod(name: str, job_name: str, rv: str = "1") -> dict[str, Any]:
+    return obj(name, rv, uid=f"p-{name}", labels={JOB_NAME_LABEL: job_name})
+
+
+def warning(name: str, kind: str, about: str) -> dict[str, Any]:
+    return {
+        **obj(name, "1", uid=f"e-{name}"),
+        "type": "Warning",
+        "involvedObject": {"kind": kind, "name": about, "namespace": "ns"},
+    }
+
+
+def test_a_job_and_a_pipelinerun_of_one_name_are_cached_apart() -> None:
+    cache = ObjectCache()
+    cache.store_run(run("wfe-1", "1", holder="team/tekton"))
+    cache.store_run(job("wfe-1", "2", holder="team/job"))
+    tekton_run, job_run = cache.run("wfe-1"), cache.run("wfe-1", RunKind.JOB)
+    assert tekton_run is not None
+    assert job_run is not None
+    assert wfe_key_of_run(tekton_run) == ("team", "tekton")
+    assert wfe_key_of_run(job_run) == ("team", "job")
+
+
+def test_pods_and_warning_events_map_to_the_wfe_of_their_job() -> None:
+    cache = ObjectCache()
+    cache.store_run(job("wfe-1", "1"))
+    assert cache.store_pod(pod("wfe-1-abcde", "wfe-1")) == (("team", "wfe-a"), True)
+    assert cache.store_run_event(warning("e1", "Pod", "wfe-1-abcde")).key == ("team", "wfe-a")
+    assert cache.store_run_event(warning("e2", "Job", "wfe-1")).key == ("team", "wfe-a")
+    assert cache.store_run_event(warning("e3", "Deployment", "wfe-1")) == (None, False)
+    assert [p["metadata"]["name"] for p in cache.pods("wfe-1")] == ["wfe-1-abcde"]
+    assert [e["metadata"]["name"] for e in cache.run_events("wfe-1")] == ["e1", "e2"]
+
+
+def test_an_event_about_a_pod_not_seen_yet_finds_its_job_by_the_pod_name() -> None:
+    cache = ObjectCache()
+    cache.store_run(job("wfe-1", "1"))
+    assert cache.store_run_event(warning("e1", "Pod", "wfe-1-zzzzz")).key == ("team", "wfe-a")
+
+
+def test_a_job_keeps_only_its_newest_warning_events() -> None:
+    cache = ObjectCache()
+    cache.store_run(job("wfe-1", "1"))
+    for index in range(cache_module.RUN_EVENTS_KEPT + 5):
+        cache.store_run_event(warning(f"e{index}", "Job", "wfe-1"))
+    kept = [e["metadata"]["name"] for e in cache.run_events("wfe-1")]
+    assert len(kept) == cache_module.RUN_EVENTS_KEPT
+    assert kept[-1] == f"e{cache_module.RUN_EVENTS_KEPT + 4}"
+
+
+def test_a_deleted_job_takes_its_pods_and_events_along() -> None:
+    cache = ObjectCache()
+    cache.store_run(job("wfe-1", "1"))
+    cache.store_pod(pod("wfe-1-abcde", "wfe-1"))
+    cache.store_run_event(warning("e1", "Job", "wfe-1"))
+    assert cache.drop_run(job("wfe-1", "1")) == ("team", "wfe-a")
+    assert cache.pods("wfe-1") == []
+    assert cache.run_events("wfe-1") == []
+    assert cache.store_pod(pod("wfe-1-abcde", "wfe-1"), deleted=True).news is False

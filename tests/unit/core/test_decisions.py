@@ -21,6 +21,7 @@ from kubernaut_wfe.core.actions import (
     Decision,
     DeleteRun,
     ReadHolder,
+    ReadLock,
     ReadRun,
     ReadTaskRuns,
     RecordExecution,
@@ -235,7 +236,7 @@ def test_invalid_spec_fails_with_configuration_error(
 
 
 def test_pending_reads_the_lock_first(make_wfe: Factory) -> None:
-    assert _decide(make_wfe()).actions == (ReadRun(NS, PR),)
+    assert _decide(make_wfe()).actions == (ReadLock(NS, PR),)
 
 
 def test_run_absent_creates(make_wfe: Factory) -> None:
@@ -305,7 +306,7 @@ def test_created_run_without_timestamp_starts_now(make_wfe: Factory) -> None:
 
 
 def test_conflict_on_create_rereads(make_wfe: Factory) -> None:
-    assert _decide(make_wfe(), Observation(create=AlreadyExists())).actions == (ReadRun(NS, PR),)
+    assert _decide(make_wfe(), Observation(create=AlreadyExists())).actions == (ReadLock(NS, PR),)
 
 
 @pytest.mark.parametrize(
@@ -544,7 +545,7 @@ def test_a_run_no_workflow_execution_created_is_never_deleted_or_adopted(
 @pytest.mark.parametrize("code", [200, 404, 409])
 def test_after_deleting_a_stale_lock_reread(make_wfe: Factory, code: int) -> None:
     decision = _decide(make_wfe(), Observation(delete=DeleteOutcome(code)))
-    assert decision.actions == (ReadRun(NS, PR),)
+    assert decision.actions == (ReadLock(NS, PR),)
 
 
 # --- Running ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubernaut_wfe.constants import Annotation, FailureReason, Label, Phase
-from kubernaut_wfe.core.actions import CreateRun, ReadRun, RestoreRunMetadata
+from kubernaut_wfe.core.actions import CreateRun, ReadLock, ReadRun, RestoreRunMetadata
 from kubernaut_wfe.core.config import load_config
 from kubernaut_wfe.core.decisions import decide
 from kubernaut_wfe.core.naming import pipelinerun_name
@@ -56,7 +56,7 @@ LOCKED = {
 
 def test_a_pending_wfe_reads_the_lock_of_its_canonical_target(make_wfe: Factory) -> None:
     decision = decide(make_wfe(target=WRITTEN), Observation(target=CANONICAL), CONFIG, NOW)
-    assert decision.actions == (ReadRun(NS, LOCK),)
+    assert decision.actions == (ReadLock(NS, LOCK),)
     assert pipelinerun_name(WRITTEN) != LOCK
 
 
@@ -78,7 +78,7 @@ def test_the_run_is_named_and_labelled_canonically_but_keeps_the_target_as_writt
 
 def test_without_a_resolution_the_target_as_written_is_the_lock(make_wfe: Factory) -> None:
     decision = decide(make_wfe(target=WRITTEN), Observation(), CONFIG, NOW)
-    assert decision.actions == (ReadRun(NS, pipelinerun_name(WRITTEN)),)
+    assert decision.actions == (ReadLock(NS, pipelinerun_name(WRITTEN)),)
 
 
 def test_an_unresolved_target_fails_as_configuration_error_before_anything_runs(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe.constants import FailureReason, Phase
-from kubernaut_wfe.core.actions import CreateRun, ReadRun, ReadServiceAccount, Requeue, backoff
+from kubernaut_wfe.core.actions import CreateRun, ReadLock, ReadServiceAccount, Requeue, backoff
 from kubernaut_wfe.core.config import ControllerConfig, load_config
 from kubernaut_wfe.core.decisions import decide
 from kubernaut_wfe.core.observation import UNREAD, ApiFailure, Observation, ReadFailed
@@ -128,7 +128,7 @@ def test_the_run_is_created_without_reading_an_account_that_needs_no_check(
 def test_the_catalog_account_is_read_once_the_target_is_free(config: ControllerConfig) -> None:
     raw = wfe("deployer")
     (lock_read,) = decide(raw, Observation(), config, NOW).actions
-    assert isinstance(lock_read, ReadRun)  # the lock first: a held target needs no account
+    assert isinstance(lock_read, ReadLock)  # the lock first: a held target needs no account
     decision = decide(raw, Observation(run=None), config, NOW)
     assert decision.actions == (ReadServiceAccount(EXECUTION_NAMESPACE, "deployer"),)
     assert decision.status is None

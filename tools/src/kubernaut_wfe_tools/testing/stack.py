@@ -24,6 +24,7 @@ import httpx
 
 from kubernaut_wfe_tools import processes
 from kubernaut_wfe_tools.emulator.faults import FaultInjector
+from kubernaut_wfe_tools.node_simulator import NodeSimulator
 from kubernaut_wfe_tools.tekton_simulator import Pacing, TektonSimulator
 from kubernaut_wfe_tools.testing.audit_service import in_process_audit_service
 from kubernaut_wfe_tools.testing.targets import (
@@ -396,13 +397,16 @@ async def serving_stack(
     cluster: TestCluster | None,
     namespaces: Iterable[str],
     tekton: bool = True,
+    node: bool = False,
     crd_paths: list[Path] | None = None,
     client_params: Mapping[str, str] | None = None,
     stop_signal: int = signal.SIGTERM,
 ) -> AsyncIterator[StackT]:
     """Serve the stack on `cluster` (the real API server), or on a fresh emulator when it is None
     (with `crd_paths` if given, else its default CRDs), with `namespaces`, and, with `tekton`, the
-    simulator driving every run of the execution namespace; yields `new_stack(api=, client=,
+    simulator driving every run of the execution namespace, and, with `node` on the real server,
+    the node stand-in playing the kubelet for the pods of its Jobs (kube-controller-manager's Job
+    controller runs them); yields `new_stack(api=, client=,
     audit_url=, tmp_path=)`. On the real server, the namespaces are first emptied of what an
     earlier test left (`reset_cluster`). At the end the faults are cleared, every controller
     started through the stack is stopped with `stop_signal`, and the API server must have refused
@@ -435,6 +439,12 @@ async def serving_stack(
                     api.url, namespaces=[EXECUTION_NAMESPACE], pacing=FAST, tls=tls
                 )
                 await exits.enter_async_context(simulator)
+            if node:
+                if cluster is None:
+                    raise ValueError("the node stand-in plays a node of the real API server")
+                tls = api.verify if isinstance(api.verify, ssl.SSLContext) else None
+                kubelet = NodeSimulator(api.url, namespaces=[EXECUTION_NAMESPACE], tls=tls)
+                await exits.enter_async_context(kubelet)
             try:
                 yield stack
             finally:

@@ -33,6 +33,15 @@ CONTROLLER_AGENTS = ("kubernaut-wfe/", "kopf/")
 """The User-Agents of the controller's own requests (its API session's and kopf's)."""
 WFE_API = "/apis/kubernaut.ai/v1alpha1"
 TEKTON_API = "/apis/tekton.dev/v1"
+BATCH_API = "/apis/batch/v1"
+AT_ONCE = {
+    "apiVersion": "v1",
+    "kind": "DeleteOptions",
+    "gracePeriodSeconds": 0,
+    "propagationPolicy": "Background",
+}
+"""How a reset deletes: no grace (no kubelet may be left to end a pod) and dependents with their
+owner (a Job's pods)."""
 CONTROLLER_NAMESPACE = "kubernaut-system"
 Item = TypeVar("Item")
 
@@ -166,14 +175,19 @@ MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 
 
 async def reset_cluster(client: httpx.AsyncClient, namespaces: Iterable[str]) -> None:
-    """Remove the WFEs, runs, Events and Leases a test left in `namespaces` (finalizers first:
-    no controller is left to remove them) and wait until they are gone."""
+    """Remove the WFEs, runs (PipelineRuns and Jobs, with their TaskRuns and pods), quotas,
+    Events and Leases a test left in `namespaces` (finalizers first: no controller is left to
+    remove them; pods at once: no kubelet may be left to finish them) and wait until they are
+    gone."""
     collections = []
     for namespace in namespaces:
         collections += [
             f"{WFE_API}/namespaces/{namespace}/workflowexecutions",
             f"{TEKTON_API}/namespaces/{namespace}/pipelineruns",
             f"{TEKTON_API}/namespaces/{namespace}/taskruns",
+            f"{BATCH_API}/namespaces/{namespace}/jobs",
+            f"/api/v1/namespaces/{namespace}/pods",
+            f"/api/v1/namespaces/{namespace}/resourcequotas",
             f"/api/v1/namespaces/{namespace}/events",
             f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases",
         ]
@@ -188,7 +202,7 @@ async def reset_cluster(client: httpx.AsyncClient, namespaces: Iterable[str]) ->
             if item["metadata"].get("finalizers")
         ]
         await bounded_each(held, functools.partial(_release, client))
-        deleted = await client.delete(collection)
+        deleted = await client.request("DELETE", collection, json=AT_ONCE)
         if deleted.status_code != 404:
             deleted.raise_for_status()
     for collection in collections:

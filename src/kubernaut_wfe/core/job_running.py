@@ -1,0 +1,88 @@
+"""A Running WFE whose workflow runs as a Job (job-engine.md §5, §6): what the Job, its pods and
+the Warning Events about them say, mirrored into the WFE; an end decided as precisely as for a
+PipelineRun (`core.jobstatus`). A cause that can only end in the deadline (an image that cannot
+be pulled, a missing Secret or ConfigMap, a container that cannot be configured, a pod the quota
+refuses) ends the WFE at once, and the Job is suspended so that it stops; it keeps holding the
+target until the cooldown ends."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kubernaut_wfe.constants import ConditionStatus, EventReason, EventType
+from kubernaut_wfe.core import runs, tekton
+from kubernaut_wfe.core.actions import Decision, KubeEvent, ReadJobPods
+from kubernaut_wfe.core.endings import outcome_of
+from kubernaut_wfe.core.failure import pipeline_complete_reason
+from kubernaut_wfe.core.jobstatus import JobProgress, job_failure_details, job_progress
+from kubernaut_wfe.core.models import PipelineRunSummary, WorkflowExecution
+from kubernaut_wfe.core.observation import Observation
+from kubernaut_wfe.core.run_lookup import run_title
+from kubernaut_wfe.core.transitions import refresh_running, to_completed, to_failed
+
+JOB_TASKS = 1
+"""A Job runs the workflow as one task (its one container)."""
+
+
+def job_summary(progress: JobProgress) -> PipelineRunSummary:
+    """The run summary of a Job: Unknown while it runs, True/False once it ended."""
+    ending = progress.ending
+    if ending is None:
+        return PipelineRunSummary(
+            status=ConditionStatus.UNKNOWN,
+            reason="Running",
+            message=progress.message or None,
+            completed_tasks=0,
+            total_tasks=JOB_TASKS,
+            retry_count=progress.retry_count,
+        )
+    return PipelineRunSummary(
+        status=ConditionStatus.TRUE if ending.succeeded else ConditionStatus.FALSE,
+        reason="Succeeded" if ending.succeeded else "Failed",
+        message=ending.message or progress.message or None,
+        completed_tasks=JOB_TASKS if ending.succeeded else 0,
+        total_tasks=JOB_TASKS,
+        retry_count=progress.retry_count,
+    )
+
+
+def observed_progress(job: tekton.Document, obs: Observation) -> JobProgress:
+    """The Job's progress from the pods and Events the watches delivered."""
+    return job_progress(job, obs.pods or (), obs.run_events or ())
+
+
+def decide_job_running(
+    wfe: WorkflowExecution, job: tekton.Document, obs: Observation, now: datetime
+) -> Decision:
+    """Refresh the summary of a running Job, or end the WFE as the Job (or an early cause)
+    says; a Job still going when an early cause ends the WFE is suspended first."""
+    if obs.pods is None:
+        namespace = str(tekton.metadata(job).get("namespace") or "")
+        return Decision(actions=(ReadJobPods(namespace, tekton.name_of(job)),))
+    progress = observed_progress(job, obs)
+    summary = job_summary(progress)
+    ending = progress.ending
+    if ending is None:
+        return Decision(status=refresh_running(wfe, summary, now))
+    if ending.stop_run and not runs.is_finished(job) and (stop := runs.stop_request(job)):
+        return Decision(actions=(stop,), notes=(f"{ending.reason}: stopping the Job",))
+    if ending.succeeded:
+        status = to_completed(wfe, job, summary, now)
+        event = KubeEvent(
+            EventReason.WORKFLOW_COMPLETED,
+            EventType.NORMAL,
+            f"{run_title(job)} succeeded in {status.duration}",
+        )
+        return Decision(status=status, events=(event,), outcome=outcome_of(status))
+    details = job_failure_details(wfe, ending, now)
+    status = to_failed(
+        wfe,
+        details,
+        now,
+        summary=summary,
+        complete_reason=pipeline_complete_reason(details.reason),
+    )
+    event = KubeEvent(
+        EventReason.WORKFLOW_FAILED, EventType.WARNING, f"{details.reason}: {details.message}"
+    )
+    return Decision(status=status, events=(event,), outcome=outcome_of(status))

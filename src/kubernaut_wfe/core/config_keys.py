@@ -37,6 +37,7 @@ KEY_SPELLINGS: tuple[KeySpelling, ...] = (
     _spell("execution.max_create_attempts", "execution.maxCreateAttempts"),
     _spell("execution.deleting_run_backoff", "execution.deletingRunBackoff"),
     _spell("execution.max_run_timeout", "execution.maxRunTimeout"),
+    _spell("execution.job_active_deadline", "execution.jobActiveDeadline"),
     _spell("audit.datastorage_url", "datastorage.url", upstream=True),
     _spell("audit.datastorage_health_url", "datastorage.healthUrl", upstream=True),
     _spell("audit.timeout", "datastorage.timeout", upstream=True),

@@ -48,6 +48,8 @@ _.MEMBER_OF  # TektonLabel.MEMBER_OF
 _.MANAGED_BY  # TektonLabel.MANAGED_BY
 
 # The CRD's vocabulary (constants.py) that tests/unit/crdschema checks the CRD's enums against.
-_.JOB  # ExecutionEngine.JOB: a value of spec.workflowRef.executionEngine
 _.ANSIBLE  # ExecutionEngine.ANSIBLE: a value of spec.workflowRef.executionEngine
 _.JANUARY_2026  # DataStorageContract.JANUARY_2026: a value of audit.datastorage_contract
+
+# The Job controller's vocabulary (constants.py) that the tests write as Kubernetes does.
+_.BACKOFF_LIMIT_EXCEEDED  # JobConditionReason.BACKOFF_LIMIT_EXCEEDED (job-engine.md §9)

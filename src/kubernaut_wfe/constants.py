@@ -24,29 +24,6 @@ PIPELINERUN_KIND: Final = "PipelineRun"
 PIPELINERUN_PLURAL: Final = "pipelineruns"
 TASKRUN_KIND: Final = "TaskRun"
 TASKRUN_PLURAL: Final = "taskruns"
-BATCH_API_VERSION: Final = "batch/v1"
-JOB_KIND: Final = "Job"
-JOB_PLURAL: Final = "jobs"
-POD_KIND: Final = "Pod"
-JOB_NAME_LABEL: Final = "batch.kubernetes.io/job-name"
-"""The label the API server puts on a Job's pods (and its pod template): the Job's name."""
-WARNING_EVENTS_OF_NAMESPACE: Final = "type=Warning,involvedObject.namespace={namespace}"
-"""Field selector of the Events watch: the Job engine reads only Warning Events (a missing volume,
-a refused pod, a failed pull) about objects in the execution namespace."""
-
-
-class JobConditionType(StrEnum):
-    """The conditions of a Job's status the controller reads."""
-
-    COMPLETE = "Complete"
-    FAILED = "Failed"
-
-
-class RunKind(StrEnum):
-    """What runs a WFE's workflow: the kind of the object holding its target's lock."""
-
-    PIPELINE_RUN = PIPELINERUN_KIND
-    JOB = JOB_KIND
 
 
 FINALIZER: Final = "workflowexecution.kubernaut.ai/workflowexecution-cleanup"
@@ -64,8 +41,9 @@ BUNDLE_PIPELINE_NAME: Final = "workflow"
 
 
 class DependencyWorkspace(StrEnum):
-    """Prefixes of the PipelineRun workspaces a catalog snapshot's `dependencies` are bound as
-    (`secret-<name>`, `configmap-<name>`; platform contract 2026-08 §4)."""
+    """Prefixes of the PipelineRun workspaces and the Job volumes a catalog snapshot's
+    `dependencies` are bound as (`secret-<name>`, `configmap-<name>`; platform contract 2026-08
+    §4)."""
 
     SECRET = "secret-"  # noqa: S105 - a name prefix, not a secret
     CONFIG_MAP = "configmap-"
@@ -335,4 +313,94 @@ IS_FORBIDDEN_TEXT: Final = "is forbidden"
 """What a forbidden pod creation says in a `PodCreationFailed` TaskRun message."""
 RUN_DELETED_EXTERNALLY: Final = "{kind} was deleted externally"
 """`failureDetails.message` when a Running WFE's run disappears (`kind`: PipelineRun or Job)."""
-PIPELINERUN_DELETED_EXTERNALLY: Final = RUN_DELETED_EXTERNALLY.format(kind=PIPELINERUN_KIND)
+
+
+# --- The Job engine: the batch/v1 Job, its Pods and their Events (job-engine.md) ---------------
+
+BATCH_API_VERSION: Final = "batch/v1"
+JOB_KIND: Final = "Job"
+JOB_PLURAL: Final = "jobs"
+POD_KIND: Final = "Pod"
+JOB_NAME_LABEL: Final = "batch.kubernetes.io/job-name"
+"""The label the API server puts on a Job's pods (and its pod template): the Job's name."""
+WARNING_EVENTS_OF_NAMESPACE: Final = "type=Warning,involvedObject.namespace={namespace}"
+"""Field selector of the Events watch: the Job engine reads only Warning Events (a missing volume,
+a refused pod, a failed pull) about objects in the execution namespace."""
+EXECUTION_ENGINE_LABEL: Final = "kubernaut.ai/execution-engine"
+"""On the Job and its pod template: which engine runs the workflow (value `job`)."""
+JOB_CONTAINER_NAME: Final = "workflow"
+"""The one container of the Job's pod: it runs the workflow image's entrypoint."""
+JOB_SECRETS_MOUNT_ROOT: Final = "/run/kubernaut/secrets"
+"""Each Secret dependency is mounted read-only at `<root>/<name>`."""
+JOB_CONFIG_MAPS_MOUNT_ROOT: Final = "/run/kubernaut/configmaps"
+"""Each ConfigMap dependency is mounted read-only at `<root>/<name>`."""
+JOB_TMP_VOLUME: Final = "tmp"
+"""The emptyDir a read-only root filesystem leaves writable: `HOME` and `TMPDIR`."""
+JOB_TMP_PATH: Final = "/tmp"  # noqa: S108 - an emptyDir of the workflow's own pod
+JOB_HOME_VARIABLE: Final = "HOME"
+JOB_TMPDIR_VARIABLE: Final = "TMPDIR"
+DISRUPTION_TARGET_CONDITION: Final = "DisruptionTarget"
+"""The pod condition Kubernetes sets on a pod it evicts, preempts or deletes for a node."""
+POD_FAILURE_POLICY_IGNORE: Final = "Ignore"
+"""`podFailurePolicy` action: the failed pod does not count against `backoffLimit`."""
+RESTART_POLICY_NEVER: Final = "Never"
+SECCOMP_RUNTIME_DEFAULT: Final = "RuntimeDefault"
+"""The seccomp profile the restricted Pod Security profile asks for (the PipelineRun's pods too)."""
+ALL_CAPABILITIES: Final = "ALL"
+"""`capabilities.drop` value: every Linux capability."""
+JOB_TRACKING_LABEL_CONTROLLER_UID: Final = "batch.kubernetes.io/controller-uid"
+"""The Job controller's label on its pods: the uid of the Job that created them."""
+
+
+class JobConditionType(StrEnum):
+    """Conditions the Job controller writes (interim ones first, then the terminal one)."""
+
+    COMPLETE = "Complete"
+    FAILED = "Failed"
+    SUCCESS_CRITERIA_MET = "SuccessCriteriaMet"
+    FAILURE_TARGET = "FailureTarget"
+
+
+class RunKind(StrEnum):
+    """What runs a WFE's workflow: the kind of the object holding its target's lock."""
+
+    PIPELINE_RUN = PIPELINERUN_KIND
+    JOB = JOB_KIND
+
+
+class JobConditionReason(StrEnum):
+    """Reasons of a Job's `FailureTarget`/`Failed` conditions."""
+
+    DEADLINE_EXCEEDED = "DeadlineExceeded"
+    BACKOFF_LIMIT_EXCEEDED = "BackoffLimitExceeded"
+
+
+class PodPhase(StrEnum):
+    """The terminal phases of a pod (`Pending`, `Running`, `Unknown` are the others)."""
+
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
+class ContainerReason(StrEnum):
+    """A container's `waiting.reason` / `terminated.reason` beyond those of `StepReason` (a
+    Tekton step is a container too: `OOMKilled`, `ErrImagePull`, `ImagePullBackOff`, ...)."""
+
+    CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
+    CONTAINER_STATUS_UNKNOWN = "ContainerStatusUnknown"
+    """A pod deleted before its container could be located: the exit code 137 is not its own."""
+
+
+class KubeEventReason(StrEnum):
+    """Reasons of the Events the kubelet and the Job controller post on a Job and its pods."""
+
+    FAILED = "Failed"
+    """kubelet: `Failed to pull image "…": …`, or `Error: <why the container was not created>`."""
+    FAILED_MOUNT = "FailedMount"
+    FAILED_CREATE = "FailedCreate"
+
+
+FAILED_TO_PULL_IMAGE_TEXT: Final = "Failed to pull image"
+"""Start of the kubelet's `Failed` Event that carries the registry's answer."""
+KUBELET_ERROR_PREFIX: Final = "Error: "
+"""Start of the kubelet's `Failed` Event when it could not create or start a container."""

@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from kubernaut_wfe.constants import (
-    PIPELINERUN_DELETED_EXTERNALLY,
+    PIPELINERUN_KIND,
     PIPELINERUN_PLURAL,
+    RUN_DELETED_EXTERNALLY,
     TEKTON_API_VERSION,
     AuditEventType,
     ConditionReason,
@@ -140,7 +141,7 @@ def test_pipelinerun_deleted_while_running_fails_the_wfe(
     )
     details = wfe["status"]["failureDetails"]
     assert details["reason"] == FailureReason.UNKNOWN.value
-    assert PIPELINERUN_DELETED_EXTERNALLY in details["message"]
+    assert RUN_DELETED_EXTERNALLY.format(kind=PIPELINERUN_KIND) in details["message"]
 
 
 def test_metrics_count_reconciles_by_outcome(

@@ -177,6 +177,7 @@ def test_the_full_config_reaches_the_controller(
     assert config.execution.service_account == "remediation-runner"
     assert config.execution.allowed_service_accounts == ("remediation-runner-privileged",)
     assert config.execution.cooldown_period.total_seconds() == 120
+    assert config.execution.job_active_deadline.total_seconds() == 2700
     assert config.audit.ca_file == "/var/run/kubernaut/ca/ca.crt"
     assert config.audit.token_file == "/var/run/kubernaut/token/token"
     assert config.audit.datastorage_health_url == (

@@ -1,4 +1,5 @@
-"""`kubernaut-wfe render`: print the PipelineRun the controller would create for a WFE."""
+"""`kubernaut-wfe render`: print the run the controller would create for a WFE (a PipelineRun,
+or a Job for `executionEngine: job`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import sys
 from pathlib import Path
 
 HELP = (
-    "Print the PipelineRun the controller would create for each WorkflowExecution of a YAML file."
+    "Print the run the controller would create for each WorkflowExecution of a YAML file"
+    " (a PipelineRun, or a Job for executionEngine: job)."
 )
 
 EXIT_INVALID = 1
@@ -44,8 +46,10 @@ def run(args: argparse.Namespace) -> int:
         parse_manifests,
         read_manifest_text,
     )
+    from kubernaut_wfe.constants import ExecutionEngine
     from kubernaut_wfe.core.config import ConfigError, load_config
-    from kubernaut_wfe.core.engines import refusal
+    from kubernaut_wfe.core.engines import engine_of, refusal
+    from kubernaut_wfe.core.job import build_job
     from kubernaut_wfe.core.pipelinerun import build_pipelinerun
     from kubernaut_wfe.core.validation import configured_problems, identity_problems, parse_wfe
 
@@ -87,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
             reason, message = refused
             print(f"{where}: not rendered ({reason}): {message}", file=sys.stderr)
             continue
-        runs.append(build_pipelinerun(wfe, config, now=datetime.now(UTC)))
+        build = build_job if engine_of(wfe.spec) == ExecutionEngine.JOB else build_pipelinerun
+        runs.append(build(wfe, config, now=datetime.now(UTC)))
     sys.stdout.write(yaml.safe_dump_all(runs, sort_keys=False, default_flow_style=False))
     return exit_code
 

@@ -108,6 +108,8 @@ def base_url_problem(url: str) -> str | None:
     return None
 
 
+MIN_JOB_ACTIVE_DEADLINE = timedelta(seconds=1)
+"""The shortest `activeDeadlineSeconds` a Job can be given."""
 MIN_WATCH_TIMEOUT = timedelta(seconds=1)
 """The shortest watch timeout the API server can be given (it counts whole seconds)."""
 
@@ -152,15 +154,32 @@ class ExecutionSettings(_Section):
     """Re-check interval while an old PipelineRun on the target is still being deleted."""
     max_run_timeout: timedelta = timedelta(hours=24)
     """Longest run: the bound of `executionConfig.timeout`, and the cap of a far `timesOutAt`."""
+    job_active_deadline: timedelta = timedelta(minutes=30)
+    """How long a Job may run when its WFE sets no deadline (neither `spec.timesOutAt` nor
+    `executionConfig.timeout`): the Job's `activeDeadlineSeconds`, in whole seconds (at least
+    1s), never more than `max_run_timeout`. A PipelineRun without a deadline gets Tekton's
+    default instead."""
 
     _parse_durations = field_validator(
-        "resync_period", "deleting_run_backoff", "max_run_timeout", mode="before"
+        "resync_period",
+        "deleting_run_backoff",
+        "max_run_timeout",
+        "job_active_deadline",
+        mode="before",
     )(_duration)
     _parse_cooldown = field_validator("cooldown_period", mode="before")(_cooldown)
 
     _must_be_positive = field_validator("resync_period", "deleting_run_backoff", "max_run_timeout")(
         _positive
     )
+
+    @field_validator("job_active_deadline")
+    @classmethod
+    def _a_whole_second_at_least(cls, value: timedelta) -> timedelta:
+        # activeDeadlineSeconds counts whole seconds and must be at least 1.
+        if value < MIN_JOB_ACTIVE_DEADLINE:
+            raise ValueError(f"must be at least {_seconds(MIN_JOB_ACTIVE_DEADLINE)}")
+        return value
 
     @field_validator("namespace")
     @classmethod

@@ -37,6 +37,7 @@ KEY_SPELLINGS: tuple[KeySpelling, ...] = (
     _spell("execution.max_create_attempts", "execution.maxCreateAttempts"),
     _spell("execution.deleting_run_backoff", "execution.deletingRunBackoff"),
     _spell("execution.max_run_timeout", "execution.maxRunTimeout"),
+    _spell("execution.job_active_deadline", "execution.jobActiveDeadline"),
     _spell("audit.datastorage_url", "datastorage.url", upstream=True),
     _spell("audit.datastorage_health_url", "datastorage.healthUrl", upstream=True),
     _spell("audit.timeout", "datastorage.timeout", upstream=True),
@@ -73,8 +74,8 @@ UNSUPPORTED_PLATFORM_KEYS: Mapping[str, str] = {
     "the section",
     "tlsProfile": "TLS profiles are not supported: the metrics and probe endpoints serve plain "
     "HTTP; remove the key",
-    TEKTON_ENABLED: "only true is supported: Tekton is the one execution engine of this "
-    "controller (the Job engine has not landed), so false would leave none",
+    TEKTON_ENABLED: "only true is supported: this controller always runs both of its engines "
+    "(tekton and job); remove the key",
 }
 """Platform keys this controller does not implement, and why (refused naming the key)."""
 

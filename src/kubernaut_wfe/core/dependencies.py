@@ -33,16 +33,23 @@ _MISSING_KEY = re.compile(r"couldn't find key (\S+) in (Secret|ConfigMap) [^/\s]
 _KINDS = {"secret": SECRET_KIND, "configmap": CONFIG_MAP_KIND}
 
 
-def dependency_workspaces(workflow_ref: WorkflowRef) -> list[dict[str, Any]]:
-    """The PipelineRun `spec.workspaces` bindings of the dependencies: `secret-<name>` for each
-    Secret, then `configmap-<name>` for each ConfigMap, each group sorted by name and without
-    repeats (Tekton refuses two bindings of one name), so that the run is the same whatever the
-    catalog's order. Empty without dependencies."""
+def dependency_names(workflow_ref: WorkflowRef) -> tuple[list[str], list[str]]:
+    """`(secrets, config_maps)`: the names of the dependencies, each list sorted and without
+    repeats (Kubernetes and Tekton refuse two volumes or bindings of one name), so that the run
+    is the same whatever the catalog's order. Both empty without dependencies."""
     dependencies = workflow_ref.dependencies
     if dependencies is None:
-        return []
+        return [], []
     secrets = sorted({item.name for item in dependencies.secrets if item.name})
     config_maps = sorted({item.name for item in dependencies.config_maps if item.name})
+    return secrets, config_maps
+
+
+def dependency_workspaces(workflow_ref: WorkflowRef) -> list[dict[str, Any]]:
+    """The PipelineRun `spec.workspaces` bindings of the dependencies: `secret-<name>` for each
+    Secret, then `configmap-<name>` for each ConfigMap (`dependency_names` order). Empty without
+    dependencies."""
+    secrets, config_maps = dependency_names(workflow_ref)
     return [
         *(
             {"name": f"{DependencyWorkspace.SECRET}{name}", "secret": {"secretName": name}}
@@ -87,7 +94,9 @@ def unconfigurable_child(run: tekton.Document, taskruns: TaskRuns) -> tekton.Doc
     return None
 
 
-def _named_in(text: str) -> list[str]:
+def missing_objects_named(text: str) -> list[str]:
+    """`Secret "<name>" not found`, `ConfigMap "<name>" has no key <key>`, ...: each missing
+    Secret or ConfigMap a kubelet text names, in its order."""
     missing = _NOT_FOUND.findall(text)
     named = [f'{_KINDS[kind.lower()]} "{name}" not found' for kind, name in missing]
     named += [f'{kind} "{name}" has no key {key}' for key, kind, name in _MISSING_KEY.findall(text)]
@@ -103,7 +112,7 @@ def missing_dependency_message(run: tekton.Document, taskrun: tekton.Document) -
         return None
     namespace = str(tekton.metadata(run).get("namespace") or "")
     texts = [str(tekton.waiting(step).get("message") or "") for step in tekton.steps(taskrun)]
-    named = list(dict.fromkeys(found for text in texts for found in _named_in(text)))
+    named = list(dict.fromkeys(found for text in texts for found in missing_objects_named(text)))
     tekton_text = f"TaskRun {tekton.name_of(taskrun)}: {condition.reason}: {condition.message}"
     not_run = "the workflow's pod could not be configured, so none of its steps ran"
     if named:

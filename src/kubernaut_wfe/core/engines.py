@@ -6,7 +6,9 @@ from __future__ import annotations
 from kubernaut_wfe.constants import ExecutionEngine, FailureReason, RunKind
 from kubernaut_wfe.core.models import WorkflowExecutionSpec
 
-RUNNABLE_ENGINES: frozenset[ExecutionEngine] = frozenset({ExecutionEngine.TEKTON})
+RUNNABLE_ENGINES: frozenset[ExecutionEngine] = frozenset(
+    {ExecutionEngine.TEKTON, ExecutionEngine.JOB}
+)
 """The engines this controller runs (the readiness probe reports them)."""
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from kubernaut_wfe.constants import (
     ConditionReason,
+    ExecutionEngine,
     FailureReason,
 )
 from kubernaut_wfe.core import tekton
@@ -20,6 +21,8 @@ from kubernaut_wfe.core.classifier import (
 from kubernaut_wfe.core.conditions import truncate
 from kubernaut_wfe.core.dependencies import missing_dependency_message
 from kubernaut_wfe.core.durations import format_duration
+from kubernaut_wfe.core.engines import engine_of
+from kubernaut_wfe.core.jobstatus import JobEnding
 from kubernaut_wfe.core.models import FailureDetails, WorkflowExecution
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "failed_step",
     "failed_task",
     "failure_details",
+    "job_failure_details",
     "natural_language_summary",
     "pipeline_complete_reason",
     "preexecution_failure",
@@ -58,6 +62,20 @@ RECOMMENDATIONS: dict[FailureReason, str] = {
     FailureReason.DEDUPLICATED: "Nothing to do: another execution already handles this target.",
     FailureReason.UNKNOWN: "Inspect the PipelineRun and its TaskRuns for more detail.",
 }
+"""One recommendation per reason, for a Tekton run (and the WFEs that never got a run)."""
+
+JOB_RECOMMENDATIONS: dict[FailureReason, str] = {
+    FailureReason.OOM_KILLED: "Raise the memory limit of the workflow (workflowRef.resources in"
+    " its catalog entry), or reduce the work it does at once.",
+    FailureReason.DEADLINE_EXCEEDED: "Give the remediation a later spec.timesOutAt (a WFE without"
+    " a deadline gets execution.job_active_deadline), or find out why the workflow is slow.",
+    FailureReason.IMAGE_PULL_BACK_OFF: "Check that the workflow image exists, is spelled"
+    " correctly and that the runner can pull it (registry credentials).",
+    FailureReason.TASK_FAILED: "Read the logs of the Job's pod to see why the workflow exited"
+    " non-zero.",
+    FailureReason.UNKNOWN: "Inspect the Job, its pods and their Events for more detail.",
+}
+"""Where a Job (`executionEngine: job`) needs other words than `RECOMMENDATIONS`."""
 
 PIPELINE_COMPLETE_REASONS: dict[FailureReason, ConditionReason] = {
     FailureReason.TASK_FAILED: ConditionReason.TASK_FAILED,
@@ -100,8 +118,15 @@ def natural_language_summary(
         lines.append(f"It ran for {ran_for} before failing.")
     else:
         lines.append("It never started running.")
-    lines.append(f"Recommendation: {RECOMMENDATIONS[reason]}")
+    lines.append(f"Recommendation: {recommendation(wfe, reason)}")
     return "\n".join(lines)
+
+
+def recommendation(wfe: WorkflowExecution, reason: FailureReason) -> str:
+    """What to do about a failure of that reason, in the words of the WFE's engine."""
+    if engine_of(wfe.spec) == ExecutionEngine.JOB and reason in JOB_RECOMMENDATIONS:
+        return JOB_RECOMMENDATIONS[reason]
+    return RECOMMENDATIONS[reason]
 
 
 def _failure_message(
@@ -128,30 +153,38 @@ def failure_details(
     blocked_message = summary.blocked_message if summary else None
     reason = classify_failure(run, taskruns, blocked_reason)
     failed = failed_task(run, taskruns)
-    message = truncate(_failure_message(run, failed, blocked_message, reason), FAILURE_MESSAGE_MAX)
     failed_at = tekton.completion_time(run) or now
     started = wfe.status.start_time or tekton.start_time(run)
-    ran_for = format_duration(failed_at - started) if started else ""
-    executed = was_execution_failure(reason, run, taskruns)
-    return FailureDetails(
-        failed_task_index=failed.index if failed else 0,
-        failed_task_name=failed.pipeline_task_name if failed else "",
-        reason=reason,
-        message=message,
-        failed_at=failed_at,
-        execution_time_before_failure=ran_for,
-        natural_language_summary=natural_language_summary(
-            wfe,
-            reason,
-            message,
-            ran_for=ran_for,
-            task_name=failed.pipeline_task_name if failed else "",
-            step_name=failed.step_name if failed else None,
-            exit_code=failed.exit_code if failed else None,
-        ),
-        failed_step_name=failed.step_name if failed else None,
+    return _details(
+        wfe,
+        reason,
+        _failure_message(run, failed, blocked_message, reason),
+        failed_at,
+        ran_for=format_duration(failed_at - started) if started else "",
+        executed=was_execution_failure(reason, run, taskruns),
+        index=failed.index if failed else 0,
+        task_name=failed.pipeline_task_name if failed else "",
+        step_name=failed.step_name if failed else None,
         exit_code=failed.exit_code if failed else None,
-        was_execution_failure=executed,
+    )
+
+
+def job_failure_details(wfe: WorkflowExecution, ending: JobEnding, now: datetime) -> FailureDetails:
+    """All `failureDetails` keys for a Job's failed ending (`core.jobstatus`): the container is
+    the failed task (a Job has no steps of its own), the time is the Job's when it says one."""
+    failed_at = ending.ended_at or now
+    started = wfe.status.start_time
+    return _details(
+        wfe,
+        ending.reason or FailureReason.UNKNOWN,
+        ending.message,
+        failed_at,
+        ran_for=format_duration(failed_at - started) if started else "",
+        executed=ending.was_execution_failure,
+        task_name=ending.step_name or "",
+        step_name=ending.step_name,
+        exit_code=ending.exit_code,
+        step_in_summary=False,
     )
 
 
@@ -165,14 +198,41 @@ def preexecution_failure(
     ran_for: str = "",
 ) -> FailureDetails:
     """`failureDetails` for a failure without a failed run (validation, duplicate, create)."""
+    return _details(wfe, reason, message, now, ran_for=ran_for, executed=was_execution)
+
+
+def _details(
+    wfe: WorkflowExecution,
+    reason: FailureReason,
+    message: str,
+    failed_at: datetime,
+    *,
+    ran_for: str,
+    executed: bool,
+    index: int = 0,
+    task_name: str = "",
+    step_name: str | None = None,
+    exit_code: int | None = None,
+    step_in_summary: bool = True,
+) -> FailureDetails:
     text = truncate(message, FAILURE_MESSAGE_MAX)
     return FailureDetails(
-        failed_task_index=0,
-        failed_task_name="",
+        failed_task_index=index,
+        failed_task_name=task_name,
         reason=reason,
         message=text,
-        failed_at=now,
+        failed_at=failed_at,
         execution_time_before_failure=ran_for,
-        natural_language_summary=natural_language_summary(wfe, reason, text, ran_for=ran_for),
-        was_execution_failure=was_execution,
+        natural_language_summary=natural_language_summary(
+            wfe,
+            reason,
+            text,
+            ran_for=ran_for,
+            task_name=task_name,
+            step_name=step_name if step_in_summary else None,
+            exit_code=exit_code,
+        ),
+        failed_step_name=step_name,
+        exit_code=exit_code,
+        was_execution_failure=executed,
     )

@@ -13,8 +13,8 @@ from kubernaut_wfe.constants import ConditionStatus, EventReason, EventType
 from kubernaut_wfe.core import runs, tekton
 from kubernaut_wfe.core.actions import Decision, KubeEvent, ReadJobPods
 from kubernaut_wfe.core.endings import outcome_of
-from kubernaut_wfe.core.failure import pipeline_complete_reason
-from kubernaut_wfe.core.jobstatus import JobProgress, job_failure_details, job_progress
+from kubernaut_wfe.core.failure import job_failure_details, pipeline_complete_reason
+from kubernaut_wfe.core.jobstatus import JobProgress, job_progress
 from kubernaut_wfe.core.models import PipelineRunSummary, WorkflowExecution
 from kubernaut_wfe.core.observation import Observation
 from kubernaut_wfe.core.run_lookup import run_title

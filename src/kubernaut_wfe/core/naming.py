@@ -28,12 +28,26 @@ def is_object_name(value: str) -> bool:
 LABEL_VALUE_MAX = 63
 _NOT_LABEL_CHAR = re.compile(r"[^-_.A-Za-z0-9]")
 _LABEL_EDGE = "-_."
+_NOT_DNS_LABEL_CHAR = re.compile(r"[^-a-z0-9]")
 
 
 def pipelinerun_name(target_resource: str) -> str:
     """`wfe-` + the first 16 hex digits of SHA-256 of the target: the per-target lock."""
     digest = hashlib.sha256(target_resource.encode("utf-8")).hexdigest()
     return f"{PIPELINERUN_NAME_PREFIX}{digest[:16]}"
+
+
+def dns_label(prefix: str, name: str) -> str:
+    """`<prefix><name>` when that is a DNS-1123 label (a volume's name must be one); otherwise a
+    label made of the prefix, what fits of the name, and 8 hex digits of its SHA-256, so that a
+    dotted or long object name still gets a valid, distinct name. `prefix` ends with `-`."""
+    wanted = prefix + name
+    if is_namespace_name(wanted):
+        return wanted
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    room = LABEL_VALUE_MAX - len(prefix) - len(digest) - 1
+    body = _NOT_DNS_LABEL_CHAR.sub("-", name.lower())[:room].strip("-")
+    return f"{prefix}{body}-{digest}" if body else f"{prefix}{digest}"
 
 
 def sanitize_label_value(value: str) -> str:

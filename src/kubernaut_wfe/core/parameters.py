@@ -37,6 +37,14 @@ def received_parameters(spec: WorkflowExecutionSpec) -> dict[str, str]:
     return {**run_parameters(spec).passed, RESERVED_PARAMETER: spec.target_resource}
 
 
+def ordered_parameters(spec: WorkflowExecutionSpec) -> list[tuple[str, str]]:
+    """`received_parameters` as `(name, value)` in the run's order, the same for every engine:
+    by name, `TARGET_RESOURCE` last."""
+    received = received_parameters(spec)
+    ordered = sorted(received, key=lambda name: (name == RESERVED_PARAMETER, name))
+    return [(name, received[name]) for name in ordered]
+
+
 def stripped_message(stripped: tuple[str, ...]) -> str:
     """The Event and log text naming the parameters left out."""
     return "Parameters not declared by the workflow were not passed to the run: " + ", ".join(

@@ -10,7 +10,7 @@ from kubernaut_wfe.constants import (
     BUNDLE_PIPELINE_NAME,
     BUNDLES_RESOLVER,
     PIPELINERUN_KIND,
-    RESERVED_PARAMETER,
+    SECCOMP_RUNTIME_DEFAULT,
     TEKTON_API_VERSION,
     Annotation,
     BundleParam,
@@ -21,7 +21,7 @@ from kubernaut_wfe.core.deadline import run_timeout
 from kubernaut_wfe.core.dependencies import dependency_workspaces
 from kubernaut_wfe.core.models import WorkflowExecution, WorkflowRef
 from kubernaut_wfe.core.naming import pipelinerun_name, sanitize_label_value, target_label_value
-from kubernaut_wfe.core.parameters import received_parameters
+from kubernaut_wfe.core.parameters import ordered_parameters
 from kubernaut_wfe.core.record import is_recorded_run
 from kubernaut_wfe.core.service_accounts import run_service_account
 
@@ -56,9 +56,7 @@ def build_pipelinerun(
     spec = wfe.spec
     target = spec.target_resource
     lock = canonical_target or target
-    received = received_parameters(spec)
-    ordered = sorted(received, key=lambda name: (name == RESERVED_PARAMETER, name))
-    params = [{"name": name, "value": received[name]} for name in ordered]
+    params = [{"name": name, "value": value} for name, value in ordered_parameters(spec)]
     run_spec: dict[str, Any] = {
         "pipelineRef": {
             "resolver": BUNDLES_RESOLVER,
@@ -74,7 +72,7 @@ def build_pipelinerun(
             "podTemplate": {
                 "securityContext": {
                     "runAsNonRoot": True,
-                    "seccompProfile": {"type": "RuntimeDefault"},
+                    "seccompProfile": {"type": SECCOMP_RUNTIME_DEFAULT},
                 }
             },
         },

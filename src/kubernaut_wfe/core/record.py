@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from kubernaut_wfe.constants import PIPELINERUN_KIND, WfeAnnotation
+from kubernaut_wfe.constants import WfeAnnotation
 from kubernaut_wfe.core import tekton
+from kubernaut_wfe.core.actions import kind_of_run
 from kubernaut_wfe.core.models import WorkflowExecution
 
 
@@ -52,10 +53,10 @@ class UnreadableRecord:
 
 
 def record_of_run(run: tekton.Document) -> ExecutionRecord:
-    """The record of this PipelineRun."""
+    """The record of this run (a PipelineRun or a Job)."""
     meta = tekton.metadata(run)
     return ExecutionRecord(
-        kind=PIPELINERUN_KIND,
+        kind=kind_of_run(run).value,
         namespace=str(meta.get("namespace") or ""),
         name=str(meta.get("name") or ""),
         uid=str(meta.get("uid") or ""),

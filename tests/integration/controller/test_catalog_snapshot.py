@@ -82,7 +82,6 @@ async def test_a_catalog_snapshot_runs_with_only_its_declared_parameters(stack: 
     ("change", "reason"),
     [
         ({"executionEngine": "ansible"}, FailureReason.UNSUPPORTED_ENGINE),
-        ({"executionEngine": "job"}, FailureReason.UNSUPPORTED_ENGINE),
     ],
 )
 async def test_an_engine_this_controller_does_not_run_fails_without_a_run(
@@ -95,7 +94,7 @@ async def test_an_engine_this_controller_does_not_run_fails_without_a_run(
     assert failed["status"]["failureDetails"]["reason"] == reason
     assert failed["status"]["failureReason"] == reason
     assert failed["status"]["failureDetails"]["wasExecutionFailure"] is False
-    assert "this controller runs tekton" in failed["status"]["failureDetails"]["message"]
+    assert "this controller runs job, tekton" in failed["status"]["failureDetails"]["message"]
     assert await stack.runs() == []
 
     async def validation_failed() -> list[dict[str, Any]]:

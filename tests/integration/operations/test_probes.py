@@ -96,7 +96,7 @@ async def test_readyz_reports_datastorage_but_does_not_depend_on_it(stack: Stack
     checks = response.json()["checks"]
     assert checks["datastorage"].startswith("unreachable")
     assert checks["tekton"] == "ok"
-    assert checks["engines"] == ["tekton"]
+    assert checks["engines"] == ["job", "tekton"]
 
 
 async def test_readyz_fails_closed_on_datastorage_only_when_configured(stack: Stack) -> None:

@@ -1,7 +1,7 @@
 """The Job engine on the real API server: the controller creates a Job, kube-controller-manager's
-real Job controller runs it, the node stand-in plays the kubelet (`kubernaut_wfe_tools.node_simulator`),
-and each outcome reaches the WFE classified (phase, reason, exit code, wasExecutionFailure,
-message), with its audit trail valid against the newest DataStorage spec and the target's lock
+real Job controller runs it, the node stand-in plays the kubelet
+(`kubernaut_wfe_tools.node_simulator`), and each outcome reaches the WFE classified (phase,
+reason, exit code, wasExecutionFailure, message), with its audit trail valid against the newest DataStorage spec and the target's lock
 released after the cooldown. Each upstream defect of job-engine.md has a test here that fails on
 upstream's behaviour (every failure `Unknown` with wasExecutionFailure true, an OOM retried until
 the deadline, an image that never pulls waiting for the deadline)."""
@@ -23,7 +23,7 @@ from kubernaut_wfe_tools.testing.oracles import NEWEST_DATASTORAGE_SPEC
 from kubernaut_wfe_tools.testing.stack import EXECUTION_NAMESPACE
 from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
-from .conftest import ServerStack, server_stack
+from .conftest import ServerStack, server_stack  # noqa: TID252
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -105,7 +105,8 @@ async def test_a_successful_job_completes_the_wfe_and_releases_the_lock(stack: S
     assert status["executionStatus"]["completedTasks"] == 1
     assert status["executionStatus"]["retryCount"] == 0
     job = await job_of(stack, wfe)
-    assert job is not None and job["spec"]["backoffLimit"] == 0
+    assert job is not None
+    assert job["spec"]["backoffLimit"] == 0
     await assert_trail(stack, wfe, "completed")
     await assert_lock_released(stack, status["executionRef"]["name"])
 

@@ -198,5 +198,5 @@ def test_a_catalog_snapshot_is_valid_and_an_engine_not_run_here_is_noted(
         f"{path}: WorkflowExecution/default/catalog-hello-world: OK",
         f"{path}: WorkflowExecution/default/we-ansible: OK (this controller fails it as"
         ' UnsupportedEngine: execution engine "ansible" is not available: this controller runs'
-        " tekton)",
+        " job, tekton)",
     ]

@@ -86,10 +86,8 @@ def test_absent_or_empty_engine_means_tekton(engine: str | None) -> None:
     assert isinstance(decision.actions[0], CreateRun)
 
 
-@pytest.mark.parametrize("engine", ["ansible", "job"])
-def test_an_engine_this_controller_does_not_run_fails_before_anything_is_created(
-    engine: str,
-) -> None:
+def test_an_engine_this_controller_does_not_run_fails_before_anything_is_created() -> None:
+    engine = "ansible"
     decision = decide(catalog_wfe(executionEngine=engine), Observation(run=None), CONFIG, NOW)
     assert not any(isinstance(action, CreateRun) for action in decision.actions)
     status = decision.status
@@ -100,7 +98,7 @@ def test_an_engine_this_controller_does_not_run_fails_before_anything_is_created
     assert status.failure_reason == "UnsupportedEngine"
     assert status.failure_details.was_execution_failure is False
     assert f'"{engine}"' in status.failure_details.message
-    assert "runs tekton" in status.failure_details.message
+    assert "runs job, tekton" in status.failure_details.message
 
 
 def test_a_remote_cluster_is_a_configuration_error() -> None:
@@ -120,7 +118,7 @@ def test_the_january_shape_may_name_an_engine_too() -> None:
     raw["spec"]["workflowRef"]["executionEngine"] = "ansible"
     assert refusal(parse_wfe(raw).spec) == (
         FailureReason.UNSUPPORTED_ENGINE,
-        'execution engine "ansible" is not available: this controller runs tekton',
+        'execution engine "ansible" is not available: this controller runs job, tekton',
     )
 
 
@@ -313,7 +311,7 @@ def test_a_refused_catalog_snapshot_says_so_in_the_newest_vocabulary() -> None:
         (EventReason.PHASE_TRANSITION, EventType.NORMAL),
     ]
     assert decision.events[0].message == (
-        'execution engine "ansible" is not available: this controller runs tekton'
+        'execution engine "ansible" is not available: this controller runs job, tekton'
     )
     invalid = decide(catalog_wfe(actionType=""), Observation(run=None), CONFIG, NOW)
     assert invalid.events[0].reason == EventReason.WORKFLOW_VALIDATION_FAILED

@@ -18,6 +18,7 @@ def test_defaults_match_spec_section_6() -> None:
     assert execution.cooldown_period == timedelta(minutes=5)
     assert execution.resync_period == timedelta(seconds=10)
     assert execution.max_create_attempts == 3
+    assert execution.job_active_deadline == timedelta(minutes=30)
     assert audit.datastorage_url == "http://datastorage-service:8080"
     assert audit.timeout == timedelta(seconds=10)
     assert (audit.buffer_size, audit.batch_size) == (50000, 1000)
@@ -93,6 +94,11 @@ def test_cooldown_flag_bare_integer_means_minutes(value: Any, expected: timedelt
             "execution:\n  resync_period: 0s\n",
             {},
             "execution.resync_period: must be greater than zero",
+        ),
+        (
+            "execution:\n  job_active_deadline: 999ms\n",
+            {},
+            "execution.job_active_deadline: must be at least 1s",
         ),
         ("audit:\n  timeout: 10\n", {}, 'audit.timeout: invalid duration "10"'),
         ("audit:\n  flush_interval: soon\n", {}, 'audit.flush_interval: invalid duration "soon"'),

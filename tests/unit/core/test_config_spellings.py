@@ -106,6 +106,7 @@ SAMPLES: dict[str, Any] = {
     "execution.max_create_attempts": 5,
     "execution.deleting_run_backoff": "3s",
     "execution.max_run_timeout": "2h",
+    "execution.job_active_deadline": "45m",
     "audit.datastorage_url": "https://ds.example:8443",
     "audit.datastorage_health_url": "https://ds.example:8081/readyz",
     "audit.timeout": "4s",

@@ -4,7 +4,12 @@ import re
 
 import pytest
 
-from kubernaut_wfe.core.naming import pipelinerun_name, sanitize_label_value, target_label_value
+from kubernaut_wfe.core.naming import (
+    dns_label,
+    pipelinerun_name,
+    sanitize_label_value,
+    target_label_value,
+)
 
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
@@ -66,3 +71,25 @@ def test_target_label_value_truncation_never_ends_on_separator() -> None:
     value = target_label_value(target)
     assert len(value) <= 63
     assert value[-1].isalnum()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("db", "secret-db"),
+        ("x" * 56, "secret-" + "x" * 56),  # 63 characters: still the name itself
+        ("db.credentials", None),
+        ("x" * 57, None),
+        ("...", None),
+    ],
+)
+def test_dns_label_keeps_a_valid_name_and_derives_a_distinct_one_otherwise(
+    name: str, expected: str | None
+) -> None:
+    label = dns_label("secret-", name)
+    assert re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", label), label
+    if expected is not None:
+        assert label == expected
+    else:
+        assert label.startswith("secret-")
+        assert label != dns_label("secret-", name + "y")

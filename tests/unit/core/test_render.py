@@ -232,7 +232,7 @@ def test_a_stream_renders_one_run_per_workflowexecution(
     ]
     assert captured.err.splitlines() == [
         f"{tmp_path / 'wfe.yaml'}:doc 2: default/we-ansible: not rendered (UnsupportedEngine):"
-        ' execution engine "ansible" is not available: this controller runs tekton'
+        ' execution engine "ansible" is not available: this controller runs job, tekton'
     ]
 
 
@@ -268,3 +268,32 @@ def test_a_catalog_snapshot_renders_what_its_run_receives_and_runs_as(
     ]
     assert spec["taskRunTemplate"]["serviceAccountName"] == "deployer"
     assert spec["timeouts"] == {"pipeline": "24h0m0s"}
+
+
+def test_a_job_engine_wfe_renders_its_job(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job_engine = (
+        CATALOG.replace("executionEngine: tekton", "executionEngine: job")
+        .replace("    workflowName:", "    resources: {limits: {memory: 64Mi}}\n    workflowName:")
+        .replace("  targetResource:", '  timesOutAt: "2999-01-01T00:00:00Z"\n  targetResource:')
+    )
+    text = "---\n".join([EXAMPLE.replace("nginx", "web"), job_engine])
+    assert main(["render", "-f", _write(tmp_path, text)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    run, job = yaml.safe_load_all(captured.out)
+    assert (run["kind"], job["kind"]) == ("PipelineRun", "Job")
+    assert job["apiVersion"] == "batch/v1"
+    assert job["metadata"]["name"] == "wfe-f3457dcc8fbcb6d9"  # the lock of the target
+    assert job["metadata"]["labels"]["kubernaut.ai/execution-engine"] == "job"
+    assert job["spec"]["activeDeadlineSeconds"] == 86400  # a far deadline: the 24h cap
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "quay.io/kubernaut/workflows/restart:v2"
+    assert container["resources"] == {"limits": {"memory": "64Mi"}}
+    assert [item["name"] for item in container["env"]] == [
+        "REPLICAS",
+        "TARGET_RESOURCE",
+        "HOME",
+        "TMPDIR",
+    ]

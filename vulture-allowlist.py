@@ -51,3 +51,44 @@ _.MANAGED_BY  # TektonLabel.MANAGED_BY
 _.JOB  # ExecutionEngine.JOB: a value of spec.workflowRef.executionEngine
 _.ANSIBLE  # ExecutionEngine.ANSIBLE: a value of spec.workflowRef.executionEngine
 _.JANUARY_2026  # DataStorageContract.JANUARY_2026: a value of audit.datastorage_contract
+
+# The kubelet's vocabulary (constants.py) that the node stand-in (tools/node_simulator) writes as
+# the kubelet and containerd do.
+JOB_NAME_LABEL  # the Job controller's pod label the stand-in counts a Job's pods by
+KUBELET_COMPONENT  # source.component of the kubelet's Events
+NODE_LEASE_NAMESPACE  # where the node's Lease is renewed
+PodPhase  # status.phase of a pod
+PodConditionType  # the kubelet's pod conditions
+_.DISRUPTION_TARGET  # PodConditionType.DISRUPTION_TARGET
+_.POD_READY_TO_START_CONTAINERS  # PodConditionType.POD_READY_TO_START_CONTAINERS
+_.INITIALIZED  # PodConditionType.INITIALIZED
+_.CONTAINERS_READY  # PodConditionType.CONTAINERS_READY
+_.POD_SCHEDULED  # PodConditionType.POD_SCHEDULED
+PodConditionReason  # reasons of those conditions
+_.CONTAINERS_NOT_READY  # PodConditionReason.CONTAINERS_NOT_READY
+_.POD_COMPLETED  # PodConditionReason.POD_COMPLETED
+_.POD_FAILED  # PodConditionReason.POD_FAILED
+_.TERMINATION_BY_KUBELET  # PodConditionReason.TERMINATION_BY_KUBELET
+KubeletContainerReason  # container waiting/terminated reasons only the kubelet writes
+_.CONTAINER_CREATING  # KubeletContainerReason.CONTAINER_CREATING
+_.CONTAINER_STATUS_UNKNOWN  # KubeletContainerReason.CONTAINER_STATUS_UNKNOWN
+KubeletEventReason  # reasons of the kubelet's Events
+_.PULLING  # KubeletEventReason.PULLING
+_.PULLED  # KubeletEventReason.PULLED
+_.BACK_OFF  # KubeletEventReason.BACK_OFF
+_.KILLING  # KubeletEventReason.KILLING
+_.FAILED_MOUNT  # KubeletEventReason.FAILED_MOUNT
+_.EVICTED  # KubeletEventReason.EVICTED
+NodeConditionType  # the Node's conditions
+_.MEMORY_PRESSURE  # NodeConditionType.MEMORY_PRESSURE
+_.DISK_PRESSURE  # NodeConditionType.DISK_PRESSURE
+_.PID_PRESSURE  # NodeConditionType.PID_PRESSURE
+NodeConditionReason  # reasons of those conditions
+_.KUBELET_HAS_SUFFICIENT_MEMORY  # NodeConditionReason.KUBELET_HAS_SUFFICIENT_MEMORY
+_.KUBELET_HAS_NO_DISK_PRESSURE  # NodeConditionReason.KUBELET_HAS_NO_DISK_PRESSURE
+_.KUBELET_HAS_SUFFICIENT_PID  # NodeConditionReason.KUBELET_HAS_SUFFICIENT_PID
+_.KUBELET_READY  # NodeConditionReason.KUBELET_READY
+NodeLabel  # labels the kubelet puts on its Node
+_.ARCH  # NodeLabel.ARCH
+_.HOSTNAME  # NodeLabel.HOSTNAME
+_.OS  # NodeLabel.OS

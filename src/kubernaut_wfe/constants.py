@@ -311,3 +311,90 @@ IS_FORBIDDEN_TEXT: Final = "is forbidden"
 """What a forbidden pod creation says in a `PodCreationFailed` TaskRun message."""
 PIPELINERUN_DELETED_EXTERNALLY: Final = "PipelineRun was deleted externally"
 """`failureDetails.message` when a Running WFE's run disappears."""
+
+
+# --- Pods as the kubelet and containerd run them (the Job engine) ---------------------------------
+# What Kubernetes writes on a Job's pods and their node; the node stand-in
+# (`kubernaut_wfe_tools.node_simulator`) writes it as the kubelet does. Container reasons a Tekton
+# step shares with any container (`Completed`, `Error`, `OOMKilled`, `ErrImagePull`,
+# `ImagePullBackOff`) are `StepReason`'s: a step is a container, containerd names them alike.
+
+JOB_NAME_LABEL: Final = "batch.kubernetes.io/job-name"
+"""The label the Job controller puts on each of its pods: the Job's name."""
+KUBELET_COMPONENT: Final = "kubelet"
+"""`source.component` and `reportingComponent` of the Events a kubelet posts."""
+NODE_LEASE_NAMESPACE: Final = "kube-node-lease"
+"""Where each kubelet renews its node's Lease (its heartbeat)."""
+
+
+class PodPhase(StrEnum):
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
+class PodConditionType(StrEnum):
+    """The pod conditions the kubelet writes, in its order (`DisruptionTarget` first when set)."""
+
+    DISRUPTION_TARGET = "DisruptionTarget"
+    POD_READY_TO_START_CONTAINERS = "PodReadyToStartContainers"
+    INITIALIZED = "Initialized"
+    READY = "Ready"
+    CONTAINERS_READY = "ContainersReady"
+    POD_SCHEDULED = "PodScheduled"
+
+
+class PodConditionReason(StrEnum):
+    CONTAINERS_NOT_READY = "ContainersNotReady"
+    POD_COMPLETED = "PodCompleted"
+    POD_FAILED = "PodFailed"
+    TERMINATION_BY_KUBELET = "TerminationByKubelet"
+    """`DisruptionTarget`'s reason when the kubelet evicts the pod (node pressure, shutdown)."""
+
+
+class KubeletContainerReason(StrEnum):
+    """Container `waiting`/`terminated` reasons only the kubelet writes (see `StepReason`)."""
+
+    CONTAINER_CREATING = "ContainerCreating"
+    CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
+    CONTAINER_STATUS_UNKNOWN = "ContainerStatusUnknown"
+    """A container that never ran, when its pod is deleted (exit code 137)."""
+
+
+class KubeletEventReason(StrEnum):
+    """Reasons of the Events the kubelet posts on a pod."""
+
+    PULLING = "Pulling"
+    PULLED = "Pulled"
+    CREATED = "Created"
+    STARTED = "Started"
+    FAILED = "Failed"
+    """Image pull failures and `Error: …` when a container cannot be created."""
+    BACK_OFF = "BackOff"
+    KILLING = "Killing"
+    FAILED_MOUNT = "FailedMount"
+    EVICTED = "Evicted"
+    """Also the evicted pod's `status.reason`."""
+
+
+class NodeConditionType(StrEnum):
+    MEMORY_PRESSURE = "MemoryPressure"
+    DISK_PRESSURE = "DiskPressure"
+    PID_PRESSURE = "PIDPressure"
+    READY = "Ready"
+
+
+class NodeConditionReason(StrEnum):
+    KUBELET_HAS_SUFFICIENT_MEMORY = "KubeletHasSufficientMemory"
+    KUBELET_HAS_NO_DISK_PRESSURE = "KubeletHasNoDiskPressure"
+    KUBELET_HAS_SUFFICIENT_PID = "KubeletHasSufficientPID"
+    KUBELET_READY = "KubeletReady"
+
+
+class NodeLabel(StrEnum):
+    """Labels every kubelet puts on its Node."""
+
+    ARCH = "kubernetes.io/arch"
+    HOSTNAME = "kubernetes.io/hostname"
+    OS = "kubernetes.io/os"

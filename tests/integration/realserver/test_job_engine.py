@@ -1,8 +1,8 @@
 """The Job engine on the real API server: the controller creates a Job, kube-controller-manager's
 real Job controller runs it, the node stand-in plays the kubelet
 (`kubernaut_wfe_tools.node_simulator`), and each outcome reaches the WFE classified (phase,
-reason, exit code, wasExecutionFailure, message), with its audit trail valid against the newest DataStorage spec and the target's lock
-released after the cooldown. Each upstream defect of job-engine.md has a test here that fails on
+reason, exit code, wasExecutionFailure, message), with its audit trail valid against the newest
+DataStorage spec and the target's lock released after the cooldown. Each upstream defect of job-engine.md has a test here that fails on
 upstream's behaviour (every failure `Unknown` with wasExecutionFailure true, an OOM retried until
 the deadline, an image that never pulls waiting for the deadline)."""
 

@@ -2,7 +2,8 @@
 built from their Go modules (see `build.py`), as envtest runs them upstream, with RBAC, an audit
 log, the project's CRD and RBAC and Tekton's CRDs installed.
 
-There is no kubelet and no scheduler: pods are never run unless something plays the node.
+There is no kubelet and no scheduler: pods are never run unless something plays the node (the
+node stand-in, `kubernaut_wfe_tools.node_simulator`, binds and runs the Job engine's pods).
 `make test-cluster-up` starts one in `.testcluster/` for people; every test run starts its own
 on free ports through the same class.
 """
@@ -53,10 +54,13 @@ CONTROLLERS = (
     "root-ca-certificate-publisher-controller",
     "deployment-controller",
     "replicaset-controller",
+    "resourcequota-controller",
 )
 """kube-controller-manager's controllers we run: garbage collection, namespace deletion, Jobs and
-ServiceAccounts, and what turns a Deployment into Pods. Not node lifecycle or taint eviction:
-without a kubelet they would mark every node dead and evict what a stand-in runs."""
+ServiceAccounts, what turns a Deployment into Pods, and resource quotas (the API server's quota
+admission refuses every object a ResourceQuota counts until this controller has computed the
+quota's usage). Not node lifecycle or taint eviction: without a kubelet they would mark every
+node dead and evict what a stand-in (`kubernaut_wfe_tools.node_simulator`) runs."""
 AUDIT_POLICY = {
     "apiVersion": "audit.k8s.io/v1",
     "kind": "Policy",

@@ -1,0 +1,111 @@
+"""Every verbatim text the node stand-in writes: the kubelet's, containerd's and the eviction
+manager's, as Kubernetes v1.36 writes them (`pkg/kubelet/...`, `job-engine.md` §9).
+
+A quoted placeholder is Go's `%q` (`go_quote`). The kubelet names the image as the pod spec does,
+with `:latest` added when it has neither tag nor digest (`requested_image`); containerd names it
+fully qualified (`documents.containerd_reference`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from kubernaut_wfe.constants import StepReason
+from kubernaut_wfe_tools.tekton_simulator.messages import go_quote
+
+CONTAINER_CREATED: Final = "Container created"
+CONTAINER_STARTED: Final = "Container started"
+CONTAINER_STATUS_UNKNOWN: Final = "The container could not be located when the pod was terminated"
+"""`terminated.message` of a container that never ran, when its pod is deleted."""
+
+KUBELET_HAS_SUFFICIENT_MEMORY: Final = "kubelet has sufficient memory available"
+KUBELET_HAS_NO_DISK_PRESSURE: Final = "kubelet has no disk pressure"
+KUBELET_HAS_SUFFICIENT_PID: Final = "kubelet has sufficient PID available"
+KUBELET_READY: Final = "kubelet is posting ready status"
+
+
+def pulling_image(image: str) -> str:
+    return f"Pulling image {go_quote(image)}"
+
+
+def pulled_image(image: str, duration: str, size_bytes: int) -> str:
+    """`duration` is Go's `Duration.String()` of the pull (the same for "including waiting")."""
+    return (
+        f"Successfully pulled image {go_quote(image)} in {duration} ({duration} including "
+        f"waiting). Image size: {size_bytes} bytes."
+    )
+
+
+def image_already_present(image: str) -> str:
+    return f"Container image {go_quote(image)} already present on machine"
+
+
+def image_not_found(reference: str) -> str:
+    """containerd's answer (gRPC error text through the CRI) for an image that does not exist."""
+    return (
+        f"rpc error: code = NotFound desc = failed to pull and unpack image {go_quote(reference)}: "
+        f"failed to resolve reference {go_quote(reference)}: {reference}: not found"
+    )
+
+
+def failed_to_pull(image: str, error: str) -> str:
+    return f"Failed to pull image {go_quote(image)}: {error}"
+
+
+def error_event(cause: str) -> str:
+    """The kubelet's Warning `Failed` when a container cannot start: `Error: <cause>` (the
+    cause's text, or for an image the error's name, which is also the waiting reason)."""
+    return f"Error: {cause}"
+
+
+def back_off_pulling(image: str) -> str:
+    """The `BackOff` Event's text; the waiting message adds the last pull error
+    (`back_off_waiting`)."""
+    return f"Back-off pulling image {go_quote(image)}"
+
+
+def back_off_waiting(image: str, pull_error: str) -> str:
+    """`waiting.message` during `ImagePullBackOff`: the back-off text, then the error it waits
+    after (`ErrImagePull: <message>`)."""
+    return f"{back_off_pulling(image)}: {StepReason.ERR_IMAGE_PULL.value}: {pull_error}"
+
+
+def stopping_container(container: str) -> str:
+    return f"Stopping container {container}"
+
+
+def mount_failed(volume: str, kind: str, name: str) -> str:
+    """`FailedMount` for a Secret or ConfigMap volume whose object does not exist; `kind` is the
+    object's kind, written lower-case as the kubelet's object cache names it."""
+    return (
+        f"MountVolume.SetUp failed for volume {go_quote(volume)} : "
+        f"{kind.lower()} {go_quote(name)} not found"
+    )
+
+
+def runs_as_root(pod: str, namespace: str, uid: str, container: str) -> str:
+    """The kubelet's refusal to create a `runAsNonRoot` container whose image runs as root."""
+    return (
+        "container has runAsNonRoot and image will run as root "
+        f"(pod: {go_quote(f'{pod}_{namespace}({uid})')}, container: {container})"
+    )
+
+
+def containers_not_ready(containers: Sequence[str]) -> str:
+    """`Ready`/`ContainersReady` message; the list as Go prints a `[]string`."""
+    return f"containers with unready status: [{' '.join(containers)}]"
+
+
+def evicted_for_memory(
+    *, threshold: str, available: str, container: str, usage: str, request: str
+) -> str:
+    """The eviction manager's message (hard `memory.available` threshold), also the
+    `DisruptionTarget` condition's message and the pod's `status.message`. Every sentence ends
+    with a space, the last one too."""
+    return (
+        "The node was low on resource: memory. "
+        f"Threshold quantity: {threshold}, available: {available}. "
+        f"Container {container} was using {usage}, request is {request}, "
+        "has larger consumption of memory. "
+    )

@@ -24,10 +24,12 @@ from typing import Any
 from kubernaut_wfe.constants import (
     EXCEEDED_QUOTA_TEXT,
     FAILED_TO_PULL_IMAGE_TEXT,
+    IS_FORBIDDEN_TEXT,
     JOB_CONTAINER_NAME,
     JOB_KIND,
     KUBELET_ERROR_PREFIX,
     POD_KIND,
+    SERVICE_ACCOUNT_LOOKUP_TEXT,
     ConditionStatus,
     ContainerReason,
     FailureReason,
@@ -188,15 +190,33 @@ def _early_ending(
     """A cause that leaves the Job waiting for nothing but its deadline."""
     cause = _never_ran_cause(pods, events, settled=False)
     if cause is None and not unfinished(pods) and count(status(job).get("active")) == 0:
-        # A quota that refused a pod while one runs (or an old refusal) stops nothing.
-        refusals = warnings(job_events, KubeEventReason.FAILED_CREATE)
-        quota = [event for event in refusals if EXCEEDED_QUOTA_TEXT in text(event.get("message"))]
-        if quota:
-            cause = (FailureReason.RESOURCE_EXHAUSTED, text(newest(quota).get("message")))
+        # A refusal while a pod runs (or an old refusal) stops nothing.
+        cause = _refused_pod(warnings(job_events, KubeEventReason.FAILED_CREATE))
     if cause is None:
         return None
     reason, message = cause
     return JobEnding(False, reason, message, was_execution_failure=ran, stop_run=True)
+
+
+POD_REFUSALS: tuple[tuple[str, FailureReason], ...] = (
+    (EXCEEDED_QUOTA_TEXT, FailureReason.RESOURCE_EXHAUSTED),
+    (SERVICE_ACCOUNT_LOOKUP_TEXT, FailureReason.CONFIGURATION_ERROR),
+    (IS_FORBIDDEN_TEXT, FailureReason.FORBIDDEN),
+)
+"""What the API server's refusal of the Job's pod (the Job controller's `FailedCreate` Event)
+says, first match wins, and the reason: a quota, a runner ServiceAccount that does not exist, an
+admission refusal (Pod Security). Each holds until someone changes the cluster, so the Job would
+only wait for its deadline. Any other refusal (a conflict, a timeout) is retried by the Job
+controller and ends nothing."""
+
+
+def _refused_pod(refusals: list[Document]) -> tuple[FailureReason, str] | None:
+    """The reason and message (the newest of its kind) of a lasting refusal of the Job's pod."""
+    for marker, reason in POD_REFUSALS:
+        lasting = [event for event in refusals if marker in text(event.get("message"))]
+        if lasting:
+            return reason, text(newest(lasting).get("message"))
+    return None
 
 
 def _never_ran_cause(

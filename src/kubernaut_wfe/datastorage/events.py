@@ -152,6 +152,9 @@ def _catalog_fields(wfe: WorkflowExecution, shape: _EventShape) -> dict[str, Any
     }
     if shape.timing and wfe.status.pipeline_run_ref is not None:
         fields["parameters"] = received_parameters(wfe.spec)
+    execution = wfe.status.execution_status
+    if shape.phase in (Phase.COMPLETED, Phase.FAILED) and execution and execution.retry_count:
+        fields["retry_count"] = execution.retry_count  # a Job's tolerated pod failures
     return fields
 
 

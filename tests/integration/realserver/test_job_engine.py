@@ -2,9 +2,10 @@
 real Job controller runs it, the node stand-in plays the kubelet
 (`kubernaut_wfe_tools.node_simulator`), and each outcome reaches the WFE classified (phase,
 reason, exit code, wasExecutionFailure, message), with its audit trail valid against the newest
-DataStorage spec and the target's lock released after the cooldown. Each upstream defect of job-engine.md has a test here that fails on
-upstream's behaviour (every failure `Unknown` with wasExecutionFailure true, an OOM retried until
-the deadline, an image that never pulls waiting for the deadline)."""
+DataStorage spec and the target's lock released after the cooldown. Each upstream defect of
+job-engine.md has a test here that fails on upstream's behaviour (every failure `Unknown` with
+wasExecutionFailure true, an OOM retried until the deadline, an image that never pulls waiting
+for the deadline)."""
 
 from __future__ import annotations
 

@@ -505,10 +505,37 @@ def test_a_passing_mount_failure_of_the_token_volume_ends_nothing() -> None:
     )
 
 
-def test_a_refusal_other_than_quota_is_noted_and_the_job_goes_on() -> None:
-    refused = (
-        f'Error creating: pods "{JOB}-q8w2n" is forbidden: violates PodSecurity "restricted:latest"'
+@pytest.mark.parametrize(
+    ("refused", "reason"),
+    [
+        (
+            f'Error creating: pods "{JOB}-q8w2n" is forbidden: violates PodSecurity'
+            ' "restricted:latest": runAsNonRoot != true',
+            FailureReason.FORBIDDEN,
+        ),
+        (
+            f'Error creating: pods "{JOB}-" is forbidden: error looking up service account'
+            " kubernaut-workflows/kubernaut-workflow-runner: serviceaccount"
+            ' "kubernaut-workflow-runner" not found',
+            FailureReason.CONFIGURATION_ERROR,
+        ),
+    ],
+)
+def test_a_lasting_refusal_of_the_pod_ends_the_job_early(
+    refused: str, reason: FailureReason
+) -> None:
+    progress = job_progress(
+        job(active=0), [], [event("Job", JOB, "FailedCreate", refused, uid=JOB_UID)]
     )
+    assert progress.ending is not None
+    assert progress.ending.reason == reason
+    assert progress.ending.message == refused
+    assert progress.ending.stop_run is True
+    assert progress.ending.was_execution_failure is False
+
+
+def test_a_passing_refusal_is_noted_and_the_job_goes_on() -> None:
+    refused = "Error creating: Timeout: request did not complete within requested timeout"
     progress = job_progress(
         job(active=0), [], [event("Job", JOB, "FailedCreate", refused, uid=JOB_UID)]
     )

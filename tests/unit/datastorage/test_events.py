@@ -152,6 +152,24 @@ def test_workflow_completed_reports_times_and_duration() -> None:
     assert not {"failure_reason", "failure_message", "error_details"} & data.keys()
 
 
+@pytest.mark.parametrize(
+    ("event_type", "status", "retries", "sent"),
+    [
+        (AuditEventType.WORKFLOW_COMPLETED, COMPLETED_STATUS, 2, 2),
+        (AuditEventType.WORKFLOW_FAILED, failed_status(FailureReason.TASK_FAILED), 1, 1),
+        (AuditEventType.WORKFLOW_COMPLETED, COMPLETED_STATUS, 0, None),
+        (AuditEventType.EXECUTION_STARTED, RUNNING, 3, None),
+    ],
+)
+def test_the_retries_a_job_tolerated_end_the_trail_only_when_there_were_some(
+    event_type: AuditEventType, status: dict[str, Any], retries: int, sent: int | None
+) -> None:
+    execution = {"status": "True", "retryCount": retries}
+    wfe = make_wfe(status={**status, "executionStatus": execution})
+    data = serialize_audit_event(build_audit_event(event_type, wfe, at=AT))["event_data"]
+    assert data.get("retry_count") == sent
+
+
 def test_duration_is_computed_when_status_lacks_it() -> None:
     status = {key: value for key, value in COMPLETED_STATUS.items() if key != "duration"}
     event = build_audit_event(AuditEventType.WORKFLOW_COMPLETED, make_wfe(status=status), at=AT)

@@ -42,6 +42,9 @@ EXECUTION_NAMESPACE = "kubernaut-workflows"
 NAMESPACES = ("default", CONTROLLER_NAMESPACE, EXECUTION_NAMESPACE)
 CRD_DIR = REPO_ROOT / "deploy" / "crds"
 RBAC_DIR = REPO_ROOT / "deploy" / "rbac"
+EXECUTION_DIR = REPO_ROOT / "deploy" / "execution"
+"""The execution namespace as installed (restricted Pod Security, enforced on the Job engine's
+pods) and its runner ServiceAccount."""
 TEKTON_CRD_DIR = REPO_ROOT.parent / "shared" / "tekton-crds"
 TOKEN_DURATION = "48h"  # noqa: S105 - a lifetime, not a secret
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -312,6 +315,7 @@ class TestCluster:
         self.kubectl("apply", "--server-side", "-f", str(CRD_DIR))
         self.kubectl("apply", "--server-side", "-f", str(TEKTON_CRD_DIR))
         self.kubectl("apply", "--server-side", "-f", str(RBAC_DIR))
+        self.kubectl("apply", "--server-side", "-f", str(EXECUTION_DIR))
         self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
         self._wait_served()
 

@@ -18,7 +18,9 @@ import pytest
 import yaml
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from kubernaut_wfe.constants import AuditEventType, FailureReason, Phase
+from kubernaut_wfe.constants import Annotation, AuditEventType, FailureReason, Phase
+from kubernaut_wfe.core.naming import pipelinerun_name
+from kubernaut_wfe_tools.node_simulator.samples import workflow_job
 from kubernaut_wfe_tools.testing.catalog_fixtures import catalog_variant
 from kubernaut_wfe_tools.testing.oracles import NEWEST_DATASTORAGE_SPEC
 from kubernaut_wfe_tools.testing.stack import EXECUTION_NAMESPACE
@@ -236,3 +238,75 @@ async def test_one_lock_per_target_across_engines(stack: ServerStack) -> None:
     second = await stack.wait_phase("tekton-second", Phase.FAILED)
     assert details(second)["reason"] == FailureReason.DEDUPLICATED
     assert second["status"]["deduplicatedBy"] == "job-holder"
+
+
+async def test_a_job_deleted_by_someone_else_fails_the_wfe(stack: ServerStack) -> None:
+    body = job_wfe("job-external", {"DELAY_SECONDS": "30"})
+    await stack.create(body)
+    running = await stack.wait_phase("job-external", Phase.RUNNING)
+    name = running["status"]["executionRef"]["name"]
+    deleted = await stack.client.delete(
+        f"{JOBS}/{name}", params={"propagationPolicy": "Background"}
+    )
+    assert deleted.status_code == 200, deleted.text
+    wfe = await stack.wait_phase("job-external", Phase.FAILED)
+    assert details(wfe)["message"] == "Job was deleted externally"
+    assert details(wfe)["reason"] == FailureReason.UNKNOWN
+    await assert_trail(stack, wfe, "failed")
+
+
+async def test_deleting_a_running_wfe_deletes_its_job_and_the_job_its_pods(
+    stack: ServerStack,
+) -> None:
+    await stack.create(job_wfe("job-deleted", {"DELAY_SECONDS": "30"}))
+    running = await stack.wait_phase("job-deleted", Phase.RUNNING)
+    name = running["status"]["executionRef"]["name"]
+
+    async def pod_running() -> bool:
+        pods = await pods_of(stack, name)
+        return any((p.get("status") or {}).get("phase") == "Running" for p in pods)
+
+    await stack.wait_for(pod_running, what="the Job's pod running")
+    await stack.delete("job-deleted")
+    await stack.wait_wfe_gone("job-deleted")
+    await stack.wait_gone(f"{JOBS}/{name}", what="the Job deleted with its WFE")
+
+    async def no_pods() -> bool:
+        return not await pods_of(stack, name)
+
+    await stack.wait_for(no_pods, what="the Job's pods deleted by the garbage collector")
+    await assert_trail(stack, running, "failed")
+
+
+async def test_a_finished_job_of_a_deleted_wfe_is_a_stale_lock_and_is_replaced(
+    stack: ServerStack,
+) -> None:
+    """Upstream cannot delete a finished Job whose owner is gone (its clean-up never matches
+    the owner) and re-creates every 500 ms until the Job's TTL removes it; here the stale lock
+    is deleted once and the new WFE runs."""
+    target = "default/deployment/stale-lock"
+    name = pipelinerun_name(target)
+    stale = workflow_job(
+        name, namespace=EXECUTION_NAMESPACE, wfe="gone", env={"DELAY_SECONDS": "0"}
+    )
+    stale["metadata"]["annotations"] = {
+        Annotation.WORKFLOW_EXECUTION.value: "default/gone",
+        Annotation.WORKFLOW_EXECUTION_UID.value: "uid-of-a-deleted-wfe",
+        Annotation.TARGET_RESOURCE.value: target,
+    }
+    created = await stack.client.post(JOBS, json=stale)
+    assert created.status_code == 201, created.text
+
+    async def finished() -> bool:
+        job = await stack.read(f"{JOBS}/{name}") or {}
+        conditions = (job.get("status") or {}).get("conditions") or []
+        return any(c["type"] == "Complete" and c["status"] == "True" for c in conditions)
+
+    await stack.wait_for(finished, what="the stale Job to finish")
+    stack.requests.clear()
+    wfe = await run_to_end(stack, job_wfe("job-second", {}, targetResource=target), Phase.COMPLETED)
+    assert wfe["status"]["executionRef"]["name"] == name
+    deletes = stack.requests.filter(verb="delete", resource="jobs")
+    creates = stack.requests.filter(verb="create", resource="jobs")
+    assert len(deletes) >= 1
+    assert len(creates) <= 2, "the lock was re-created in a loop"

@@ -25,12 +25,10 @@ from kubernaut_wfe.constants import (
     EXECUTION_ENGINE_LABEL,
     JOB_CONFIG_MAPS_MOUNT_ROOT,
     JOB_CONTAINER_NAME,
-    JOB_HOME_VARIABLE,
     JOB_KIND,
     JOB_SECRETS_MOUNT_ROOT,
     JOB_TMP_PATH,
     JOB_TMP_VOLUME,
-    JOB_TMPDIR_VARIABLE,
     POD_FAILURE_POLICY_IGNORE,
     RESTART_POLICY_NEVER,
     SECCOMP_RUNTIME_DEFAULT,
@@ -45,11 +43,9 @@ from kubernaut_wfe.core.deadline import SHORTEST_RUN, run_deadline
 from kubernaut_wfe.core.dependencies import dependency_names
 from kubernaut_wfe.core.models import WorkflowExecution
 from kubernaut_wfe.core.naming import dns_label, pipelinerun_name
-from kubernaut_wfe.core.parameters import ordered_parameters
+from kubernaut_wfe.core.parameters import JOB_ENVIRONMENT, ordered_parameters
 from kubernaut_wfe.core.pipelinerun import bundle_reference, ownership_annotations, run_labels
 from kubernaut_wfe.core.service_accounts import run_service_account
-
-_CONTROLLER_ENV = (JOB_HOME_VARIABLE, JOB_TMPDIR_VARIABLE)
 
 
 def build_job(
@@ -153,14 +149,10 @@ def _active_deadline_seconds(
 
 def _environment(wfe: WorkflowExecution) -> list[dict[str, str]]:
     """The received parameters in the run's order (`TARGET_RESOURCE` with them), then `HOME` and
-    `TMPDIR` on the writable emptyDir: each name once, ours winning (the root filesystem is
-    read-only, so a parameter of those names could only break the run)."""
-    parameters = [
-        {"name": name, "value": value}
-        for name, value in ordered_parameters(wfe.spec)
-        if name not in _CONTROLLER_ENV
-    ]
-    return [*parameters, *({"name": name, "value": JOB_TMP_PATH} for name in _CONTROLLER_ENV)]
+    `TMPDIR` on the writable emptyDir (parameters of those names are not passed:
+    `core.parameters`)."""
+    parameters = [{"name": name, "value": value} for name, value in ordered_parameters(wfe.spec)]
+    return [*parameters, *({"name": name, "value": JOB_TMP_PATH} for name in JOB_ENVIRONMENT)]
 
 
 def _volumes_and_mounts(

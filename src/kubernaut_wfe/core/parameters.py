@@ -2,15 +2,25 @@
 
 `workflowRef.declaredParameterNames` absent or null passes every parameter; present (even `{}`)
 passes only the names it maps to true. `TARGET_RESOURCE` is the controller's own, set after
-filtering and never filtered.
+filtering and never filtered. A Job sets `HOME` and `TMPDIR` itself (its root filesystem is
+read-only): parameters of those names do not reach it, and are named as not passed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kubernaut_wfe.constants import RESERVED_PARAMETER
+from kubernaut_wfe.constants import (
+    JOB_HOME_VARIABLE,
+    JOB_TMPDIR_VARIABLE,
+    RESERVED_PARAMETER,
+    ExecutionEngine,
+)
+from kubernaut_wfe.core.engines import engine_of
 from kubernaut_wfe.core.models import WorkflowExecutionSpec
+
+JOB_ENVIRONMENT: tuple[str, ...] = (JOB_HOME_VARIABLE, JOB_TMPDIR_VARIABLE)
+"""The environment a Job's container gets from the controller, whatever the parameters say."""
 
 
 @dataclass(frozen=True)
@@ -22,11 +32,15 @@ class RunParameters:
 
 
 def run_parameters(spec: WorkflowExecutionSpec) -> RunParameters:
-    """Filter `spec.parameters` through the catalog's declared names."""
+    """Filter `spec.parameters` through the catalog's declared names (and, for a Job, the
+    environment the controller sets itself)."""
     declared = spec.workflow_ref.declared_parameter_names
-    if declared is None:
-        return RunParameters(dict(spec.parameters), ())
-    passed = {name: value for name, value in spec.parameters.items() if declared.get(name) is True}
+    reserved = JOB_ENVIRONMENT if engine_of(spec) == ExecutionEngine.JOB else ()
+    passed = {
+        name: value
+        for name, value in spec.parameters.items()
+        if (declared is None or declared.get(name) is True) and name not in reserved
+    }
     stripped = tuple(sorted(name for name in spec.parameters if name not in passed))
     return RunParameters(passed, stripped)
 
@@ -47,6 +61,7 @@ def ordered_parameters(spec: WorkflowExecutionSpec) -> list[tuple[str, str]]:
 
 def stripped_message(stripped: tuple[str, ...]) -> str:
     """The Event and log text naming the parameters left out."""
-    return "Parameters not declared by the workflow were not passed to the run: " + ", ".join(
-        stripped
+    return (
+        "Parameters not passed to the run (not declared by the workflow, or set by the"
+        " controller): " + ", ".join(stripped)
     )

@@ -23,6 +23,7 @@ from kubernaut_wfe.constants import (
     RunKind,
     TektonLabel,
 )
+from kubernaut_wfe.core.actions import kind_of_run
 from kubernaut_wfe.core.models import WorkflowExecution
 from kubernaut_wfe.core.targets import object_key
 from kubernaut_wfe.core.validation import parse_wfe
@@ -116,8 +117,7 @@ def is_news(candidate: Mapping[str, Any], current: Mapping[str, Any] | None) -> 
 
 
 def _run_key(run: Mapping[str, Any]) -> RunKey:
-    kind = RunKind.JOB if run.get("kind") == RunKind.JOB else RunKind.PIPELINE_RUN
-    return kind, str(_metadata(run).get("name") or "")
+    return kind_of_run(run), str(_metadata(run).get("name") or "")
 
 
 def wfe_key_of_run(run: Mapping[str, Any]) -> WfeKey | None:

@@ -10,12 +10,16 @@ from typing import Any
 
 import pytest
 
+from kubernaut_wfe.constants import AuditEventType, Phase
 from kubernaut_wfe.core.config import ControllerConfig, load_config
 from kubernaut_wfe.core.durations import parse_duration
 from kubernaut_wfe.core.engines import refusal
 from kubernaut_wfe.core.job import build_job
+from kubernaut_wfe.core.models import PipelineRunRef, WorkflowExecution
+from kubernaut_wfe.core.parameters import run_parameters
 from kubernaut_wfe.core.pipelinerun import build_pipelinerun
 from kubernaut_wfe.core.validation import configured_problems, parse_wfe, validate_wfe
+from kubernaut_wfe.datastorage.events import build_audit_event
 
 from .conftest import NOW, make_wfe_raw  # noqa: TID252
 
@@ -42,6 +46,17 @@ def job_wfe(**workflow_ref: Any) -> dict[str, Any]:
         }
     )
     return raw
+
+
+def _running(wfe: WorkflowExecution) -> WorkflowExecution:
+    status = wfe.status.model_copy(
+        update={
+            "phase": Phase.RUNNING,
+            "start_time": NOW,
+            "pipeline_run_ref": PipelineRunRef(name="r"),
+        }
+    )
+    return wfe.model_copy(update={"status": status})
 
 
 def _build(raw: dict[str, Any], config: ControllerConfig = CONFIG, **kwargs: Any) -> dict[str, Any]:
@@ -230,6 +245,18 @@ def test_the_environment_is_the_received_parameters_then_home_and_tmpdir() -> No
         {"name": "HOME", "value": "/tmp"},  # the root filesystem is read-only: ours wins
         {"name": "TMPDIR", "value": "/tmp"},
     ]
+
+
+def test_a_parameter_the_job_sets_itself_is_named_not_passed_and_never_audited() -> None:
+    raw = job_wfe()
+    raw["spec"]["parameters"] = {"HOME": "/root/secret-place", "A": "1"}
+    wfe = parse_wfe(raw)
+    assert run_parameters(wfe.spec).stripped == ("HOME",)
+    audited = build_audit_event(AuditEventType.EXECUTION_STARTED, _running(wfe), at=NOW)
+    assert audited.event_data.parameters == {
+        "A": "1",
+        "TARGET_RESOURCE": "default/deployment/nginx",
+    }
 
 
 @pytest.mark.parametrize(

@@ -102,7 +102,11 @@ async def run_to_end(stack: ServerStack, body: dict[str, Any], phase: str) -> di
 
 
 async def test_a_successful_job_completes_the_wfe_and_releases_the_lock(stack: ServerStack) -> None:
+    stack.requests.clear()
     wfe = await run_to_end(stack, job_wfe("job-success", {}), Phase.COMPLETED)
+    # Followed by its watches: the Job is read only as the lock before the create (no polling).
+    assert len(stack.requests.filter(verb="get", resource="jobs")) == 1
+    assert stack.requests.filter(verb="get", resource="pods") == []
     status = wfe["status"]
     assert status["executionStatus"]["status"] == "True"
     assert status["executionStatus"]["completedTasks"] == 1
@@ -310,3 +314,16 @@ async def test_a_finished_job_of_a_deleted_wfe_is_a_stale_lock_and_is_replaced(
     creates = stack.requests.filter(verb="create", resource="jobs")
     assert len(deletes) >= 1
     assert len(creates) <= 2, "the lock was re-created in a loop"
+
+
+async def test_a_second_wfe_on_the_target_waits_for_the_cooldown_then_runs(
+    stack: ServerStack,
+) -> None:
+    first = await run_to_end(stack, job_wfe("job-before", {}), Phase.COMPLETED)
+    second = job_wfe("job-after", {}, targetResource="default/deployment/job-before")
+    await stack.create(second)
+    done = await stack.wait_phase("job-after", Phase.COMPLETED)
+    assert done["status"]["executionRef"]["name"] == first["status"]["executionRef"]["name"]
+    ended = datetime.fromisoformat(first["status"]["completionTime"].replace("Z", "+00:00"))
+    started = datetime.fromisoformat(done["status"]["startTime"].replace("Z", "+00:00"))
+    assert started >= ended + timedelta(seconds=2), "the cooldown (2s here) was not waited for"

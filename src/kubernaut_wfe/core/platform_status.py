@@ -5,6 +5,11 @@ January fields already say, under the engine-neutral names that contract's reade
 `Execution*` conditions mirror the `TektonPipeline*` ones (same status, message and transition
 time) and `failureReason` copies `failureDetails.reason`. Every transition ends here, so the
 two vocabularies never disagree.
+
+A WFE run by the Job engine has no January reader (the January contract knows only Tekton), so
+its status speaks the engine-neutral vocabulary alone: `engine_neutral_only` is what is written
+for it, and `with_tekton_names` rebuilds the Tekton-named fields when it is read back, so that
+the decisions see one shape of status whichever engine runs the WFE.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ ENGINE_NEUTRAL_CONDITIONS: dict[ConditionType, ConditionType] = {
     ConditionType.TEKTON_PIPELINE_CREATED: ConditionType.EXECUTION_CREATED,
     ConditionType.TEKTON_PIPELINE_RUNNING: ConditionType.EXECUTION_RUNNING,
     ConditionType.TEKTON_PIPELINE_COMPLETE: ConditionType.EXECUTION_COMPLETE,
+}
+
+TEKTON_NAMED_CONDITIONS: dict[ConditionType, ConditionType] = {
+    neutral: tekton for tekton, neutral in ENGINE_NEUTRAL_CONDITIONS.items()
 }
 
 ENGINE_NEUTRAL_REASONS: dict[str, ConditionReason] = {
@@ -87,5 +96,57 @@ def with_platform_fields(status: WorkflowExecutionStatus) -> WorkflowExecutionSt
             ),
             "failure_reason": failure_reason,
             "conditions": _engine_neutral(status.conditions),
+        }
+    )
+
+
+TEKTON_NAMED_REASONS: dict[str, ConditionReason] = {
+    neutral.value: ConditionReason(tekton) for tekton, neutral in ENGINE_NEUTRAL_REASONS.items()
+}
+
+
+def engine_neutral_only(status: WorkflowExecutionStatus) -> WorkflowExecutionStatus:
+    """`status` without its Tekton-named fields (what a Job-engine WFE shows)."""
+    return status.model_copy(
+        update={
+            "pipeline_run_ref": None,
+            "pipeline_run_status": None,
+            "conditions": [c for c in status.conditions if c.type not in ENGINE_NEUTRAL_CONDITIONS],
+        }
+    )
+
+
+def with_tekton_names(status: WorkflowExecutionStatus) -> WorkflowExecutionStatus:
+    """The Tekton-named fields of a status written `engine_neutral_only`, rebuilt from the
+    engine-neutral ones (fields someone wrote under those names are kept)."""
+    summary = status.execution_status
+    present = {c.type for c in status.conditions}
+    rebuilt = [
+        c.model_copy(
+            update={
+                "type": TEKTON_NAMED_CONDITIONS[ConditionType(c.type)].value,
+                "reason": TEKTON_NAMED_REASONS.get(c.reason, c.reason),
+            }
+        )
+        for c in status.conditions
+        if c.type in TEKTON_NAMED_CONDITIONS
+        and TEKTON_NAMED_CONDITIONS[ConditionType(c.type)] not in present
+    ]
+    return status.model_copy(
+        update={
+            "pipeline_run_ref": status.pipeline_run_ref or status.execution_ref,
+            "pipeline_run_status": status.pipeline_run_status
+            or (
+                PipelineRunSummary(
+                    status=summary.status,
+                    reason=summary.reason,
+                    message=summary.message,
+                    completed_tasks=summary.completed_tasks,
+                    total_tasks=summary.total_tasks,
+                )
+                if summary is not None
+                else None
+            ),
+            "conditions": [*status.conditions, *rebuilt],
         }
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kubernaut_wfe.constants import API_VERSION, KIND, RESERVED_PARAMETER, ExecutionEngine
+from kubernaut_wfe.constants import API_VERSION, KIND, RESERVED_PARAMETER, ExecutionEngine, RunKind
 from kubernaut_wfe.core.config import DEFAULT_SERVICE_ACCOUNT, ControllerConfig
 from kubernaut_wfe.core.durations import (
     DurationError,
@@ -17,8 +17,10 @@ from kubernaut_wfe.core.durations import (
     is_crd_duration,
     parse_duration,
 )
+from kubernaut_wfe.core.engines import run_kind
 from kubernaut_wfe.core.models import WorkflowExecution
 from kubernaut_wfe.core.naming import is_object_name
+from kubernaut_wfe.core.platform_status import with_tekton_names
 from kubernaut_wfe.core.problems import SpecProblem
 from kubernaut_wfe.core.service_accounts import service_account_problems
 from kubernaut_wfe.core.tekton import parse_time
@@ -434,9 +436,17 @@ def parse_wfe(raw: Mapping[str, Any]) -> WorkflowExecution:
             del document[section]
     while True:
         try:
-            return WorkflowExecution.model_validate(document)
+            return _in_one_shape(WorkflowExecution.model_validate(document))
         except ValidationError as error:
             dropped = [_drop(document, tuple(e["loc"])) for e in error.errors()]
             if not any(dropped):
                 for detail in error.errors():
                     document.pop(str(detail["loc"][0]), None)
+
+
+def _in_one_shape(wfe: WorkflowExecution) -> WorkflowExecution:
+    """A Job-engine WFE's status with its Tekton-named fields rebuilt (it is written without
+    them: `core.platform_status`), so that every decision reads one shape of status."""
+    if run_kind(wfe.spec) != RunKind.JOB:
+        return wfe
+    return wfe.model_copy(update={"status": with_tekton_names(wfe.status)})

@@ -414,4 +414,4 @@ class Reconciler:
 
 def _changes(status: WorkflowExecutionStatus | None, wfe: WorkflowExecution) -> bool:
     """Whether writing `status` would change what the WFE shows."""
-    return status is not None and status_document(status) != status_document(wfe.status)
+    return status is not None and status_document(status, wfe) != status_document(wfe.status, wfe)

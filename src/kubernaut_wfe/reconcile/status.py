@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kubernaut_wfe.core.models import WorkflowExecutionStatus
+from kubernaut_wfe.constants import RunKind
+from kubernaut_wfe.core.engines import run_kind
+from kubernaut_wfe.core.models import WorkflowExecution, WorkflowExecutionStatus
+from kubernaut_wfe.core.platform_status import engine_neutral_only
 
 
 def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
@@ -25,6 +28,9 @@ def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any
     return patch
 
 
-def status_document(status: WorkflowExecutionStatus) -> dict[str, Any]:
-    """The status as the controller writes it (and compares it)."""
+def status_document(status: WorkflowExecutionStatus, wfe: WorkflowExecution) -> dict[str, Any]:
+    """The status as the controller writes it for `wfe` (and compares it): without the
+    Tekton-named fields when a Job runs it (`core.platform_status`)."""
+    if run_kind(wfe.spec) == RunKind.JOB:
+        return engine_neutral_only(status).to_api()
     return status.to_api()

@@ -79,7 +79,7 @@ class WfeWriter:
         """Merge-patch `/status` from the WFE's current status to `status`."""
         patch = {
             "metadata": {"resourceVersion": wfe.metadata.resource_version},
-            "status": merge_patch(status_document(wfe.status), status_document(status)),
+            "status": merge_patch(status_document(wfe.status, wfe), status_document(status, wfe)),
         }
         try:
             written = await self._kube.patch(

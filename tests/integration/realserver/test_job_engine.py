@@ -108,6 +108,8 @@ async def test_a_successful_job_completes_the_wfe_and_releases_the_lock(stack: S
     assert len(stack.requests.filter(verb="get", resource="jobs")) == 1
     assert stack.requests.filter(verb="get", resource="pods") == []
     status = wfe["status"]
+    assert "pipelineRunRef" not in status  # the August vocabulary alone: no January reader
+    assert not [c for c in status["conditions"] if c["type"].startswith("TektonPipeline")]
     assert status["executionStatus"]["status"] == "True"
     assert status["executionStatus"]["completedTasks"] == 1
     assert status["executionStatus"]["retryCount"] == 0

@@ -96,6 +96,12 @@ async def assert_lock_released(stack: ServerStack, job_name: str) -> None:
     await stack.wait_gone(f"{JOBS}/{job_name}", what=f"Job {job_name} deleted after the cooldown")
 
 
+async def assert_ended(stack: ServerStack, wfe: dict[str, Any], outcome: str) -> None:
+    """The trail stored and valid, and the target's lock released after the cooldown."""
+    await assert_trail(stack, wfe, outcome)
+    await assert_lock_released(stack, wfe["status"]["executionRef"]["name"])
+
+
 async def run_to_end(stack: ServerStack, body: dict[str, Any], phase: str) -> dict[str, Any]:
     await stack.create(body)
     return await stack.wait_phase(body["metadata"]["name"], phase, within=90)
@@ -116,8 +122,7 @@ async def test_a_successful_job_completes_the_wfe_and_releases_the_lock(stack: S
     job = await job_of(stack, wfe)
     assert job is not None
     assert job["spec"]["backoffLimit"] == 0
-    await assert_trail(stack, wfe, "completed")
-    await assert_lock_released(stack, status["executionRef"]["name"])
+    await assert_ended(stack, wfe, "completed")
 
 
 async def test_a_non_zero_exit_is_task_failed_with_the_exit_code_and_the_step(
@@ -130,8 +135,7 @@ async def test_a_non_zero_exit_is_task_failed_with_the_exit_code_and_the_step(
     assert found["failedStepName"] == STEP
     assert found["wasExecutionFailure"] is True
     assert STEP in found["message"]
-    await assert_trail(stack, wfe, "failed")
-    await assert_lock_released(stack, wfe["status"]["executionRef"]["name"])
+    await assert_ended(stack, wfe, "failed")
 
 
 async def test_an_oom_kill_fails_at_once_without_a_retry(stack: ServerStack) -> None:
@@ -141,9 +145,10 @@ async def test_an_oom_kill_fails_at_once_without_a_retry(stack: ServerStack) -> 
     assert found["reason"] == FailureReason.OOM_KILLED
     assert found["exitCode"] == 137
     assert found["wasExecutionFailure"] is True
+    assert STEP in found["message"]
     name = wfe["status"]["executionRef"]["name"]
     assert len(await pods_of(stack, name)) == 1
-    await assert_trail(stack, wfe, "failed")
+    await assert_ended(stack, wfe, "failed")
 
 
 async def test_an_image_that_cannot_be_pulled_fails_early_as_image_pull_back_off(
@@ -159,8 +164,7 @@ async def test_an_image_that_cannot_be_pulled_fails_early_as_image_pull_back_off
     assert BUNDLE in found["message"]
     job = await job_of(stack, wfe)
     assert job is None or job["spec"].get("suspend") is True
-    await assert_trail(stack, wfe, "failed")
-    await assert_lock_released(stack, wfe["status"]["executionRef"]["name"])
+    await assert_ended(stack, wfe, "failed")
 
 
 async def test_a_missing_secret_fails_early_as_a_configuration_error(stack: ServerStack) -> None:
@@ -174,7 +178,7 @@ async def test_a_missing_secret_fails_early_as_a_configuration_error(stack: Serv
     assert found["reason"] == FailureReason.CONFIGURATION_ERROR
     assert found["wasExecutionFailure"] is False
     assert "absent-credentials" in found["message"]
-    await assert_trail(stack, wfe, "failed")
+    await assert_ended(stack, wfe, "failed")
 
 
 async def test_a_container_that_cannot_be_configured_is_a_configuration_error(
@@ -185,6 +189,7 @@ async def test_a_container_that_cannot_be_configured_is_a_configuration_error(
     assert found["reason"] == FailureReason.CONFIGURATION_ERROR
     assert found["wasExecutionFailure"] is False
     assert "runAsNonRoot" in found["message"]
+    await assert_ended(stack, wfe, "failed")
 
 
 async def test_the_deadline_is_deadline_exceeded(stack: ServerStack) -> None:
@@ -194,7 +199,8 @@ async def test_the_deadline_is_deadline_exceeded(stack: ServerStack) -> None:
     found = details(wfe)
     assert found["reason"] == FailureReason.DEADLINE_EXCEEDED
     assert found["wasExecutionFailure"] is True
-    await assert_trail(stack, wfe, "failed")
+    assert "deadline" in found["message"]
+    await assert_ended(stack, wfe, "failed")
 
 
 async def test_a_pod_the_quota_refuses_is_resource_exhausted(stack: ServerStack) -> None:
@@ -216,6 +222,7 @@ async def test_a_pod_the_quota_refuses_is_resource_exhausted(stack: ServerStack)
     assert found["reason"] == FailureReason.RESOURCE_EXHAUSTED
     assert found["wasExecutionFailure"] is False
     assert "exceeded quota" in found["message"]
+    await assert_ended(stack, wfe, "failed")
 
 
 async def test_a_disruption_is_retried_and_counted(stack: ServerStack) -> None:
@@ -223,7 +230,7 @@ async def test_a_disruption_is_retried_and_counted(stack: ServerStack) -> None:
     wfe = await run_to_end(stack, body, Phase.COMPLETED)
     assert wfe["status"]["executionStatus"]["retryCount"] == 1
     correlation = wfe["spec"]["remediationRequestRef"]["name"]
-    await assert_trail(stack, wfe, "completed")
+    await assert_ended(stack, wfe, "completed")
     (completed,) = [
         event
         for event in await stack.audit_events(correlation)
@@ -258,7 +265,7 @@ async def test_a_job_deleted_by_someone_else_fails_the_wfe(stack: ServerStack) -
     wfe = await stack.wait_phase("job-external", Phase.FAILED)
     assert details(wfe)["message"] == "Job was deleted externally"
     assert details(wfe)["reason"] == FailureReason.UNKNOWN
-    await assert_trail(stack, wfe, "failed")
+    await assert_ended(stack, wfe, "failed")
 
 
 async def test_deleting_a_running_wfe_deletes_its_job_and_the_job_its_pods(

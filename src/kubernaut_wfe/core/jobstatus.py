@@ -7,8 +7,9 @@ failure is `Unknown` and a workflow that cannot start waits for its deadline. He
 - the failed pod says why: `OOMKilled`, or `TaskFailed` with the exit code and the container's
   termination message; a deadline is `DeadlineExceeded`;
 - a pod that cannot start (image pull back-off, a container the kubelet cannot configure, a
-  missing Secret or ConfigMap), or a quota that refuses the pod, ends the run at once
-  (`stop_run`) instead of holding the target until the deadline;
+  missing Secret or ConfigMap), or an API server that refuses the pod for good (a quota, a
+  runner ServiceAccount that does not exist, Pod Security), ends the run at once (`stop_run`)
+  instead of holding the target until the deadline;
 - `was_execution_failure` is true only when the workflow's container really started;
 - the lock name is reused, so pods and Events of an earlier Job of the same name are told apart
   from this Job's by uid, where the documents carry one.

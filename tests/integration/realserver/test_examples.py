@@ -1,5 +1,6 @@
-"""The CRD on the real API server: every example admitted, every bad example refused at the field
-`kubernaut-wfe validate` names (except those only the controller checks), `kubectl explain`."""
+"""The CRD on the real API server: every example (the catalog snapshots too) admitted, every bad
+example refused at the field `kubernaut-wfe validate` names (except those only the controller
+checks), `kubectl explain`."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ pytestmark = pytest.mark.timeout(120)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO_ROOT / "examples"
-GOOD = sorted(EXAMPLES.glob("*.yaml"))
+GOOD = sorted(EXAMPLES.glob("*.yaml")) + sorted((EXAMPLES / "catalog").glob("*.yaml"))
 BAD = sorted((EXAMPLES / "bad").glob("*.yaml"))
 EXPECT = re.compile(r"^# expect: (\S+)$", re.M)
 CHECKED_BY_CONTROLLER = "# checked-by: controller"
 
 
-@pytest.mark.parametrize("path", GOOD, ids=[p.name for p in GOOD])
+@pytest.mark.parametrize("path", GOOD, ids=[str(p.relative_to(EXAMPLES)) for p in GOOD])
 def test_every_example_is_admitted(cluster: TestCluster, path: Path) -> None:
     result = cluster.run_kubectl("create", "--dry-run=server", "-f", str(path))
     assert result.returncode == 0, result.stderr

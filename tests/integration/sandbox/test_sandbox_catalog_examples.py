@@ -1,10 +1,13 @@
 """`kubernaut-wfe sandbox` over the catalog-snapshot examples (`examples/catalog/`): each ends as
-`examples/README.md` predicts, and every audit event they leave validates against the newest
-DataStorage spec (the platform's own, read from ../shared as an oracle)."""
+`examples/README.md` predicts (the Job engine's ones too, run by the node stand-in, which plays
+the kubelet and the Job controller on the API emulator), and every audit event they leave
+validates against the newest DataStorage spec (the platform's own, read from ../shared as an
+oracle)."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -20,6 +23,11 @@ from kubernaut_wfe_tools.testing.oracles import NEWEST_DATASTORAGE_SPEC
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CATALOG = REPO_ROOT / "examples" / "catalog"
+JOB_EXAMPLES = sorted(CATALOG.glob("job-*.yaml"))
+"""The examples the Job engine runs (`executionEngine: job`)."""
+OUTCOME = re.compile(
+    r"^# outcome: phase=(\w+)(?: reason=(\w+) wasExecutionFailure=(true|false))?$", re.M
+)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -102,13 +110,43 @@ def test_one_of_the_pair_runs_and_the_other_names_it(document: dict[str, Any]) -
     assert event["event_data"]["failure_reason"] == FailureReason.DEDUPLICATED
 
 
+@pytest.mark.parametrize("path", JOB_EXAMPLES, ids=[p.name for p in JOB_EXAMPLES])
+def test_each_job_example_ends_as_its_outcome_line_predicts(
+    document: dict[str, Any], path: Path
+) -> None:
+    text = path.read_text(encoding="utf-8")
+    outcome = OUTCOME.search(text)
+    assert outcome is not None, f"{path.name} has no '# outcome:' line"
+    phase, reason, flag = outcome.groups()
+    (example,) = [d for d in yaml.safe_load_all(text) if d]
+    assert example["spec"]["workflowRef"]["executionEngine"] == "job"
+    wfe = _wfes(document)[example["metadata"]["name"]]
+    status = wfe["status"]
+    assert status["phase"] == phase
+    assert status["executionRef"]["name"].startswith("wfe-")
+    ending = AuditEventType.WORKFLOW_COMPLETED
+    if phase == Phase.FAILED:
+        assert status["failureReason"] == reason
+        assert status["failureDetails"]["wasExecutionFailure"] is (flag == "true")
+        ending = AuditEventType.WORKFLOW_FAILED
+    events = _events(document, wfe)
+    assert Counter(e["event_type"] for e in events) == Counter(
+        [AuditEventType.SELECTION_COMPLETED, AuditEventType.EXECUTION_STARTED, ending]
+    )
+    for event in events:
+        assert (
+            event["event_data"]["workflow_name"] == example["spec"]["workflowRef"]["workflowName"]
+        )
+
+
 def test_every_audit_event_validates_against_the_newest_datastorage_spec(
     document: dict[str, Any],
 ) -> None:
     spec = yaml.safe_load(NEWEST_DATASTORAGE_SPEC.read_text(encoding="utf-8"))
     schema = {"$ref": "#/components/schemas/AuditEventRequest", "components": spec["components"]}
     validator = OAS30Validator(schema, format_checker=oas30_format_checker)
-    assert len(document["auditEvents"]) == 3 + 1 + 3 + 1
+    # hello-world 3, ansible 1, the dedup pair 3 + 1, each Job example 3
+    assert len(document["auditEvents"]) == 3 + 1 + 3 + 1 + 3 * len(JOB_EXAMPLES)
     for event in document["auditEvents"]:
         request = {k: v for k, v in event.items() if k not in ("event_id", "event_date")}
         assert [error.message for error in validator.iter_errors(request)] == []

@@ -274,6 +274,9 @@ def check_fields(
         )
 
 
+_OMITTED_WHEN_EMPTY = ("labels", "annotations", "finalizers", "ownerReferences")
+
+
 def admit(
     res: ResourceType,
     obj: dict[str, Any],
@@ -283,6 +286,9 @@ def admit(
     """The object as stored: metadata checked; for custom resources pruned (unknown fields are
     reported by `check_fields` beforehand), defaulted and validated (422 Invalid)."""
     name = (obj.get("metadata") or {}).get("name", "")
+    for key in _OMITTED_WHEN_EMPTY:
+        if obj["metadata"].get(key) in ({}, []):
+            del obj["metadata"][key]  # as Go's `omitempty` stores them: not at all
     problems = metadata_problems(obj["metadata"], options.warnings)
     if problems:
         raise invalid(res, name, problems)

@@ -1,6 +1,7 @@
 """Deletion as the apiserver and its controllers do it: preconditions, finalizers
-(deletionTimestamp plus one generation bump), removal, owner garbage collection and namespace
-termination (the last two at once instead of in the background).
+(deletionTimestamp plus one generation bump), the graceful deletion of a pod a node runs (it
+stays until its kubelet deletes it with grace period 0), removal, owner garbage collection and
+namespace termination (the last two at once instead of in the background).
 
 A deleted namespace is `Terminating` (deletionTimestamp set, phase Terminating) until nothing is
 left in it; then its `kubernetes` finalizer goes and so does it. Creates in it are refused (403)
@@ -15,6 +16,7 @@ from typing import Any
 
 from kubernaut_wfe_tools.emulator import errors
 from kubernaut_wfe_tools.emulator.admission import NAMESPACES_KEY, rfc3339
+from kubernaut_wfe_tools.emulator.builtins import PODS_KEY, deletion_pending, graceful_deletion
 from kubernaut_wfe_tools.emulator.resources import ResourceType
 from kubernaut_wfe_tools.emulator.store import ObjectStore
 
@@ -39,6 +41,8 @@ class Reaper:
             return old, False
         if res.key == NAMESPACES_KEY:
             return self._terminate_namespace(old), False
+        if res.key == PODS_KEY:
+            return self._delete_pod(old, options)
         meta = old["metadata"]
         if meta.get("finalizers"):
             if meta.get("deletionTimestamp"):
@@ -84,6 +88,18 @@ class Reaper:
         if "generation" in meta:
             meta["generation"] = int(meta["generation"]) + 1
         return deleting
+
+    def _delete_pod(
+        self, pod: dict[str, Any], options: dict[str, Any]
+    ) -> tuple[dict[str, Any], bool]:
+        """A pod is marked first (its grace period, or 0 when no node runs it or it ended), and
+        removed once no grace period and no finalizer is left."""
+        marked = graceful_deletion(pod, options, self.clock())
+        if marked is None:
+            return pod, False
+        if deletion_pending(marked) or marked["metadata"].get("finalizers"):
+            return self.store.put(PODS_KEY, marked), False
+        return self._remove(PODS_KEY, marked), True
 
     def finalize(self, res: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
         """Remove the object (no finalizers left) and clean up after it. A terminating
@@ -139,6 +155,9 @@ class Reaper:
             self.store.remove(NAMESPACES_KEY, finished)
 
     def _delete_stored(self, resource_key: str, obj: dict[str, Any]) -> None:
+        if resource_key == PODS_KEY:
+            self._delete_pod(obj, {})
+            return
         meta = obj["metadata"]
         if meta.get("finalizers"):
             if not meta.get("deletionTimestamp"):

@@ -7,6 +7,7 @@ import hashlib
 import json
 from typing import Any
 
+from kubernaut_wfe_tools.emulator.builtins import POD_BINDING_DISCOVERY, PODS_KEY
 from kubernaut_wfe_tools.emulator.resources import ResourceRegistry, ResourceType
 
 SERVER_VERSION = {
@@ -55,7 +56,8 @@ def api_group(registry: ResourceRegistry, group: str) -> dict[str, Any] | None:
 def api_resource_list(
     registry: ResourceRegistry, group: str, version: str
 ) -> dict[str, Any] | None:
-    """`/api/v1` or `/apis/<group>/<version>`, with `<plural>/status` where served."""
+    """`/api/v1` or `/apis/<group>/<version>`, with `<plural>/status` (and `pods/binding`)
+    where served."""
     resources = registry.in_group_version(group, version)
     if not resources:
         return None
@@ -73,6 +75,8 @@ def api_resource_list(
         if res.categories:
             entry["categories"] = list(res.categories)
         entries.append(entry)
+        if res.key == PODS_KEY:
+            entries.append(dict(POD_BINDING_DISCOVERY))
         if res.status_subresource:
             entries.append(
                 {

@@ -9,7 +9,7 @@ import aiohttp.web
 import attrs
 import kmock
 
-from kubernaut_wfe_tools.emulator import discovery, errors
+from kubernaut_wfe_tools.emulator import builtins, discovery, errors
 from kubernaut_wfe_tools.emulator.admission import WriteOptions
 from kubernaut_wfe_tools.emulator.codec import (
     check_list_options,
@@ -41,6 +41,8 @@ _SIMPLE_DOCS = ("/healthz", "/readyz", "/livez")
 
 def _verb(method: str, path: ResourcePath, query: dict[str, str]) -> str | None:
     item = path.name is not None
+    if method == "POST" and _is_binding(path):
+        return "create"
     if method == "GET":
         if item:
             return "get"
@@ -52,6 +54,11 @@ def _verb(method: str, path: ResourcePath, query: dict[str, str]) -> str | None:
         ("DELETE", True): "delete",
         ("DELETE", False): "deletecollection",
     }.get((method, item))
+
+
+def _is_binding(path: ResourcePath) -> bool:
+    """`pods/<name>/binding`: the subresource a scheduler posts a `Binding` to."""
+    return path.subresource == builtins.BINDING and path.resource.key == builtins.PODS_KEY
 
 
 @attrs.define(kw_only=True)
@@ -222,7 +229,7 @@ class Router:
                 "the server does not allow this method on the requested resource",
                 details={},
             )
-        if path.subresource not in (None, "status") or (
+        if (path.subresource not in (None, "status") and not _is_binding(path)) or (
             path.subresource == "status" and not res.status_subresource
         ):
             raise ApiError(404, "the server could not find the requested resource")
@@ -237,6 +244,8 @@ class Router:
                 f'fieldValidation: Unsupported value: "{options.field_validation}": supported '
                 'values: "Ignore", "Warn", "Strict"',
             )
+        if path.subresource == builtins.BINDING:
+            return await self._bind(request, verb, path, options)
         namespace = path.namespace or ""
         if verb == "get":
             assert path.name is not None
@@ -288,8 +297,10 @@ class Router:
             deleted, gone = life.delete(
                 res, namespace, path.name, delete_options, dry_run=options.dry_run
             )
-            # as the API server: a Status when the object is gone, else the object as it is now
-            return json_response(_success(res, deleted) if gone else deleted, 200)
+            # as the API server: a Status when the object is gone (a pod's registry answers the
+            # pod), else the object as it is now
+            answer = deleted if res.key == builtins.PODS_KEY else _success(res, deleted)
+            return json_response(answer if gone else deleted, 200)
         selected = self._select(res, path.namespace, query)
         for obj in selected:
             meta = obj["metadata"]
@@ -302,6 +313,24 @@ class Router:
             )
         list_meta = {"resourceVersion": str(self.emu.store.revision)}
         return json_response(self._list_body(res, selected, list_meta))
+
+    async def _bind(
+        self,
+        request: aiohttp.web.BaseRequest,
+        verb: str,
+        path: ResourcePath,
+        options: WriteOptions,
+    ) -> aiohttp.web.StreamResponse:
+        if verb != "create":
+            raise ApiError(
+                405, "the server does not allow this method on the requested resource", details={}
+            )
+        assert path.name is not None
+        body = decode_body(await request.read())
+        answer = self.emu.lifecycle.bind(
+            path.resource, path.namespace or "", path.name, body, options
+        )
+        return json_response(answer, 201, options.warnings)
 
     def _select(
         self, res: ResourceType, namespace: str | None, query: dict[str, str]

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from kubernaut_wfe_tools.emulator import errors
+from kubernaut_wfe_tools.emulator import builtins, errors
 from kubernaut_wfe_tools.emulator.admission import (
     NAMESPACES_KEY,
     Problem,
@@ -107,7 +107,7 @@ class ObjectLifecycle:
             raise errors.already_exists(res.group, res.plural, metadata["name"])
         for key in _SYSTEM_METADATA:
             metadata.pop(key, None)
-        if res.status_subresource:
+        if res.status_subresource and res.key not in builtins.STATUS_KEPT_ON_CREATE:
             obj.pop("status", None)
         if res.key == SECRETS_KEY:
             _default_secret(obj)
@@ -119,8 +119,9 @@ class ObjectLifecycle:
         metadata = obj["metadata"]
         metadata["uid"] = str(uuid.uuid4())
         metadata["creationTimestamp"] = rfc3339(self.clock())
-        if res.custom:
+        if _tracks_generation(res):
             metadata["generation"] = 1
+        builtins.prepare_created(res.key, obj)
         if options.dry_run:
             metadata["resourceVersion"] = str(self.store.revision)
             return obj
@@ -259,14 +260,18 @@ class ObjectLifecycle:
                     new.pop("status", None)
             self._check_new_finalizers(res, old, new)
         new = admit(res, new, old, options)
-        if res.custom and subresource != "status" and _content(new) != _content(old):
+        if _tracks_generation(res) and subresource != "status" and _content(new) != _content(old):
             new["metadata"]["generation"] = int(old_meta.get("generation", 1)) + 1
         new["metadata"]["resourceVersion"] = old_meta.get("resourceVersion")
         if new == old:
             return old
         if options.dry_run:
             return new
-        if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+        if (
+            new["metadata"].get("deletionTimestamp")
+            and not new["metadata"].get("finalizers")
+            and not builtins.deletion_pending(new)
+        ):
             return self.reaper.finalize(res, new)
         return self.store.put(res.key, new)
 
@@ -336,6 +341,8 @@ class ObjectLifecycle:
             raise ApiError(422, "the patched object is not a JSON object")
         patched = self._typed_body(res, patched)
         check_fields(res, patched, options, patched=True)
+        if not res.custom:
+            builtins.check_uid_kept(res.kind, res.group, old, patched)
         check_rv = patched["metadata"].get("resourceVersion") != old["metadata"].get(
             "resourceVersion"
         )
@@ -367,6 +374,19 @@ class ObjectLifecycle:
         patched = self._typed_body(res, merge_patch(existing, applied))
         check_fields(res, patched, options, patched=True)
         return self._replace(res, existing, patched, subresource, options, check_rv=False), False
+
+    # -- pods/binding ------------------------------------------------------------------------
+
+    def bind(
+        self, res: ResourceType, namespace: str, name: str, body: Any, options: WriteOptions
+    ) -> dict[str, Any]:
+        """POST `pods/<name>/binding`: the pod assigned to the Binding's node; the answer is the
+        server's `Status` Success."""
+        binding = builtins.checked_binding(body, name)
+        pod = builtins.bound(self.get(res, namespace, name), binding, self.clock())
+        if not options.dry_run:
+            self.store.put(res.key, pod)
+        return dict(builtins.BINDING_ANSWER)
 
     # -- delete ------------------------------------------------------------------------------
 
@@ -401,6 +421,10 @@ def _etcd_key(res: ResourceType, meta: dict[str, Any]) -> str:
     if meta.get("namespace"):
         parts.append(meta["namespace"])
     return "/".join([*parts, meta["name"]])
+
+
+def _tracks_generation(res: ResourceType) -> bool:
+    return res.custom or res.key in builtins.GENERATION_TRACKED
 
 
 def _content(obj: dict[str, Any]) -> dict[str, Any]:

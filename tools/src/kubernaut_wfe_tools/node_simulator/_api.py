@@ -21,9 +21,10 @@ from kubernaut_wfe_tools.tekton_simulator._api import (
 
 STRATEGIC_MERGE_PATCH: Final = "application/strategic-merge-patch+json"
 MERGE_PATCH: Final = "application/merge-patch+json"
+JSON_PATCH: Final = "application/json-patch+json"
 LEASES: Final = f"/apis/coordination.k8s.io/v1/namespaces/{NODE_LEASE_NAMESPACE}/leases"
 
-__all__ = ["ApiError", "CoreApi", "GoneError", "NotFoundError"]
+__all__ = ["ApiError", "CoreApi", "GoneError", "NotFoundError", "RefusedError", "refusal"]
 
 
 def pods_path(namespace: str | None) -> str:
@@ -34,14 +35,39 @@ def pod_path(namespace: str, name: str) -> str:
     return f"{pods_path(namespace)}/{name}"
 
 
+def jobs_path(namespace: str | None) -> str:
+    if namespace:
+        return f"/apis/batch/v1/namespaces/{namespace}/jobs"
+    return "/apis/batch/v1/jobs"
+
+
+class RefusedError(ApiError):
+    """Any other failure, with the message of the API server's `Status`."""
+
+    def __init__(self, status: int, method: str, path: str, body: str) -> None:
+        super().__init__(status, method, path, body)
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = None
+        message = document.get("message") if isinstance(document, dict) else None
+        self.message = message if isinstance(message, str) else body[:500]
+
+
+def refusal(error: ApiError) -> str:
+    """What the API server said when it refused a request (as a controller's Event quotes it)."""
+    return error.message if isinstance(error, RefusedError) else str(error)
+
+
 def _raise_for(status: int, method: str, path: str, body: str) -> None:
-    error = {404: NotFoundError, 410: GoneError}.get(status, ApiError)
+    error = {404: NotFoundError, 410: GoneError}.get(status, RefusedError)
     raise error(status, method, path, body)
 
 
 class CoreApi:
     """What a kubelet reads and writes: pods (binding, status, deletion), Events, its Node and
-    Lease, and the Secrets and ConfigMaps its volumes name."""
+    Lease, and the Secrets and ConfigMaps its volumes name; and what the Job controller reads
+    and writes: Jobs (their status) and their pods."""
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
@@ -97,10 +123,50 @@ class CoreApi:
         body = {"gracePeriodSeconds": 0, "preconditions": {"uid": uid}}
         await self.request("DELETE", pod_path(namespace, name), body=body)
 
-    async def watch_pods(
+    def watch_pods(
         self, namespace: str | None, selector: str, resource_version: str
     ) -> AsyncIterator[dict[str, Any]]:
         """Yield pod watch events (`{"type", "object"}`) until the server closes the stream."""
+        return self.watch(pods_path(namespace), selector, resource_version)
+
+    async def create_pod(self, namespace: str, pod: Mapping[str, Any]) -> dict[str, Any]:
+        return await self.request("POST", pods_path(namespace), body=pod)
+
+    async def delete_pod(self, namespace: str, name: str) -> None:
+        """DELETE with the pod's own grace period, as a controller deletes a pod."""
+        await self.request("DELETE", pod_path(namespace, name))
+
+    async def patch_pod(self, namespace: str, name: str, patch: list[dict[str, Any]]) -> None:
+        """Apply a JSON patch to the pod (its metadata: a finalizer taken off)."""
+        path = pod_path(namespace, name)
+        await self.request("PATCH", path, body=patch, content_type=JSON_PATCH)
+
+    # --- Jobs ---------------------------------------------------------------------------------
+
+    async def list_jobs(self, namespace: str | None, selector: str) -> dict[str, Any]:
+        return await self.request("GET", jobs_path(namespace), params={"labelSelector": selector})
+
+    async def get_job(self, namespace: str, name: str) -> dict[str, Any]:
+        return await self.request("GET", f"{jobs_path(namespace)}/{name}")
+
+    async def replace_job_status(self, job: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT the Job (its `resourceVersion` guards against a stale read) to `jobs/status`."""
+        meta = job["metadata"]
+        path = f"{jobs_path(meta['namespace'])}/{meta['name']}/status"
+        return await self.request("PUT", path, body=job)
+
+    def watch_jobs(
+        self, namespace: str | None, selector: str, resource_version: str
+    ) -> AsyncIterator[dict[str, Any]]:
+        return self.watch(jobs_path(namespace), selector, resource_version)
+
+    # --- watches ------------------------------------------------------------------------------
+
+    async def watch(
+        self, path: str, selector: str, resource_version: str
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield the watch events (`{"type", "object"}`) of a collection until the server closes
+        the stream."""
         params = {
             "watch": "true",
             "labelSelector": selector,
@@ -108,7 +174,6 @@ class CoreApi:
             "allowWatchBookmarks": "true",
             "timeoutSeconds": str(WATCH_TIMEOUT_SECONDS),
         }
-        path = pods_path(namespace)
         async with self._client.stream("GET", path, params=params, timeout=None) as response:
             if response.status_code >= 400:
                 body = (await response.aread()).decode(errors="replace")

@@ -1,5 +1,6 @@
 """`NodeSimulator`: a kubelet (and its containerd) for the Job engine's pods, against a real API
-server where nothing else schedules or runs pods.
+server where nothing else schedules or runs pods; on the API emulator, where no Job controller
+runs either, it plays that too (`play_job_controller`, `job_controller.py`).
 
 It registers its Node and renews its Lease (`heartbeat.py`), watches the pods that carry the
 `kubernaut.ai/workflow-execution` label, binds each unbound one to its node as the scheduler
@@ -13,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import httpx
 
@@ -25,6 +26,7 @@ from kubernaut_wfe.constants import Label
 from kubernaut_wfe_tools.node_simulator._api import ApiError, CoreApi, GoneError, NotFoundError
 from kubernaut_wfe_tools.node_simulator.documents.node import NodeIdentity
 from kubernaut_wfe_tools.node_simulator.heartbeat import LEASE_RENEWAL, NodeHeartbeat
+from kubernaut_wfe_tools.node_simulator.job_controller import JobController
 from kubernaut_wfe_tools.node_simulator.pod_player import PodGoneError, PodPlayer
 from kubernaut_wfe_tools.node_simulator.scenario import (
     Outcome,
@@ -60,9 +62,13 @@ class NodeSimulator:
         headers: Mapping[str, str] | None = None,
         tls: ssl.SSLContext | None = None,
         remove_node_on_exit: bool = False,
+        play_job_controller: bool = False,
     ) -> None:
         """`tls` verifies the API server and may carry a client certificate (a real server).
-        The Node and its Lease stay when the stand-in stops unless `remove_node_on_exit`."""
+        The Node and its Lease stay when the stand-in stops unless `remove_node_on_exit`.
+        `play_job_controller`: also run the labelled Jobs of `namespaces`, as
+        kube-controller-manager's Job controller does (for the API emulator; never beside a
+        real one)."""
         self._base_url = base_url
         self._tls = tls
         self._headers = dict(headers or {})
@@ -72,6 +78,7 @@ class NodeSimulator:
         self._pacing = pacing or Pacing()
         self._lease_renewal = lease_renewal
         self._remove_node_on_exit = remove_node_on_exit
+        self._play_job_controller = play_job_controller
         self._client: httpx.AsyncClient | None = None
         self._api: CoreApi | None = None
         self._heartbeat: NodeHeartbeat | None = None
@@ -115,6 +122,9 @@ class NodeSimulator:
         self._tasks.append(asyncio.create_task(self._heartbeat.run(), name="heartbeat"))
         for namespace in self._namespaces:
             self._tasks.append(asyncio.create_task(self._watch(namespace)))
+        if self._play_job_controller:
+            jobs = JobController(self._api, self._namespaces, self._clock)
+            self._tasks.append(asyncio.create_task(jobs.run(), name="job-controller"))
 
     async def stop(self) -> None:
         """Stop playing (pods stay as they are), remove the node if asked, close the client."""
@@ -238,3 +248,20 @@ class NodeSimulator:
             pass
         except (httpx.HTTPError, ApiError) as error:
             logger.error("could not terminate pod %s: %s", where, error)
+
+
+class _Served(Protocol):
+    @property
+    def url(self) -> str: ...
+
+
+def companion(**options: Any) -> Callable[[_Served], Coroutine[Any, Any, None]]:
+    """A companion for `ApiEmulator.companions`: the stand-in runs while the emulator serves,
+    playing the Job controller too (no other runs there). `options` are `NodeSimulator`'s
+    keyword arguments."""
+
+    async def run(server: _Served) -> None:
+        async with NodeSimulator(server.url, play_job_controller=True, **options):
+            await asyncio.Event().wait()
+
+    return run

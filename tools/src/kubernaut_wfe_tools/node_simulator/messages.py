@@ -109,3 +109,45 @@ def evicted_for_memory(
         f"Container {container} was using {usage}, request is {request}, "
         "has larger consumption of memory. "
     )
+
+
+# --- The Job controller's texts (`pkg/controller/job`, `pkg/controller/controller_utils.go`) ---
+
+REACHED_COMPLETIONS: Final = "Reached expected number of succeeded pods"
+BACKOFF_LIMIT_REACHED: Final = "Job has reached the specified backoff limit"
+ACTIVE_TOO_LONG: Final = "Job was active longer than specified deadline"
+JOB_SUSPENDED: Final = "Job suspended"
+JOB_RESUMED: Final = "Job resumed"
+JOB_COMPLETED: Final = "Job completed"
+
+
+def created_pod(pod: str) -> str:
+    return f"Created pod: {pod}"
+
+
+def deleted_pod(pod: str) -> str:
+    return f"Deleted pod: {pod}"
+
+
+def error_creating(error: str) -> str:
+    """`FailedCreate`: the API server's refusal of a pod, as the error prints it."""
+    return f"Error creating: {error}"
+
+
+def error_deleting(error: str) -> str:
+    return f"Error deleting: {error}"
+
+
+def fail_job_on_exit_code(
+    container: str, namespace: str, pod: str, exit_code: int, index: int
+) -> str:
+    """The `PodFailurePolicy` message of a `FailJob` rule on exit codes."""
+    return (
+        f"Container {container} for pod {namespace}/{pod} failed with exit code {exit_code} "
+        f"matching FailJob rule at index {index}"
+    )
+
+
+def fail_job_on_condition(namespace: str, pod: str, condition: str, index: int) -> str:
+    """The `PodFailurePolicy` message of a `FailJob` rule on pod conditions."""
+    return f"Pod {namespace}/{pod} has condition {condition} matching FailJob rule at index {index}"

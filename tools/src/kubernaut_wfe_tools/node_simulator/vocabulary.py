@@ -1,4 +1,5 @@
-"""The kubelet's, containerd's and a node's vocabulary, as the node stand-in writes it. Like the
+"""The kubelet's, containerd's, a node's and the Job controller's vocabulary, as the node
+stand-in writes it. Like the
 Tekton simulator's texts, these are the oracle's own: the controller's core reads a few of the
 same strings (`kubernaut_wfe.constants`), and a test fails when the two disagree with Kubernetes.
 Container reasons a Tekton step shares with any container (`Completed`, `Error`, `OOMKilled`,
@@ -9,9 +10,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-from kubernaut_wfe.constants import JOB_NAME_LABEL
+from kubernaut_wfe.constants import JOB_NAME_LABEL, JOB_TRACKING_LABEL_CONTROLLER_UID
 
-__all__ = ["JOB_NAME_LABEL"]
+__all__ = ["JOB_NAME_LABEL", "JOB_TRACKING_LABEL_CONTROLLER_UID"]
 
 KUBELET_COMPONENT: Final = "kubelet"
 """`source.component` and `reportingComponent` of the Events a kubelet posts."""
@@ -90,3 +91,56 @@ class NodeLabel(StrEnum):
     ARCH = "kubernetes.io/arch"
     HOSTNAME = "kubernetes.io/hostname"
     OS = "kubernetes.io/os"
+
+
+# --- The Job controller (kube-controller-manager's `job-controller`, Kubernetes v1.36) ----------
+
+JOB_CONTROLLER_COMPONENT: Final = "job-controller"
+"""`source.component` and `reportingComponent` of the Events the Job controller posts."""
+JOB_TRACKING_FINALIZER: Final = "batch.kubernetes.io/job-tracking"
+"""On each pod the Job controller creates, until it has counted the pod."""
+BATCH_API_VERSION: Final = "batch/v1"
+JOB_KIND: Final = "Job"
+
+
+class JobConditionType(StrEnum):
+    """A Job's conditions: the interim ones first, then the terminal one (or `Suspended`)."""
+
+    SUCCESS_CRITERIA_MET = "SuccessCriteriaMet"
+    COMPLETE = "Complete"
+    FAILURE_TARGET = "FailureTarget"
+    FAILED = "Failed"
+    SUSPENDED = "Suspended"
+
+
+class JobConditionReason(StrEnum):
+    COMPLETIONS_REACHED = "CompletionsReached"
+    BACKOFF_LIMIT_EXCEEDED = "BackoffLimitExceeded"
+    DEADLINE_EXCEEDED = "DeadlineExceeded"
+    POD_FAILURE_POLICY = "PodFailurePolicy"
+    JOB_SUSPENDED = "JobSuspended"
+    JOB_RESUMED = "JobResumed"
+
+
+class JobEventReason(StrEnum):
+    """Reasons of the Events the Job controller posts on a Job (a failure's Warning carries the
+    `Failed` condition's reason instead)."""
+
+    SUCCESSFUL_CREATE = "SuccessfulCreate"
+    FAILED_CREATE = "FailedCreate"
+    SUCCESSFUL_DELETE = "SuccessfulDelete"
+    FAILED_DELETE = "FailedDelete"
+    COMPLETED = "Completed"
+    SUSPENDED = "Suspended"
+    RESUMED = "Resumed"
+
+
+class PodFailurePolicyAction(StrEnum):
+    IGNORE = "Ignore"
+    FAIL_JOB = "FailJob"
+    COUNT = "Count"
+
+
+class PodReplacementPolicy(StrEnum):
+    FAILED = "Failed"
+    TERMINATING_OR_FAILED = "TerminatingOrFailed"

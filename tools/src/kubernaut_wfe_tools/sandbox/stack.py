@@ -1,8 +1,10 @@
 """Starting and stopping the sandbox's stack, and the `sandbox.json` state file.
 
-In this process: the API emulator with the Tekton simulator as its companion (or, with
-`api="cluster"`, a real control plane as child processes and the simulator against it), and the
-audit service on a fresh SQLite database. As its own process: the controller.
+In this process: the API emulator with the Tekton simulator and the node stand-in (a kubelet,
+and the Job controller the emulator lacks) as its companions (or, with `api="cluster"`, a real
+control plane as child processes, whose kube-controller-manager runs the Jobs, and the simulator
+and the stand-in, as a kubelet only, against it), and the audit service on a fresh SQLite
+database. As its own process: the controller.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 import structlog
 
 from kubernaut_wfe.audit_service.server import serve
+from kubernaut_wfe_tools import node_simulator, tekton_simulator
 from kubernaut_wfe_tools.emulator import ApiEmulator
+from kubernaut_wfe_tools.node_simulator import NodeSimulator
 from kubernaut_wfe_tools.processes import ControllerProcess, free_port
-from kubernaut_wfe_tools.tekton_simulator import TektonSimulator, companion
+from kubernaut_wfe_tools.tekton_simulator import TektonSimulator
 
 if TYPE_CHECKING:
     from kubernaut_wfe_tools.testing.testcluster import TestCluster
@@ -219,9 +223,11 @@ def _write_state(path: Path, endpoints: Endpoints) -> None:
 
 @contextlib.asynccontextmanager
 async def _emulator_api(options: StackOptions, state_dir: Path) -> AsyncIterator[_Api]:
-    """The API emulator serving, the Tekton simulator as its companion."""
+    """The API emulator serving, the Tekton simulator and the node stand-in (playing the Job
+    controller too) as its companions."""
     emulator = ApiEmulator()
-    emulator.companions.append(companion())
+    emulator.companions.append(tekton_simulator.companion())
+    emulator.companions.append(node_simulator.companion(namespaces=[options.execution_namespace]))
     async with emulator.serving(host=options.host, port=options.api_port):
         kubeconfig = await asyncio.to_thread(emulator.write_kubeconfig, state_dir / KUBECONFIG_NAME)
         yield _Api(emulator.url, kubeconfig, kubeconfig, emulator=emulator)
@@ -240,8 +246,9 @@ def _copy_kubeconfig(source: Path, target: Path) -> Path:
 async def _cluster_api(
     options: StackOptions, state_dir: Path, progress: Callable[[str], None]
 ) -> AsyncIterator[_Api]:
-    """A real control plane under `<state-dir>/cluster` and the Tekton simulator against it (as
-    the admin); the controller gets the ServiceAccount kubeconfig, as in a cluster."""
+    """A real control plane under `<state-dir>/cluster` and the Tekton simulator and the node
+    stand-in (a kubelet: kube-controller-manager runs the Jobs) against it, as the admin; the
+    controller gets the ServiceAccount kubeconfig, as in a cluster."""
     # Imported here: the emulator's sandbox loads nothing of the test cluster.
     from kubernaut_wfe_tools.sandbox.cluster import NOT_BUILT, find_binaries
     from kubernaut_wfe_tools.testing.testcluster import ClusterError, owned_cluster
@@ -259,7 +266,11 @@ async def _cluster_api(
                 _copy_kubeconfig, cluster.admin_kubeconfig, state_dir / KUBECONFIG_NAME
             )
             tls = await asyncio.to_thread(cluster.tls)
-            async with TektonSimulator(cluster.url, tls=tls):
+            namespaces = [options.execution_namespace]
+            async with (
+                TektonSimulator(cluster.url, tls=tls),
+                NodeSimulator(cluster.url, namespaces=namespaces, tls=tls),
+            ):
                 yield _Api(
                     cluster.url, kubeconfig, cluster.controller_kubeconfig, tls, cluster=cluster
                 )

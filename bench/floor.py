@@ -1,11 +1,12 @@
 """The raw-HTTP floor of the create burst: a plain aiohttp script, watch-driven like the
 controller, doing only the five calls a new WFE needs (finalizer patch, GET run, POST run,
 execution-record patch, status patch) with the controller's concurrency. No validation, no
-cache, no logging, no audit.
+cache, no logging, no audit. The run is a PipelineRun, or with ENGINE `job` a Job
+(`bench.job_objects`).
 
-Run as a child process: `python -m bench.floor KUBECONFIG COUNT CONCURRENCY` (the controller's
-kubeconfig: the same server, identity and permissions); prints `ready` once its watch is open and
-`done` after COUNT WFEs.
+Run as a child process: `python -m bench.floor KUBECONFIG COUNT CONCURRENCY [ENGINE]` (the
+controller's kubeconfig: the same server, identity and permissions; ENGINE `tekton`, the default,
+or `job`); prints `ready` once its watch is open and `done` after COUNT WFEs.
 """
 
 from __future__ import annotations
@@ -14,19 +15,22 @@ import asyncio
 import itertools
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 
+from bench.job_objects import floor_job, floor_running_status
 from bench.objects import EXECUTION_NAMESPACE, IMAGE, RFC3339, WFE_NAMESPACE
 from kubernaut_wfe.adapters.kube_connection import KubeConnection
 from kubernaut_wfe.adapters.kubeconfig import load_kubeconfig
-from kubernaut_wfe.constants import FINALIZER, Annotation, Label
+from kubernaut_wfe.constants import FINALIZER, Annotation, ExecutionEngine, Label
 from kubernaut_wfe.core.record import record_of_run
 
 WFES = f"/apis/kubernaut.ai/v1alpha1/namespaces/{WFE_NAMESPACE}/workflowexecutions"
 RUNS = f"/apis/tekton.dev/v1/namespaces/{EXECUTION_NAMESPACE}/pipelineruns"
+JOBS = f"/apis/batch/v1/namespaces/{EXECUTION_NAMESPACE}/jobs"
 MERGE = {"Content-Type": "application/merge-patch+json"}
 NOT_FOUND = 404
 
@@ -101,7 +105,21 @@ def running_status(wfe: dict[str, Any], run_name: str) -> dict[str, Any]:
     }
 
 
-async def start_one(session: aiohttp.ClientSession, wfe: dict[str, Any]) -> None:
+class RunCalls(NamedTuple):
+    """Where the floor creates a WFE's run, its body and the Running status that names it."""
+
+    collection: str
+    body: Callable[[dict[str, Any], str], dict[str, Any]]
+    running_status: Callable[[dict[str, Any], str], dict[str, Any]]
+
+
+ENGINES = {
+    ExecutionEngine.TEKTON.value: RunCalls(RUNS, run_body, running_status),
+    ExecutionEngine.JOB.value: RunCalls(JOBS, floor_job, floor_running_status),
+}
+
+
+async def start_one(session: aiohttp.ClientSession, wfe: dict[str, Any], kind: RunCalls) -> None:
     """The five calls, in the controller's order."""
     name = wfe["metadata"]["name"]
     run_name = f"floor-{name}"
@@ -109,18 +127,18 @@ async def start_one(session: aiohttp.ClientSession, wfe: dict[str, Any]) -> None
     async with session.patch(f"{WFES}/{name}", json=patch, headers=MERGE) as response:
         response.raise_for_status()
         wfe = await response.json()
-    async with session.get(f"{RUNS}/{run_name}") as response:
+    async with session.get(f"{kind.collection}/{run_name}") as response:
         if response.status != NOT_FOUND:
             response.raise_for_status()
         await response.read()
-    async with session.post(RUNS, json=run_body(wfe, run_name)) as response:
+    async with session.post(kind.collection, json=kind.body(wfe, run_name)) as response:
         response.raise_for_status()
         run = await response.json()
     record = {"metadata": {"annotations": record_of_run(run).annotation()}}
     async with session.patch(f"{WFES}/{name}", json=record, headers=MERGE) as response:
         response.raise_for_status()
         await response.read()
-    status = running_status(wfe, run_name)
+    status = kind.running_status(wfe, run_name)
     async with session.patch(f"{WFES}/{name}/status", json=status, headers=MERGE) as response:
         response.raise_for_status()
         await response.read()
@@ -144,8 +162,11 @@ async def watch(session: aiohttp.ClientSession, queue: asyncio.Queue[dict[str, A
                     queue.put_nowait(event["object"])
 
 
-async def main(kubeconfig: str, count: int, concurrency: int) -> None:
-    """Start `count` WFEs as they appear, `concurrency` at a time."""
+async def main(
+    kubeconfig: str, count: int, concurrency: int, engine: str = ExecutionEngine.TEKTON.value
+) -> None:
+    """Start `count` WFEs as they appear, `concurrency` at a time, each on a run of `engine`."""
+    kind = ENGINES[engine]
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     done = 0
     finished = asyncio.Event()
@@ -154,7 +175,7 @@ async def main(kubeconfig: str, count: int, concurrency: int) -> None:
         nonlocal done
         while True:
             wfe = await queue.get()
-            await start_one(session, wfe)
+            await start_one(session, wfe, kind)
             done += 1
             if done >= count:
                 finished.set()
@@ -180,4 +201,4 @@ async def main(kubeconfig: str, count: int, concurrency: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:5]))

@@ -16,9 +16,10 @@ from kubernaut_wfe_tools.emulator import ApiEmulator
 from kubernaut_wfe_tools.emulator.faults import RequestRecord
 from kubernaut_wfe_tools.testing.targets import CONTROLLER_AGENTS
 
-COUNTED_RESOURCES = ("workflowexecutions", "pipelineruns")
+COUNTED_RESOURCES = ("workflowexecutions", "pipelineruns", "jobs")
+"""WFEs and runs of both kinds: a new WFE reads its lock name as either kind of run."""
 STREAMING_VERBS = ("watch", "list")
-CONTROLLER_WATCHES = ("workflowexecutions", "pipelineruns", "taskruns")
+CONTROLLER_WATCHES = ("workflowexecutions", "pipelineruns", "taskruns", "jobs", "pods", "events")
 POLL = 0.02
 
 
@@ -93,7 +94,7 @@ def is_controller(record: RequestRecord) -> bool:
 def counted_requests(
     records: Iterable[RequestRecord], sender: Callable[[RequestRecord], bool] | None = None
 ) -> Counter[str]:
-    """Requests (of `sender`, when given) on WFEs and PipelineRuns by `verb resource[/subresource]`
+    """Requests (of `sender`, when given) on WFEs and runs by `verb resource[/subresource]`
     (watches and lists, which do not grow with the number of WFEs, left out)."""
     counts: Counter[str] = Counter()
     for record in records:
@@ -109,10 +110,10 @@ def counted_requests(
 def counted_until(
     records: Iterable[RequestRecord], reached: dict[str, float], owners: dict[str, str]
 ) -> Counter[str]:
-    """Like `counted_requests` (of any sender), but only each WFE's requests (on it, or on the run
-    whose owner label names it) that arrived before the WFE reached the state: `reached` maps WFE
-    names to the `time.perf_counter()` instants it was seen there, `owners` run names to WFE
-    names."""
+    """Like `counted_requests` (of any sender), but only each WFE's requests (on it, or on a run,
+    of either kind, at the name of the run whose owner label names it) that arrived before the WFE
+    reached the state: `reached` maps WFE names to the `time.perf_counter()` instants it was seen
+    there, `owners` run names to WFE names."""
     wall_minus_perf = time.time() - time.perf_counter()
     kept = []
     for record in records:
@@ -127,8 +128,8 @@ def counted_until(
 async def wait_for_controller(
     watches: Callable[[Iterable[str]], bool], process: asyncio.subprocess.Process, log: Path
 ) -> None:
-    """Wait until `watches` says the controller watches WFEs, runs and TaskRuns; fail with its log
-    if it exits."""
+    """Wait until `watches` says the controller watches everything it watches (WFEs, runs,
+    TaskRuns, pods, Events); fail with its log if it exits."""
     await wait_until(
         lambda: watches(CONTROLLER_WATCHES),
         "the controller's watches",

@@ -1,21 +1,29 @@
 """Scenarios 1 and 2: the create burst (controller vs the raw-HTTP floor) and the completion
 mirror, plus the controller's CPU seconds per full WFE lifecycle, over a real controller process
-against an API server: the in-process emulator or a real one (`bench.targets`)."""
+against an API server: the in-process emulator or a real one (`bench.targets`); for WFEs of
+either execution engine (`Engine`: `TEKTON`, `JOB`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import harness, objects, processes
+from bench import harness, job_objects, objects, processes
 from bench.recorder import Timeline
 from bench.stats import percentile
 from bench.targets import Api, Target
-from kubernaut_wfe.constants import Label
+from kubernaut_wfe.constants import (
+    JOB_PLURAL,
+    PIPELINERUN_PLURAL,
+    ExecutionEngine,
+    JobConditionType,
+    Label,
+)
 from kubernaut_wfe_tools.emulator.faults import RequestRecord
 from kubernaut_wfe_tools.processes import stop_process
 
@@ -24,6 +32,60 @@ WORKERS = 8
 COOLDOWN = "1s"
 QUIET = 1.0
 FLOOR_START_TIMEOUT = 60.0
+COMPLETION_TIMEOUT = 1200.0
+"""Generous: on the real server the stand-in first runs the pods of a thousand Jobs (about seven
+minutes on two busy cores)."""
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What the rows of one execution engine need: its WFEs, its runs, how they succeed."""
+
+    name: str
+    """`tekton` or `job`: the floor's ENGINE (`bench.floor`)."""
+    runs: str
+    """The runs' resource."""
+    wfe: Callable[[int], dict[str, Any]]
+    """The benchmark's WFE number `index` (each on its own target)."""
+    succeed: Callable[[Api, Timeline, Callable[[], None]], Awaitable[dict[str, float]]]
+    """Make every run succeed (given the runs' timeline and the controller's exit check); WFE
+    name → when its run's success was committed (`time.perf_counter()`)."""
+    run_conditions: tuple[str, ...] = ()
+    """The run conditions the runs' timeline notes."""
+
+
+async def _succeed_pipelineruns(
+    api: Api, _runs: Timeline, _check: Callable[[], None]
+) -> dict[str, float]:
+    return await api.complete_runs(objects.succeeded_status())
+
+
+async def _succeed_jobs(api: Api, jobs: Timeline, check: Callable[[], None]) -> dict[str, float]:
+    """From the instant each Job was seen `Complete` (emulator: committed; real server: the
+    benchmark's watch event), whoever wrote it."""
+    await api.complete_jobs()
+    complete = JobConditionType.COMPLETE.value
+    await harness.wait_until(
+        lambda: len(jobs.became_true(complete)) >= len(jobs.added),
+        "every Job Complete",
+        timeout=COMPLETION_TIMEOUT,
+        check=check,
+    )
+    return {jobs.owners[name]: at for name, at in jobs.became_true(complete).items()}
+
+
+TEKTON = Engine(
+    ExecutionEngine.TEKTON.value, PIPELINERUN_PLURAL, objects.wfe, _succeed_pipelineruns
+)
+JOB = Engine(
+    ExecutionEngine.JOB.value,
+    JOB_PLURAL,
+    job_objects.job_wfe,
+    _succeed_jobs,
+    (JobConditionType.COMPLETE.value,),
+)
+SCENARIO_ENGINES = {"burst": TEKTON, "jobs": JOB}
+"""The engine of each `--only` choice of scenarios 1 and 2 (also its key in the results)."""
 
 
 def latencies(starts: dict[str, float], ends: dict[str, float]) -> list[float]:
@@ -58,16 +120,17 @@ def burst_figures(
 
 @contextlib.asynccontextmanager
 async def _burst(
-    api: Api, count: int, check: Callable[[], None]
+    api: Api, count: int, check: Callable[[], None], engine: Engine
 ) -> AsyncIterator[tuple[Timeline, Timeline]]:
     """Create `count` WFEs at once; enter once every one is Running with its run created (`check`
     raises if the process that does the work is gone). The WFEs' and runs' timelines go on
     recording until the block ends."""
+    owner = Label.WORKFLOW_EXECUTION.value
     async with (
         api.timeline("workflowexecutions") as wfes,
-        api.timeline("pipelineruns", Label.WORKFLOW_EXECUTION.value) as runs,
+        api.timeline(engine.runs, owner, engine.run_conditions) as runs,
     ):
-        await api.create_wfes([objects.wfe(index) for index in range(count)])
+        await api.create_wfes([engine.wfe(index) for index in range(count)])
         await harness.wait_until(
             lambda: len(wfes.reached("Running")) >= count and len(runs.added) >= count,
             f"{count} WFEs Running",
@@ -86,20 +149,23 @@ async def _floor_ready(process: asyncio.subprocess.Process, check: Callable[[], 
         raise harness.BenchTimeoutError(f"the floor said {line!r} instead of ready")
 
 
-async def floor_burst(target: Target, count: int, workdir: Path) -> dict[str, Any]:
+async def floor_burst(
+    target: Target, count: int, workdir: Path, engine: Engine = TEKTON
+) -> dict[str, Any]:
     """The create burst served by the raw-HTTP floor script, on a fresh API of `target`."""
     async with target.measurement(workdir) as api:
         log = api.scratch / "floor.log"
         with log.open("wb") as stderr:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bench.floor", str(api.kubeconfig), str(count), str(WORKERS),
+                sys.executable, "-m", "bench.floor",
+                str(api.kubeconfig), str(count), str(WORKERS), engine.name,
                 stdout=asyncio.subprocess.PIPE, stderr=stderr,
             )  # fmt: skip
         check = harness.exit_check(process, "floor", log)
         try:
             await _floor_ready(process, check)
             mark = api.request_count()
-            async with _burst(api, count, check) as (wfes, runs):
+            async with _burst(api, count, check, engine) as (wfes, runs):
                 await harness.wait_quiet(api.request_count, QUIET)
             return burst_figures(wfes, runs, count, api.requests_since(mark))
         finally:
@@ -107,10 +173,14 @@ async def floor_burst(target: Target, count: int, workdir: Path) -> dict[str, An
 
 
 async def controller_lifecycle(
-    target: Target, count: int, workdir: Path, wrapper: tuple[str, ...] = ()
+    target: Target,
+    count: int,
+    workdir: Path,
+    wrapper: tuple[str, ...] = (),
+    engine: Engine = TEKTON,
 ) -> dict[str, Any]:
-    """Create burst, completion mirror and lock release of `count` WFEs with the controller
-    (run under `wrapper`, e.g. a profiler, when given), on a fresh API of `target`."""
+    """Create burst, completion mirror and lock release of `count` WFEs of `engine` with the
+    controller (run under `wrapper`, e.g. a profiler, when given), on a fresh API of `target`."""
     async with (
         target.measurement(workdir) as api,
         processes.audit_server(f"sqlite:///{api.scratch / 'audit.db'}") as audit_url,
@@ -124,15 +194,18 @@ async def controller_lifecycle(
             cpu_before = processes.cpu_seconds(process.pid)
             mark = api.request_count()
             check = harness.exit_check(process, "controller", log)
-            async with _burst(api, count, check) as (wfes, runs):
+            async with _burst(api, count, check, engine) as (wfes, runs):
                 await harness.wait_quiet(api.request_count, QUIET)
                 create = burst_figures(wfes, runs, count, api.requests_since(mark))
-                written = await api.complete_runs(objects.succeeded_status())
+                written = await engine.succeed(api, runs, check)
                 await harness.wait_until(
                     lambda: len(wfes.reached_any(("Completed", "Failed"))) >= count,
                     f"{count} WFEs Completed",
+                    timeout=COMPLETION_TIMEOUT,
                     check=check,
                 )
+                if failed := sorted(wfes.reached("Failed")):
+                    raise harness.BenchTimeoutError(f"{len(failed)} WFEs Failed, e.g. {failed[0]}")
                 samples = latencies(written, wfes.reached_any(("Completed", "Failed")))
                 await harness.wait_until(
                     lambda: len(runs.deleted) >= count, "runs released", check=check

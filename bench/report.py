@@ -7,11 +7,25 @@ from pathlib import Path
 from typing import Any
 
 from bench.stats import REPO_ROOT
+from kubernaut_wfe.constants import ExecutionEngine
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 TITLES: dict[str, str] = {"emulator": "emulator", "cluster": "real API server"}
 """How each API-server target is named in the report and the log."""
+ENGINE_TITLES: dict[str, str] = {
+    ExecutionEngine.TEKTON.value: "Tekton WFEs",
+    ExecutionEngine.JOB.value: "Job WFEs",
+}
+"""How the WFEs of each execution engine are named in the log."""
+BURST_SECTIONS: dict[str, tuple[str, str]] = {
+    "burst": (ExecutionEngine.TEKTON.value, "Create burst and completion mirror, per API server"),
+    "jobs": (
+        ExecutionEngine.JOB.value,
+        "Job engine: create burst and completion mirror, per API server",
+    ),
+}
+"""The results key of scenarios 1 and 2 per engine: the engine, and its table's heading."""
 
 
 def _number(value: Any, digits: int = 3) -> str:
@@ -31,27 +45,32 @@ def _verdict(figure: dict[str, Any]) -> str:
     return "" if ok is None else ("yes" if ok else "**no**")
 
 
-def _per_target(results: dict[str, Any]) -> list[str]:
-    """Scenarios 1 and 2: one group of columns per target that ran (measured, its floor from the
-    same server in the same run, ratio, verdict), a line on each target."""
-    burst: dict[str, Any] = results.get("burst") or {}
+def _per_target(results: dict[str, Any], key: str, engine: str) -> list[str]:
+    """Scenarios 1 and 2 with `engine`'s WFEs (results under `key`): one group of columns per
+    target that ran (measured, its floor from the same server in the same run, ratio, verdict),
+    a line on each target."""
+    burst: dict[str, Any] = results.get(key) or {}
     if not burst:
         return []
     lines = []
     for name, measured in burst.items():
         if "skipped" in measured:
             lines.append(f"- **{TITLES[name]}**: skipped: {measured['skipped']}")
+        elif "failed" in measured:
+            reason, spent = measured["failed"].splitlines()[0], measured["duration_seconds"]
+            lines.append(f"- **{TITLES[name]}**: **failed** after {spent:.0f} s: {reason}")
         else:
             lines.append(
                 f"- **{TITLES[name]}**: {measured['server']}; "
                 f"{measured['duration_seconds']:.0f} s for this part"
             )
-    ran = [name for name, measured in burst.items() if "skipped" not in measured]
+    ran = [name for name, measured in burst.items() if not {"skipped", "failed"} & set(measured)]
     if not ran:
         return [*lines, ""]
     by_name: dict[str, dict[str, dict[str, Any]]] = {}
     for figure in results["figures"]:
-        if figure.get("api") in ran:
+        # results from before the Job rows have no `engine`: they are all Tekton's
+        if figure.get("api") in ran and figure.get("engine", ExecutionEngine.TEKTON) == engine:
             by_name.setdefault(figure["name"], {})[figure["api"]] = figure
     header, align = ["figure"], ["---"]
     for name in ran:
@@ -114,15 +133,16 @@ def markdown(results: dict[str, Any]) -> str:
         f"Python {machine['python']}.",
         "",
     ]
-    per_target = _per_target(results)
-    if per_target:
-        lines += [
-            "## Create burst and completion mirror, per API server",
-            "",
-            "Each `floor` is measured against the same server in the same run.",
-            "",
-            *per_target,
-        ]
+    for key, (engine, heading) in BURST_SECTIONS.items():
+        per_target = _per_target(results, key, engine)
+        if per_target:
+            lines += [
+                f"## {heading}",
+                "",
+                "Each `floor` is measured against the same server in the same run.",
+                "",
+                *per_target,
+            ]
     single = _single(results)
     if single:
         lines += ["## Steady RSS and audit throughput (emulator)", "", *single]

@@ -16,15 +16,15 @@ from typing import Any
 if __package__ in (None, ""):  # run as `python bench/run.py`: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import audit, lifecycle, report, rss, targets
+from bench import audit, harness, lifecycle, report, rss, targets
+from bench.figures import figures
 from bench.stats import git_commit, machine_facts, median, ratio
 from bench.targets import TargetName
 
-SCENARIOS = ("burst", "rss", "audit")
+SCENARIOS = ("burst", "jobs", "rss", "audit")
+"""`burst` and `jobs`: scenarios 1 and 2 with Tekton and with Job WFEs (`SCENARIO_ENGINES`)."""
 TARGET_CHOICES = (*targets.TARGET_NAMES, "both")
 WARM_UP_WFES = 100
-Figure = dict[str, Any]
-RSS_LIMITS_MIB = {"wfes_1000": 120, "wfes_10000": 250}
 
 
 def _log(message: str) -> None:
@@ -42,14 +42,18 @@ def _median_of(runs: list[dict[str, Any]], *path: str) -> float:
 
 
 async def burst_scenarios(
-    target: targets.Target, sizes: list[int], reps: int, workdir: Path
+    target: targets.Target,
+    sizes: list[int],
+    reps: int,
+    workdir: Path,
+    engine: lifecycle.Engine = lifecycle.TEKTON,
 ) -> dict[str, Any]:
-    """Scenarios 1 and 2 (and CPU per lifecycle) on one target: per size, `reps` floor and
-    controller runs, after one floor burst not counted (a real server is slower the first
-    time: caches, connections)."""
-    title = report.TITLES[target.name]
+    """Scenarios 1 and 2 (and CPU per lifecycle) with WFEs of `engine` on one target: per size,
+    `reps` floor and controller runs, after one floor burst not counted (a real server is slower
+    the first time: caches, connections)."""
+    title = f"{report.TITLES[target.name]}, {report.ENGINE_TITLES[engine.name]}"
     _log(f"{title}: warm-up (a floor burst of {WARM_UP_WFES}, not counted)")
-    await lifecycle.floor_burst(target, WARM_UP_WFES, workdir)
+    await lifecycle.floor_burst(target, WARM_UP_WFES, workdir, engine)
     create: dict[str, Any] = {}
     completion: dict[str, Any] = {}
     cpu: dict[str, Any] = {}
@@ -57,9 +61,11 @@ async def burst_scenarios(
         floors, controllers = [], []
         for rep in range(reps):
             _log(f"{title}: create burst {size}: floor, repetition {rep + 1}/{reps}")
-            floors.append(await lifecycle.floor_burst(target, size, workdir))
+            floors.append(await lifecycle.floor_burst(target, size, workdir, engine))
             _log(f"{title}: create burst {size}: controller, repetition {rep + 1}/{reps}")
-            controllers.append(await lifecycle.controller_lifecycle(target, size, workdir))
+            controllers.append(
+                await lifecycle.controller_lifecycle(target, size, workdir, engine=engine)
+            )
         key = f"wfes_{size}"
         summary = {
             name: {
@@ -125,31 +131,46 @@ async def burst_scenarios(
 
 
 async def burst_on_targets(
-    names: list[TargetName], sizes: list[int], reps: int, workdir: Path
+    names: list[TargetName], scenarios: list[str], sizes: list[int], reps: int, workdir: Path
 ) -> dict[str, Any]:
-    """`burst_scenarios` on each target, one after the other; a target that cannot run here is
-    skipped with its reason (in CI that is a failure)."""
+    """`burst_scenarios` of each of `scenarios` (`burst`, `jobs`) on each target, one target
+    after the other (a real server is started once for both); a target that cannot run here is
+    skipped with its reason, a scenario that timed out is reported failed and the run goes on
+    (in CI either is a failure). Results by scenario, then target."""
     unavailable = {name: targets.unavailable(name) for name in names}
     for name, reason in unavailable.items():
         if reason is not None and os.environ.get("CI"):
             raise SystemExit(f"bench: {report.TITLES[name]}: {reason}")
-    measured: dict[str, Any] = {}
+    measured: dict[str, dict[str, Any]] = {scenario: {} for scenario in scenarios}
     for name in names:
         reason = unavailable[name]
         if reason is not None:
             _log(f"{report.TITLES[name]}: skipped: {reason}")
-            measured[name] = {"skipped": reason}
+            for scenario in scenarios:
+                measured[scenario][name] = {"skipped": reason}
             continue
+        # the first scenario's duration includes the server's start
         began, server = time.perf_counter(), targets.server_version(name)
         _log(f"{report.TITLES[name]}: starting ({server})")
         async with targets.opened(name, workdir) as target:
-            figures = await burst_scenarios(target, sizes, reps, workdir)
-        measured[name] = {
-            "server": server,
-            "duration_seconds": time.perf_counter() - began,
-            **figures,
-        }
-    return {"burst": measured}
+            for scenario in scenarios:
+                engine = lifecycle.SCENARIO_ENGINES[scenario]
+                try:
+                    results = await burst_scenarios(target, sizes, reps, workdir, engine)
+                except harness.BenchTimeoutError as error:
+                    if os.environ.get("CI"):
+                        raise
+                    # the other scenarios' figures are worth keeping: the report names this one
+                    _log(f"{report.TITLES[name]}, {scenario}: failed: {error}")
+                    results = {"failed": str(error)}
+                ended = time.perf_counter()
+                measured[scenario][name] = {
+                    "server": server,
+                    "duration_seconds": ended - began,
+                    **results,
+                }
+                began = ended
+    return measured
 
 
 async def rss_scenario(sizes: list[int], reps: int, workdir: Path) -> dict[str, Any]:
@@ -199,122 +220,6 @@ async def audit_scenario(events_count: int, reps: int, workdir: Path) -> dict[st
     }
 
 
-def _figure(
-    name: str,
-    value: float,
-    *,
-    baseline: float | None = None,
-    target: str | None = None,
-    ok: bool | None = None,
-) -> Figure:
-    return {
-        "name": name,
-        "value": value,
-        "baseline": baseline,
-        "ratio": None if baseline is None else ratio(value, baseline),
-        "target": target,
-        "ok": ok,
-        "api": None,
-    }
-
-
-def _burst_rows(burst: dict[str, Any]) -> list[Figure]:
-    rows = []
-    for key in sorted((k for k in burst if k.startswith("wfes_")), key=len):
-        entry, size = burst[key], key.removeprefix("wfes_")
-        mine, floor = entry["controller"], entry["floor"]
-        p99_ratio = ratio(mine["p99_seconds"], floor["p99_seconds"])
-        rows += [
-            _figure(
-                f"create burst {size}: p50 creation→Running (s)",
-                mine["p50_seconds"],
-                baseline=floor["p50_seconds"],
-            ),
-            _figure(
-                f"create burst {size}: p99 creation→Running (s)",
-                mine["p99_seconds"],
-                baseline=floor["p99_seconds"],
-                target="ratio ≤ 1.5",
-                ok=None if p99_ratio is None else p99_ratio <= 1.5,
-            ),
-            _figure(
-                f"create burst {size}: all Running (makespan, s)",
-                mine["makespan_seconds"],
-                baseline=floor["makespan_seconds"],
-            ),
-            _figure(
-                f"create burst {size}: requests on WFEs+runs per WFE to Running",
-                mine["requests_per_wfe"],
-                baseline=floor["requests_per_wfe"],
-                target="≤ 5",
-                ok=mine["requests_per_wfe"] <= 5,
-            ),
-            _figure(
-                f"create burst {size}: … until quiet (with the audit bookkeeping write)",
-                mine["requests_per_wfe_until_quiet"],
-                baseline=floor["requests_per_wfe_until_quiet"],
-            ),
-        ]
-    return rows
-
-
-def _api_rows(measured: dict[str, Any]) -> list[Figure]:
-    """The rows of scenarios 1 and 2 on one target."""
-    rows = _burst_rows(measured.get("create_burst") or {})
-    mirror = measured.get("completion_mirror") or {}
-    for key in sorted((k for k in mirror if k.startswith("wfes_")), key=len):
-        size, p99 = key.removeprefix("wfes_"), mirror[key]["p99_seconds"]
-        rows.append(_figure(f"completion mirror {size}: p50 (s)", mirror[key]["p50_seconds"]))
-        rows.append(_figure(f"completion mirror {size}: p99 (s)", p99, target="< 1", ok=p99 < 1))
-    life = measured.get("lifecycle") or {}
-    for key in sorted((k for k in life if k.startswith("wfes_")), key=len):
-        size = key.removeprefix("wfes_")
-        rows.append(
-            _figure(f"lifecycle {size}: controller CPU s per WFE", life[key]["cpu_seconds_per_wfe"])
-        )
-        rows.append(
-            _figure(
-                f"lifecycle {size}: requests on WFEs+runs per WFE", life[key]["requests_per_wfe"]
-            )
-        )
-    return rows
-
-
-def figures(results: dict[str, Any]) -> list[Figure]:
-    """The table rows: value, baseline, ratio, target and verdict of each headline figure; those
-    of scenarios 1 and 2 once per target (`api`: its name), the others with `api` None."""
-    rows = [
-        {**row, "api": name}
-        for name, measured in (results.get("burst") or {}).items()
-        for row in _api_rows(measured)
-    ]
-    memory = results.get("rss_mib") or {}
-    for key in sorted((k for k in memory if k.startswith("wfes_")), key=len):
-        name = f"steady RSS, {key.removeprefix('wfes_')} settled WFEs (MiB)"
-        limit = RSS_LIMITS_MIB.get(key)
-        ok = None if limit is None else memory[key] <= limit
-        target = None if limit is None else f"≤ {limit}"
-        rows.append(_figure(name, memory[key], target=target, ok=ok))
-        runs = memory["runs"][key]
-        settled = median([run["settled_after_seconds"] for run in runs])
-        size = key.removeprefix("wfes_")
-        rows.append(_figure(f"start-up over {size} settled WFEs until idle (s)", settled))
-    trail = results.get("audit")
-    if trail:
-        for kind, rate in trail["events_per_s"].items():
-            rows.append(
-                _figure(
-                    f"audit events/s, {kind}",
-                    rate,
-                    baseline=trail["floor_events_per_s"][kind],
-                    target="≥ 5,000",
-                    ok=rate >= 5000,
-                )
-            )
-        rows.append(_figure("audit events lost", trail["lost"], target="0", ok=trail["lost"] == 0))
-    return rows
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -326,13 +231,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--audit-events", type=int, default=30_000, help="events per run")
     parser.add_argument(
-        "--only", choices=SCENARIOS, action="append", help="run only these (repeatable)"
+        "--only",
+        choices=SCENARIOS,
+        action="append",
+        help="run only these (repeatable); burst and jobs: scenarios 1 and 2 with Tekton WFEs "
+        "and with Job WFEs",
     )
     parser.add_argument(
         "--target",
         choices=TARGET_CHOICES,
         default="both",
-        help="API server(s) of the create burst and completion mirror: the in-process emulator, "
+        help="API server(s) of the create bursts and completion mirrors: the in-process emulator, "
         "a real kube-apiserver started for the run (cluster), or both (default)",
     )
     return parser.parse_args(argv)
@@ -347,8 +256,10 @@ async def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Every selected scenario, in one event loop (the emulator lives in it)."""
     chosen = args.only or list(SCENARIOS)
     results: dict[str, Any] = {}
-    if "burst" in chosen:
-        results |= await burst_on_targets(target_names(args.target), args.sizes, args.reps, workdir)
+    bursts = [scenario for scenario in lifecycle.SCENARIO_ENGINES if scenario in chosen]
+    if bursts:
+        names = target_names(args.target)
+        results |= await burst_on_targets(names, bursts, args.sizes, args.reps, workdir)
     if "rss" in chosen:
         results |= await rss_scenario(args.rss_sizes, args.rss_reps, workdir)
     if "audit" in chosen:

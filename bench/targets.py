@@ -29,12 +29,14 @@ import aiohttp
 import httpx
 
 from bench.harness import served_emulator, watching
+from bench.job_completion import start_node_stand_in, succeed_jobs_in_emulator
 from bench.objects import EXECUTION_NAMESPACE, WFE_NAMESPACE
 from bench.recorder import TimedWatch, Timeline
 from kubernaut_wfe.constants import Label
 from kubernaut_wfe_tools.emulator import ApiEmulator
 from kubernaut_wfe_tools.emulator.admission import WriteOptions
 from kubernaut_wfe_tools.emulator.faults import RequestRecord
+from kubernaut_wfe_tools.processes import stop_process
 from kubernaut_wfe_tools.testing.targets import bounded_each, reset_cluster
 from kubernaut_wfe_tools.testing.testcluster import (
     CONTROLLER_USER,
@@ -56,9 +58,11 @@ COLLECTIONS = {
     "workflowexecutions": f"/apis/kubernaut.ai/v1alpha1/namespaces/{WFE_NAMESPACE}"
     "/workflowexecutions",
     "pipelineruns": f"/apis/tekton.dev/v1/namespaces/{EXECUTION_NAMESPACE}/pipelineruns",
+    "jobs": f"/apis/batch/v1/namespaces/{EXECUTION_NAMESPACE}/jobs",
 }
 MERGE = {"Content-Type": "application/merge-patch+json"}
 BAD_REQUEST, NOT_FOUND = 400, 404
+STOP_TIMEOUT = 10.0
 
 
 class Api(Protocol):
@@ -73,10 +77,10 @@ class Api(Protocol):
     """A fresh directory for this measurement's files (logs, databases)."""
 
     def timeline(
-        self, resource: str, owner_label: str | None = None
+        self, resource: str, owner_label: str | None = None, conditions: tuple[str, ...] = ()
     ) -> contextlib.AbstractAsyncContextManager[Timeline]:
         """A `Timeline` of `resource` (WFEs in their namespace, runs in the execution namespace)
-        for the block, recording from before the block starts."""
+        for the block, recording from before the block starts (`Timeline` for the arguments)."""
         ...
 
     async def create_wfes(self, bodies: Sequence[dict[str, Any]]) -> None:
@@ -86,6 +90,11 @@ class Api(Protocol):
     async def complete_runs(self, status: dict[str, Any]) -> dict[str, float]:
         """Write `status` into every PipelineRun, as Tekton would; WFE name → when its run's
         write was committed (`time.perf_counter()`)."""
+        ...
+
+    async def complete_jobs(self) -> None:
+        """Have every Job succeed as Kubernetes makes it succeed (`bench.job_completion`); a Job
+        timeline that notes `Complete` records when each did."""
         ...
 
     def request_count(self) -> int:
@@ -126,9 +135,9 @@ class EmulatorApi:
 
     @contextlib.asynccontextmanager
     async def timeline(
-        self, resource: str, owner_label: str | None = None
+        self, resource: str, owner_label: str | None = None, conditions: tuple[str, ...] = ()
     ) -> AsyncIterator[Timeline]:
-        watch = TimedWatch(self.emu, resource, Timeline(owner_label)).attach()
+        watch = TimedWatch(self.emu, resource, Timeline(owner_label, conditions)).attach()
         try:
             yield watch.timeline
         finally:
@@ -152,6 +161,9 @@ class EmulatorApi:
                 written[meta["labels"][Label.WORKFLOW_EXECUTION.value]] = time.perf_counter()
             await asyncio.sleep(0)
         return written
+
+    async def complete_jobs(self) -> None:
+        await succeed_jobs_in_emulator(self.emu)
 
     def request_count(self) -> int:
         return len(self.emu.request_log)
@@ -207,16 +219,19 @@ class ClusterApi:
     ) -> None:
         self.session = session
         self.scratch = scratch
+        self.cluster = cluster
         self.kubeconfig = cluster.controller_kubeconfig
         self.requests = requests
         """The controller's requests, read on from where the previous measurement stopped."""
         self.requests.clear()
+        self.node: asyncio.subprocess.Process | None = None
+        """The kubelet stand-in, once `complete_jobs` started it (stopped by `close`)."""
 
     @contextlib.asynccontextmanager
     async def timeline(
-        self, resource: str, owner_label: str | None = None
+        self, resource: str, owner_label: str | None = None, conditions: tuple[str, ...] = ()
     ) -> AsyncIterator[Timeline]:
-        timeline, collection = Timeline(owner_label), COLLECTIONS[resource]
+        timeline, collection = Timeline(owner_label, conditions), COLLECTIONS[resource]
         listing = await call(self.session, "GET", collection) or {}
         version = listing["metadata"]["resourceVersion"]
         stream = await self._watch(collection, version)
@@ -271,6 +286,16 @@ class ClusterApi:
         await bounded_each(await self._items(collection), complete, WRITERS)
         return written
 
+    async def complete_jobs(self) -> None:
+        self.node = await start_node_stand_in(self.cluster, self.scratch / "node-stand-in.log")
+
+    async def close(self) -> None:
+        """Stop the kubelet stand-in, if it was started (before the server is emptied: it
+        would play the pods' deletion)."""
+        if self.node is not None:
+            await stop_process(self.node, STOP_TIMEOUT)
+            self.node = None
+
     async def _items(self, collection: str) -> list[dict[str, Any]]:
         listing = await call(self.session, "GET", collection) or {}
         return list(listing["items"])
@@ -307,6 +332,7 @@ class ClusterTarget:
         try:
             yield api
         finally:
+            await api.close()
             await reset_cluster(self.admin, (WFE_NAMESPACE, EXECUTION_NAMESPACE))
 
 

@@ -85,7 +85,7 @@ test-cluster-build-for-tests: $(STAMP)
 
 test: check-generated lint test-static test-unit test-cluster-build-for-tests test-integration test-e2e ## everything CI runs
 
-bench: $(STAMP) ## benchmarks (about 20 min on 2 cores, both API servers; `python -m bench --target emulator`: 7 min; not in `test`): writes bench/results/latest.md
+bench: $(STAMP) ## benchmarks (about 50 min on 2 cores, both API servers and both engines; `python -m bench --target emulator`: 9 min; not in `test`): writes bench/results/latest.md
 	$(BIN)/python -m bench
 
 mutation: $(STAMP) ## mutation testing of the pure core (slow; not in CI)

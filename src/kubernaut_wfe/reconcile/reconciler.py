@@ -29,6 +29,7 @@ from kubernaut_wfe.core.actions import (
     CreateRun,
     Decision,
     DeleteRun,
+    ReadLock,
     RecordExecution,
     RemoveFinalizer,
     Requeue,
@@ -55,6 +56,7 @@ from kubernaut_wfe.reconcile.memory import WfeMemory
 from kubernaut_wfe.reconcile.metrics import ControllerMetrics
 from kubernaut_wfe.reconcile.status import status_document
 from kubernaut_wfe.reconcile.steps import ReadStep, StepRunner
+from kubernaut_wfe.reconcile.target_locks import TargetLocks
 from kubernaut_wfe.reconcile.writes import RereadNeeded, WfeWriter
 
 MAX_ROUNDS = 9
@@ -97,6 +99,7 @@ class Reconciler:
         self._memory = WfeMemory(delivery)
         self._audit = AuditHandoff(delivery, self._memory, config.audit.datastorage_contract)
         self._steps = StepRunner(kube, cache, self._memory)
+        self._target_locks = TargetLocks()
         self._writer = WfeWriter(kube, cache)
         self._events = EventPoster(kube, dropped=metrics.events_dropped)
         self._now = now
@@ -144,6 +147,20 @@ class Reconciler:
     async def _reconcile(
         self, key: WfeKey, raw: Document, wfe: WorkflowExecution, log: Any
     ) -> None:
+        async with contextlib.AsyncExitStack() as held:
+            await self._decide_and_act(key, raw, wfe, log, held)
+
+    async def _decide_and_act(
+        self,
+        key: WfeKey,
+        raw: Document,
+        wfe: WorkflowExecution,
+        log: Any,
+        held: contextlib.AsyncExitStack,
+    ) -> None:
+        """Decide and act until nothing more is asked; from its first read of the lock, the
+        reconcile holds the lock's name (`TargetLocks`) until `held` closes."""
+        holding = False
         obs = self._first_observation(wfe)
         decision = Decision()
         for _ in range(MAX_ROUNDS):
@@ -165,6 +182,9 @@ class Reconciler:
                 await self._finish_deletion(raw, decision, step, log)
                 return
             assert isinstance(step, ReadStep)
+            if isinstance(step, ReadLock) and not holding:
+                await held.enter_async_context(self._target_locks.hold(step.name))
+                holding = True
             try:
                 obs = await self._steps.run(step, obs, wfe.metadata.uid)
             except ApiError as error:

@@ -47,6 +47,11 @@ POD_SELECTOR = Label.WORKFLOW_EXECUTION.value
 RETRY_SECONDS = 1.0
 
 
+CONNECTIONS = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+"""A node runs many pods at once (a benchmark's burst runs 1,000), each with its own writes: a
+pool of httpx's default size (100) made pods wait for a connection until they gave up."""
+
+
 class NodeSimulator:
     """Plays the node `node` for the labelled pods of `namespaces` (None: all namespaces)."""
 
@@ -110,7 +115,11 @@ class NodeSimulator:
     async def start(self) -> None:
         """Register the node, then renew its Lease and watch the pods in the background."""
         self._client = httpx.AsyncClient(
-            base_url=self._base_url, headers=self._headers, timeout=30.0, verify=self._tls or True
+            base_url=self._base_url,
+            headers=self._headers,
+            timeout=30.0,
+            verify=self._tls or True,
+            limits=CONNECTIONS,
         )
         self._api = CoreApi(self._client)
         if not self.node.kubelet_version:

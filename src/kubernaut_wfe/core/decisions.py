@@ -42,11 +42,10 @@ from kubernaut_wfe.core.audit import undelivered_audit_events
 from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.core.dependencies import ends_before_its_run
 from kubernaut_wfe.core.durations import format_duration
-from kubernaut_wfe.core.endings import fail_before_run, outcome_of
+from kubernaut_wfe.core.endings import fail_before_run, outcome_of, run_failed, run_succeeded
 from kubernaut_wfe.core.engines import run_kind
 from kubernaut_wfe.core.failure import (
     failure_details,
-    pipeline_complete_reason,
     preexecution_failure,
 )
 from kubernaut_wfe.core.job_running import decide_job_running
@@ -69,13 +68,12 @@ from kubernaut_wfe.core.rebuild import (
     rewound,
 )
 from kubernaut_wfe.core.record import read_record, record_of_run
-from kubernaut_wfe.core.run_lookup import lock_target_of, own_run_name, read_run, run_title
+from kubernaut_wfe.core.run_lookup import lock_target_of, own_run_name, read_run
 from kubernaut_wfe.core.runs import stop_request
 from kubernaut_wfe.core.runstatus import nothing_started, run_summary
 from kubernaut_wfe.core.transitions import (
     minimal_failed_status,
     refresh_running,
-    to_completed,
     to_failed,
 )
 from kubernaut_wfe.core.validation import parse_wfe
@@ -145,28 +143,11 @@ def decide_running(
         )
     summary = run_summary(run, obs.taskruns or (), previous)
     if condition is not None and condition.status == ConditionStatus.TRUE:
-        status = to_completed(wfe, run, summary, now)
-        event = KubeEvent(
-            EventReason.WORKFLOW_COMPLETED,
-            EventType.NORMAL,
-            f"{run_title(run)} succeeded in {status.duration}",
-        )
-        return Decision(status=status, events=(event,), outcome=outcome_of(status))
+        return run_succeeded(wfe, run, summary, now)
     projected = wfe.model_copy(
         update={"status": wfe.status.model_copy(update={"pipeline_run_status": summary})}
     )
-    details = failure_details(projected, run, obs.taskruns or (), now)
-    status = to_failed(
-        wfe,
-        details,
-        now,
-        summary=summary,
-        complete_reason=pipeline_complete_reason(details.reason),
-    )
-    event = KubeEvent(
-        EventReason.WORKFLOW_FAILED, EventType.WARNING, f"{details.reason}: {details.message}"
-    )
-    return Decision(status=status, events=(event,), outcome=outcome_of(status))
+    return run_failed(wfe, failure_details(projected, run, obs.taskruns or (), now), summary, now)
 
 
 # --- Terminal --------------------------------------------------------------------------------

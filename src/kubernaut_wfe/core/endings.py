@@ -1,5 +1,6 @@
-"""How a WFE ends where no run analysis decides it: failing before any run existed (invalid
-spec, duplicate, refused create), and the `Outcome` the metrics count for a status that ended."""
+"""How a WFE ends: failing before any run existed (invalid spec, duplicate, refused create), its
+run's success or analysed failure (whichever engine ran it), and the `Outcome` the metrics count
+for a status that ended."""
 
 from __future__ import annotations
 
@@ -14,10 +15,17 @@ from kubernaut_wfe.constants import (
     Phase,
 )
 from kubernaut_wfe.core.actions import Decision, KubeEvent, Outcome
-from kubernaut_wfe.core.failure import preexecution_failure
-from kubernaut_wfe.core.models import WorkflowExecution, WorkflowExecutionStatus
+from kubernaut_wfe.core.failure import pipeline_complete_reason, preexecution_failure
+from kubernaut_wfe.core.models import (
+    FailureDetails,
+    PipelineRunSummary,
+    WorkflowExecution,
+    WorkflowExecutionStatus,
+)
 from kubernaut_wfe.core.observation import ApiFailure
-from kubernaut_wfe.core.transitions import to_failed
+from kubernaut_wfe.core.run_lookup import run_title
+from kubernaut_wfe.core.tekton import Document
+from kubernaut_wfe.core.transitions import to_completed, to_failed
 
 
 def fail_before_run(
@@ -57,3 +65,33 @@ def outcome_of(status: WorkflowExecutionStatus) -> Outcome:
     if status.start_time and status.completion_time:
         seconds = max(0.0, (status.completion_time - status.start_time).total_seconds())
     return Outcome(status.phase, seconds)
+
+
+def run_succeeded(
+    wfe: WorkflowExecution, run: Document, summary: PipelineRunSummary, now: datetime
+) -> Decision:
+    """Running → Completed: the run succeeded."""
+    status = to_completed(wfe, run, summary, now)
+    event = KubeEvent(
+        EventReason.WORKFLOW_COMPLETED,
+        EventType.NORMAL,
+        f"{run_title(run)} succeeded in {status.duration}",
+    )
+    return Decision(status=status, events=(event,), outcome=outcome_of(status))
+
+
+def run_failed(
+    wfe: WorkflowExecution, details: FailureDetails, summary: PipelineRunSummary, now: datetime
+) -> Decision:
+    """Running → Failed with the failure the run's analysis found."""
+    status = to_failed(
+        wfe,
+        details,
+        now,
+        summary=summary,
+        complete_reason=pipeline_complete_reason(details.reason),
+    )
+    event = KubeEvent(
+        EventReason.WORKFLOW_FAILED, EventType.WARNING, f"{details.reason}: {details.message}"
+    )
+    return Decision(status=status, events=(event,), outcome=outcome_of(status))

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kubernaut_wfe.constants import ConditionStatus, EventReason, EventType
+from kubernaut_wfe.constants import ConditionStatus
 from kubernaut_wfe.core import runs, tekton
-from kubernaut_wfe.core.actions import Decision, KubeEvent, ReadJobPods
-from kubernaut_wfe.core.endings import outcome_of
-from kubernaut_wfe.core.failure import job_failure_details, pipeline_complete_reason
+from kubernaut_wfe.core.actions import Decision, ReadJobPods
+from kubernaut_wfe.core.endings import run_failed, run_succeeded
+from kubernaut_wfe.core.failure import job_failure_details
 from kubernaut_wfe.core.jobstatus import JobProgress, job_progress
 from kubernaut_wfe.core.models import PipelineRunSummary, WorkflowExecution
 from kubernaut_wfe.core.observation import Observation
-from kubernaut_wfe.core.run_lookup import run_title
-from kubernaut_wfe.core.transitions import refresh_running, to_completed, to_failed
+from kubernaut_wfe.core.transitions import refresh_running
 
 JOB_TASKS = 1
 """A Job runs the workflow as one task (its one container)."""
@@ -67,22 +66,5 @@ def decide_job_running(
     if ending.stop_run and not runs.is_finished(job) and (stop := runs.stop_request(job)):
         return Decision(actions=(stop,), notes=(f"{ending.reason}: stopping the Job",))
     if ending.succeeded:
-        status = to_completed(wfe, job, summary, now)
-        event = KubeEvent(
-            EventReason.WORKFLOW_COMPLETED,
-            EventType.NORMAL,
-            f"{run_title(job)} succeeded in {status.duration}",
-        )
-        return Decision(status=status, events=(event,), outcome=outcome_of(status))
-    details = job_failure_details(wfe, ending, now)
-    status = to_failed(
-        wfe,
-        details,
-        now,
-        summary=summary,
-        complete_reason=pipeline_complete_reason(details.reason),
-    )
-    event = KubeEvent(
-        EventReason.WORKFLOW_FAILED, EventType.WARNING, f"{details.reason}: {details.message}"
-    )
-    return Decision(status=status, events=(event,), outcome=outcome_of(status))
+        return run_succeeded(wfe, job, summary, now)
+    return run_failed(wfe, job_failure_details(wfe, ending, now), summary, now)

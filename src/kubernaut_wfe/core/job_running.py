@@ -2,8 +2,8 @@
 the Warning Events about them say, mirrored into the WFE; an end decided as precisely as for a
 PipelineRun (`core.jobstatus`). A cause that can only end in the deadline (an image that cannot
 be pulled, a missing Secret or ConfigMap, a container that cannot be configured, a pod the API
-server refuses for good) ends the WFE at once, and the Job is suspended so that it stops; it keeps holding the
-target until the cooldown ends."""
+server refuses for good) ends the WFE at once, and the Job is suspended so that it stops; it
+keeps holding the target until the cooldown ends."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """RBAC of spec §8: exactly these rules, no wildcards, the same in the chart and in deploy/;
 besides the ClusterRole, a Role for the Lease and one in the execution namespace (run identity,
-issue #17: reading the ServiceAccount a catalog snapshot names)."""
+issue #17: reading the ServiceAccount a catalog snapshot names). The Job engine (issue #18) adds
+Jobs, the list and watch of their pods, and the list and watch of Warning Events."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ SPEC_CLUSTER_RULES: set[Rule] = {
         frozenset({"get", "list", "watch", "create", "delete", "patch"}),
     ),
     ("tekton.dev", "taskruns", frozenset({"get", "list", "watch"})),
-    ("", "events", frozenset({"create", "patch"})),
+    ("batch", "jobs", frozenset({"get", "list", "watch", "create", "delete", "patch"})),
+    ("", "pods", frozenset({"list", "watch"})),
+    ("", "events", frozenset({"create", "patch", "list", "watch"})),
     ("events.k8s.io", "events", frozenset({"create", "patch"})),
     ("apiextensions.k8s.io", "customresourcedefinitions", frozenset({"get", "list", "watch"})),
     ("", "namespaces", frozenset({"get", "list", "watch"})),

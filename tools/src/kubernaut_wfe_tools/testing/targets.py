@@ -25,6 +25,7 @@ from kubernaut_wfe_tools.emulator import ApiEmulator
 from kubernaut_wfe_tools.emulator.faults import FaultInjector, RequestLog, RequestRecord
 from kubernaut_wfe_tools.testing.faultproxy import FaultProxy, proxied_kubeconfig
 from kubernaut_wfe_tools.testing.testcluster import CONTROLLER_USER, TestCluster
+from kubernaut_wfe_tools.testing.testcluster.cluster import EXECUTION_NAMESPACE
 from kubernaut_wfe_tools.testing.testcluster.requests import AuditedRequests
 
 TargetKind = Literal["cluster", "emulator"]
@@ -185,12 +186,16 @@ async def reset_cluster(client: httpx.AsyncClient, namespaces: Iterable[str]) ->
             f"{WFE_API}/namespaces/{namespace}/workflowexecutions",
             f"{TEKTON_API}/namespaces/{namespace}/pipelineruns",
             f"{TEKTON_API}/namespaces/{namespace}/taskruns",
-            f"{BATCH_API}/namespaces/{namespace}/jobs",
-            f"/api/v1/namespaces/{namespace}/pods",
-            f"/api/v1/namespaces/{namespace}/resourcequotas",
             f"/api/v1/namespaces/{namespace}/events",
             f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases",
         ]
+        if namespace == EXECUTION_NAMESPACE:
+            # The Job engine's runs; elsewhere pods belong to Deployments that re-create them.
+            collections += [
+                f"{BATCH_API}/namespaces/{namespace}/jobs",
+                f"/api/v1/namespaces/{namespace}/pods",
+                f"/api/v1/namespaces/{namespace}/resourcequotas",
+            ]
     for collection in collections:
         answer = await client.get(collection)
         if answer.status_code == 404:

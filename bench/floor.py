@@ -22,10 +22,10 @@ from typing import Any, NamedTuple
 import aiohttp
 
 from bench.job_objects import floor_job, floor_running_status
-from bench.objects import EXECUTION_NAMESPACE, IMAGE, RFC3339, WFE_NAMESPACE
+from bench.objects import EXECUTION_NAMESPACE, IMAGE, RFC3339, WFE_NAMESPACE, run_metadata
 from kubernaut_wfe.adapters.kube_connection import KubeConnection
 from kubernaut_wfe.adapters.kubeconfig import load_kubeconfig
-from kubernaut_wfe.constants import FINALIZER, Annotation, ExecutionEngine, Label
+from kubernaut_wfe.constants import FINALIZER, ExecutionEngine
 from kubernaut_wfe.core.record import record_of_run
 
 WFES = f"/apis/kubernaut.ai/v1alpha1/namespaces/{WFE_NAMESPACE}/workflowexecutions"
@@ -37,26 +37,12 @@ NOT_FOUND = 404
 
 def run_body(wfe: dict[str, Any], run_name: str) -> dict[str, Any]:
     """A PipelineRun like the controller's (labels, annotations, bundle, params, security)."""
-    meta, spec = wfe["metadata"], wfe["spec"]
-    name, target = meta["name"], spec["targetResource"]
+    spec = wfe["spec"]
+    target = spec["targetResource"]
     return {
         "apiVersion": "tekton.dev/v1",
         "kind": "PipelineRun",
-        "metadata": {
-            "name": run_name,
-            "namespace": EXECUTION_NAMESPACE,
-            "labels": {
-                Label.WORKFLOW_EXECUTION.value: name,
-                Label.SOURCE_NAMESPACE.value: meta["namespace"],
-                Label.WORKFLOW_ID.value: spec["workflowRef"]["workflowId"],
-                Label.TARGET_RESOURCE.value: target.replace("/", "__"),
-            },
-            "annotations": {
-                Annotation.TARGET_RESOURCE.value: target,
-                Annotation.WORKFLOW_EXECUTION.value: f"{meta['namespace']}/{name}",
-                Annotation.WORKFLOW_EXECUTION_UID.value: meta["uid"],
-            },
-        },
+        "metadata": run_metadata(wfe, run_name),
         "spec": {
             "pipelineRef": {
                 "resolver": "bundles",

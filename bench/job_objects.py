@@ -12,7 +12,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from bench.objects import EXECUTION_NAMESPACE, IMAGE, RFC3339, WFE_NAMESPACE, wfe_name
+from bench.objects import IMAGE, RFC3339, WFE_NAMESPACE, run_metadata, wfe_name
 from kubernaut_wfe.constants import (
     ALL_CAPABILITIES,
     BATCH_API_VERSION,
@@ -30,7 +30,6 @@ from kubernaut_wfe.constants import (
     RESERVED_PARAMETER,
     RESTART_POLICY_NEVER,
     SECCOMP_RUNTIME_DEFAULT,
-    Annotation,
     ConditionReason,
     ConditionStatus,
     ConditionType,
@@ -66,29 +65,14 @@ def job_wfe(index: int) -> dict[str, Any]:
 def floor_job(wfe: dict[str, Any], job_name: str) -> dict[str, Any]:
     """A Job like the controller's (labels, annotations, deadline, pod failure policy, the
     restricted pod template), for the floor."""
-    meta, spec = wfe["metadata"], wfe["spec"]
-    name, target = meta["name"], spec["targetResource"]
+    spec = wfe["spec"]
+    name, target = wfe["metadata"]["name"], spec["targetResource"]
     engine = {EXECUTION_ENGINE_LABEL: ExecutionEngine.JOB.value}
     parameters = {**spec["parameters"], RESERVED_PARAMETER: target}
     return {
         "apiVersion": BATCH_API_VERSION,
         "kind": JOB_KIND,
-        "metadata": {
-            "name": job_name,
-            "namespace": EXECUTION_NAMESPACE,
-            "labels": {
-                Label.WORKFLOW_EXECUTION.value: name,
-                Label.SOURCE_NAMESPACE.value: meta["namespace"],
-                Label.WORKFLOW_ID.value: spec["workflowRef"]["workflowId"],
-                Label.TARGET_RESOURCE.value: target.replace("/", "__"),
-                **engine,
-            },
-            "annotations": {
-                Annotation.TARGET_RESOURCE.value: target,
-                Annotation.WORKFLOW_EXECUTION.value: f"{meta['namespace']}/{name}",
-                Annotation.WORKFLOW_EXECUTION_UID.value: meta["uid"],
-            },
-        },
+        "metadata": run_metadata(wfe, job_name, engine),
         "spec": {
             "backoffLimit": 0,
             "activeDeadlineSeconds": 1800,

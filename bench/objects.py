@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kubernaut_wfe.constants import FINALIZER, AuditEventType
+from kubernaut_wfe.constants import FINALIZER, Annotation, AuditEventType, Label
 
 EXECUTION_NAMESPACE = "kubernaut-workflows"
 WFE_NAMESPACE = "default"
@@ -110,3 +110,27 @@ def settled_wfe(index: int, ended: datetime) -> dict[str, Any]:
         "rejectedAuditEvents": [],
     }
     return body
+
+
+def run_metadata(
+    wfe: dict[str, Any], run_name: str, extra_labels: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The metadata the controller gives a run of either kind (labels and ownership)."""
+    meta, spec = wfe["metadata"], wfe["spec"]
+    name, target = meta["name"], spec["targetResource"]
+    return {
+        "name": run_name,
+        "namespace": EXECUTION_NAMESPACE,
+        "labels": {
+            Label.WORKFLOW_EXECUTION.value: name,
+            Label.SOURCE_NAMESPACE.value: meta["namespace"],
+            Label.WORKFLOW_ID.value: spec["workflowRef"]["workflowId"],
+            Label.TARGET_RESOURCE.value: target.replace("/", "__"),
+            **(extra_labels or {}),
+        },
+        "annotations": {
+            Annotation.TARGET_RESOURCE.value: target,
+            Annotation.WORKFLOW_EXECUTION.value: f"{meta['namespace']}/{name}",
+            Annotation.WORKFLOW_EXECUTION_UID.value: meta["uid"],
+        },
+    }

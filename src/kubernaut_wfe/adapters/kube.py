@@ -15,7 +15,7 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -373,6 +373,31 @@ class KubeClient:
             return await self.create(EVENTS, event)
         except AlreadyExists:
             return None
+
+    async def review_permissions(self, permissions: Iterable[Permission]) -> tuple[Permission, ...]:
+        """Ask the API server (SelfSubjectAccessReview) about permissions used by requests that
+        are not made through this client (kopf's watches); each one not granted is recorded as
+        a refused request's would be (log line, readiness) and returned."""
+        refused: tuple[Permission, ...] = ()
+        for permission in permissions:
+            try:
+                review = await self._session.request(
+                    "POST", ACCESS_REVIEW_PATH, body=permission.access_review(),
+                    track_permission=False,
+                )  # fmt: skip
+            except ApiError:
+                continue  # cannot tell: the request itself will say
+            if (review.get("status") or {}).get("allowed") is True:
+                continue
+            refused += (permission,)
+            message = f"the API server's access review does not allow: {permission}"
+            if self._session.permissions.denied(permission, message):
+                logger.error(
+                    "missing permission: the controller's role must grant it",
+                    permission=str(permission),
+                    message=message,
+                )
+        return refused
 
     async def missing_permissions(self) -> MissingPermissions:
         """The permissions the API server refused and that have not worked since, each with the

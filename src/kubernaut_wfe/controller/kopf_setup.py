@@ -11,6 +11,7 @@ from typing import Any
 import kopf
 
 from kubernaut_wfe.adapters.kube_connection import CredentialsError, KubeConnection
+from kubernaut_wfe.adapters.permissions import Permission
 from kubernaut_wfe.constants import (
     BATCH_API_VERSION,
     GROUP,
@@ -37,6 +38,31 @@ EVENTS_PLURAL = "events"
 LOGIN_RETRY_DELAY = 10.0
 """Seconds before kopf asks for credentials again when the token file could not be read (its
 requests wait meanwhile)."""
+
+
+BATCH_GROUP, BATCH_VERSION = BATCH_API_VERSION.split("/")
+WATCHED: tuple[tuple[str, str, str], ...] = (
+    (GROUP, VERSION, PLURAL),
+    (TEKTON_GROUP, TEKTON_VERSION, PIPELINERUN_PLURAL),
+    (TEKTON_GROUP, TEKTON_VERSION, TASKRUN_PLURAL),
+    (BATCH_GROUP, BATCH_VERSION, JOB_PLURAL),
+    ("", CORE_VERSION, PODS_PLURAL),
+    ("", CORE_VERSION, EVENTS_PLURAL),
+)
+"""(group, version, plural) of every kind kopf watches here (the handlers below)."""
+
+
+def watch_permissions(config: ControllerConfig) -> list[Permission]:
+    """The `list` and `watch` permissions kopf's watches need, in the scope it watches: kopf
+    sends them with its own client, so a refusal is found by asking (`review_permissions`)."""
+    namespaces, clusterwide = kopf_scope(config)
+    scopes = [""] if clusterwide else namespaces
+    return [
+        Permission(verb, group, plural, namespace=namespace)
+        for group, _, plural in WATCHED
+        for namespace in scopes
+        for verb in ("list", "watch")
+    ]
 
 
 def kopf_scope(config: ControllerConfig) -> tuple[list[str], bool]:
@@ -70,12 +96,10 @@ def configure_kopf(
     settings.watching.connect_timeout = REQUEST_TIMEOUT
     settings.networking.request_timeout = REQUEST_TIMEOUT
     selector = Label.WORKFLOW_EXECUTION.value
+    wfes, pipelineruns, taskruns, jobs, pods_in_group, events_in_group = WATCHED
+    pods, events = pods_in_group[1:], events_in_group[1:]  # kopf's spelling of the core group
     settings.watching.label_selectors[TEKTON_GROUP, PIPELINERUN_PLURAL] = selector
     settings.watching.label_selectors[TEKTON_GROUP, TASKRUN_PLURAL] = selector
-    batch_group, batch_version = BATCH_API_VERSION.split("/")
-    jobs = (batch_group, batch_version, JOB_PLURAL)
-    pods = (CORE_VERSION, PODS_PLURAL)
-    events = (CORE_VERSION, EVENTS_PLURAL)
     settings.watching.label_selectors[jobs] = selector
     settings.watching.label_selectors[pods] = selector
     settings.watching.field_selectors[events] = WARNING_EVENTS_OF_NAMESPACE.format(
@@ -90,15 +114,15 @@ def configure_kopf(
             # One error line naming the file (kopf logs it), and kopf asks again later.
             raise kopf.TemporaryError(str(error), delay=LOGIN_RETRY_DELAY) from None
 
-    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.on.event(*wfes, registry=registry)
     async def wfe_event(event: Mapping[str, Any], **_: Any) -> None:
         intake.on_wfe_event(event)
 
-    @kopf.on.event(TEKTON_GROUP, TEKTON_VERSION, PIPELINERUN_PLURAL, registry=registry)
+    @kopf.on.event(*pipelineruns, registry=registry)
     async def run_event(event: Mapping[str, Any], **_: Any) -> None:
         intake.on_run_event(event)
 
-    @kopf.on.event(TEKTON_GROUP, TEKTON_VERSION, TASKRUN_PLURAL, registry=registry)
+    @kopf.on.event(*taskruns, registry=registry)
     async def taskrun_event(event: Mapping[str, Any], **_: Any) -> None:
         intake.on_taskrun_event(event)
 

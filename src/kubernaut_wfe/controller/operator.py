@@ -30,8 +30,13 @@ from kubernaut_wfe.controller.health import (
     liveness_report,
     readiness_report,
 )
-from kubernaut_wfe.controller.kopf_setup import configure_kopf, kopf_scope
-from kubernaut_wfe.controller.leader import LeaderLostError, Leadership, election_settings
+from kubernaut_wfe.controller.kopf_setup import configure_kopf, kopf_scope, watch_permissions
+from kubernaut_wfe.controller.leader import (
+    LeaderLostError,
+    Leadership,
+    default_identity,
+    election_settings,
+)
 from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.datastorage.client import DataStorageClient
 from kubernaut_wfe.datastorage.credentials import CaBundle, FileToken
@@ -110,8 +115,8 @@ class Controller:
         logger.info("endpoints serving", endpoints=self.http.addresses)
 
     async def start(self) -> None:
-        """Check the CRD, read API discovery (the kinds targets name), then start delivery,
-        workers, resync and the watch monitor.
+        """Check the CRD and the permissions of kopf's watches, read API discovery (the kinds
+        targets name), then start delivery, workers, resync and the watch monitor.
 
         Raises `CrdCheckError` when the installed CRD is too old.
         """
@@ -119,6 +124,7 @@ class Controller:
             await self.start_endpoints()
         assert self.kube is not None
         await check_crd(self.kube)
+        await self.kube.review_permissions(watch_permissions(self.config))
         self.discovery = ApiDiscovery(self.kube)
         await self.discovery.load()  # when it fails, WFEs that need it wait for a later read
         await self._list_runs()
@@ -201,6 +207,12 @@ class Controller:
             await self.kube.close()
         logger.info("controller stopped")
 
+    def _identity(self) -> str:
+        """Who this instance is: its Lease holder identity, else one made the same way."""
+        if self.leader_settings is not None:
+            return self.leader_settings.identity
+        return default_identity()
+
     async def run(self, stop_flag: asyncio.Event | None = None) -> None:
         """Serve until `stop_flag` (or SIGINT/SIGTERM): with leader election, wait for the Lease
         first. Raises `LeaderLostError` after stopping when the Lease was lost."""
@@ -224,6 +236,9 @@ class Controller:
                     namespaces=namespaces,
                     stop_flag=stopping,
                     ready_flag=kopf_ready,
+                    # Unnamed, kopf names itself after the process's user, and a container's
+                    # numeric uid has no passwd entry (getpwuid fails): name it as the Lease does.
+                    identity=self._identity(),  # type: ignore[arg-type]
                 )
         finally:
             readiness.cancel()

@@ -34,7 +34,7 @@ SERVER_PORT = 8080
 
 PROBE = textwrap.dedent(
     """
-    import errno, functools, http.server, json, os, sys
+    import errno, functools, http.server, json, os, socket, sys
 
     def refused(path):
         try:
@@ -48,6 +48,7 @@ PROBE = textwrap.dedent(
     report = {
         "uid": os.getuid(),
         "gid": os.getgid(),
+        "hostname": socket.gethostname(),
         "config": open("/etc/demo/x").read(),
         "etc_demo": refused("/etc/demo/new"),
         "usr": refused("/usr/new"),
@@ -109,6 +110,7 @@ async def test_a_restricted_container_serves_on_its_pod_ip(
             read_only_root=True,
             no_new_privileges=True,
             mounts=(Mount(config, "/etc/demo", read_only=True), Mount(empty_dir, "/tmp")),
+            hostname="demo-pod",
         )
     )
 
@@ -120,6 +122,7 @@ async def test_a_restricted_container_serves_on_its_pod_ip(
     assert seen == {
         "uid": NONROOT,
         "gid": NONROOT,
+        "hostname": "demo-pod",
         "config": "demo value",
         "etc_demo": "EROFS",
         "usr": "EROFS",

@@ -32,6 +32,7 @@ SPEC = ContainerSpec(
     ),
     memory_limit_bytes=256 * 1024 * 1024,
     extra_binds=((Path("/work/main/.venv"), "/opt/kubernaut-wfe"),),
+    hostname="kubernaut-wfe-controller-5d9c7-abcde",
 )
 
 
@@ -48,6 +49,7 @@ def test_the_launcher_reads_the_document_the_sandbox_writes() -> None:
         supplemental_groups=[65532, 1000],
         read_only_root=True,
         no_new_privileges=True,
+        hostname="kubernaut-wfe-controller-5d9c7-abcde",
         binds=[
             launch.Bind("/work/main/.venv", "/opt/kubernaut-wfe", read_only=True),
             launch.Bind("/var/pods/uid/config", "/etc/kubernaut-wfe", read_only=True),
@@ -117,3 +119,24 @@ def test_the_launcher_imports_only_the_standard_library() -> None:
     }
     assert imported
     assert imported <= set(sys.stdlib_module_names)
+
+
+def test_a_mount_target_follows_symbolic_links_inside_the_root_only(tmp_path: Path) -> None:
+    """`/var/run -> /run` (absolute) must lead to `<root>/run`, never to the host's `/run`."""
+    root = tmp_path / "root"
+    (root / "run").mkdir(parents=True)
+    (root / "var").mkdir()
+    (root / "var" / "run").symlink_to("/run")
+    (root / "etc").mkdir()
+    (root / "etc" / "here").symlink_to("../run/x")
+    resolved = launch.resolve_within(str(root), "/var/run/secrets/kubernetes.io/serviceaccount")
+    assert resolved == str(root / "run" / "secrets" / "kubernetes.io" / "serviceaccount")
+    assert launch.resolve_within(str(root), "/etc/here/y") == str(root / "run" / "x" / "y")
+    assert launch.resolve_within(str(root), "/../../etc") == str(root / "etc")
+
+
+def test_a_symbolic_link_loop_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to("/b")
+    (tmp_path / "b").symlink_to("/a")
+    with pytest.raises(launch.LaunchError, match="symbolic links"):
+        launch.resolve_within(str(tmp_path), "/a/x")

@@ -193,6 +193,35 @@ class CoreApi:
             return False
         return True
 
+    async def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """A core object a pod's volume or environment names (None when it does not exist)."""
+        try:
+            return await self.request("GET", f"/api/v1/namespaces/{namespace}/{plural}/{name}")
+        except NotFoundError:
+            return None
+
+    async def request_token(
+        self,
+        namespace: str,
+        service_account: str,
+        *,
+        audience: str | None,
+        expiration_seconds: int,
+        pod: tuple[str, str],
+    ) -> str:
+        """A ServiceAccount token bound to the pod (name, uid), through TokenRequest, as the
+        kubelet gets one for a projected `serviceAccountToken` volume."""
+        spec: dict[str, Any] = {
+            "expirationSeconds": expiration_seconds,
+            "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": pod[0], "uid": pod[1]},
+        }
+        if audience:
+            spec["audiences"] = [audience]
+        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}
+        path = f"/api/v1/namespaces/{namespace}/serviceaccounts/{service_account}/token"
+        answer = await self.request("POST", path, body=body)
+        return str(answer["status"]["token"])
+
     # --- Events -------------------------------------------------------------------------------
 
     async def create_event(self, namespace: str, event: Mapping[str, Any]) -> dict[str, Any]:

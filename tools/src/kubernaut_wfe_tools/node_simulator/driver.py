@@ -17,6 +17,7 @@ import ssl
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -36,6 +37,8 @@ from kubernaut_wfe_tools.node_simulator.scenario import (
     with_disruption_rank,
     with_missing,
 )
+from kubernaut_wfe_tools.node_simulator.service_pods.images import ImageConfig
+from kubernaut_wfe_tools.node_simulator.service_pods.kubelet import ServicePods
 from kubernaut_wfe_tools.node_simulator.timeline import Pacing
 from kubernaut_wfe_tools.node_simulator.vocabulary import JOB_NAME_LABEL
 from kubernaut_wfe_tools.tekton_simulator.clock import Clock, SystemClock
@@ -68,12 +71,19 @@ class NodeSimulator:
         tls: ssl.SSLContext | None = None,
         remove_node_on_exit: bool = False,
         play_job_controller: bool = False,
+        images: Mapping[str, ImageConfig] | None = None,
+        services: Mapping[tuple[str, int], tuple[str, int]] | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         """`tls` verifies the API server and may carry a client certificate (a real server).
         The Node and its Lease stay when the stand-in stops unless `remove_node_on_exit`.
         `play_job_controller`: also run the labelled Jobs of `namespaces`, as
         kube-controller-manager's Job controller does (for the API emulator; never beside a
-        real one)."""
+        real one). `images` (repository name → its configuration, e.g. `controller_image()`):
+        pods of these images are run as local processes (`service_pods/`), reaching the API
+        server through the `kubernetes` Service's cluster IP and each of `services` (cluster IP
+        and port → where it really listens); their files live under `state_dir` (a temporary
+        directory by default)."""
         self._base_url = base_url
         self._tls = tls
         self._headers = dict(headers or {})
@@ -93,6 +103,10 @@ class NodeSimulator:
         self._terminating: set[str] = set()
         self._pulled_images: set[str] = set()
         """The node's image store: an image pulled once is there for the next pod."""
+        self._images = dict(images or {})
+        self._services = dict(services or {})
+        self._state_dir = state_dir
+        self._service_pods: ServicePods | None = None
 
     @property
     def api(self) -> CoreApi:
@@ -134,6 +148,24 @@ class NodeSimulator:
         if self._play_job_controller:
             jobs = JobController(self._api, self._namespaces, self._clock)
             self._tasks.append(asyncio.create_task(jobs.run(), name="job-controller"))
+        if self._images:
+            self._service_pods = ServicePods(
+                self._api,
+                self.node,
+                self._clock,
+                api_url=self._base_url,
+                images=self._images,
+                services=self._services,
+                state_dir=self._state_dir,
+            )
+            self._tasks.extend(await self._service_pods.start())
+
+    @property
+    def service_pods(self) -> ServicePods:
+        """The pods run as local processes (only with `images`)."""
+        if self._service_pods is None:
+            raise RuntimeError("the stand-in runs no service pods: pass `images`")
+        return self._service_pods
 
     async def stop(self) -> None:
         """Stop playing (pods stay as they are), remove the node if asked, close the client."""
@@ -144,6 +176,9 @@ class NodeSimulator:
         self._tasks.clear()
         self._pods.clear()
         self._terminating.clear()
+        if self._service_pods is not None:
+            await self._service_pods.stop()
+            self._service_pods = None
         if self._remove_node_on_exit and self._heartbeat is not None:
             await self._heartbeat.remove()
         if self._client is not None:

@@ -92,6 +92,14 @@ def runs_as_root(pod: str, namespace: str, uid: str, container: str) -> str:
     )
 
 
+def root_user_refused(pod: str, namespace: str, uid: str, container: str) -> str:
+    """The kubelet's refusal of a `runAsNonRoot` container whose `runAsUser` is 0."""
+    return (
+        "container's runAsUser breaks non-root policy "
+        f"(pod: {go_quote(f'{pod}_{namespace}({uid})')}, container: {container})"
+    )
+
+
 def containers_not_ready(containers: Sequence[str]) -> str:
     """`Ready`/`ContainersReady` message; the list as Go prints a `[]string`."""
     return f"containers with unready status: [{' '.join(containers)}]"
@@ -151,3 +159,54 @@ def fail_job_on_exit_code(
 def fail_job_on_condition(namespace: str, pod: str, condition: str, index: int) -> str:
     """The `PodFailurePolicy` message of a `FailJob` rule on pod conditions."""
     return f"Pod {namespace}/{pod} has condition {condition} matching FailJob rule at index {index}"
+
+
+# --- a restarting container and its probes (pkg/kubelet/kuberuntime, pkg/kubelet/prober) ------
+
+
+def pod_reference(pod: str, namespace: str, uid: str) -> str:
+    """How the kubelet names a pod in its messages: `name_namespace(uid)`."""
+    return f"{pod}_{namespace}({uid})"
+
+
+def crash_loop_waiting(back_off_seconds: int, container: str, pod_reference: str) -> str:
+    """The waiting message of a container in `CrashLoopBackOff`."""
+    duration = _go_duration(back_off_seconds)
+    return f"back-off {duration} restarting failed container={container} pod={pod_reference}"
+
+
+def back_off_restarting(container: str, pod_reference: str) -> str:
+    """The `BackOff` Event of a container in `CrashLoopBackOff`."""
+    return f"Back-off restarting failed container {container} in pod {pod_reference}"
+
+
+def probe_failed(kind: str, output: str) -> str:
+    """The `Unhealthy` Event: `Liveness probe failed: …` (kind `Liveness`/`Readiness`)."""
+    return f"{kind} probe failed: {output}"
+
+
+def probe_status_code(code: int) -> str:
+    return f"HTTP probe failed with statuscode: {code}"
+
+
+def probe_get_failed(url: str, error: str) -> str:
+    """A probe whose request did not get an answer, as Go's http client words it."""
+    return f"Get {go_quote(url)}: {error}"
+
+
+def connection_refused(address: str) -> str:
+    return f"dial tcp {address}: connect: connection refused"
+
+
+PROBE_TIMEOUT: Final = "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+
+
+def liveness_restart(container: str) -> str:
+    """The `Killing` Event of a container that failed its liveness probe."""
+    return f"Container {container} failed liveness probe, will be restarted"
+
+
+def _go_duration(seconds: int) -> str:
+    """Go's `time.Duration` string for whole seconds: `10s`, `1m20s`, `5m0s`."""
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes}m{rest}s" if minutes else f"{rest}s"

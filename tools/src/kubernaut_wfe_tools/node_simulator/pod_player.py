@@ -11,9 +11,9 @@ from typing import Any, Final
 import httpx
 
 from kubernaut_wfe_tools.node_simulator._api import ApiError, CoreApi, NotFoundError
-from kubernaut_wfe_tools.node_simulator.documents import events, identity
-from kubernaut_wfe_tools.node_simulator.documents.events import KubeletEvent
+from kubernaut_wfe_tools.node_simulator.documents import identity
 from kubernaut_wfe_tools.node_simulator.documents.node import NodeIdentity
+from kubernaut_wfe_tools.node_simulator.recorder import TRANSIENT_STATUSES, EventRecorder
 from kubernaut_wfe_tools.node_simulator.scenario import PodScenario
 from kubernaut_wfe_tools.node_simulator.timeline import (
     Pacing,
@@ -32,7 +32,6 @@ logger = logging.getLogger(__name__)
 WRITE_ATTEMPTS: Final = 8
 RETRY_SECONDS: Final = 1.0
 MAX_BACKOFF_SECONDS: Final = 5.0
-TRANSIENT_STATUSES: Final = frozenset({409, 429, 500, 502, 503, 504})
 
 
 class PodGoneError(Exception):
@@ -56,9 +55,9 @@ class PodPlayer:
         self._pacing = pacing
         self.scenario = scenario
         self._resource_version: str | None = None
-        self._posted: dict[tuple[str, str, str], tuple[str, int]] = {}
-        """Each Event posted, by what makes it the same Event: its name and count."""
-        self._last_nanos = 0
+        self._events = EventRecorder(
+            api, scenario, node.name, clock, lambda: self._resource_version
+        )
 
     async def play(self, pod: Mapping[str, Any], image_store: MutableSet[str]) -> None:
         """Write what is still due for the pod (as read), then repeat a stuck pod's warnings
@@ -87,7 +86,7 @@ class PodPlayer:
         while True:
             await self._wait_until(due)
             for event in repeat.events:
-                await self._post(event, due)
+                await self._events.post(event, due)
             due = repeat.next_due(due)
 
     async def terminate(self) -> None:
@@ -146,7 +145,7 @@ class PodPlayer:
         scenario = self.scenario
         if write.kind is WriteKind.EVENT:
             assert write.event is not None
-            await self._post(write.event, write.due)
+            await self._events.post(write.event, write.due)
         elif write.kind is WriteKind.BIND:
             try:
                 await self._api.bind(scenario.namespace, scenario.name, write.document)
@@ -164,42 +163,3 @@ class PodPlayer:
             except NotFoundError as error:
                 raise PodGoneError("deleted") from error
             self._resource_version = updated["metadata"].get("resourceVersion")
-
-    async def _post(self, event: KubeletEvent, at: datetime) -> None:
-        """Post `event`, or count it once more when the same one was posted before. The API
-        refusing an Event loses only that Event, as with the kubelet's recorder."""
-        namespace = self.scenario.namespace
-        try:
-            if event.key in self._posted:
-                name, count = self._posted[event.key]
-                try:
-                    await self._api.patch_event(
-                        namespace, name, events.repeat_patch(event, count + 1, at)
-                    )
-                except NotFoundError:
-                    pass  # removed meanwhile: posted anew below
-                else:
-                    self._posted[event.key] = (name, count + 1)
-                    return
-            name = events.event_name(self.scenario.name, self._unique_nanos())
-            document = events.event_object(
-                self.scenario,
-                event,
-                name=name,
-                node=self._node.name,
-                at=at,
-                pod_resource_version=self._resource_version,
-            )
-            await self._api.create_event(namespace, document)
-            self._posted[event.key] = (name, 1)
-        except ApiError as error:
-            if error.status in TRANSIENT_STATUSES:
-                raise
-            logger.warning(
-                "event %s on pod %s refused: %s", event.reason, self.scenario.name, error
-            )
-
-    def _unique_nanos(self) -> int:
-        nanos = int(self._clock.now().timestamp() * 1_000_000_000)
-        self._last_nanos = max(nanos, self._last_nanos + 1)
-        return self._last_nanos

@@ -53,6 +53,8 @@ class KubeletContainerReason(StrEnum):
     CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
     CONTAINER_STATUS_UNKNOWN = "ContainerStatusUnknown"
     """A container that never ran, when its pod is deleted (exit code 137)."""
+    CRASH_LOOP_BACK_OFF = "CrashLoopBackOff"
+    """A container of a restarting pod that ended, waiting for its back-off to pass."""
 
 
 class KubeletEventReason(StrEnum):
@@ -65,6 +67,7 @@ class KubeletEventReason(StrEnum):
     FAILED = "Failed"
     """Image pull failures and `Error: …` when a container cannot be created."""
     BACK_OFF = "BackOff"
+    UNHEALTHY = "Unhealthy"
     KILLING = "Killing"
     FAILED_MOUNT = "FailedMount"
     EVICTED = "Evicted"

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from kubernaut_wfe.constants import ConditionStatus
 from kubernaut_wfe_tools.node_simulator import messages
-from kubernaut_wfe_tools.node_simulator.scenario import PodScenario
 from kubernaut_wfe_tools.node_simulator.vocabulary import (
     PodConditionReason,
     PodConditionType,
@@ -20,8 +19,19 @@ from kubernaut_wfe_tools.tekton_simulator.durations import rfc3339
 Document = dict[str, Any]
 
 
+class PodSubject(Protocol):
+    """What the conditions name of a pod: its one container, and the generation observed
+    (a Job's pod scenario, a service pod's plan)."""
+
+    @property
+    def container(self) -> str: ...
+
+    @property
+    def generation(self) -> int: ...
+
+
 def pod_conditions(
-    scenario: PodScenario,
+    scenario: PodSubject,
     previous: Mapping[str, Any],
     at: datetime,
     *,
@@ -57,7 +67,7 @@ def pod_conditions(
 
 
 def _readiness(
-    scenario: PodScenario, phase: PodPhase, *, ready: bool
+    scenario: PodSubject, phase: PodPhase, *, ready: bool
 ) -> tuple[ConditionStatus, PodConditionReason | None, str | None]:
     """`Ready` and `ContainersReady` (the same without readiness gates)."""
     if phase is PodPhase.SUCCEEDED:
@@ -85,7 +95,7 @@ def _condition_body(
 
 
 def _condition(
-    scenario: PodScenario, before: Mapping[str, Any], at: datetime, condition: Mapping[str, Any]
+    scenario: PodSubject, before: Mapping[str, Any], at: datetime, condition: Mapping[str, Any]
 ) -> Document:
     """The condition with the kubelet's bookkeeping: its transition time moves only when its
     status changes."""

@@ -5,14 +5,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from kubernaut_wfe.constants import EventType
-from kubernaut_wfe_tools.node_simulator.scenario import PodScenario
 from kubernaut_wfe_tools.node_simulator.vocabulary import KUBELET_COMPONENT
 from kubernaut_wfe_tools.tekton_simulator.durations import rfc3339
 
 Document = dict[str, Any]
+
+
+class EventSubject(Protocol):
+    """The pod an Event is about, and its one container."""
+
+    @property
+    def namespace(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def uid(self) -> str: ...
+
+    @property
+    def container(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -38,7 +53,7 @@ def event_name(pod: str, unix_nanos: int) -> str:
 
 
 def event_object(
-    scenario: PodScenario,
+    scenario: EventSubject,
     event: KubeletEvent,
     *,
     name: str,

@@ -12,6 +12,7 @@ from kubernaut_wfe.constants import ConditionStatus, StepReason
 from kubernaut_wfe_tools.node_simulator import messages
 from kubernaut_wfe_tools.node_simulator.documents import identity
 from kubernaut_wfe_tools.node_simulator.documents.conditions import pod_conditions
+from kubernaut_wfe_tools.node_simulator.documents.events import EventSubject
 from kubernaut_wfe_tools.node_simulator.documents.node import NodeIdentity
 from kubernaut_wfe_tools.node_simulator.scenario import (
     SIGKILL_EXIT_CODE,
@@ -32,7 +33,7 @@ Status = Mapping[str, Any]
 _TERMINAL = frozenset({PodPhase.SUCCEEDED.value, PodPhase.FAILED.value})
 
 
-def binding(scenario: PodScenario, node: str) -> Document:
+def binding(scenario: EventSubject, node: str) -> Document:
     """The `pods/binding` body that assigns the pod to `node` (what the scheduler posts)."""
     return {
         "apiVersion": "v1",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import socket
 import stat
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -53,6 +54,7 @@ class Launch:
     supplemental_groups: list[int]
     read_only_root: bool
     no_new_privileges: bool
+    hostname: str | None
     binds: list[Bind]
     upper: str
     work: str
@@ -73,6 +75,7 @@ def read_document(document: Mapping[str, Any]) -> Launch:
         supplemental_groups=[int(group) for group in document["supplemental_groups"]],
         read_only_root=bool(document["read_only_root"]),
         no_new_privileges=bool(document["no_new_privileges"]),
+        hostname=document.get("hostname"),
         binds=[
             Bind(str(bind["source"]), str(bind["target"]), bool(bind["read_only"]))
             for bind in document["binds"]
@@ -127,8 +130,38 @@ def _bind(source: str, target: str, *, read_only: bool) -> None:
         _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
 
 
+MAX_SYMLINKS = 40
+
+
+def resolve_within(rootfs: str, target: str) -> str:
+    """`target` as the container will see it, as a host path under `rootfs`: each symbolic link
+    on the way is followed inside the root (an absolute link such as `/var/run -> /run` starts
+    again at `rootfs`, never at the host's `/`), and `..` never climbs above it."""
+    pending = [part for part in target.split("/") if part not in {"", "."}]
+    resolved: list[str] = []
+    hops = 0
+    while pending:
+        part = pending.pop(0)
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = os.path.join(rootfs, *resolved, part)
+        if os.path.islink(candidate):
+            hops += 1
+            if hops > MAX_SYMLINKS:
+                raise LaunchError(f"too many levels of symbolic links in {target}")
+            link = os.readlink(candidate)
+            if link.startswith("/"):
+                resolved = []
+            pending = [p for p in link.split("/") if p not in {"", "."}] + pending
+            continue
+        resolved.append(part)
+    return os.path.join(rootfs, *resolved)
+
+
 def _mount_point(rootfs: str, target: str, *, directory: bool) -> str:
-    path = rootfs + target
+    path = resolve_within(rootfs, target)
     if directory:
         os.makedirs(path, exist_ok=True)
     else:
@@ -187,6 +220,8 @@ def _build_rootfs(launch: Launch) -> None:
 
 def _enter(launch: Launch) -> str:
     """Chroot into the built rootfs and prepare it; returns the executable to run."""
+    if launch.hostname:
+        socket.sethostname(launch.hostname)  # in the container's own UTS namespace
     os.chroot(launch.merged)
     os.chdir(launch.working_dir)  # a relative argv[0] is found from there, as runc does
     executable = _resolve_executable(launch)

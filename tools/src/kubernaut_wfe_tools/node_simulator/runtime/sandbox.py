@@ -137,6 +137,7 @@ class PodSandbox:
             self.netns,
             "unshare",
             "--mount",
+            "--uts",
             "--propagation",
             "private",
             sys.executable,

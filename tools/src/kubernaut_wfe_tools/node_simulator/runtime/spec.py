@@ -41,6 +41,8 @@ class ContainerSpec:
     memory_limit_bytes: int | None = None
     extra_binds: tuple[tuple[Path, str], ...] = ()
     """The image's filesystem: (host path, container path), bound read-only."""
+    hostname: str | None = None
+    """The container's host name (its own UTS namespace): a pod's is the pod's name."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ def launch_document(
         "supplemental_groups": list(spec.supplemental_groups),
         "read_only_root": spec.read_only_root,
         "no_new_privileges": spec.no_new_privileges,
+        "hostname": spec.hostname,
         "binds": [
             {"source": str(source), "target": target, "read_only": True}
             for source, target in spec.extra_binds

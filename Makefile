@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock generate check-generated lint fmt test test-static test-unit test-integration test-e2e sandbox bench mutation clean test-cluster-build test-cluster-up test-cluster-down test-cluster-build-for-tests
+.PHONY: help install lock generate check-generated lint fmt test test-static test-unit test-integration test-install test-e2e sandbox bench mutation clean test-cluster-build test-cluster-up test-cluster-down test-cluster-build-for-tests
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -55,10 +55,22 @@ endef
 test-unit: $(STAMP) ## the unit tier: pure core, no I/O
 	@$(call run_pytest,tests/unit)
 
-test-integration: $(STAMP) ## the integration tier: real processes over HTTP (emulator, simulator, audit service)
-	@$(call run_pytest,tests/integration)
+# The install suite shares nothing with the others (a cluster of its own): it runs alongside them,
+# its output printed after theirs.
+test-integration: $(STAMP) ## the integration tier: real processes over HTTP (emulator, simulator, audit service), the install suite alongside
+	@log=$$(mktemp); $(PYTEST) -p no:cacheprovider tests/integration/install >$$log 2>&1 & install=$$!; \
+	$(PYTEST) tests/integration --ignore=tests/integration/install; rc=$$?; \
+	wait $$install; install_rc=$$?; \
+	echo "=== tests/integration/install (ran alongside) ==="; cat $$log; rm -f $$log; \
+	for code in $$rc $$install_rc; do \
+	  if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
+	  if [ $$code -ne 0 ]; then exit $$code; fi; \
+	done
 
 TESTCLUSTER := $(BIN)/python -m kubernaut_wfe_tools.testing.testcluster
+
+test-install: test-cluster-build ## the chart installed until the controller's own pod is Ready, run by the node stand-in (root; about 2 min; also in test-integration)
+	@$(call run_pytest,tests/integration/install)
 
 test-cluster-build: $(STAMP) ## build kube-apiserver, kube-controller-manager, kubectl and etcd from tools/testcluster (cached outside the tree)
 	$(TESTCLUSTER) build

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kubernaut_wfe_tools.node_simulator.runtime import runtime_available
 from kubernaut_wfe_tools.testing.targets import target_kind
 from kubernaut_wfe_tools.testing.testcluster import TestCluster, built, running_cluster
 from kubernaut_wfe_tools.testing.testcluster.build import not_built_reason
@@ -43,6 +44,18 @@ def own_cluster(
     objects (the chart, the CRD)."""
     with running_cluster(tmp_path_factory.mktemp("own-cluster"), cluster_binaries) as started:
         yield started
+
+
+@pytest.fixture(scope="session")
+def container_runtime() -> None:
+    """The node stand-in's container runtime can run here (root, iproute2, network namespaces);
+    otherwise the test skips, saying why, except in CI (`CI` set), where that fails."""
+    reason = runtime_available()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"the node stand-in cannot run containers here: {reason}")
+    pytest.skip(f"the node stand-in cannot run containers here: {reason}")
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from kubernaut_wfe_tools.node_simulator.service_pods.images import dockerfile_instructions
 from kubernaut_wfe_tools.testing.runtime_install import IMAGE_SOURCES
 
 from .conftest import REPO_ROOT  # noqa: TID252
@@ -33,25 +34,11 @@ class Dockerfile:
 
 
 def parse(text: str) -> Dockerfile:
-    """Instructions by stage (continuations joined, comments dropped, ARG defaults resolved)."""
-    logical: list[str] = []
-    pending = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            continue
-        if line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        logical.append(pending + line)
-        pending = ""
+    """Instructions by stage (continuations joined, comments dropped, ARG defaults resolved),
+    read as the node stand-in reads the image it runs (`dockerfile_instructions`)."""
     args: dict[str, str] = {}
     stages: list[Stage] = []
-    for line in logical:
-        keyword, _, rest = line.partition(" ")
-        keyword = keyword.upper()
+    for keyword, rest in dockerfile_instructions(text):
         if keyword == "ARG" and not stages:
             arg_name, _, default = rest.partition("=")
             args[arg_name] = default

@@ -374,21 +374,24 @@ class KubeClient:
         except AlreadyExists:
             return None
 
+    async def _allowed(self, permission: Permission) -> bool | None:
+        """The API server's SelfSubjectAccessReview of `permission` (None: no answer)."""
+        try:
+            review = await self._session.request(
+                "POST", ACCESS_REVIEW_PATH, body=permission.access_review(), track_permission=False
+            )
+        except ApiError:
+            return None
+        return (review.get("status") or {}).get("allowed") is True
+
     async def review_permissions(self, permissions: Iterable[Permission]) -> tuple[Permission, ...]:
         """Ask the API server (SelfSubjectAccessReview) about permissions used by requests that
         are not made through this client (kopf's watches); each one not granted is recorded as
         a refused request's would be (log line, readiness) and returned."""
         refused: tuple[Permission, ...] = ()
         for permission in permissions:
-            try:
-                review = await self._session.request(
-                    "POST", ACCESS_REVIEW_PATH, body=permission.access_review(),
-                    track_permission=False,
-                )  # fmt: skip
-            except ApiError:
-                continue  # cannot tell: the request itself will say
-            if (review.get("status") or {}).get("allowed") is True:
-                continue
+            if await self._allowed(permission) is not False:
+                continue  # granted, or cannot tell: the request itself will say
             refused += (permission,)
             message = f"the API server's access review does not allow: {permission}"
             if self._session.permissions.denied(permission, message):
@@ -405,14 +408,8 @@ class KubeClient:
         role fixed in the meantime clears at once."""
         ledger = self._session.permissions
         for permission in ledger.missing():
-            try:
-                review = await self._session.request(
-                    "POST", ACCESS_REVIEW_PATH, body=permission.access_review(),
-                    track_permission=False,
-                )  # fmt: skip
-            except ApiError:
-                continue  # cannot tell: keep it until the request itself works
-            if (review.get("status") or {}).get("allowed") is True and ledger.granted(permission):
+            # Cannot tell (None): kept until the request itself works.
+            if await self._allowed(permission) and ledger.granted(permission):
                 logger.info("permission granted again", permission=str(permission))
         return [(permission, ledger.message(permission)) for permission in ledger.missing()]
 

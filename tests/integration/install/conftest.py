@@ -4,31 +4,19 @@ memory cgroup: root and iproute2 needed; outside CI their absence skips, in CI i
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-from kubernaut_wfe_tools.node_simulator.runtime import runtime_available
 from kubernaut_wfe_tools.testing.install import Installation, installation
 from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
 
-@pytest.fixture(scope="module")
-def runtime_ready() -> None:
-    reason = runtime_available()
-    if reason is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"the node stand-in cannot run the controller's pod: {reason}")
-    pytest.skip(f"the node stand-in cannot run the controller's pod: {reason}")
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def installed(
-    runtime_ready: None, own_cluster: TestCluster, tmp_path_factory: pytest.TempPathFactory
+    container_runtime: None, own_cluster: TestCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Installation]:
     async with installation(own_cluster, tmp_path_factory.mktemp("install")) as started:
         yield started

@@ -26,7 +26,7 @@ from kubernaut_wfe_tools.testing.install import (
     Installation,
     chart_values,
 )
-from kubernaut_wfe_tools.testing.stack import stored_audit_events
+from kubernaut_wfe_tools.testing.stack import stored_audit_events, wfe_body
 from kubernaut_wfe_tools.testing.testcluster.cluster import CRD_DIR, TEKTON_CRD_DIR
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(600)]
@@ -156,6 +156,18 @@ async def test_install_runs_the_examples_rolls_on_upgrade_and_uninstalls_without
     assert rolled["metadata"]["name"] != pod["metadata"]["name"]
     assert installed.node.service_pods.container_pid(pod["metadata"]["name"]) is None
 
+    # The uninstall with a WFE still Running in another namespace: none stays on its finalizer.
+    await installed.kubectl("create", "namespace", "team-a")
+    running = wfe_body("uninstall-running", namespace="team-a", delay_seconds=600)
+    answer = await installed.client.post(
+        "/apis/kubernaut.ai/v1alpha1/namespaces/team-a/workflowexecutions", json=running
+    )
+    assert answer.status_code == 201, answer.text
+
+    async def is_running() -> bool:
+        return (await wfe_phase(installed, "team-a", "uninstall-running")).get("phase") == "Running"
+
+    await eventually(is_running, "the team-a WFE to run", 60, installed)
     await uninstall_and_check_nothing_is_left(installed, chart_file)
 
 
@@ -219,7 +231,7 @@ async def test_a_wrong_datastorage_url_leaves_the_pod_ready_and_the_backlog_in_m
     (pod,) = await rolled_out(installed)
     readiness = await installed.readiness(pod)
     assert readiness["status"] == "ok"
-    assert readiness["checks"]["datastorage"] != "reachable", readiness
+    assert readiness["checks"]["datastorage"].startswith("unreachable"), readiness
     await installed.kubectl("create", "-f", str(REPO_ROOT / "examples" / "hello-world.yaml"))
 
     async def backlog() -> float:
@@ -288,3 +300,43 @@ async def test_two_replicas_one_leads_and_a_killed_leader_hands_over_within_the_
 
 def micro_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+async def crash_looping(installed: Installation) -> dict[str, Any] | None:
+    """The one controller pod once it waits in CrashLoopBackOff (its last run ended)."""
+    for pod in await installed.pods():
+        for container in (pod.get("status") or {}).get("containerStatuses") or []:
+            waiting = (container.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") == "CrashLoopBackOff":
+                return pod
+    return None
+
+
+async def test_without_a_service_account_token_the_pod_crash_loops_saying_why(
+    installed: Installation, chart_file: Path
+) -> None:
+    def without_token(documents: list[dict[str, Any]]) -> None:
+        (deployment,) = [d for d in documents if d["kind"] == "Deployment"]
+        deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] = False
+
+    await installed.apply(chart_values(), chart_file, edit=without_token)
+    pod = await eventually(lambda: crash_looping(installed), "CrashLoopBackOff", 90, installed)
+    (container,) = pod["status"]["containerStatuses"]
+    assert container["lastState"]["terminated"]["exitCode"] == 2, container
+    log = installed.node.service_pods.log_tails(5)[pod["metadata"]["name"]]
+    assert "serviceaccount/token: cannot read: No such file or directory" in log, log
+    await uninstall_and_check_nothing_is_left(installed, chart_file)
+
+
+async def test_a_memory_limit_too_small_is_oom_killed_and_restarted(
+    installed: Installation, chart_file: Path
+) -> None:
+    values = chart_values()
+    values["resources"] = {"limits": {"memory": "24Mi"}, "requests": {"memory": "24Mi"}}
+    await installed.apply(values, chart_file)
+    pod = await eventually(lambda: crash_looping(installed), "CrashLoopBackOff", 90, installed)
+    (container,) = pod["status"]["containerStatuses"]
+    assert container["lastState"]["terminated"]["reason"] == "OOMKilled", container
+    assert container["lastState"]["terminated"]["exitCode"] == 137, container
+    assert container["restartCount"] >= 1
+    await uninstall_and_check_nothing_is_left(installed, chart_file)

@@ -57,7 +57,7 @@ def read_dockerfile(text: str) -> ImageConfig:
     base image's `PATH` is taken to be the OCI default)."""
     config = ImageConfig()
     env: dict[str, str] = {}
-    for instruction, argument in _instructions(text):
+    for instruction, argument in dockerfile_instructions(text):
         if instruction == "FROM":
             config, env = ImageConfig(), {"PATH": DEFAULT_PATH}
         elif instruction == "ENTRYPOINT":
@@ -95,7 +95,7 @@ def controller_image(dockerfile: Path = REPO_ROOT / "Dockerfile") -> ImageConfig
     )
 
 
-def _instructions(text: str) -> list[tuple[str, str]]:
+def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
     """(INSTRUCTION, argument) per instruction, continuation lines joined, comments dropped."""
     found: list[tuple[str, str]] = []
     pending = ""

@@ -54,6 +54,8 @@ class ServicePods:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._deleting: set[str] = set()
         """The pods being stopped for their deletion."""
+        self._releasing: set[asyncio.Task[None]] = set()
+        """Sandboxes being removed for pods that went away."""
         self._proxies: list[ServiceProxy] = []
         self._probes = httpx.AsyncClient()
         self._kubernetes: Address = ("", 0)
@@ -78,6 +80,7 @@ class ServicePods:
             *(player.release(RELEASE_GRACE_SECONDS) for player in self._players.values()),
             return_exceptions=True,
         )
+        await asyncio.gather(*self._releasing, return_exceptions=True)
         self._players.clear()
         self._tasks.clear()
         for proxy in self._proxies:
@@ -176,7 +179,9 @@ class ServicePods:
         if task is not None:
             task.cancel()
         if player is not None:
-            asyncio.get_running_loop().create_task(player.release())
+            releasing = asyncio.create_task(player.release())
+            self._releasing.add(releasing)
+            releasing.add_done_callback(self._releasing.discard)
 
     async def _run(self, player: ServicePodPlayer) -> None:
         where = f"{player.subject.namespace}/{player.subject.name}"

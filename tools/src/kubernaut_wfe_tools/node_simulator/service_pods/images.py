@@ -10,6 +10,7 @@ the project's installation (this interpreter's environment) at the path the imag
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import sys
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ CONTROLLER_IMAGE_REPOSITORY = "kubernaut-wfe"
 IMAGE_INSTALL_DIR = "/opt/kubernaut-wfe"
 """Where the Dockerfile installs the controller (a virtual environment)."""
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class ImageError(ValueError):
@@ -53,8 +55,9 @@ def repository_of(reference: str) -> str:
 def read_dockerfile(text: str) -> ImageConfig:
     """The run configuration of the Dockerfile's final stage. Only what it is built from is
     read: `FROM` starts a stage, `ENTRYPOINT`/`CMD` (JSON form), `USER uid[:gid]` (numeric),
-    `WORKDIR`, `ENV` (`KEY=value` pairs, `$KEY` references to earlier variables expanded; the
-    base image's `PATH` is taken to be the OCI default)."""
+    `WORKDIR`, `ENV` (`KEY=value` pairs; `$KEY` and `${KEY}` expand to the values from before
+    the instruction, an undefined one to nothing, as Docker does; the base image's `PATH` is
+    taken to be the OCI default)."""
     config = ImageConfig()
     env: dict[str, str] = {}
     for instruction, argument in dockerfile_instructions(text):
@@ -72,11 +75,12 @@ def read_dockerfile(text: str) -> ImageConfig:
         elif instruction == "WORKDIR":
             config = replace(config, working_dir=argument)
         elif instruction == "ENV":
+            before = dict(env)
             for pair in shlex.split(argument):
                 key, equals, value = pair.partition("=")
                 if not equals:
                     raise ImageError(f"ENV {pair!r}: expected KEY=value")
-                env[key] = _expand(value, env)
+                env[key] = _expand(value, before)
     return replace(config, env=env)
 
 
@@ -101,9 +105,7 @@ def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
     pending = ""
     for raw in text.splitlines():
         line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            continue
-        if line.startswith("#"):
+        if not line or line.startswith("#"):  # inside a continuation too, as Docker skips them
             continue
         if line.endswith("\\"):
             pending += line[:-1] + " "
@@ -127,6 +129,4 @@ def _json_array(instruction: str, argument: str) -> tuple[str, ...]:
 
 
 def _expand(value: str, env: Mapping[str, str]) -> str:
-    for key, known in sorted(env.items(), key=lambda item: -len(item[0])):
-        value = value.replace(f"${{{key}}}", known).replace(f"${key}", known)
-    return value
+    return _VARIABLE.sub(lambda found: env.get(found.group(1) or found.group(2), ""), value)

@@ -18,7 +18,7 @@ Lookup = Mapping[tuple[str, str, str], str | None]
 key does not exist."""
 
 _REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
-_QUANTITY = re.compile(r"^([0-9.]+)([EPTGMK]i?|[numk]|e[0-9]+)?$")
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)([EPTGMK]i?|[numk]|e[0-9]+)?$")
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
 
@@ -123,25 +123,24 @@ def plan_container(
 ) -> ContainerPlan:
     """How to run `container` of `pod` from `image`; ConfigError as the kubelet refuses it."""
     name = container["name"]
-    env = {**image.env, **service_env}
-    env.update(_environment(container, who, env, lookup))
-    command = container.get("command")
-    args = container.get("args")
-    if command:
-        argv = [*command, *(args or [])]
-    else:
-        argv = [*image.entrypoint, *(image.cmd if args is None else args)]
-    argv = [expand(part, env) for part in argv]
+    # `$(VAR)` sees the Service variables and the container's own, never the image's ENV; the
+    # image's ENTRYPOINT and CMD are not expanded (the runtime adds them as they are).
+    declared = {**service_env, **_environment(container, who, service_env, lookup)}
+    env = {**image.env, **declared}
+    command = [expand(part, declared) for part in container.get("command") or []]
+    args = [expand(part, declared) for part in container.get("args") or []]
+    # As containerd: the image's ENTRYPOINT unless a command is given; its CMD unless args are.
+    argv = [*command, *args] if command else [*image.entrypoint, *(args or image.cmd)]
     if not argv:
         raise ConfigError("no command specified")
     context = _security_context(pod, container)
     uid = context.get("runAsUser", image.user)
     gid = context.get("runAsGroup", image.group)
     if context.get("runAsNonRoot"):
-        if uid is None:
-            raise ConfigError(messages.runs_as_root(who.name, who.namespace, who.uid, name))
-        if uid == 0:
+        if context.get("runAsUser") == 0:
             raise ConfigError(messages.root_user_refused(who.name, who.namespace, who.uid, name))
+        if not uid:  # the image's user: none (root) or 0
+            raise ConfigError(messages.runs_as_root(who.name, who.namespace, who.uid, name))
     pod_context = (pod.get("spec") or {}).get("securityContext") or {}
     groups = [*pod_context.get("supplementalGroups", [])]
     if pod_context.get("fsGroup") is not None:

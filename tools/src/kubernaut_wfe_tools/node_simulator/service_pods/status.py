@@ -76,7 +76,9 @@ def waiting(
         state["message"] = message
     phase = PodPhase.RUNNING if last is not None else PodPhase.PENDING
     restarts = 0 if last is None else last.restart + 1
-    container = _container(facts, {"waiting": state}, restarts=restarts, last=last)
+    # Backing off, the status still names the container that ended (its ID stays).
+    run = None if last is None else last.restart
+    container = _container(facts, {"waiting": state}, restarts=restarts, last=last, run=run)
     return _status(facts, previous, at, phase=phase, container=container)
 
 

@@ -103,7 +103,10 @@ def _source_files(
         return {token["path"]: (tokens[_token_source(token)].encode(), mode)}
     if "downwardAPI" in source:
         return {
-            item["path"]: (field_value(item["fieldRef"]["fieldPath"], who).encode(), mode)
+            item["path"]: (
+                field_value(item["fieldRef"]["fieldPath"], who).encode(),
+                int(item.get("mode", mode)),
+            )
             for item in source["downwardAPI"].get("items") or []
         }
     if "configMap" in source:

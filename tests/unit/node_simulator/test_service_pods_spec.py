@@ -354,11 +354,39 @@ def test_key_references_take_their_values_from_the_lookup() -> None:
         ({"secretKeyRef": {"name": "y", "key": "k"}}, 'secret "y" not found'),
     ],
 )
-def test_a_missing_key_reference_is_refused(source: Mapping[str, Any], message: str) -> None:
+def test_a_reference_to_a_missing_object_is_refused(
+    source: Mapping[str, Any], message: str
+) -> None:
     container = {"env": [{"name": "V", "valueFrom": source}]}
 
     with pytest.raises(ConfigError) as refused:
-        plan(container, lookup={("configmaps", "x", "k"): None})
+        plan(container, lookup={})
+
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(
+    ("source", "lookup", "message"),
+    [
+        (
+            {"configMapKeyRef": {"name": "x", "key": "k"}},
+            {("configmaps", "x", "k"): None},
+            "couldn't find key k in ConfigMap apps/x",
+        ),
+        (
+            {"secretKeyRef": {"name": "y", "key": "k"}},
+            {("secrets", "y", "k"): None},
+            "couldn't find key k in Secret apps/y",
+        ),
+    ],
+)
+def test_a_reference_to_a_missing_key_is_refused_as_the_kubelet_words_it(
+    source: Mapping[str, Any], lookup: Mapping[tuple[str, str, str], str | None], message: str
+) -> None:
+    container = {"env": [{"name": "V", "valueFrom": source}]}
+
+    with pytest.raises(ConfigError) as refused:
+        plan(container, lookup=lookup)
 
     assert str(refused.value) == message
 

@@ -158,10 +158,14 @@ def test_an_item_naming_a_missing_key_is_refused_unless_optional() -> None:
     items = [{"key": "absent", "path": "absent"}, {"key": "config.yaml", "path": "c"}]
     objects: dict[ObjectKey, Mapping[str, Any] | None] = {("configmaps", "app-config"): CONFIG}
 
-    with pytest.raises(ConfigError, match="non-existent config key: absent"):
+    with pytest.raises(MountError) as missing:
         contents(
             {"name": "v", "configMap": {"name": "app-config", "items": items}}, objects=objects
         )
+    assert missing.value.text == (
+        'MountVolume.SetUp failed for volume "v" : '
+        "configmap references non-existent config key: absent"
+    )
     optional = {"name": "app-config", "items": items, "optional": True}
     found = contents({"name": "v", "configMap": optional}, objects=objects)
     assert found["v"].files == {"c": (b"logLevel: info\n", 0o644)}

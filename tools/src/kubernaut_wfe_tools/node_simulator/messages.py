@@ -84,6 +84,21 @@ def mount_failed(volume: str, kind: str, name: str) -> str:
     )
 
 
+def mount_key_missing(volume: str, kind: str, key: str) -> str:
+    """`FailedMount` for a ConfigMap or Secret volume whose `items` name a key it lacks."""
+    noun = "config" if kind.lower() == "configmap" else "secret"
+    return (
+        f"MountVolume.SetUp failed for volume {go_quote(volume)} : "
+        f"{kind.lower()} references non-existent {noun} key: {key}"
+    )
+
+
+def env_key_missing(key: str, kind: str, namespace: str, name: str) -> str:
+    """The kubelet's refusal of an env `configMapKeyRef`/`secretKeyRef` naming a missing key
+    (`kind` as the API names it: ConfigMap, Secret)."""
+    return f"couldn't find key {key} in {kind} {namespace}/{name}"
+
+
 def runs_as_root(pod: str, namespace: str, uid: str, container: str) -> str:
     """The kubelet's refusal to create a `runAsNonRoot` container whose image runs as root."""
     return (

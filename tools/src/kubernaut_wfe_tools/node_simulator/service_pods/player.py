@@ -241,9 +241,11 @@ class ServicePodPlayer:
             try:
                 contents = volumes.volume_contents(self._pod, objects, tokens, who)
             except volumes.MountError as missing:
-                text = messages.mount_failed(missing.volume, missing.kind, missing.name)
                 await self._event(
-                    EventType.WARNING, KubeletEventReason.FAILED_MOUNT, text, container=False
+                    EventType.WARNING,
+                    KubeletEventReason.FAILED_MOUNT,
+                    missing.text,
+                    container=False,
                 )
                 await self._clock.sleep(MOUNT_RETRY_SECONDS)
                 continue
@@ -275,6 +277,8 @@ class ServicePodPlayer:
                         found = await self._api.get_object(
                             kind, self.subject.namespace, source[ref]["name"]
                         )
+                        if found is None:
+                            continue  # absent from `values`: the object is missing
                         data = volumes.object_data(found, secret=kind == "secrets")
                         key = source[ref]["key"]
                         value = data.get(key)

@@ -14,8 +14,8 @@ from kubernaut_wfe_tools.node_simulator import messages
 from kubernaut_wfe_tools.node_simulator.service_pods.images import ImageConfig
 
 Lookup = Mapping[tuple[str, str, str], str | None]
-"""(kind `configmaps`/`secrets`, name, key) → the value, None (or absent) when the object or the
-key does not exist."""
+"""(kind `configmaps`/`secrets`, name, key) → the value; None when the object exists without the
+key; absent when the object does not exist."""
 
 _REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)([EPTGMK]i?|[numk]|e[0-9]+)?$")
@@ -261,12 +261,18 @@ def _environment(
                 if "configMapKeyRef" in source
                 else ("secrets", source["secretKeyRef"])
             )
-            value = lookup.get((kind, ref["name"], ref["key"]))
+            reference = (kind, ref["name"], ref["key"])
+            value = lookup.get(reference)
             if value is None:
                 if ref.get("optional"):
                     continue
-                noun = "configmap" if kind == "configmaps" else "secret"
-                raise ConfigError(f'{noun} "{ref["name"]}" not found')
+                if reference not in lookup:
+                    noun = "configmap" if kind == "configmaps" else "secret"
+                    raise ConfigError(f'{noun} "{ref["name"]}" not found')
+                api_kind = "ConfigMap" if kind == "configmaps" else "Secret"
+                raise ConfigError(
+                    messages.env_key_missing(ref["key"], api_kind, who.namespace, ref["name"])
+                )
             env[name] = value
         else:
             raise ConfigError(f"env {name}: this valueFrom is not played by the node stand-in")

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubernaut_wfe_tools.node_simulator import messages
 from kubernaut_wfe_tools.node_simulator.service_pods.spec import ConfigError, Identity, field_value
 
 DEFAULT_MODE = 0o644
@@ -18,11 +19,19 @@ ObjectKey = tuple[str, str]
 
 
 class MountError(Exception):
-    """A volume's object is missing: the kubelet's `FailedMount`, retried until it appears."""
+    """A volume's object (or, with `key`, one of its keys an item names) is missing: the
+    kubelet's `FailedMount` (`text`), retried until it appears."""
 
-    def __init__(self, volume: str, kind: str, name: str) -> None:
-        super().__init__(f"volume {volume}: {kind} {name!r} not found")
-        self.volume, self.kind, self.name = volume, kind, name
+    def __init__(self, volume: str, kind: str, name: str, key: str | None = None) -> None:
+        what = f"key {key!r} of " if key is not None else ""
+        super().__init__(f"volume {volume}: {what}{kind} {name!r} not found")
+        self.volume, self.kind, self.name, self.key = volume, kind, name, key
+
+    @property
+    def text(self) -> str:
+        if self.key is None:
+            return messages.mount_failed(self.volume, self.kind, self.name)
+        return messages.mount_key_missing(self.volume, self.kind, self.key)
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,7 @@ def _source_files(
         if item["key"] not in data:
             if reference.get("optional"):
                 continue
-            raise ConfigError(f"configmap references non-existent config key: {item['key']}")
+            raise MountError(volume, noun, name, key=item["key"])
         files[item["path"]] = (data[item["key"]], int(item.get("mode", mode)))
     return files
 

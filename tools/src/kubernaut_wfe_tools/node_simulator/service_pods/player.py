@@ -31,7 +31,7 @@ from kubernaut_wfe_tools.node_simulator.runtime import (
     PodSandbox,
     RunningContainer,
 )
-from kubernaut_wfe_tools.node_simulator.service_pods import spec, status, volumes
+from kubernaut_wfe_tools.node_simulator.service_pods import network_files, spec, status, volumes
 from kubernaut_wfe_tools.node_simulator.service_pods.images import ImageConfig
 from kubernaut_wfe_tools.node_simulator.service_pods.prober import http_probe
 from kubernaut_wfe_tools.node_simulator.vocabulary import (
@@ -256,11 +256,23 @@ class ServicePodPlayer:
             for name, content in contents.items()
         }
         container = self._pod["spec"]["containers"][0]
-        return tuple(
+        volume_mounts = tuple(
             Mount(directories[m["name"]], m["mountPath"], bool(m.get("readOnly")))
             for m in container.get("volumeMounts") or []
             if m["name"] in directories
         )
+        return (*self._name_files(who), *volume_mounts)
+
+    def _name_files(self, who: spec.Identity) -> tuple[Mount, ...]:
+        """The kubelet's `/etc/hosts` (the pod's name on its IP) and `/etc/resolv.conf`: the
+        cluster's search path and no name server (there is no cluster DNS here, so a lookup
+        fails at once instead of waiting on the host's resolver, unreachable from the pod)."""
+        directory = self._state_dir / "etc"
+        directory.mkdir(parents=True, exist_ok=True)
+        hosts, resolv = directory / "hosts", directory / "resolv.conf"
+        hosts.write_text(network_files.hosts(who.pod_ip, who.name), encoding="utf-8")
+        resolv.write_text(network_files.resolv_conf(who.namespace), encoding="utf-8")
+        return (Mount(hosts, "/etc/hosts"), Mount(resolv, "/etc/resolv.conf"))
 
     async def _plan(self, who: spec.Identity) -> spec.ContainerPlan:
         """The container's plan; while it cannot be created (`CreateContainerConfigError`) the

@@ -60,6 +60,13 @@ class Label(StrEnum):
     """Read from a WFE (never written): the audit correlation id when the spec lacks one."""
 
 
+class SpoolLabel(StrEnum):
+    """Labels of the audit spool's ConfigMaps (`core.audit_spool`)."""
+
+    AUDIT_SPOOL = "kubernaut.ai/audit-spool"
+    """Marks a ConfigMap holding a deleted WFE's undelivered audit events (value `true`)."""
+
+
 class Annotation(StrEnum):
     """Annotations the controller puts on a PipelineRun, for ownership (values are exact)."""
 

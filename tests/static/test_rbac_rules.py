@@ -36,6 +36,8 @@ SPEC_CLUSTER_RULES: set[Rule] = {
 }
 SPEC_LEASE_RULES: set[Rule] = {
     ("coordination.k8s.io", "leases", frozenset({"get", "create", "update"})),
+    # The audit spool: a deleted WFE's undelivered events, in the controller's own namespace.
+    ("", "configmaps", frozenset({"create", "list", "delete"})),
 }
 SPEC_EXECUTION_RULES: set[Rule] = {("", "serviceaccounts", frozenset({"get"}))}
 LEASE_ROLE = "kubernaut-wfe-leader-election"

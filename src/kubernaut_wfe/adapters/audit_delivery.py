@@ -68,12 +68,14 @@ class AuditDelivery:
         registry: CollectorRegistry,
         config: AuditDeliveryConfig | None = None,
         on_outcome: Callable[[str], None] | None = None,
+        on_settled: Callable[[str], None] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: Callable[[], float] = random.random,
     ) -> None:
         self._api = api
         self._config = config or AuditDeliveryConfig()
         self._on_outcome = on_outcome
+        self._on_settled = on_settled
         self._now = now
         self._rng = rng
         self._metrics = AuditDeliveryMetrics(registry)
@@ -309,6 +311,11 @@ class AuditDelivery:
         self._remember(item.key, rejected)
         if not forgotten:
             self._record(item.wfe_uid, AuditEventType(item.event.event_type), rejected)
+        if not types and self._on_settled is not None:
+            try:
+                self._on_settled(item.wfe_uid)
+            except Exception:
+                logger.exception("audit settled callback failed for %s", item.wfe_uid)
 
     def _report_again(self, item: _Item) -> None:
         self._record(item.wfe_uid, item.key[1], self._resolved[item.key])

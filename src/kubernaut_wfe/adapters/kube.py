@@ -40,6 +40,7 @@ from kubernaut_wfe.adapters.kube_errors import (
 from kubernaut_wfe.adapters.kube_events import build_event
 from kubernaut_wfe.adapters.kube_http import DEFAULT_TIMEOUT, ApiSession, JsonObject
 from kubernaut_wfe.adapters.kube_resources import (
+    CONFIG_MAPS,
     CUSTOM_RESOURCE_DEFINITIONS,
     EVENTS,
     JOBS,
@@ -57,6 +58,7 @@ from kubernaut_wfe.adapters.permissions import Permission
 from kubernaut_wfe.adapters.retry import RetryPolicy
 
 __all__ = [
+    "CONFIG_MAPS",
     "CUSTOM_RESOURCE_DEFINITIONS",
     "EVENTS",
     "JOBS",

@@ -35,11 +35,13 @@ from kubernaut_wfe.controller.leader import (
     LeaderLostError,
     Leadership,
     default_identity,
+    election_namespace,
     election_settings,
 )
 from kubernaut_wfe.core.config import ControllerConfig
 from kubernaut_wfe.datastorage.client import DataStorageClient
 from kubernaut_wfe.datastorage.credentials import CaBundle, FileToken
+from kubernaut_wfe.reconcile.audit_spool import AuditSpool
 from kubernaut_wfe.reconcile.cache import ObjectCache, WfeKey
 from kubernaut_wfe.reconcile.intake import WatchIntake
 from kubernaut_wfe.reconcile.metrics import ControllerMetrics
@@ -72,6 +74,7 @@ class Controller:
         self.leader_lost: LeaderLostError | None = None
         self.heartbeat = LoopHeartbeat()
         self.watch_monitor: WatchMonitor | None = None
+        self.spool: AuditSpool | None = None
         self.metrics = ControllerMetrics()
         self.cache = ObjectCache()
         self.queue: WorkQueue[WfeKey] = WorkQueue(self._reconcile, workers=workers)
@@ -152,8 +155,14 @@ class Controller:
                 stop_timeout=audit.shutdown_flush_timeout.total_seconds(),
             ),
             on_outcome=self.intake.on_audit_outcome,
+            on_settled=self._on_audit_settled,
         )
         self.delivery.start()
+        namespace = election_namespace(
+            self.config.controller.leader_election_namespace, self.connection.namespace
+        )
+        self.spool = AuditSpool(self.kube, self.delivery, namespace)
+        await self.spool.recover()
         self.reconciler = Reconciler(
             config=self.config,
             kube=self.kube,
@@ -162,6 +171,7 @@ class Controller:
             schedule=self._schedule,
             discovery=self.discovery,
             delivery=self.delivery,
+            spool=self.spool,
         )
         self.intake.reconciler = self.reconciler
         self.queue.start()
@@ -190,6 +200,8 @@ class Controller:
         logger.info("workers stopped")
         if self.delivery is not None:
             await self.delivery.stop(self.config.audit.shutdown_flush_timeout.total_seconds())
+        if self.spool is not None:
+            await self.spool.close()
         if self.leadership is not None:
             # Renewed until here, so that no standby takes over while work is finishing.
             await self.leadership.release()
@@ -212,6 +224,10 @@ class Controller:
         if self.leader_settings is not None:
             return self.leader_settings.identity
         return default_identity()
+
+    def _on_audit_settled(self, uid: str) -> None:
+        if self.spool is not None:
+            self.spool.on_settled(uid)
 
     async def run(self, stop_flag: asyncio.Event | None = None) -> None:
         """Serve until `stop_flag` (or SIGINT/SIGTERM): with leader election, wait for the Lease

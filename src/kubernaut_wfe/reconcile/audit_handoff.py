@@ -6,14 +6,16 @@ due itself: after a restart an event in status may already be stored.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from kubernaut_wfe.adapters.audit_delivery import AuditDelivery
 from kubernaut_wfe.constants import AuditEventType, DataStorageContract
-from kubernaut_wfe.core.audit import undelivered_audit_events
+from kubernaut_wfe.core.audit import DueAuditEvent, undelivered_audit_events
 from kubernaut_wfe.core.models import WorkflowExecution
 from kubernaut_wfe.core.observation import AuditWait
 from kubernaut_wfe.datastorage.events import build_audit_event
+from kubernaut_wfe.datastorage.models import AuditEventRequest
 from kubernaut_wfe.reconcile.memory import WfeMemory
 
 
@@ -47,15 +49,28 @@ class AuditHandoff:
         facts = self._memory.of(current.metadata.uid)
         already_owed = {event.event_type for event in undelivered_audit_events(before)}
         newly_due = before is not current and before.status != current.status
-        for event in owed:
+        for event, request in zip(owed, self.requests(current, owed), strict=True):
             fresh = newly_due and event.event_type not in already_owed
             verify = event.event_type not in facts.submitted and not fresh
-            request = build_audit_event(
-                event.event_type, current, at=event.timestamp, contract=self._contract
-            )
             if self._delivery.submit(current.metadata.uid, request, verify_first=verify):
                 facts.submitted |= {event.event_type}
         return True
+
+    def requests_for(
+        self, wfe: WorkflowExecution, types: Collection[AuditEventType]
+    ) -> list[AuditEventRequest]:
+        """The DataStorage requests of the due events of `wfe` among `types` (the same bodies,
+        timestamps included, as delivery was given)."""
+        owed = [event for event in undelivered_audit_events(wfe) if event.event_type in types]
+        return self.requests(wfe, owed)
+
+    def requests(
+        self, wfe: WorkflowExecution, owed: Sequence[DueAuditEvent]
+    ) -> list[AuditEventRequest]:
+        return [
+            build_audit_event(event.event_type, wfe, at=event.timestamp, contract=self._contract)
+            for event in owed
+        ]
 
     def start_wait(self, wfe: WorkflowExecution, now: datetime) -> AuditWait:
         """Hand a deleted WFE's due events to delivery and start the wait for them (once per

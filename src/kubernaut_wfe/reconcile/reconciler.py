@@ -50,6 +50,7 @@ from kubernaut_wfe.core.targets import UnresolvedTarget, canonical_target, targe
 from kubernaut_wfe.core.transitions import record_audit_outcomes
 from kubernaut_wfe.core.validation import parse_wfe
 from kubernaut_wfe.reconcile.audit_handoff import AuditHandoff
+from kubernaut_wfe.reconcile.audit_spool import AuditSpool
 from kubernaut_wfe.reconcile.cache import Document, ObjectCache, WfeKey
 from kubernaut_wfe.reconcile.events import EVENT_FLUSH_TIMEOUT, EventPoster
 from kubernaut_wfe.reconcile.memory import WfeMemory
@@ -87,10 +88,14 @@ class Reconciler:
         schedule: Schedule,
         discovery: ApiDiscovery,
         delivery: AuditDelivery | None = None,
+        spool: AuditSpool | None = None,
         now: Callable[[], datetime] = _utc_now,
     ) -> None:
         """`discovery`: the table of kinds the WFEs' targets are resolved with (loaded or not:
-        a Pending WFE whose kind it lacks waits for a read)."""
+        a Pending WFE whose kind it lacks waits for a read). `spool`: where a deleted WFE's
+        unacknowledged audit events are kept when its finalizer goes (without one they are
+        only in memory)."""
+        self._spool = spool
         self._config = config
         self._cache = cache
         self._discovery = discovery
@@ -421,12 +426,16 @@ class Reconciler:
     async def _finish_deletion(
         self, raw: Document, decision: Decision, step: RemoveFinalizer, log: Any
     ) -> None:
-        self._events.post(raw, decision.events)
-        if step.unacknowledged:
+        if step.unacknowledged and self._spool is not None:
+            # Parked first: if that fails the finalizer stays, and the reconcile is retried.
+            wfe = parse_wfe(raw)
+            await self._spool.park(wfe, self._audit.requests_for(wfe, step.unacknowledged))
+        elif step.unacknowledged:
             log.warning(
                 "removing the finalizer before DataStorage acknowledged",
                 pending=list(step.unacknowledged),
             )
+        self._events.post(raw, decision.events)
         with contextlib.suppress(NotFound):
             await self._writer.set_finalizer(raw, add=False)
         log.info("finalizer removed")

@@ -1,11 +1,14 @@
 """DataStorage down across every transition of several WFEs: once it is back, each WFE's due
 events are stored exactly once and AuditRecorded turns True; WFEs deleted meanwhile wait for
-theirs without holding up the others."""
+theirs without holding up the others, and one whose wait ran out keeps them in the audit spool
+across a restart."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import signal
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +17,7 @@ import pytest
 
 from kubernaut_wfe.audit_service.server import serve
 from kubernaut_wfe.constants import FINALIZER, AuditEventType
+from kubernaut_wfe.core.audit_spool import SELECTOR as SPOOL
 from kubernaut_wfe_tools.processes import free_port
 from kubernaut_wfe_tools.testing.stack import wfe_body
 
@@ -108,3 +112,48 @@ async def test_deletions_waiting_for_datastorage_hold_no_worker(bare_stack: Stac
         for name in deleted:
             counts = Counter(e["event_type"] for e in await stack.audit_events(f"rr-{name}"))
             assert counts == Counter({str(event_type): 1 for event_type in DELETED_TRAIL}), name
+
+
+async def spooled(stack: Stack) -> list[dict[str, Any]]:
+    """The audit spool's ConfigMaps, wherever the controller keeps them."""
+    answer = await stack.client.get("/api/v1/configmaps", params={"labelSelector": SPOOL})
+    assert answer.status_code == 200, answer.text
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+async def test_a_wfe_deleted_in_a_long_outage_keeps_its_event_across_a_restart(
+    bare_stack: Stack,
+) -> None:
+    """The loss once left open: deleted while Running, DataStorage down beyond the deletion
+    delivery timeout (the finalizer goes), the controller killed before DataStorage returns.
+    The workflow.failed event waits in the audit spool, the next controller sends it once
+    DataStorage is back (stored exactly once), and the spool goes."""
+    stack = bare_stack
+    port = free_port()
+    config = stack.tmp_path / "short-deletion-wait.yaml"
+    config.write_text("audit:\n  deletion_delivery_timeout: 1s\n", encoding="utf-8")
+    arguments = ("--config", str(config))
+    down = f"http://127.0.0.1:{port}"
+    first = await stack.start_controller(*arguments, datastorage_url=down)
+    await stack.create(wfe_body("spooled"))
+    await stack.wait_phase("spooled", "Running")
+    await stack.delete("spooled")
+    await stack.wait_wfe_gone("spooled")
+
+    (spool,) = await spooled(stack)
+    parked = {event["event_type"] for event in json.loads(spool["data"]["events.json"])}
+    assert str(AuditEventType.WORKFLOW_FAILED) in parked, parked
+    await first.stop(signal.SIGKILL)
+    await stack.start_controller(*arguments, datastorage_url=down)
+
+    database = f"sqlite:///{stack.tmp_path / 'late-audit.db'}"
+    async with audit_service(port, database) as url:
+        stack.audit_url = url
+
+        async def spool_gone() -> bool:
+            return not await spooled(stack)
+
+        await stack.wait_for(spool_gone, what="the spool to go", within=60)
+        counts = Counter(e["event_type"] for e in await stack.audit_events("rr-spooled"))
+        assert counts == Counter({str(event_type): 1 for event_type in DELETED_TRAIL})

@@ -24,9 +24,10 @@ SELECTED = AuditEventType.SELECTION_COMPLETED
 
 
 class Harness:
-    def __init__(self, delivery: AuditDelivery, woken: list[str]) -> None:
+    def __init__(self, delivery: AuditDelivery, woken: list[str], settled: list[str]) -> None:
         self.delivery = delivery
         self.woken = woken
+        self.settled = settled
 
     def submit(self, name: str, event_type: AuditEventType = SELECTED, **kwargs: Any) -> bool:
         verify_first = kwargs.pop("verify_first", False)
@@ -52,17 +53,19 @@ async def make_harness(
 
     def make(**config: Any) -> Harness:
         woken: list[str] = []
+        settled: list[str] = []
         delivery = AuditDelivery(
             client,
             registry=registry,
             config=AuditDeliveryConfig(**config),
             on_outcome=woken.append,
+            on_settled=settled.append,
             now=lambda: NOW,
             rng=lambda: 0.5,
         )
         delivery.start()
         started.append(delivery)
-        return Harness(delivery, woken)
+        return Harness(delivery, woken, settled)
 
     yield make
     for delivery in started:
@@ -73,6 +76,19 @@ def count(registry: CollectorRegistry, result: str) -> float:
     return (
         registry.get_sample_value("workflowexecution_audit_events_total", {"result": result}) or 0
     )
+
+
+async def test_a_forgotten_wfes_events_still_settle(
+    make_harness: Callable[..., Harness],
+) -> None:
+    """A WFE gone while its events were pending (its spool waits on them): nobody reads their
+    outcomes, but their settling is still reported."""
+    harness = make_harness()
+    harness.submit("wfe-gone", FAILED)
+    harness.delivery.forget("uid-wfe-gone")
+    await harness.resolved("wfe-gone")
+    assert harness.woken == []
+    assert harness.settled == ["uid-wfe-gone"]
 
 
 async def test_a_full_batch_goes_at_once_and_the_rest_after_the_interval(
@@ -109,6 +125,7 @@ async def test_outcomes_are_reported_once_and_wake_the_wfe(
     assert harness.delivery.take_outcomes("uid-wfe-a") == ({SELECTED, FAILED}, {})
     assert harness.delivery.take_outcomes("uid-wfe-a") == (set(), {})
     assert harness.woken == ["uid-wfe-a", "uid-wfe-a"]
+    assert harness.settled == ["uid-wfe-a"]  # once, when its last pending event resolved
     assert count(registry, "enqueued") == 2
     assert count(registry, "delivered") == 2
 

@@ -60,7 +60,13 @@ class AuditSpool:
     async def recover(self) -> int:
         """Hand every spooled event to delivery (DataStorage is asked first whether it has it);
         the number of spools found. A spool that cannot be read is logged and left alone."""
-        found = await self._kube.list(CONFIG_MAPS, self.namespace, label_selector=SELECTOR)
+        try:
+            found = await self._kube.list(CONFIG_MAPS, self.namespace, label_selector=SELECTOR)
+        except ApiError as error:
+            # A refused list is also a missing permission on /readyz; the spool stays for the
+            # next start.
+            logger.error("the audit spool could not be read", error=str(error))
+            return 0
         for document in found:
             try:
                 spooled = read_spool(document)

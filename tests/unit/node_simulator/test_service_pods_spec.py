@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from kubernaut_wfe_tools.node_simulator.samples import kube_api_access_volume
 from kubernaut_wfe_tools.node_simulator.service_pods.images import ImageConfig, controller_image
 from kubernaut_wfe_tools.node_simulator.service_pods.spec import (
     ConfigError,
@@ -31,31 +32,7 @@ POD_IP = "10.244.0.7"
 HOST_IP = "172.18.0.2"
 KUBERNETES_SERVICE = ("kubernetes", "10.96.0.1", 443)
 SERVICE_ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
-KUBE_API_ACCESS = {
-    "name": "kube-api-access-x7k2p",
-    "projected": {
-        "defaultMode": 420,
-        "sources": [
-            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-            {
-                "configMap": {
-                    "name": "kube-root-ca.crt",
-                    "items": [{"key": "ca.crt", "path": "ca.crt"}],
-                }
-            },
-            {
-                "downwardAPI": {
-                    "items": [
-                        {
-                            "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
-                            "path": "namespace",
-                        }
-                    ]
-                }
-            },
-        ],
-    },
-}
+KUBE_API_ACCESS = kube_api_access_volume()
 
 
 def chart_pod() -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kubernaut_wfe_tools.node_simulator import messages
+from kubernaut_wfe_tools.node_simulator.samples import kube_api_access_volume
 from kubernaut_wfe_tools.node_simulator.service_pods.spec import ConfigError, Identity
 from kubernaut_wfe_tools.node_simulator.service_pods.volumes import (
     MountError,
@@ -35,31 +36,7 @@ WHO = Identity(
 )
 CONFIG = {"data": {"config.yaml": "logLevel: info\n", "extra.yaml": "a: 1\n"}}
 ROOT_CA = {"data": {"ca.crt": "-----BEGIN CERTIFICATE-----\n"}}
-KUBE_API_ACCESS = {
-    "name": "kube-api-access-x7k2p",
-    "projected": {
-        "defaultMode": 420,
-        "sources": [
-            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-            {
-                "configMap": {
-                    "name": "kube-root-ca.crt",
-                    "items": [{"key": "ca.crt", "path": "ca.crt"}],
-                }
-            },
-            {
-                "downwardAPI": {
-                    "items": [
-                        {
-                            "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
-                            "path": "namespace",
-                        }
-                    ]
-                }
-            },
-        ],
-    },
-}
+KUBE_API_ACCESS = kube_api_access_volume()
 ACCESS_TOKEN = TokenSource(audience=None, expiration_seconds=3607)
 
 

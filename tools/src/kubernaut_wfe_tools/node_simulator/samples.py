@@ -135,3 +135,33 @@ def job_pod(
         },
         "status": {"phase": PodPhase.PENDING.value, "qosClass": "BestEffort"},
     }
+
+
+def kube_api_access_volume() -> dict[str, Any]:
+    """The projected volume the API server's ServiceAccount admission adds to a pod that does
+    not opt out (token, cluster CA, namespace), as a kubelet receives it."""
+    return {
+        "name": "kube-api-access-x7k2p",
+        "projected": {
+            "defaultMode": 420,
+            "sources": [
+                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                {
+                    "configMap": {
+                        "name": "kube-root-ca.crt",
+                        "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                    }
+                },
+                {
+                    "downwardAPI": {
+                        "items": [
+                            {
+                                "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
+                                "path": "namespace",
+                            }
+                        ]
+                    }
+                },
+            ],
+        },
+    }

@@ -95,7 +95,13 @@ async def test_dependencies_that_exist_reach_the_run_which_completes(stack: Stac
         {"name": f"configmap-{CONFIG_MAP}", "configMap": {"name": CONFIG_MAP}},
     ]
     assert stack.requests.filter(resource="secrets") == []
-    assert stack.requests.filter(resource="configmaps") == []
+    # The only ConfigMaps it reads are its own audit spool's, in its own namespace.
+    reads = stack.requests.filter(resource="configmaps")
+    assert all(
+        read.namespace != EXECUTION_NAMESPACE
+        and "audit-spool" in read.query.get("labelSelector", "")
+        for read in reads
+    ), reads
 
 
 @pytest.mark.usefixtures("dependencies_absent")

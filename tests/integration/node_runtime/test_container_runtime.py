@@ -24,6 +24,7 @@ from kubernaut_wfe_tools.node_simulator.runtime import (
     ServiceProxy,
 )
 from kubernaut_wfe_tools.node_simulator.runtime.cgroups import CGROUP_ROOT
+from kubernaut_wfe_tools.node_simulator.service_pods.network_files import resolv_conf
 
 from .conftest import MakeSandbox  # noqa: TID252
 
@@ -100,6 +101,10 @@ async def test_a_restricted_container_serves_on_its_pod_ip(
     empty_dir = tmp_path / "emptydir"
     empty_dir.mkdir(mode=0o777)
     empty_dir.chmod(0o777)  # as the kubelet makes an emptyDir (the umask took some bits)
+    # http.server looks its address up (getfqdn): the host's resolver is unreachable from the
+    # pod's network, so the lookup must fail at once, as with the kubelet's resolv.conf.
+    name_server = tmp_path / "resolv.conf"
+    name_server.write_text(resolv_conf("default"), encoding="utf-8")
     sandbox = await make_sandbox()
     container = await sandbox.run(
         python(
@@ -109,7 +114,11 @@ async def test_a_restricted_container_serves_on_its_pod_ip(
             gid=NONROOT,
             read_only_root=True,
             no_new_privileges=True,
-            mounts=(Mount(config, "/etc/demo", read_only=True), Mount(empty_dir, "/tmp")),
+            mounts=(
+                Mount(config, "/etc/demo", read_only=True),
+                Mount(empty_dir, "/tmp"),
+                Mount(name_server, "/etc/resolv.conf", read_only=True),
+            ),
             hostname="demo-pod",
         )
     )

@@ -24,6 +24,7 @@ from kubernaut_wfe_tools.node_simulator.runtime import (
     ServiceProxy,
 )
 from kubernaut_wfe_tools.node_simulator.runtime.cgroups import CGROUP_ROOT
+from kubernaut_wfe_tools.node_simulator.service_pods.images import project_paths
 from kubernaut_wfe_tools.node_simulator.service_pods.network_files import resolv_conf
 
 from .conftest import MakeSandbox  # noqa: TID252
@@ -63,8 +64,15 @@ PROBE = textwrap.dedent(
 
 
 def python(code: str, *args: str, name: str = "main", **options: Any) -> ContainerSpec:
-    """A container running `code` (with `args`) on the project's interpreter."""
-    return ContainerSpec(name=name, argv=(sys.executable, "-c", code, *args), env=ENV, **options)
+    """A container running `code` (with `args`) on the project's interpreter (its paths bound
+    above the volumes: a checkout under /tmp stays visible under an emptyDir at /tmp)."""
+    return ContainerSpec(
+        name=name,
+        argv=(sys.executable, "-c", code, *args),
+        env=ENV,
+        host_paths=project_paths(),
+        **options,
+    )
 
 
 async def eventually(check: Callable[[], str | None], what: Callable[[], str]) -> str:

@@ -19,7 +19,7 @@ import pytest
 import pytest_asyncio
 
 from kubernaut_wfe_tools.node_simulator import NodeIdentity, NodeSimulator
-from kubernaut_wfe_tools.node_simulator.service_pods.images import ImageConfig
+from kubernaut_wfe_tools.node_simulator.service_pods.images import ImageConfig, project_paths
 from kubernaut_wfe_tools.testing.testcluster import TestCluster
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.asyncio(loop_scope="module")]
@@ -45,6 +45,7 @@ DEMO_IMAGE = ImageConfig(
     group=65532,
     working_dir="/tmp",
     env={"PATH": "/usr/bin:/bin"},
+    host_paths=project_paths(),
 )
 
 
@@ -170,7 +171,11 @@ async def test_a_failing_liveness_probe_restarts_the_container(
         "Killing",
         "Container server failed liveness probe, will be restarted",
     ) in events
-    assert "serving as 65532" in node.service_pods.log_tails(50)[name]
+
+    async def serving() -> bool:  # the restarted container says it too, once it runs
+        return "serving as 65532" in node.service_pods.log_tails(50).get(name, "")
+
+    await until(serving, "the restarted container to serve as uid 65532", node)
 
 
 async def test_a_failing_readiness_probe_keeps_the_pod_not_ready(

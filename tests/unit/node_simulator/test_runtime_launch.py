@@ -33,6 +33,7 @@ SPEC = ContainerSpec(
     memory_limit_bytes=256 * 1024 * 1024,
     extra_binds=((Path("/work/main/.venv"), "/opt/kubernaut-wfe"),),
     hostname="kubernaut-wfe-controller-5d9c7-abcde",
+    host_paths=(Path("/tmp/checkout"),),
 )
 
 
@@ -54,6 +55,8 @@ def test_the_launcher_reads_the_document_the_sandbox_writes() -> None:
             launch.Bind("/work/main/.venv", "/opt/kubernaut-wfe", read_only=True),
             launch.Bind("/var/pods/uid/config", "/etc/kubernaut-wfe", read_only=True),
             launch.Bind("/var/pods/uid/tmp", "/tmp", read_only=False),
+            # after the volumes: a checkout under /tmp stays visible above the emptyDir
+            launch.Bind("/tmp/checkout", "/tmp/checkout", read_only=True),
         ],
         upper="/state/controller-0/upper",
         work="/state/controller-0/work",

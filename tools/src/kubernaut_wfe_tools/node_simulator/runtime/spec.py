@@ -43,6 +43,10 @@ class ContainerSpec:
     """The image's filesystem: (host path, container path), bound read-only."""
     hostname: str | None = None
     """The container's host name (its own UTS namespace): a pod's is the pod's name."""
+    host_paths: tuple[Path, ...] = ()
+    """Host directories the image's files point into (a virtual environment's interpreter and
+    scripts, an editable install's sources): bound read-only at their own paths after the
+    volumes, so that no volume (an emptyDir at /tmp) hides them."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,10 @@ def launch_document(
         + [
             {"source": str(mount.source), "target": mount.target, "read_only": mount.read_only}
             for mount in spec.mounts
+        ]
+        + [
+            {"source": str(path), "target": str(path), "read_only": True}
+            for path in spec.host_paths
         ],
         "rootfs": {
             "upper": str(rootfs.upper),

@@ -42,6 +42,8 @@ class ImageConfig:
     working_dir: str = "/"
     env: Mapping[str, str] = field(default_factory=dict)
     binds: tuple[tuple[Path, str], ...] = ()
+    host_paths: tuple[Path, ...] = ()
+    """Host directories the image's files refer to by path (see `ContainerSpec.host_paths`)."""
 
 
 def repository_of(reference: str) -> str:
@@ -96,7 +98,19 @@ def controller_image(dockerfile: Path = REPO_ROOT / "Dockerfile") -> ImageConfig
         working_dir=config.working_dir,
         env=config.env,
         binds=((Path(sys.prefix), IMAGE_INSTALL_DIR),),
+        host_paths=project_paths(),
     )
+
+
+def project_paths() -> tuple[Path, ...]:
+    """What this Python environment's files refer to by absolute path: the checkout (its
+    editable installs' sources, and the virtual environment when it lies there, as `make
+    install` makes it) and the environment itself otherwise; its scripts' interpreter lines name
+    the environment's own path."""
+    environment = Path(sys.prefix)
+    if environment.is_relative_to(REPO_ROOT):
+        return (REPO_ROOT,)
+    return (REPO_ROOT, environment)
 
 
 def dockerfile_instructions(text: str) -> list[tuple[str, str]]:

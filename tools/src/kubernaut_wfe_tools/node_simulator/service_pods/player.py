@@ -341,6 +341,7 @@ class ServicePodPlayer:
                 mounts=mounts,
                 memory_limit_bytes=plan.memory_limit_bytes,
                 extra_binds=self._image.binds,
+                host_paths=self._image.host_paths,
                 hostname=(self._pod.get("spec") or {}).get("hostname") or self.subject.name,
             )
         )

@@ -1,0 +1,165 @@
+"""The WFEs of a chaos run, from its seed: mixed outcomes on both engines, duplicates on busy
+targets, cooldown waiters, deletions while Pending and while Running, runs deleted by someone
+else; each with what it must end as and which audit events it owes (`audit.md` §1)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kubernaut_wfe.constants import AuditEventType, ExecutionEngine, FailureReason
+
+SELECTED = AuditEventType.SELECTION_COMPLETED
+STARTED = AuditEventType.EXECUTION_STARTED
+COMPLETED = AuditEventType.WORKFLOW_COMPLETED
+FAILED = AuditEventType.WORKFLOW_FAILED
+RAN_TO_SUCCESS = (SELECTED, STARTED, COMPLETED)
+RAN_AND_FAILED = (SELECTED, STARTED, FAILED)
+
+TEKTON_FAILURES: dict[str, FailureReason] = {
+    "exit": FailureReason.TASK_FAILED,
+    "oom": FailureReason.OOM_KILLED,
+    "imagepull": FailureReason.IMAGE_PULL_BACK_OFF,
+    "forbidden": FailureReason.FORBIDDEN,
+    "quota": FailureReason.RESOURCE_EXHAUSTED,
+    "invalid": FailureReason.CONFIGURATION_ERROR,
+    "missing": FailureReason.CONFIGURATION_ERROR,
+}
+"""The Tekton simulator's FAILURE_MODE values and the reason each ends with (the examples'
+`# outcome:` lines say the same)."""
+JOB_FAILURES: dict[str, FailureReason] = {
+    "exit": FailureReason.TASK_FAILED,
+    "oom": FailureReason.OOM_KILLED,
+    "imagepull": FailureReason.IMAGE_PULL_BACK_OFF,
+    "config": FailureReason.CONFIGURATION_ERROR,
+}
+"""The node stand-in's FAILURE_MODE values and the reason each ends with."""
+
+
+class Role(StrEnum):
+    RUN = "run"
+    """Runs to its mode's outcome."""
+    DUPLICATE = "duplicate"
+    """Created while its holder runs on the same target: Deduplicated."""
+    COOLDOWN_WAITER = "cooldown-waiter"
+    """Created while its holder's lock is in its cooldown: waits, then runs and completes."""
+    DELETED_PENDING = "deleted-pending"
+    """Deleted while it waits behind a cooldown: gone, owing nothing."""
+    DELETED_RUNNING = "deleted-running"
+    """Deleted while its run goes on: gone, owing workflow.failed (the spool keeps it)."""
+    RUN_DELETED = "run-deleted"
+    """Its run is deleted by someone else while it runs: Failed, Unknown."""
+
+
+@dataclass(frozen=True)
+class Expected:
+    phase: str | None
+    """None: the WFE is gone (deleted)."""
+    reason: FailureReason | None
+    events: tuple[AuditEventType, ...]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    engine: ExecutionEngine
+    target: str
+    role: Role
+    failure_mode: str | None
+    """None: the run succeeds."""
+    delay_seconds: int
+    holder: str | None
+    """The WFE already holding the target (duplicates, waiters, deletions while Pending)."""
+    expected: Expected
+
+
+WEIGHTS: dict[Role, int] = {
+    Role.RUN: 60,
+    Role.DUPLICATE: 8,
+    Role.COOLDOWN_WAITER: 8,
+    Role.DELETED_PENDING: 6,
+    Role.DELETED_RUNNING: 12,
+    Role.RUN_DELETED: 6,
+}
+
+
+def make_workload(seed: int, count: int) -> list[Case]:
+    """`count` WFEs for `seed` (the same seed, the same WFEs); holders come before the WFEs
+    that meet them."""
+    rng = random.Random(seed)  # noqa: S311 - a reproducible mix, not a secret
+    roles = list(WEIGHTS)
+    cases: list[Case] = []
+    while len(cases) < count:
+        role = rng.choices(roles, weights=[WEIGHTS[r] for r in roles])[0]
+        engine = rng.choice((ExecutionEngine.TEKTON, ExecutionEngine.JOB))
+        index = len(cases)
+        if role is Role.RUN:
+            cases.append(_run(rng, index, engine))
+            continue
+        holder = _holder(index, engine, long=role in {Role.DUPLICATE, Role.RUN_DELETED})
+        if role in {Role.DUPLICATE, Role.COOLDOWN_WAITER, Role.DELETED_PENDING}:
+            cases.append(holder)
+            cases.append(_follower(role, index + 1, engine, holder))
+        else:
+            cases.append(_follower(role, index, engine, holder))
+    return cases[:count]
+
+
+def _run(rng: random.Random, index: int, engine: ExecutionEngine) -> Case:
+    failures = TEKTON_FAILURES if engine is ExecutionEngine.TEKTON else JOB_FAILURES
+    mode = rng.choice([None, None, *failures])
+    expected = (
+        Expected("Completed", None, RAN_TO_SUCCESS)
+        if mode is None
+        else Expected("Failed", failures[mode], RAN_AND_FAILED)
+    )
+    name = f"chaos-{index:04d}"
+    return Case(name, engine, _target(name), Role.RUN, mode, 2, None, expected)
+
+
+def _holder(index: int, engine: ExecutionEngine, *, long: bool) -> Case:
+    """A WFE that takes a target first: long-running (still running when the follower comes)
+    or quick (its lock then in its cooldown)."""
+    name = f"chaos-{index:04d}"
+    return Case(
+        name,
+        engine,
+        _target(name),
+        Role.RUN,
+        None,
+        600 if long else 2,
+        None,
+        Expected("Completed", None, RAN_TO_SUCCESS),
+    )
+
+
+def _follower(role: Role, index: int, engine: ExecutionEngine, holder: Case) -> Case:
+    name = f"chaos-{index:04d}"
+    target = holder.target
+    if role is Role.DUPLICATE:
+        expected = Expected("Failed", FailureReason.DEDUPLICATED, (FAILED,))
+    elif role is Role.COOLDOWN_WAITER:
+        expected = Expected("Completed", None, RAN_TO_SUCCESS)
+    elif role is Role.DELETED_PENDING:
+        expected = Expected(None, None, ())
+    elif role is Role.DELETED_RUNNING:  # on a target of its own
+        return Case(
+            name, engine, _target(name), role, None, 600, None, Expected(None, None, RAN_AND_FAILED)
+        )
+    else:  # RUN_DELETED: the holder itself is the one whose run goes
+        return Case(
+            holder.name,
+            engine,
+            holder.target,
+            Role.RUN_DELETED,
+            None,
+            600,
+            None,
+            Expected("Failed", FailureReason.UNKNOWN, RAN_AND_FAILED),
+        )
+    return Case(name, engine, target, role, None, 2, holder.name, expected)
+
+
+def _target(name: str) -> str:
+    return f"default/deployment/{name}"

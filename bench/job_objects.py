@@ -16,7 +16,6 @@ from bench.objects import IMAGE, RFC3339, WFE_NAMESPACE, run_metadata, wfe_name
 from kubernaut_wfe.constants import (
     ALL_CAPABILITIES,
     BATCH_API_VERSION,
-    DISRUPTION_TARGET_CONDITION,
     EXECUTION_ENGINE_LABEL,
     JOB_CONTAINER_NAME,
     JOB_HOME_VARIABLE,
@@ -26,7 +25,6 @@ from kubernaut_wfe.constants import (
     JOB_TMP_VOLUME,
     JOB_TMPDIR_VARIABLE,
     JOB_TRACKING_LABEL_CONTROLLER_UID,
-    POD_FAILURE_POLICY_IGNORE,
     RESERVED_PARAMETER,
     RESTART_POLICY_NEVER,
     SECCOMP_RUNTIME_DEFAULT,
@@ -40,6 +38,7 @@ from kubernaut_wfe.constants import (
     PodPhase,
     StepReason,
 )
+from kubernaut_wfe.core.job import pod_failure_policy
 from kubernaut_wfe_tools.testing.catalog_fixtures import catalog_variant
 
 COMPLETIONS_REACHED: Final = "CompletionsReached"
@@ -76,19 +75,7 @@ def floor_job(wfe: dict[str, Any], job_name: str) -> dict[str, Any]:
         "spec": {
             "backoffLimit": 0,
             "activeDeadlineSeconds": 1800,
-            "podFailurePolicy": {
-                "rules": [
-                    {
-                        "action": POD_FAILURE_POLICY_IGNORE,
-                        "onPodConditions": [
-                            {
-                                "type": DISRUPTION_TARGET_CONDITION,
-                                "status": ConditionStatus.TRUE.value,
-                            }
-                        ],
-                    }
-                ]
-            },
+            "podFailurePolicy": pod_failure_policy(),
             "template": {
                 "metadata": {"labels": {Label.WORKFLOW_EXECUTION.value: name, **engine}},
                 "spec": _pod_spec(spec["workflowRef"]["executionBundle"], parameters),

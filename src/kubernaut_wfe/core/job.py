@@ -103,19 +103,7 @@ def build_job(
         "spec": {
             "backoffLimit": 0,
             "activeDeadlineSeconds": _active_deadline_seconds(wfe, config, now),
-            "podFailurePolicy": {
-                "rules": [
-                    {
-                        "action": POD_FAILURE_POLICY_IGNORE,
-                        "onPodConditions": [
-                            {
-                                "type": DISRUPTION_TARGET_CONDITION,
-                                "status": ConditionStatus.TRUE.value,
-                            }
-                        ],
-                    }
-                ]
-            },
+            "podFailurePolicy": pod_failure_policy(),
             "template": {
                 "metadata": {"labels": {owner: labels[owner], **engine}},
                 "spec": {
@@ -186,3 +174,18 @@ def _without_nulls(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_nulls(item) for item in value if item is not None]
     return value
+
+
+def pod_failure_policy() -> dict[str, Any]:
+    """A pod disrupted by the cluster (eviction, preemption: `DisruptionTarget`) is ignored and
+    replaced; every other failure fails the Job (`backoffLimit: 0`). No rule for exit 137."""
+    return {
+        "rules": [
+            {
+                "action": POD_FAILURE_POLICY_IGNORE,
+                "onPodConditions": [
+                    {"type": DISRUPTION_TARGET_CONDITION, "status": ConditionStatus.TRUE.value}
+                ],
+            }
+        ]
+    }

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock generate check-generated lint fmt test test-static test-unit test-integration test-install test-e2e sandbox bench mutation clean test-cluster-build test-cluster-up test-cluster-down test-cluster-build-for-tests
+.PHONY: help install lock generate check-generated lint fmt test test-static test-unit test-integration test-install test-e2e sandbox bench chaos mutation clean test-cluster-build test-cluster-up test-cluster-down test-cluster-build-for-tests
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -99,6 +99,9 @@ test: check-generated lint test-static test-unit test-cluster-build-for-tests te
 
 bench: $(STAMP) ## benchmarks (about 50 min on 2 cores, both API servers and both engines; `python -m bench --target emulator`: 9 min; not in `test`): writes bench/results/latest.md
 	$(BIN)/python -m bench
+
+chaos: test-cluster-build ## the chaos soak (about 25 min on 2 cores; not in `test`, which runs its short version): 500 WFEs, 20 leader kills, a 5-min DataStorage outage; writes chaos/results/latest.md (CHAOS_SEED=N replays a run)
+	$(BIN)/python -m chaos
 
 mutation: $(STAMP) ## mutation testing of the pure core (slow; not in CI)
 	$(BIN)/mutmut run; $(BIN)/mutmut results

@@ -30,6 +30,8 @@ class Observed:
     locks_past_cooldown: Sequence[str] = ()
     spools_left: int = 0
     max_requests_per_second_failing: float = 0.0
+    busiest_second: str = ""
+    """What the controllers sent in that second."""
     peak_rss_mib: float = 0.0
 
 
@@ -122,7 +124,8 @@ def check(cases: Sequence[Case], observed: Observed, ceilings: Ceilings) -> list
             "API requests per second bounded while failing",
             observed.max_requests_per_second_failing <= ceilings.requests_per_second_failing,
             f"max {observed.max_requests_per_second_failing:.1f}/s, "
-            f"ceiling {ceilings.requests_per_second_failing:.1f}/s",
+            f"ceiling {ceilings.requests_per_second_failing:.1f}/s "
+            f"({observed.busiest_second or 'no request while failing'})",
         ),
         Invariant(
             "controller memory bounded",

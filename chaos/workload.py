@@ -37,6 +37,12 @@ JOB_FAILURES: dict[str, FailureReason] = {
 """The node stand-in's FAILURE_MODE values and the reason each ends with."""
 
 
+QUICK_DELAY = 2
+"""Seconds a quick run lasts."""
+LONG_DELAY = 120
+"""Seconds a long run lasts: still running when its follower comes or its deletion does."""
+
+
 class Role(StrEnum):
     RUN = "run"
     """Runs to its mode's outcome."""
@@ -84,9 +90,10 @@ WEIGHTS: dict[Role, int] = {
 }
 
 
-def make_workload(seed: int, count: int) -> list[Case]:
+def make_workload(seed: int, count: int, long_delay: int = LONG_DELAY) -> list[Case]:
     """`count` WFEs for `seed` (the same seed, the same WFEs); holders come before the WFEs
-    that meet them."""
+    that meet them. Long runs (busy holders, runs deleted while running) last `long_delay`
+    seconds."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible mix, not a secret
     roles = list(WEIGHTS)
     cases: list[Case] = []
@@ -97,12 +104,13 @@ def make_workload(seed: int, count: int) -> list[Case]:
         if role is Role.RUN:
             cases.append(_run(rng, index, engine))
             continue
-        holder = _holder(index, engine, long=role in {Role.DUPLICATE, Role.RUN_DELETED})
+        long = role in {Role.DUPLICATE, Role.RUN_DELETED}
+        holder = _holder(index, engine, long_delay if long else QUICK_DELAY)
         if role in {Role.DUPLICATE, Role.COOLDOWN_WAITER, Role.DELETED_PENDING}:
             cases.append(holder)
-            cases.append(_follower(role, index + 1, engine, holder))
+            cases.append(_follower(role, index + 1, engine, holder, long_delay))
         else:
-            cases.append(_follower(role, index, engine, holder))
+            cases.append(_follower(role, index, engine, holder, long_delay))
     return cases[:count]
 
 
@@ -115,10 +123,10 @@ def _run(rng: random.Random, index: int, engine: ExecutionEngine) -> Case:
         else Expected("Failed", failures[mode], RAN_AND_FAILED)
     )
     name = f"chaos-{index:04d}"
-    return Case(name, engine, _target(name), Role.RUN, mode, 2, None, expected)
+    return Case(name, engine, _target(name), Role.RUN, mode, QUICK_DELAY, None, expected)
 
 
-def _holder(index: int, engine: ExecutionEngine, *, long: bool) -> Case:
+def _holder(index: int, engine: ExecutionEngine, delay: int) -> Case:
     """A WFE that takes a target first: long-running (still running when the follower comes)
     or quick (its lock then in its cooldown)."""
     name = f"chaos-{index:04d}"
@@ -128,13 +136,15 @@ def _holder(index: int, engine: ExecutionEngine, *, long: bool) -> Case:
         _target(name),
         Role.RUN,
         None,
-        600 if long else 2,
+        delay,
         None,
         Expected("Completed", None, RAN_TO_SUCCESS),
     )
 
 
-def _follower(role: Role, index: int, engine: ExecutionEngine, holder: Case) -> Case:
+def _follower(
+    role: Role, index: int, engine: ExecutionEngine, holder: Case, long_delay: int
+) -> Case:
     name = f"chaos-{index:04d}"
     target = holder.target
     if role is Role.DUPLICATE:
@@ -145,7 +155,14 @@ def _follower(role: Role, index: int, engine: ExecutionEngine, holder: Case) -> 
         expected = Expected(None, None, ())
     elif role is Role.DELETED_RUNNING:  # on a target of its own
         return Case(
-            name, engine, _target(name), role, None, 600, None, Expected(None, None, RAN_AND_FAILED)
+            name,
+            engine,
+            _target(name),
+            role,
+            None,
+            long_delay,
+            None,
+            Expected(None, None, RAN_AND_FAILED),
         )
     else:  # RUN_DELETED: the holder itself is the one whose run goes
         return Case(
@@ -154,11 +171,11 @@ def _follower(role: Role, index: int, engine: ExecutionEngine, holder: Case) -> 
             holder.target,
             Role.RUN_DELETED,
             None,
-            600,
+            long_delay,
             None,
             Expected("Failed", FailureReason.UNKNOWN, RAN_AND_FAILED),
         )
-    return Case(name, engine, target, role, None, 2, holder.name, expected)
+    return Case(name, engine, target, role, None, QUICK_DELAY, holder.name, expected)
 
 
 def _target(name: str) -> str:

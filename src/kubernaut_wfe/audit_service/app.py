@@ -150,24 +150,24 @@ async def query_audit_events(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     query = parse_event_query(request.query, state.clock())
     page = await state.store.query(query)
-    data: list[dict[str, Any]] = []
+    # Each event is serialised once: the text that counts toward the page's size is the text
+    # sent (serialising twice cost a reader-heavy service half its time in the bench).
+    data: list[str] = []
     size = 0
     for record in page.records:
-        wire = record.to_wire()
-        size += len(json.dumps(wire, separators=(",", ":")))
+        wire = json.dumps(record.to_wire(), separators=(",", ":"))
+        size += len(wire)
         if data and size > MAX_PAGE_BYTES:
             break  # the rest comes with the next offset
         data.append(wire)
-    body = {
-        "data": data,
-        "pagination": {
-            "limit": query.limit,
-            "offset": query.offset,
-            "total": page.total,
-            "has_more": query.offset + len(data) < page.total,
-        },
+    pagination = {
+        "limit": query.limit,
+        "offset": query.offset,
+        "total": page.total,
+        "has_more": query.offset + len(data) < page.total,
     }
-    return web.json_response(body)
+    text = f'{{"data":[{",".join(data)}],"pagination":{json.dumps(pagination)}}}'
+    return web.Response(text=text, content_type="application/json")
 
 
 async def health(request: web.Request) -> web.Response:

@@ -205,6 +205,20 @@ def backoff(attempt: int, base: timedelta = timedelta(seconds=1)) -> timedelta:
     return min(MAX_BACKOFF, base * factor)
 
 
+CONFLICT_BACKOFF_BASE = timedelta(milliseconds=100)
+CONFLICT_BACKOFF_CAP = timedelta(seconds=30)
+
+
+def conflict_delay(conflicts: int) -> timedelta:
+    """When to reconcile again after the `conflicts`-th write in a row that met a newer object
+    (409): at once after the first (a lost race: the re-read object is the news), then 0.1,
+    0.2, 0.4 … s up to 30 s, so a write that keeps conflicting (another writer fighting, an API
+    that answers 409) is never a hot loop."""
+    if conflicts <= 1:
+        return timedelta(0)
+    return min(CONFLICT_BACKOFF_CAP, backoff(conflicts - 1, base=CONFLICT_BACKOFF_BASE))
+
+
 def kind_of_run(run: tekton.Document) -> RunKind:
     """The kind of a run document (a PipelineRun when it does not say)."""
     return RunKind.JOB if run.get("kind") == RunKind.JOB else RunKind.PIPELINE_RUN

@@ -96,17 +96,17 @@ def decide_status_lost(
     """Pending or no phase, yet the WFE created a run: rebuild from that run, never create."""
     if isinstance(record, UnreadableRecord):
         what = (
-            f"a PipelineRun (its {WfeAnnotation.EXECUTION_RESOURCE} annotation was changed to"
+            f"a run (its {WfeAnnotation.EXECUTION_RESOURCE} annotation was changed to"
             f" {record.text!r})"
         )
         return _fail_lost(wfe, _not_run_again(what), now)
     if obs.run_error is not None:
         return Decision(actions=(Requeue(backoff(1), "reading the recorded run failed"),))
     if obs.run is UNREAD:
-        return Decision(actions=(ReadRun(record.namespace, record.name),))
+        return Decision(actions=(ReadRun(record.namespace, record.name, record.run_kind),))
     run = obs.run
     if run is None or not owned_by(run, wfe) or tekton.deletion_timestamp(run) is not None:
-        return _fail_lost(wfe, _not_run_again(f"PipelineRun {record.ref}"), now)
+        return _fail_lost(wfe, _not_run_again(f"{record.run_kind} {record.ref}"), now)
     decision = start_running(wfe, run, obs, now, adopted=True)
     event = _rebuilt_event(wfe, run, "the status showed no run")
     return replace(decision, events=(*decision.events, event))

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from kubernaut_wfe.constants import WfeAnnotation
+from kubernaut_wfe.constants import RunKind, WfeAnnotation
 from kubernaut_wfe.core import tekton
 from kubernaut_wfe.core.actions import kind_of_run
 from kubernaut_wfe.core.models import WorkflowExecution
@@ -37,6 +37,11 @@ class ExecutionRecord:
     @property
     def ref(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def run_kind(self) -> RunKind:
+        """The recorded run's kind (a PipelineRun unless the record says Job)."""
+        return RunKind.JOB if self.kind == RunKind.JOB else RunKind.PIPELINE_RUN
 
     def annotation(self) -> dict[str, str]:
         """The WFE annotation that keeps this record."""

@@ -24,6 +24,8 @@ class WfeFacts:
     """This controller deleted the WFE's run (the DELETE answered): no need to read it."""
     create_attempts: int = 0
     """Consecutive refused CREATEs of its run."""
+    conflicts: int = 0
+    """Consecutive reconciles ended by a write that met a newer object (409)."""
     account_read_failures: int = 0
     """Consecutive failed GETs of the ServiceAccount its run is to run as."""
     submitted: frozenset[AuditEventType] = frozenset()

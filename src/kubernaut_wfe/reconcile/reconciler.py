@@ -33,6 +33,7 @@ from kubernaut_wfe.core.actions import (
     RecordExecution,
     RemoveFinalizer,
     Requeue,
+    conflict_delay,
 )
 from kubernaut_wfe.core.audit import correlation_id
 from kubernaut_wfe.core.config import ControllerConfig
@@ -145,9 +146,14 @@ class Reconciler:
         try:
             await self._reconcile(key, raw, wfe, log)
         except RereadNeeded:
-            self._schedule(key, 0)
+            facts = self._memory.of(wfe.metadata.uid)
+            facts.conflicts += 1
+            self._schedule(key, conflict_delay(facts.conflicts).total_seconds())
         except NotFound:
             log.info("workflowexecution gone")
+        else:
+            if (facts := self._memory.known(wfe.metadata.uid)) is not None:
+                facts.conflicts = 0
 
     async def _reconcile(
         self, key: WfeKey, raw: Document, wfe: WorkflowExecution, log: Any

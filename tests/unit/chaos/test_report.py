@@ -31,6 +31,7 @@ def test_the_report_holds_the_named_figures_and_each_invariant() -> None:
         tally_events(cases, observed),
         observed,
         invariants,
+        kills=20,
         faults_injected={"leader-kill": 20},
     )
     assert set(document) >= TOP_LEVEL

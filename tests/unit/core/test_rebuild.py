@@ -15,6 +15,7 @@ from kubernaut_wfe.constants import (
     EventReason,
     FailureReason,
     Phase,
+    RunKind,
     WfeAnnotation,
 )
 from kubernaut_wfe.core.actions import (
@@ -117,6 +118,19 @@ def test_a_lost_status_reads_the_recorded_run_and_never_creates(
     raw = make_wfe(status=status, annotations=recorded(running_run))
     decision = decide(raw, Observation(), CONFIG, NOW)
     assert decision.actions == (ReadRun(NS, PR),)
+
+
+def test_a_lost_status_reads_a_recorded_job_as_a_job(make_wfe: Factory) -> None:
+    """Found by the chaos soak: a leader killed between a Job's record and its Running status
+    left the next leader reading a PipelineRun of the Job's name, which failed the WFE."""
+    record = ExecutionRecord(kind=RunKind.JOB, namespace=NS, name=PR, uid=RUN_UID)
+    raw = make_wfe(annotations=record.annotation())
+    decision = decide(raw, Observation(), CONFIG, NOW)
+    assert decision.actions == (ReadRun(NS, PR, RunKind.JOB),)
+    gone = decide(raw, Observation(run=None), CONFIG, NOW)
+    assert gone.status is not None
+    assert gone.status.failure_details is not None
+    assert f"Job {NS}/{PR}" in gone.status.failure_details.message
 
 
 def test_a_lost_status_is_rebuilt_from_the_recorded_run(

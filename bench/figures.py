@@ -127,5 +127,36 @@ def figures(results: dict[str, Any]) -> list[Figure]:
                     ok=rate >= 5000,
                 )
             )
+        rows += _reader_rows(trail)
         rows.append(_figure("audit events lost", trail["lost"], target="0", ok=trail["lost"] == 0))
+        if "not_exactly_once" in trail:
+            wrong = trail["not_exactly_once"]
+            rows.append(
+                _figure("audit events not stored exactly once", wrong, target="0", ok=wrong == 0)
+            )
     return rows
+
+
+def _reader_rows(trail: dict[str, Any]) -> list[Figure]:
+    """Scenario 4 with readers querying during the load: delivery's throughput against delivery
+    alone in the same run, the queries' rate and latency, and the queries that went wrong."""
+    readers = trail.get("with_readers")
+    if not readers:
+        return []
+    count, rows = readers["readers"], []
+    for kind, rate in readers["events_per_s"].items():
+        rows += [
+            _figure(
+                f"audit events/s while {count} readers query, {kind} (baseline: no readers)",
+                rate,
+                baseline=trail["events_per_s"][kind],
+                target="≥ 5,000",
+                ok=rate >= 5000,
+            ),
+            _figure(f"audit queries/s during the load, {kind}", readers["queries_per_s"][kind]),
+            _figure(f"audit query p50 during the load (s), {kind}", readers["p50_seconds"][kind]),
+            _figure(f"audit query p99 during the load (s), {kind}", readers["p99_seconds"][kind]),
+        ]
+    wrong = readers["failed_queries"] + readers["bad_answers"]
+    name = f"audit queries failed or answered wrong (of {readers['queries']:,})"
+    return [*rows, _figure(name, wrong, target="0", ok=wrong == 0)]

@@ -188,36 +188,48 @@ async def rss_scenario(sizes: list[int], reps: int, workdir: Path) -> dict[str, 
     return {"rss_mib": figures}
 
 
-async def audit_scenario(events_count: int, reps: int, workdir: Path) -> dict[str, Any]:
-    """Scenario 4 on SQLite and PostgreSQL, delivery vs the raw batch floor."""
+async def audit_scenario(
+    events_count: int, reps: int, workdir: Path, readers: int = 0
+) -> dict[str, Any]:
+    """Scenario 4 on SQLite and PostgreSQL, delivery vs the raw batch floor, and (with
+    `readers`) delivery again while that many readers query the service, vs delivery alone."""
     _log(f"audit: building {events_count} events")
     events = await asyncio.to_thread(audit.build_events, events_count)
     bodies = audit.batches_of(events)
+    modes = ["floor", "delivery"] + (["delivery_with_readers"] if readers else [])
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
     with audit.postgres_cluster() as cluster_url:
         kinds = ["sqlite"] + (["postgresql"] if cluster_url else [])
         for kind in kinds:
-            runs[kind] = {"delivery": [], "floor": []}
+            runs[kind] = {mode: [] for mode in modes}
             for rep in range(reps):
-                for mode in ("floor", "delivery"):
+                for mode in modes:
                     _log(f"audit {kind} {mode}: repetition {rep + 1}/{reps}")
                     sample = await audit.measure(
-                        kind, mode, events, bodies, workdir=workdir, cluster_url=cluster_url
+                        kind,
+                        mode,
+                        events,
+                        bodies,
+                        workdir=workdir,
+                        cluster_url=cluster_url,
+                        readers=readers,
                     )
                     runs[kind][mode].append(sample)
     rates = {kind: _median_of(r["delivery"], "events_per_s") for kind, r in runs.items()}
     floors = {kind: _median_of(r["floor"], "events_per_s") for kind, r in runs.items()}
-    return {
-        "audit": {
-            "events": events_count,
-            "events_per_s": rates,
-            "floor_events_per_s": floors,
-            "ratio_to_floor": {kind: ratio(rates[kind], floors[kind]) for kind in rates},
-            "lost": sum(s["lost"] for r in runs.values() for s in r["delivery"]),
-            "rejected": sum(s["rejected"] for r in runs.values() for s in r["delivery"]),
-            "runs": runs,
-        }
+    delivered = [s for r in runs.values() for mode in modes[1:] for s in r[mode]]
+    summary: dict[str, Any] = {
+        "events": events_count,
+        "events_per_s": rates,
+        "floor_events_per_s": floors,
+        "ratio_to_floor": {kind: ratio(rates[kind], floors[kind]) for kind in rates},
+        "lost": sum(s["lost"] for s in delivered),
+        "rejected": sum(s["rejected"] for s in delivered),
+        "not_exactly_once": sum(s["missing"] + s["duplicated"] for s in delivered),
     }
+    if readers:
+        summary["with_readers"] = audit.with_readers_summary(runs, rates, readers)
+    return {"audit": {**summary, "runs": runs}}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -230,6 +242,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--rss-sizes", type=int, nargs="+", default=[1000, 10_000], help="settled WFEs"
     )
     parser.add_argument("--audit-events", type=int, default=30_000, help="events per run")
+    parser.add_argument(
+        "--audit-readers",
+        type=int,
+        default=8,
+        help="concurrent readers querying the audit service during its load (0: none)",
+    )
     parser.add_argument(
         "--only",
         choices=SCENARIOS,
@@ -263,7 +281,7 @@ async def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     if "rss" in chosen:
         results |= await rss_scenario(args.rss_sizes, args.rss_reps, workdir)
     if "audit" in chosen:
-        results |= await audit_scenario(args.audit_events, args.reps, workdir)
+        results |= await audit_scenario(args.audit_events, args.reps, workdir, args.audit_readers)
     return results
 
 
@@ -287,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             "rss_sizes": args.rss_sizes,
             "rss_repetitions": args.rss_reps,
             "audit_events": args.audit_events,
+            "audit_readers": args.audit_readers,
             "controller_workers": lifecycle.WORKERS,
             "cooldown": lifecycle.COOLDOWN,
         },

@@ -24,6 +24,7 @@ from kubernaut_wfe.core.durations import format_duration
 from kubernaut_wfe.core.engines import engine_of
 from kubernaut_wfe.core.jobstatus import JobEnding
 from kubernaut_wfe.core.models import FailureDetails, WorkflowExecution
+from kubernaut_wfe.core.runs import believable_end
 
 __all__ = [
     "FAILURE_MESSAGE_MAX",
@@ -153,7 +154,7 @@ def failure_details(
     blocked_message = summary.blocked_message if summary else None
     reason = classify_failure(run, taskruns, blocked_reason)
     failed = failed_task(run, taskruns)
-    failed_at = tekton.completion_time(run) or now
+    failed_at = believable_end(tekton.completion_time(run), wfe.status.start_time, now)
     started = wfe.status.start_time or tekton.start_time(run)
     return _details(
         wfe,
@@ -172,7 +173,7 @@ def failure_details(
 def job_failure_details(wfe: WorkflowExecution, ending: JobEnding, now: datetime) -> FailureDetails:
     """All `failureDetails` keys for a Job's failed ending (`core.jobstatus`): the container is
     the failed task (a Job has no steps of its own), the time is the Job's when it says one."""
-    failed_at = ending.ended_at or now
+    failed_at = believable_end(ending.ended_at, wfe.status.start_time, now)
     started = wfe.status.start_time
     return _details(
         wfe,

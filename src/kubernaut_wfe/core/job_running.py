@@ -12,11 +12,13 @@ from datetime import datetime
 from kubernaut_wfe.constants import ConditionStatus
 from kubernaut_wfe.core import runs, tekton
 from kubernaut_wfe.core.actions import Decision, ReadJobPods
+from kubernaut_wfe.core.conditions import truncate
 from kubernaut_wfe.core.endings import run_failed, run_succeeded
 from kubernaut_wfe.core.failure import job_failure_details
 from kubernaut_wfe.core.jobstatus import JobProgress, job_progress
 from kubernaut_wfe.core.models import PipelineRunSummary, WorkflowExecution
 from kubernaut_wfe.core.observation import Observation
+from kubernaut_wfe.core.runstatus import SUMMARY_MESSAGE_MAX
 from kubernaut_wfe.core.transitions import refresh_running
 
 JOB_TASKS = 1
@@ -24,13 +26,14 @@ JOB_TASKS = 1
 
 
 def job_summary(progress: JobProgress) -> PipelineRunSummary:
-    """The run summary of a Job: Unknown while it runs, True/False once it ended."""
+    """The run summary of a Job: Unknown while it runs, True/False once it ended; its message
+    bounded as a PipelineRun's (a pod's termination message or waiting reason may be huge)."""
     ending = progress.ending
     if ending is None:
         return PipelineRunSummary(
             status=ConditionStatus.UNKNOWN,
             reason="Running",
-            message=progress.message or None,
+            message=truncate(progress.message, SUMMARY_MESSAGE_MAX) or None,
             completed_tasks=0,
             total_tasks=JOB_TASKS,
             retry_count=progress.retry_count,
@@ -38,7 +41,7 @@ def job_summary(progress: JobProgress) -> PipelineRunSummary:
     return PipelineRunSummary(
         status=ConditionStatus.TRUE if ending.succeeded else ConditionStatus.FALSE,
         reason="Succeeded" if ending.succeeded else "Failed",
-        message=ending.message or progress.message or None,
+        message=truncate(ending.message or progress.message, SUMMARY_MESSAGE_MAX) or None,
         completed_tasks=JOB_TASKS if ending.succeeded else 0,
         total_tasks=JOB_TASKS,
         retry_count=progress.retry_count,

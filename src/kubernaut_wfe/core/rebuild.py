@@ -230,8 +230,8 @@ def decide_completion_time(
     if wfe.status.phase != Phase.COMPLETED or wfe.status.completion_time is not None:
         return None
     run = own_live_run(wfe, obs)
-    ended = (tekton.completion_time(run) if run is not None else None) or now
     start = wfe.status.start_time
+    ended = runs.believable_end(tekton.completion_time(run) if run else None, start, now)
     update: dict[str, object] = {"completion_time": ended}
     if start is not None:
         update["duration"] = format_duration(ended - start)

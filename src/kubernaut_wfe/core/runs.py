@@ -5,6 +5,7 @@ request that stops it. A PipelineRun answers through its `Succeeded` condition a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from kubernaut_wfe.constants import CANCEL_REQUESTS, ConditionStatus, JobConditionType, RunKind
@@ -53,3 +54,24 @@ def stop_request(run: tekton.Document) -> CancelRun | None:
         return None
     namespace = str(tekton.metadata(run).get("namespace") or "")
     return CancelRun(namespace, tekton.name_of(run), kind_of_run(run))
+
+
+END_TIME_SLACK = timedelta(seconds=1)
+"""How much earlier than the WFE's start a run's end may be reported (whole seconds there,
+fractions on the WFE) and still be believed."""
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of ours the clock of the run's writer may be (DataStorage takes audit events
+up to as far in the future)."""
+
+
+def believable_end(reported: datetime | None, started: datetime | None, now: datetime) -> datetime:
+    """When the run ended: the time its engine reports, unless that cannot be true (later than
+    now and a clock's skew, or before the WFE started: a writer or a clock gone wrong), and then
+    now. The WFE's
+    completionTime, its cooldown and its audit events' timestamps follow from it, so a time
+    years away would hold the target's lock for years, or have DataStorage refuse the events."""
+    if reported is None or reported > now + CLOCK_SKEW:
+        return now
+    if started is not None and reported < started - END_TIME_SLACK:
+        return now
+    return reported

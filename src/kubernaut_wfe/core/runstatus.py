@@ -20,6 +20,9 @@ BLOCKING_REASONS: frozenset[str] = frozenset(
 """Unknown TaskRun reasons that mean a child is stuck before running."""
 
 SUMMARY_MESSAGE_MAX = 32768
+SUMMARY_REASON_MAX = 1024
+"""Kubernetes' bound on a condition's reason: a run's own reason is kept to it, whatever its
+writer wrote."""
 _COMPLETED_COUNT = re.compile(re.escape(TASKS_COMPLETED_PREFIX) + r"\s*(\d+)")
 
 
@@ -69,7 +72,7 @@ def run_summary(
         status=ConditionStatus(condition.status)
         if condition and condition.status in set(ConditionStatus)
         else ConditionStatus.UNKNOWN,
-        reason=(condition.reason or None) if condition else None,
+        reason=(truncate(condition.reason, SUMMARY_REASON_MAX) or None) if condition else None,
         message=truncate(message, SUMMARY_MESSAGE_MAX) or None,
         completed_tasks=completed_count(message),
         total_tasks=total,

@@ -39,19 +39,24 @@ def name_of(document: Document) -> str:
 
 @dataclass(frozen=True)
 class SucceededCondition:
-    """The Knative `Succeeded` condition of a run; status `Unknown` when absent."""
+    """The Knative `Succeeded` condition of a run; status `Unknown` when absent or not one of
+    Knative's three words (a `Maybe`, a `false` or a boolean decides nothing)."""
 
     status: str
     reason: str
     message: str
 
 
+_CONDITION_STATUSES = frozenset(status.value for status in ConditionStatus)
+
+
 def succeeded(document: Document) -> SucceededCondition | None:
     """The `Succeeded` condition, or None when Tekton has not written one yet."""
     for condition in _list(status(document).get("conditions")):
         if isinstance(condition, Mapping) and condition.get("type") == SUCCEEDED_CONDITION:
+            said = condition.get("status")
             return SucceededCondition(
-                status=str(condition.get("status") or ConditionStatus.UNKNOWN.value),
+                status=said if said in _CONDITION_STATUSES else ConditionStatus.UNKNOWN.value,
                 reason=str(condition.get("reason") or ""),
                 message=str(condition.get("message") or ""),
             )

@@ -28,6 +28,7 @@ from kubernaut_wfe.core.models import (
 )
 from kubernaut_wfe.core.phases import check_transition
 from kubernaut_wfe.core.platform_status import with_platform_fields
+from kubernaut_wfe.core.runs import believable_end
 
 
 def finish(
@@ -179,7 +180,7 @@ def to_completed(
     wfe: WorkflowExecution, run: tekton.Document, summary: PipelineRunSummary, now: datetime
 ) -> WorkflowExecutionStatus:
     """Running → Completed."""
-    completed_at = tekton.completion_time(run) or now
+    completed_at = believable_end(tekton.completion_time(run), wfe.status.start_time, now)
     status = _ended(wfe, wfe.status.model_copy(update={"phase": Phase.COMPLETED}), completed_at)
     status = status.model_copy(update={"pipeline_run_status": summary})
     status = _condition(

@@ -679,7 +679,9 @@ def test_running_keeps_a_blocked_reason_tekton_no_longer_shows(
 def test_a_run_blocked_by_quota_that_times_out_failed_for_the_quota(
     make_wfe: Factory, timeout_run: dict[str, Any]
 ) -> None:
-    decision = _decide(_blocked_by_quota(make_wfe), Observation(run=timeout_run, taskruns=[]))
+    after_the_run = datetime(2025, 6, 1, 10, 31, tzinfo=UTC)  # its end is believed: not ahead
+    obs = Observation(run=timeout_run, taskruns=[])
+    decision = _decide(_blocked_by_quota(make_wfe), obs, now=after_the_run)
     status = _status(decision)
     assert status.failure_details is not None
     assert status.failure_details.reason == FailureReason.RESOURCE_EXHAUSTED

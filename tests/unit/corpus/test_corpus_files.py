@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe_tools.testing import corpus
+from kubernaut_wfe_tools.testing import corpus, run_status_corpus
 
 LOADERS: dict[str, Callable[[], Sequence[Any]]] = {
     "wfe_specs.yaml": corpus.spec_cases,
     "status_writes.yaml": corpus.status_cases,
     "settings.yaml": corpus.settings_cases,
     "audit_requests.yaml": corpus.audit_request_cases,
+    "run_statuses.yaml": run_status_corpus.run_status_cases,
 }
 
 
@@ -61,6 +62,22 @@ def test_every_corpus_file_has_a_loader() -> None:
             "audit_requests.yaml",
             {"name": "lower-case", "method": "get", "path": "/", "status": 200},
             "method",
+        ),
+        ("run_statuses.yaml", {"name": "no-outcome", "run": "job", "status": {}}, "outcome"),
+        (
+            "run_statuses.yaml",
+            {"name": "no-enum", "run": "job", "status": {}, "outcome": {"fails": "Broken"}},
+            "failureDetails.reason",
+        ),
+        (
+            "run_statuses.yaml",
+            {"name": "a-node", "run": "node", "status": {}, "outcome": "waits"},
+            "run is one of",
+        ),
+        (
+            "run_statuses.yaml",
+            {"name": "fails-how", "run": "pod", "status": {}, "outcome": "fails"},
+            "outcome",
         ),
     ],
 )

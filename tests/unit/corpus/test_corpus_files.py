@@ -18,6 +18,7 @@ LOADERS: dict[str, Callable[[], Sequence[Any]]] = {
     "status_writes.yaml": corpus.status_cases,
     "settings.yaml": corpus.settings_cases,
     "audit_requests.yaml": corpus.audit_request_cases,
+    "kubeconfig_reach.yaml": corpus.reach_cases,
 }
 
 
@@ -61,6 +62,21 @@ def test_every_corpus_file_has_a_loader() -> None:
             "audit_requests.yaml",
             {"name": "lower-case", "method": "get", "path": "/", "status": 200},
             "method",
+        ),
+        (
+            "kubeconfig_reach.yaml",
+            {"name": "both", "cluster": {}, "exits": 2, "says": "x", "retries": True},
+            "one outcome",
+        ),
+        (
+            "kubeconfig_reach.yaml",
+            {"name": "retries-silently", "cluster": {}, "retries": True},
+            "one outcome",
+        ),
+        (
+            "kubeconfig_reach.yaml",
+            {"name": "typo", "cluster": {"server": "{nowhere}"}, "exits": 2, "says": "x"},
+            "unknown placeholders",
         ),
     ],
 )

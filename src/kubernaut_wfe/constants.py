@@ -413,3 +413,43 @@ FAILED_TO_PULL_IMAGE_TEXT: Final = "Failed to pull image"
 """Start of the kubelet's `Failed` Event that carries the registry's answer."""
 KUBELET_ERROR_PREFIX: Final = "Error: "
 """Start of the kubelet's `Failed` Event when it could not create or start a container."""
+
+
+# --- Reaching the API server at start-up: the first request and why it failed ----------------
+
+API_ROOT_PATH: Final = "/api"
+"""The first request of a start: every Kubernetes API server answers it with `APIVersions` to
+any authenticated identity (the `system:discovery` role), so it tells a Kubernetes API server
+that accepts the credentials from anything else."""
+API_ROOT_KIND: Final = "APIVersions"
+
+
+class ApiReachFailure(StrEnum):
+    """Why the first request to the API server failed (the logs' and `/readyz`'s `reason`)."""
+
+    CONNECTION_REFUSED = "ConnectionRefused"
+    HOST_NOT_FOUND = "HostNotFound"
+    CONNECT_TIMEOUT = "ConnectTimeout"
+    CONNECTION_CLOSED = "ConnectionClosed"
+    UNREACHABLE = "Unreachable"
+    SERVER_ERROR = "ServerError"
+    """A 5xx or 429: the server (or a proxy before it) is there but not serving yet."""
+    NOT_TLS = "NotTLS"
+    """An https:// server that answers in plain HTTP."""
+    CERTIFICATE_UNTRUSTED = "CertificateUntrusted"
+    CERTIFICATE_NAME_MISMATCH = "CertificateNameMismatch"
+    TLS_HANDSHAKE_FAILED = "TLSHandshakeFailed"
+    CREDENTIALS_REFUSED = "CredentialsRefused"
+    """401: the token or client certificate is not accepted."""
+    DISCOVERY_FORBIDDEN = "DiscoveryForbidden"
+    """403 on `/api`: the identity may not even read API discovery."""
+    NOT_KUBERNETES = "NotKubernetes"
+    """Something answered, but not as a Kubernetes API server does (a 404, an HTML page)."""
+
+
+class ConnectionSetting(StrEnum):
+    """Which setting of the connection a failure of the first request is the fault of."""
+
+    SERVER = "server"
+    CERTIFICATE_AUTHORITY = "certificate-authority"
+    CREDENTIALS = "credentials"

@@ -4,9 +4,11 @@ of the development tools, and every command the installed CLI offers starts ther
 
 from __future__ import annotations
 
+import http.server
 import re
 import socket
 import subprocess
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -91,32 +93,49 @@ def test_render_prints_the_pipelinerun(install: RuntimeInstall) -> None:
     assert "kind: PipelineRun" in done.stdout
 
 
-def test_run_starts_and_says_why_it_cannot_reach_the_api_server(
+class _NotKubernetes(http.server.BaseHTTPRequestHandler):
+    """A web server that is not a Kubernetes API server: 404 to everything."""
+
+    def do_GET(self) -> None:
+        self.send_error(404)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_run_starts_and_says_why_it_cannot_use_the_api_server(
     install: RuntimeInstall, tmp_path: Path
 ) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotKubernetes)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(
         f"""apiVersion: v1
 kind: Config
-clusters: [{{name: c, cluster: {{server: "http://127.0.0.1:{_closed_port()}"}}}}]
+clusters: [{{name: c, cluster: {{server: "http://127.0.0.1:{server.server_address[1]}"}}}}]
 users: [{{name: u, user: {{token: t}}}}]
 contexts: [{{name: x, context: {{cluster: c, user: u, namespace: default}}}}]
 current-context: x
 """
     )
-    done = _cli(
-        install,
-        "run",
-        "--kubeconfig",
-        str(kubeconfig),
-        "--metrics-bind-address",
-        "127.0.0.1:0",
-        "--health-probe-bind-address",
-        "127.0.0.1:0",
-    )
+    try:
+        done = _cli(
+            install,
+            "run",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--metrics-bind-address",
+            "127.0.0.1:0",
+            "--health-probe-bind-address",
+            "127.0.0.1:0",
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
     _no_crash(done)
-    assert done.returncode == 1, done.stderr
-    assert "cannot start" in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert "clusters[c].cluster.server: the API server" in done.stderr
+    assert "is not a Kubernetes API server" in done.stderr
 
 
 def test_audit_server_serves(install: RuntimeInstall, tmp_path: Path) -> None:

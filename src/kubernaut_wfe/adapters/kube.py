@@ -38,7 +38,7 @@ from kubernaut_wfe.adapters.kube_errors import (
     Unauthorized,
 )
 from kubernaut_wfe.adapters.kube_events import build_event
-from kubernaut_wfe.adapters.kube_http import DEFAULT_TIMEOUT, ApiSession, JsonObject
+from kubernaut_wfe.adapters.kube_http import DEFAULT_TIMEOUT, Answer, ApiSession, JsonObject
 from kubernaut_wfe.adapters.kube_resources import (
     CONFIG_MAPS,
     CUSTOM_RESOURCE_DEFINITIONS,
@@ -181,6 +181,10 @@ class KubeClient:
     async def close(self) -> None:
         """Close the connection pool."""
         await self._session.close()
+
+    async def answer_once(self, path: str) -> Answer:
+        """One GET of `path`, never retried (see `ApiSession.answer_once`)."""
+        return await self._session.answer_once(path)
 
     async def get(
         self, resource: Resource, name: str, namespace: str | None = None

@@ -241,6 +241,11 @@ class ApiSession:
         finally:
             response.close()
 
+    async def answer_once(self, path: str) -> Answer:
+        """One GET, never retried, its answer whatever the status; what kept it from answering
+        is raised as it came (aiohttp's and the ssl module's errors), for the caller to judge."""
+        return await self._exchange(Outgoing("GET", path, None, None, {}))
+
     def _note_refusal(self, request: Outgoing, error: ApiError) -> None:
         if not is_rbac_refusal(error.status, error.message):
             return

@@ -33,6 +33,16 @@ class KubeConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class SettingNames:
+    """Where each setting of a connection was read (`kubeconfig FILE: clusters[c].cluster.server`),
+    for the errors of a server that cannot be used."""
+
+    server: str = "server"
+    certificate_authority: str = "certificate authority"
+    credentials: str = "credentials"
+
+
+@dataclass(frozen=True)
 class KubeConfig:
     """Connection settings of one API server. Secrets never appear in `repr`."""
 
@@ -52,6 +62,8 @@ class KubeConfig:
     token_file: str | None = None
     """Bearer token file, re-read while running (projected service-account tokens rotate)."""
     insecure_skip_tls_verify: bool = False
+    names: SettingNames = field(default_factory=SettingNames, compare=False)
+    """Where each setting was read, for errors (not a setting: equal configurations may differ)."""
 
     def __post_init__(self) -> None:
         if not self.server.startswith(("https://", "http://")):
@@ -261,14 +273,53 @@ def load_kubeconfig(
         raise KubeConfigError(f"{cluster.where}.server is required")
     if not server.startswith(("https://", "http://")):
         raise KubeConfigError(f"{cluster.where}.server {server!r} must be an http(s):// URL")
+    namespace = chosen.text("namespace") or DEFAULT_NAMESPACE
+    ca_file = cluster.file("certificate-authority")
+    ca_data = cluster.pem("certificate-authority-data")
+    insecure = cluster.flag("insecure-skip-tls-verify")
+    user_settings = _user_settings(user)
+    authority = _authority_key(cluster)
+    if insecure and authority is not None:
+        # kubectl refuses the combination too: one of the two is a mistake, and which one
+        # decides whether the server is verified at all.
+        raise KubeConfigError(
+            f"{cluster.where}: insecure-skip-tls-verify with {authority}: specifying a root "
+            "certificates file with the insecure flag is not allowed"
+        )
+    names = SettingNames(
+        server=f"{cluster.where}.server",
+        certificate_authority=(
+            f"{cluster.where}.{authority}"
+            if authority
+            else f"{cluster.where} (no certificate-authority: the system's)"
+        ),
+        credentials=_credentials_key(user, chosen),
+    )
     return KubeConfig(
         server=server,
-        namespace=chosen.text("namespace") or DEFAULT_NAMESPACE,
-        ca_file=cluster.file("certificate-authority"),
-        ca_data=cluster.pem("certificate-authority-data"),
-        insecure_skip_tls_verify=cluster.flag("insecure-skip-tls-verify"),
-        **_user_settings(user),
+        namespace=namespace,
+        ca_file=ca_file,
+        ca_data=ca_data,
+        insecure_skip_tls_verify=insecure,
+        names=names,
+        **user_settings,
     )
+
+
+def _authority_key(cluster: _Section) -> str | None:
+    """The key the cluster's CA is read from (the data wins, as in kubectl), if any."""
+    for key in ("certificate-authority-data", "certificate-authority"):
+        if cluster.text(key) is not None:
+            return key
+    return None
+
+
+def _credentials_key(user: _Section | None, context: _Section) -> str:
+    keys = ("client-certificate-data", "client-certificate", "tokenFile", "token")
+    given = [key for key in keys if user is not None and user.text(key) is not None]
+    if user is None or not given:
+        return f"{context.where} (no credentials: anonymous)"
+    return f"{user.where}.{' and .'.join(given)}"
 
 
 def in_cluster_config(
@@ -290,11 +341,17 @@ def in_cluster_config(
         namespace = namespace_file.read_text(encoding="utf-8").strip() or DEFAULT_NAMESPACE
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"  # an IPv6 address
+    token_file = account / "token"
     return KubeConfig(
         server=f"https://{host}:{port}",
         namespace=namespace,
         ca_file=str(ca_file) if ca_file.is_file() else None,
-        token_file=str(account / "token"),
+        token_file=str(token_file),
+        names=SettingNames(
+            server="in-cluster KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT",
+            certificate_authority=f"in-cluster {ca_file}",
+            credentials=f"in-cluster {token_file}",
+        ),
     )
 
 

@@ -96,7 +96,8 @@ def overrides(args: argparse.Namespace) -> dict[str, str | bool | list[str] | No
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run until SIGTERM/SIGINT; 0 on a clean stop, 2 on bad configuration, 1 on start-up."""
+    """Run until SIGTERM/SIGINT; 0 on a clean stop, 2 on bad configuration (an API server that
+    cannot be used as configured included), 1 on start-up."""
     import asyncio
 
     from kubernaut_wfe.core.config import ConfigError, read_config
@@ -126,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
     except KubeConfigError as error:
         return _fail(str(error))
     # Only a start that gets this far loads the controller: a bad setting is refused sooner.
+    from kubernaut_wfe.adapters.api_reach import ApiServerUnusableError
     from kubernaut_wfe.adapters.kube_errors import ApiError
     from kubernaut_wfe.controller.crdcheck import CrdCheckError
     from kubernaut_wfe.controller.leader import LeaderLostError
@@ -137,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
     controller = Controller(config, connection)
     try:
         asyncio.run(_serve(controller, args.config, text or "", overrides(args)))
+    except ApiServerUnusableError as error:  # a setting no wait can make work: the kubelet restarts
+        return _fail(str(error))
     except CrdCheckError as error:
         print(f"kubernaut-wfe run: {error}", file=sys.stderr)
         return EXIT_STARTUP

@@ -300,8 +300,10 @@ async def readiness_report(
     kube: KubeClient | None,
     datastorage: DataStorageProbe,
     require_datastorage: bool = False,
+    api_problem: str | None = None,
 ) -> ProbeReport:
-    """Ready when leading (or without election), no permission the controller needed was
+    """Not ready while the API server has not answered (`api_problem` says why); then ready when
+    leading (or without election), no permission the controller needed was
     refused (see `adapters.permissions`), watching, and the Tekton CRDs are installed. `engines`
     lists the execution engines WFEs can use.
 
@@ -313,6 +315,9 @@ async def readiness_report(
         "datastorage_url": datastorage.url,
         "leader": leader,
     }
+    if api_problem is not None:
+        checks["apiserver"] = api_problem
+        return ProbeReport(api_problem, checks)
     if leader == "standby":
         return ProbeReport("this instance does not hold the leader lease", checks)
     if kube is not None and (missing := await kube.missing_permissions()):

@@ -14,6 +14,7 @@ import httpx
 import kopf
 import structlog
 
+from kubernaut_wfe.adapters.api_reach import ApiReach
 from kubernaut_wfe.adapters.audit_config import AuditDeliveryConfig
 from kubernaut_wfe.adapters.audit_delivery import AuditDelivery
 from kubernaut_wfe.adapters.discovery import ApiDiscovery
@@ -90,6 +91,7 @@ class Controller:
             execution_namespace=config.execution.namespace,
         )
         self.kube: KubeClient | None = None
+        self.api_reach: ApiReach | None = None
         self.discovery: ApiDiscovery | None = None
         self.reconciler: Reconciler | None = None
         self.delivery: AuditDelivery | None = None
@@ -240,6 +242,8 @@ class Controller:
         try:
             with stop_on_signals(stopping):
                 await self.start_endpoints()
+                if not await self._reach_api(stopping):
+                    return
                 if self.leader_settings is not None and not await self._lead(stopping):
                     return
                 await self.start()
@@ -293,6 +297,24 @@ class Controller:
         self.cache.runs_complete = True
         logger.info("runs listed", count=listed)
 
+    async def _reach_api(self, stopping: asyncio.Event) -> bool:
+        """Wait until the API server answers as one (False if stopped first); raises
+        `ApiServerUnusableError` when it never will as configured."""
+        assert self.kube is not None
+        self.api_reach = ApiReach(self.kube)
+        reaching = asyncio.create_task(self.api_reach.wait(), name="reach the API server")
+        stopped = asyncio.create_task(stopping.wait())
+        try:
+            await asyncio.wait({reaching, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (reaching, stopped):
+                task.cancel()
+            await asyncio.gather(stopped, return_exceptions=True)
+        if not reaching.done() or reaching.cancelled():
+            return False
+        reaching.result()
+        return True
+
     async def _lead(self, stopping: asyncio.Event) -> bool:
         """Wait for the Lease (False if stopped first); a later loss stops everything."""
         assert self.kube is not None
@@ -342,6 +364,7 @@ class Controller:
             leader = self.leadership.state if self.leadership else "standby"
         audit = self.config.audit
         return await readiness_report(
+            api_problem=self.api_reach.problem if self.api_reach else None,
             leader=leader,
             watching=self.ready.is_set(),
             kube=self.kube,

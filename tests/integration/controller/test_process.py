@@ -16,6 +16,7 @@ import yaml
 
 from kubernaut_wfe_tools.emulator import ApiEmulator
 from kubernaut_wfe_tools.emulator.server import default_crd_paths
+from kubernaut_wfe_tools.testing.relay import tcp_relay
 from kubernaut_wfe_tools.testing.stack import wfe_body
 from kubernaut_wfe_tools.testing.targets import target_kind
 from kubernaut_wfe_tools.testing.testcluster import TestCluster
@@ -50,23 +51,32 @@ async def test_an_address_in_use_is_one_line_naming_the_setting(tmp_path: Path) 
     assert "Traceback" not in output
 
 
-async def test_an_api_server_out_of_reach_stops_the_start_in_one_line(tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
-                "users": [{"name": "u", "user": {"token": "t"}}],
-                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
-                "current-context": "x",
-            }
-        ),
-        encoding="utf-8",
+async def test_an_api_server_out_of_reach_holds_the_start_until_it_answers(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Nothing listens at the kubeconfig's address at first: the controller waits (NotReady,
+    asking again with back-off) and starts once the API server answers there. What it says and
+    how often it asks: `tests/corpus/kubeconfig_reach.yaml`."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    document = yaml.safe_load(stack.kubeconfig.read_text(encoding="utf-8"))
+    server = document["clusters"][0]["cluster"]["server"]
+    document["clusters"][0]["cluster"]["server"] = re.sub(r":\d+$", f":{port}", server)
+    kubeconfig = tmp_path / "kubeconfig-out-of-reach"
+    kubeconfig.write_text(yaml.safe_dump(document), encoding="utf-8")
+    proc = await stack.start_controller(kubeconfig=kubeconfig, log_format="json", ready="started")
+    await stack.wait_for(
+        lambda: "the Kubernetes API server cannot be reached; trying again" in proc.log(),
+        what="a refused try",
     )
-    code, output = await _start_on(kubeconfig)
-    assert code == 1
-    assert "kubernaut-wfe run: cannot start: ConnectionError: GET /apis/" in output
-    assert "Traceback" not in output
+    assert "controller started" not in proc.log()
+    async with tcp_relay(server, port=port):
+        await stack.wait_for(
+            lambda: "controller started" in proc.log(), what="the start once it answers"
+        )
+        assert proc.returncode is None
+    assert "Traceback" not in proc.log()
 
 
 def crds_without_audited_events(tmp_path: Path) -> list[Path]:

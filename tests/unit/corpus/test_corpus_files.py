@@ -19,6 +19,7 @@ LOADERS: dict[str, Callable[[], Sequence[Any]]] = {
     "settings.yaml": corpus.settings_cases,
     "audit_requests.yaml": corpus.audit_request_cases,
     "run_statuses.yaml": run_status_corpus.run_status_cases,
+    "kubeconfig_reach.yaml": corpus.reach_cases,
 }
 
 
@@ -78,6 +79,21 @@ def test_every_corpus_file_has_a_loader() -> None:
             "run_statuses.yaml",
             {"name": "fails-how", "run": "pod", "status": {}, "outcome": "fails"},
             "outcome",
+        ),
+        (
+            "kubeconfig_reach.yaml",
+            {"name": "both", "cluster": {}, "exits": 2, "says": "x", "retries": True},
+            "one outcome",
+        ),
+        (
+            "kubeconfig_reach.yaml",
+            {"name": "retries-silently", "cluster": {}, "retries": True},
+            "one outcome",
+        ),
+        (
+            "kubeconfig_reach.yaml",
+            {"name": "typo", "cluster": {"server": "{nowhere}"}, "exits": 2, "says": "x"},
+            "unknown placeholders",
         ),
     ],
 )

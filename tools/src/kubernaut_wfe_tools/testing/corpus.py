@@ -1,13 +1,15 @@
 """The hostile-input corpus of `tests/corpus/`, each case with the outcome it must get:
 WorkflowExecution specs (refused by the API server at a field, failed by the controller, or
 admitted), status written by someone else (`StatusOutcome`), settings of `kubernaut-wfe run`
-(its exit code and error) and requests to the audit service (its HTTP status)."""
+(its exit code and error), kubeconfigs whose server it reaches for (`ReachCase`: stop, or wait
+NotReady) and requests to the audit service (its HTTP status)."""
 
 from __future__ import annotations
 
 import copy
 import functools
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -391,3 +393,94 @@ def audit_request_cases() -> list[AuditRequestCase]:
     """Every case of `tests/corpus/audit_requests.yaml`, each checked to name its status."""
     raw = yaml.safe_load((CORPUS_DIR / "audit_requests.yaml").read_text(encoding="utf-8"))
     return [_audit_request_case(entry) for entry in raw]
+
+
+_REACH_KEYS: Final = {"name", "cluster", "user", "exits", "says", "retries", "readyz_says"}
+REACH_PLACEHOLDERS: Final = frozenset({
+    "tmp", "real_server", "real_ca", "real_token", "not_in_sans", "other_ca", "other_client_cert",
+    "other_client_key", "refused", "blackhole", "closes", "unavailable", "plain_http",
+    "not_found", "html",
+})  # fmt: skip
+"""What `kubeconfig_reach.yaml` may name as `{placeholder}` (tests/corpus/README.md says each)."""
+REAL_SERVER_PLACEHOLDERS: Final = frozenset({"real_server", "real_ca", "real_token", "not_in_sans"})
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+@dataclass(frozen=True)
+class ReachCase:
+    """One case of `kubeconfig_reach.yaml`: a kubeconfig whose server the controller talks to,
+    and what it must do: stop (`exits`, `says`) or retry while NotReady (`readyz_says`)."""
+
+    name: str
+    cluster: Mapping[str, Any]
+    user: Mapping[str, Any] | None
+    exits: int | None
+    says: str
+
+    @property
+    def retries(self) -> bool:
+        """Whether the controller must wait and ask again rather than stop."""
+        return self.exits is None
+
+    @property
+    def placeholders(self) -> frozenset[str]:
+        """The placeholders the case names (in its kubeconfig and its expected text)."""
+        return frozenset(_PLACEHOLDER.findall(json.dumps([self.cluster, self.user, self.says])))
+
+    @property
+    def needs_real_server(self) -> bool:
+        """Whether the case talks to the real API server (the test cluster)."""
+        return bool(self.placeholders & REAL_SERVER_PLACEHOLDERS)
+
+    def kubeconfig(self, values: Mapping[str, str]) -> str:
+        """The kubeconfig: cluster `c`, user `u` (if any), context `x`, placeholders filled."""
+        context = {"cluster": "c", **({"user": "u"} if self.user is not None else {})}
+        document = {
+            "apiVersion": "v1", "kind": "Config", "current-context": "x",
+            "clusters": [{"name": "c", "cluster": dict(self.cluster)}],
+            "users": [{"name": "u", "user": dict(self.user)}] if self.user is not None else [],
+            "contexts": [{"name": "x", "context": context}],
+        }  # fmt: skip
+        return fill(yaml.safe_dump(document, sort_keys=False), values)
+
+    def expected(self, values: Mapping[str, str]) -> str:
+        """The fragment of the error (or of `/readyz`'s reason), placeholders filled."""
+        return fill(self.says, values)
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """`text` with each `{placeholder}` replaced by its value."""
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], text)
+
+
+def _reach_case(entry: dict[str, Any]) -> ReachCase:
+    name = entry.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"corpus case without a name: {entry}")
+    unknown = set(entry) - _REACH_KEYS
+    if unknown:
+        raise ValueError(f"corpus case {name}: unknown keys {sorted(unknown)}")
+    exits, says = entry.get("exits"), entry.get("says")
+    retries, readyz_says = entry.get("retries"), entry.get("readyz_says")
+    if isinstance(exits, int) and isinstance(says, str) and says and retries is None:
+        expected: str = says
+    elif retries is True and isinstance(readyz_says, str) and readyz_says and exits is None:
+        expected = readyz_says
+    else:
+        raise ValueError(
+            f"corpus case {name} must name one outcome: `exits: CODE` and `says: TEXT`, "
+            "or `retries: true` and `readyz_says: TEXT`"
+        )
+    cluster, user = entry.get("cluster"), entry.get("user")
+    if not isinstance(cluster, dict) or not isinstance(user, dict | None):
+        raise ValueError(f"corpus case {name}: cluster (and user, if given) are mappings")
+    case = ReachCase(name, cluster, user, exits if retries is None else None, expected)
+    if unknown_names := case.placeholders - REACH_PLACEHOLDERS:
+        raise ValueError(f"corpus case {name}: unknown placeholders {sorted(unknown_names)}")
+    return case
+
+
+def reach_cases() -> list[ReachCase]:
+    """Every case of `tests/corpus/kubeconfig_reach.yaml`, each checked to name its outcome."""
+    raw = yaml.safe_load((CORPUS_DIR / "kubeconfig_reach.yaml").read_text(encoding="utf-8"))
+    return [_reach_case(entry) for entry in raw]

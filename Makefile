@@ -36,14 +36,14 @@ check-generated: $(STAMP) ## fail when a generated file is stale (fix: make gene
 	scripts/generate.sh --check
 
 lint: $(STAMP) ## ruff (lint + format check), mypy --strict, import-linter contracts, vulture (dead code)
-	$(BIN)/ruff check src tools/src tests bench
-	$(BIN)/ruff format --check src tools/src tests bench
+	$(BIN)/ruff check src tools/src tests bench chaos
+	$(BIN)/ruff format --check src tools/src tests bench chaos
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/vulture
 
 fmt: $(STAMP) ## format and autofix
-	$(BIN)/ruff format src tools/src tests bench
+	$(BIN)/ruff format src tools/src tests bench chaos
 	$(BIN)/ruff check --fix src tools/src tests bench
 
 # pytest exits 5 when it collected nothing: a tier that silently ran no test is a failure here.

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe_tools.testing import corpus
+from kubernaut_wfe_tools.testing import corpus, datastorage_corpus
 
 LOADERS: dict[str, Callable[[], Sequence[Any]]] = {
     "wfe_specs.yaml": corpus.spec_cases,
     "status_writes.yaml": corpus.status_cases,
     "settings.yaml": corpus.settings_cases,
     "audit_requests.yaml": corpus.audit_request_cases,
+    "datastorage_answers.yaml": datastorage_corpus.datastorage_cases,
 }
 
 

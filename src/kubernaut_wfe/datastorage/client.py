@@ -6,7 +6,11 @@ Failures are classified by what they mean for a retry:
 - `AuditUnavailable`: the request was certainly not processed (connection refused, connect timeout,
   429, 5xx from the service itself, 401/403/404/408 configuration or auth trouble); retry later.
 - `AuditAmbiguous`: the request may or may not have been processed (timeout or reset after it was
-  sent, 502/504 from a proxy, a success status with an unreadable body); ask the query API first.
+  sent, no complete answer within the timeout, 502/504 from a proxy, a success status with an
+  unreadable body or one that does not account for every event sent); ask the query API first.
+
+A redirect is not followed (it would carry the token elsewhere): it is `AuditUnavailable`, naming
+where it points, so the URL can be fixed while events wait.
 """
 
 from __future__ import annotations
@@ -129,7 +133,10 @@ class DataStorageClient:
         """POST a batch (all or nothing); 201 gives the new event ids in request order."""
         body = [serialize_audit_event(event) for event in events]
         response = await self._send("POST", BATCH_PATH, json=body)
-        return _parse_success(response, BatchAuditEventResponse)
+        created = _parse_success(response, BatchAuditEventResponse)
+        if (problem := batch_answer_problem(len(events), created)) is not None:
+            raise AuditAmbiguous(f"POST {BATCH_PATH}: {response.status_code} {problem}")
+        return created
 
     async def query_audit_events(
         self,
@@ -158,7 +165,12 @@ class DataStorageClient:
         }
         params = {name: str(value) for name, value in filters.items() if value is not None}
         response = await self._send("GET", EVENTS_PATH, params=params)
-        return _parse_success(response, AuditEventsQueryResponse)
+        page = _parse_success(response, AuditEventsQueryResponse)
+        if "data" not in page.model_fields_set:
+            # Not an answer to the query (another endpoint's body, a proxy's page): reading it
+            # as "nothing stored" would send stored events again.
+            raise AuditAmbiguous(f"GET {EVENTS_PATH}: {response.status_code} without `data`")
+        return page
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Accept": "application/json, application/problem+json"}
@@ -166,11 +178,18 @@ class DataStorageClient:
             headers["Authorization"] = f"Bearer {token}"
         http = await self._client()
         try:
-            response = await http.request(method, path, headers=headers, **kwargs)
+            # httpx times each read, not the answer: a body dripping a byte at a time would
+            # hold delivery forever. The timeout bounds the whole request.
+            async with asyncio.timeout(self._timeout):
+                response = await http.request(method, path, headers=headers, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
             raise AuditUnavailable(f"{method} {path}: {error!r}") from error
         except httpx.TransportError as error:
             raise AuditAmbiguous(f"{method} {path}: {error!r}") from error
+        except TimeoutError as error:
+            raise AuditAmbiguous(
+                f"{method} {path}: no complete answer within {self._timeout:g} s"
+            ) from error
         _raise_for_status(response)
         return response
 
@@ -205,11 +224,24 @@ class DataStorageClient:
         return self._http
 
 
+def batch_answer_problem(sent: int, answer: BatchAuditEventResponse) -> str | None:
+    """Why a success answer to a batch of `sent` events does not acknowledge each of them (one
+    new id per event, in request order), or None when it does."""
+    if answer.event_ids is None:
+        return "without `event_ids`"
+    if len(answer.event_ids) != sent:
+        return f"with {len(answer.event_ids)} event ids for {sent} events sent"
+    return None
+
+
 def _raise_for_status(response: httpx.Response) -> None:
     status = response.status_code
-    if status < 400:
+    if status < 300:
         return
     where = f"{response.request.method} {response.request.url.path}"
+    if status < 400:
+        location = response.headers.get("Location") or "nowhere"
+        raise AuditUnavailable(f"{where}: {status} redirect to {location}, not followed")
     if status in _AMBIGUOUS_SERVER_STATUSES:
         raise AuditAmbiguous(f"{where}: {status} from a gateway: {_problem(response).detail}")
     if status >= 500 or status in _RETRYABLE_CLIENT_STATUSES:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kubernaut_wfe_tools.testing import corpus, run_status_corpus
+from kubernaut_wfe_tools.testing import corpus, datastorage_corpus, run_status_corpus
 
 LOADERS: dict[str, Callable[[], Sequence[Any]]] = {
     "wfe_specs.yaml": corpus.spec_cases,
@@ -20,6 +20,7 @@ LOADERS: dict[str, Callable[[], Sequence[Any]]] = {
     "audit_requests.yaml": corpus.audit_request_cases,
     "run_statuses.yaml": run_status_corpus.run_status_cases,
     "kubeconfig_reach.yaml": corpus.reach_cases,
+    "datastorage_answers.yaml": datastorage_corpus.datastorage_cases,
 }
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -206,3 +207,58 @@ async def test_every_request_carries_the_current_token() -> None:
         for _ in range(3):
             await client.query_audit_events()
     assert seen == ["Bearer first", "Bearer second", None]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"message": "created"},
+        {"event_ids": [], "message": "0 events created"},
+        {"event_ids": [EVENT_ID, EVENT_ID], "message": "2 events created"},
+    ],
+    ids=["no-ids", "fewer-ids", "more-ids"],
+)
+async def test_success_that_does_not_account_for_each_event_is_ambiguous(
+    body: dict[str, Any],
+) -> None:
+    async with client_for(answer(201, body)) as client:
+        with pytest.raises(AuditAmbiguous, match=r"event_ids|event ids"):
+            await client.create_audit_events_batch([an_event()])
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+async def test_redirects_are_not_followed_and_say_where_they_point(status: int) -> None:
+    handler = answer(status, "moved", Location="http://elsewhere:8080/api/v1/audit/events/batch")
+    async with client_for(handler) as client:
+        with pytest.raises(AuditUnavailable, match="redirect to http://elsewhere:8080/"):
+            await client.create_audit_events_batch([an_event()])
+
+
+class _EndlessBody(httpx.AsyncByteStream):
+    """A body that sends one byte and then nothing more, never ending."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"{"
+        await asyncio.Event().wait()
+
+
+async def test_an_answer_that_never_completes_is_ambiguous_after_the_timeout() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201, stream=_EndlessBody())
+
+    async with client_for(handler, timeout=0.05) as client:
+        with pytest.raises(AuditAmbiguous, match=r"no complete answer within 0\.05 s"):
+            await client.create_audit_events_batch([an_event()])
+
+
+@pytest.mark.parametrize("body", [{}, {"events": []}, {"pagination": {"total": 0}}])
+async def test_query_answer_without_data_is_ambiguous_not_empty(body: dict[str, Any]) -> None:
+    async with client_for(answer(200, body)) as client:
+        with pytest.raises(AuditAmbiguous, match="without `data`"):
+            await client.query_audit_events(correlation_id="rr-1")
+
+
+async def test_query_answer_with_null_data_is_an_empty_page() -> None:
+    async with client_for(answer(200, {"data": None})) as client:
+        page = await client.query_audit_events(correlation_id="rr-1")
+    assert page.data is None

@@ -2,15 +2,18 @@
 the Warning Events about them say, mirrored into the WFE; an end decided as precisely as for a
 PipelineRun (`core.jobstatus`). A cause that can only end in the deadline (an image that cannot
 be pulled, a missing Secret or ConfigMap, a container that cannot be configured, a pod the API
-server refuses for good) ends the WFE at once, and the Job is suspended so that it stops; it
-keeps holding the target until the cooldown ends."""
+server refuses for good) ends the WFE at once; the Job is then suspended so that it stops
+(`core.rebuild.decide_stop_request`, as for any Failed WFE whose run goes on), and keeps holding
+the target until the cooldown ends. The WFE's end is written before the Job is suspended: the
+suspension deletes the pods that are the evidence, so a controller stopped between the two
+would otherwise leave the next one a suspended Job that says nothing (found by `make chaos`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from kubernaut_wfe.constants import ConditionStatus
-from kubernaut_wfe.core import runs, tekton
+from kubernaut_wfe.core import tekton
 from kubernaut_wfe.core.actions import Decision, ReadJobPods
 from kubernaut_wfe.core.conditions import truncate
 from kubernaut_wfe.core.endings import run_failed, run_succeeded
@@ -57,7 +60,7 @@ def decide_job_running(
     wfe: WorkflowExecution, job: tekton.Document, obs: Observation, now: datetime
 ) -> Decision:
     """Refresh the summary of a running Job, or end the WFE as the Job (or an early cause)
-    says; a Job still going when an early cause ends the WFE is suspended first."""
+    says."""
     if obs.pods is None:
         namespace = str(tekton.metadata(job).get("namespace") or "")
         return Decision(actions=(ReadJobPods(namespace, tekton.name_of(job)),))
@@ -66,8 +69,6 @@ def decide_job_running(
     ending = progress.ending
     if ending is None:
         return Decision(status=refresh_running(wfe, summary, now))
-    if ending.stop_run and not runs.is_finished(job) and (stop := runs.stop_request(job)):
-        return Decision(actions=(stop,), notes=(f"{ending.reason}: stopping the Job",))
     if ending.succeeded:
         return run_succeeded(wfe, job, summary, now)
     return run_failed(wfe, job_failure_details(wfe, ending, now), summary, now)

@@ -8,7 +8,7 @@ failure is `Unknown` and a workflow that cannot start waits for its deadline. He
   termination message; a deadline is `DeadlineExceeded`;
 - a pod that cannot start (image pull back-off, a container the kubelet cannot configure, a
   missing Secret or ConfigMap), or an API server that refuses the pod for good (a quota, a
-  runner ServiceAccount that does not exist, Pod Security), ends the run at once (`stop_run`)
+  runner ServiceAccount that does not exist, Pod Security), ends the run at once
   instead of holding the target until the deadline;
 - `was_execution_failure` is true only when the workflow's container really started;
 - the lock name is reused, so pods and Events of an earlier Job of the same name are told apart
@@ -86,8 +86,6 @@ class JobEnding:
     step_name: str | None = None
     """The container (`workflow`) when a container failed."""
     was_execution_failure: bool = False
-    stop_run: bool = False
-    """The Job is still active: the controller must stop it."""
     ended_at: datetime | None = None
     """From the Job (completionTime, terminal condition's lastTransitionTime); None if unknown."""
 
@@ -196,7 +194,7 @@ def _early_ending(
     if cause is None:
         return None
     reason, message = cause
-    return JobEnding(False, reason, message, was_execution_failure=ran, stop_run=True)
+    return JobEnding(False, reason, message, was_execution_failure=ran)
 
 
 POD_REFUSALS: tuple[tuple[str, FailureReason], ...] = (

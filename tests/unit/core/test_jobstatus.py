@@ -255,7 +255,6 @@ def outcomes() -> Iterator[Any]:
         {
             "reason": FailureReason.IMAGE_PULL_BACK_OFF,
             "message": PULL_ERROR,
-            "stop_run": True,
             "was_execution_failure": False,
             "ended_at": None,
         },
@@ -290,7 +289,6 @@ def outcomes() -> Iterator[Any]:
             "reason": FailureReason.IMAGE_PULL_BACK_OFF,
             "message": PULL_ERROR,
             "was_execution_failure": False,
-            "stop_run": False,
         },
         id="5-deadline-of-a-pod-that-never-pulled",
     )
@@ -321,7 +319,6 @@ def outcomes() -> Iterator[Any]:
                 "reason": FailureReason.CONFIGURATION_ERROR,
                 "message": f'{kind} "db" not found in namespace {NS}: the workflow\'s pod'
                 f" {JOB}-7xk2p cannot start (FailedMount: {missing(kind)['message']})",
-                "stop_run": True,
                 "was_execution_failure": False,
             },
             id=f"6-missing-{kind.lower()}-ends-early",
@@ -339,7 +336,6 @@ def outcomes() -> Iterator[Any]:
         {
             "reason": FailureReason.CONFIGURATION_ERROR,
             "message": RUN_AS_ROOT,
-            "stop_run": True,
             "was_execution_failure": False,
         },
         id="6-create-container-config-error-ends-early",
@@ -351,7 +347,6 @@ def outcomes() -> Iterator[Any]:
         {
             "reason": FailureReason.RESOURCE_EXHAUSTED,
             "message": QUOTA,
-            "stop_run": True,
             "was_execution_failure": False,
         },
         id="quota-refuses-the-pod",
@@ -478,7 +473,6 @@ def test_an_image_pull_failure_is_image_pull_back_off_and_no_execution_failure()
     assert ending is not None
     assert ending.reason == FailureReason.IMAGE_PULL_BACK_OFF
     assert ending.was_execution_failure is False
-    assert ending.stop_run is True
     wfe = parse_wfe(_running_wfe())
     details = job_failure_details(wfe, ending, NOW)
     assert details.reason == FailureReason.IMAGE_PULL_BACK_OFF
@@ -530,7 +524,6 @@ def test_a_lasting_refusal_of_the_pod_ends_the_job_early(
     assert progress.ending is not None
     assert progress.ending.reason == reason
     assert progress.ending.message == refused
-    assert progress.ending.stop_run is True
     assert progress.ending.was_execution_failure is False
 
 
@@ -674,7 +667,7 @@ def test_failure_details_of_a_failed_container() -> None:
 
 
 def test_failure_details_of_an_early_end_use_now_and_name_no_task() -> None:
-    ending = JobEnding(False, FailureReason.CONFIGURATION_ERROR, "secret missing", stop_run=True)
+    ending = JobEnding(False, FailureReason.CONFIGURATION_ERROR, "secret missing")
     details = job_failure_details(parse_wfe(_running_wfe()), ending, NOW)
     assert details.failed_at == NOW
     assert details.execution_time_before_failure == "2m0s"

@@ -93,27 +93,35 @@ def orphans_and_stale_locks(
     return orphans, stale
 
 
+SPAN = 5
+"""Seconds the request rate is averaged over: a hot loop lasts, a catch-up burst (a replica's
+start-up discovery, the backlog after a stall) does not."""
+
+
 def max_rate_while_failing(
     requests: Iterable[RequestRecord], plan: ChaosPlan, started_epoch: float
 ) -> tuple[float, str]:
-    """The most requests the controllers sent in one second of a failing stretch, and what
-    they were (the five commonest verb and resource pairs of that second)."""
+    """The highest mean rate of the controllers' requests over any `SPAN` seconds starting in a
+    failing stretch, and what they were (the five commonest verb and resource pairs)."""
     windows = [
-        (started_epoch + f.start, started_epoch + f.end)
+        (int(started_epoch + f.start), int(started_epoch + f.end))
         for f in plan.faults
         if f.kind in FAILING_KINDS
     ]
     per_second: dict[int, Counter[str]] = {}
     for record in requests:
-        if any(start <= record.timestamp <= end for start, end in windows):
-            second = per_second.setdefault(int(record.timestamp), Counter())
-            second[f"{record.verb} {record.resource}/{record.subresource or ''}".rstrip("/")] += 1
-    if not per_second:
+        second = per_second.setdefault(int(record.timestamp), Counter())
+        second[f"{record.verb} {record.resource}/{record.subresource or ''}".rstrip("/")] += 1
+    best, best_start, best_kinds = 0.0, 0, Counter[str]()
+    for start in sorted({s for first, last in windows for s in range(first, last + 1)}):
+        kinds = sum((per_second.get(start + i, Counter()) for i in range(SPAN)), Counter[str]())
+        rate = sum(kinds.values()) / SPAN
+        if rate > best:
+            best, best_start, best_kinds = rate, start, kinds
+    if not best_kinds:
         return 0.0, ""
-    busiest = max(per_second, key=lambda second: sum(per_second[second].values()))
-    kinds = per_second[busiest]
-    common = ", ".join(f"{what} {count}" for what, count in kinds.most_common(5))
-    return float(sum(kinds.values())), f"at +{busiest - started_epoch:.0f} s: {common}"
+    common = ", ".join(f"{what} {count}" for what, count in best_kinds.most_common(5))
+    return best, f"{SPAN} s from +{best_start - started_epoch:.0f} s: {common}"
 
 
 async def observe(

@@ -40,7 +40,7 @@ class ChaosSettings:
     settle_timeout: float = 900.0
     """How long the fault-free phase may take to bring every WFE and event to its end."""
     ceilings: Ceilings = field(
-        default_factory=lambda: Ceilings(requests_per_second_failing=100.0, rss_mib=400.0)
+        default_factory=lambda: Ceilings(requests_per_second_failing=60.0, rss_mib=400.0)
     )
 
 

@@ -141,10 +141,14 @@ class AuditDelivery:
             self._forgotten.add(wfe_uid)
 
     async def stop(self, timeout: float | None = None) -> list[PendingEvent]:  # noqa: ASYNC109
-        """Flush what is buffered within `timeout` seconds; return what was left undelivered."""
+        """Flush what is buffered within `timeout` seconds; return what was left undelivered.
+        With a `timeout` of 0 nothing more is sent: the worker is cancelled before it is woken
+        (a controller that lost its Lease must not deliver what its successor delivers)."""
+        bound = self._config.stop_timeout if timeout is None else timeout
+        if bound <= 0 and self._worker is not None:
+            self._worker.cancel()
         self._stopping.set()
         self._wakeup.set()
-        bound = self._config.stop_timeout if timeout is None else timeout
         if self._worker is not None:
             done, _ = await asyncio.wait({self._worker}, timeout=bound)
             if not done:

@@ -16,7 +16,7 @@ import structlog
 
 from kubernaut_wfe.adapters.api_reach import ApiReach
 from kubernaut_wfe.adapters.audit_config import AuditDeliveryConfig
-from kubernaut_wfe.adapters.audit_delivery import AuditDelivery
+from kubernaut_wfe.adapters.audit_delivery import AuditDelivery, PendingEvent
 from kubernaut_wfe.adapters.discovery import ApiDiscovery
 from kubernaut_wfe.adapters.kube import ApiError, KubeClient, KubeConnection, NotFound
 from kubernaut_wfe.adapters.kube_resources import RUN_RESOURCES
@@ -101,6 +101,7 @@ class Controller:
         self._resync: asyncio.Task[None] | None = None
         self._probe_http: httpx.AsyncClient | None = None
         self._queue_stopping: asyncio.Task[None] | None = None
+        self._delivery_stopping: asyncio.Task[list[PendingEvent]] | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -200,8 +201,10 @@ class Controller:
         if self.reconciler is not None:
             await self.reconciler.stop()  # flushes queued Events while the client is still open
         logger.info("workers stopped")
+        if self._delivery_stopping is not None:
+            await asyncio.gather(self._delivery_stopping, return_exceptions=True)
         if self.delivery is not None:
-            await self.delivery.stop(self.config.audit.shutdown_flush_timeout.total_seconds())
+            await self.delivery.stop(self._flush_bound())
         if self.spool is not None:
             await self.spool.close()
         if self.leadership is not None:
@@ -326,6 +329,12 @@ class Controller:
             logger.error("lost the leader lease; stopping", reason=str(error))
             # No new reconcile starts from here on; kopf and the rest stop behind it.
             self._queue_stopping = asyncio.create_task(self.queue.stop())
+            if self.delivery is not None:
+                # Another instance may lead already and deliver the same events after asking
+                # DataStorage: a flush from here could land after its question, and be stored
+                # twice (found by `make chaos`). What is dropped is not lost: every due event is
+                # in its WFE's status or in the audit spool, for the new leader.
+                self._delivery_stopping = asyncio.create_task(self.delivery.stop(0))
             stopping.set()
 
         self.leadership = Leadership(self.kube, self.leader_settings, lost)
@@ -333,6 +342,12 @@ class Controller:
             return False
         self.metrics.leader.set(1)
         return True
+
+    def _flush_bound(self) -> float:
+        """How long audit delivery may flush at the stop: not at all once the Lease is lost."""
+        if self.leader_lost is not None:
+            return 0.0
+        return self.config.audit.shutdown_flush_timeout.total_seconds()
 
     async def _mark_ready(self, kopf_ready: asyncio.Event) -> None:
         await kopf_ready.wait()

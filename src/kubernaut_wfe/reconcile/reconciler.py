@@ -46,6 +46,7 @@ from kubernaut_wfe.core.pending import waiters_ahead
 from kubernaut_wfe.core.phases import is_terminal
 from kubernaut_wfe.core.pipelinerun import owned_by
 from kubernaut_wfe.core.platform_events import cleanup_failed
+from kubernaut_wfe.core.retry_budget import RetryBudget
 from kubernaut_wfe.core.run_lookup import own_run_name
 from kubernaut_wfe.core.targets import UnresolvedTarget, canonical_target, target_identity
 from kubernaut_wfe.core.transitions import record_audit_outcomes
@@ -102,6 +103,7 @@ class Reconciler:
         self._discovery = discovery
         self._metrics = metrics
         self._schedule = schedule
+        self._retry_budget = RetryBudget()
         self._memory = WfeMemory(delivery)
         self._audit = AuditHandoff(delivery, self._memory, config.audit.datastorage_contract)
         self._steps = StepRunner(kube, cache, self._memory)
@@ -148,7 +150,8 @@ class Reconciler:
         except RereadNeeded:
             facts = self._memory.of(wfe.metadata.uid)
             facts.conflicts += 1
-            self._schedule(key, conflict_delay(facts.conflicts).total_seconds())
+            turn = self._retry_budget.reserve(self._now())
+            self._schedule(key, max(conflict_delay(facts.conflicts), turn).total_seconds())
         except NotFound:
             log.info("workflowexecution gone")
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import yaml
@@ -13,7 +14,13 @@ from kubernaut_wfe.adapters.kube_resources import LEASES
 from kubernaut_wfe_tools.testing.stack import EXECUTION_NAMESPACE, wfe_body
 
 # The suite's stack lives in the sibling conftest (importlib mode: no absolute path).
-from .conftest import CONTROLLER_NAMESPACE, LEADER_TIMINGS, LEASE_NAME, Stack  # noqa: TID252
+from .conftest import (  # noqa: TID252
+    CONTROLLER_NAMESPACE,
+    LEADER_TIMINGS,
+    LEASE_NAME,
+    TRAIL,
+    Stack,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -85,6 +92,40 @@ async def test_a_lost_lease_stops_the_controller_with_a_failure(stack: Stack) ->
     assert code not in (0, -signal.SIGKILL), leader.log()[-3000:]
     assert "lost the leader lease" in leader.log()
     assert await stack.holder() == "intruder_1"
+
+
+async def test_a_lost_lease_delivers_no_audit_event_after_the_loss(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Found by `make chaos`: a deposed leader that flushed its audit buffer could store events
+    its successor had just asked DataStorage about, and was about to send: stored twice. The
+    deposed one now drops its buffer; the successor delivers from the WFE's status, once."""
+    config = tmp_path / "slow-flush.yaml"
+    config.write_text("audit:\n  flush_interval: 5m\n", encoding="utf-8")
+    leader = await stack.start_controller(
+        "--leader-elect", *LEADER_TIMINGS, "--config", str(config)
+    )
+    identity = await stack.wait_for(leader.identity, what="the instance to lead")
+    await stack.wait_for(lambda: stack.holder_is(identity), what="the Lease to name it")
+    await stack.create(wfe_body("deposed"))
+    await stack.wait_phase("deposed", "Completed")
+    lease = await stack.lease()
+    assert lease is not None
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    lease["spec"].update(holderIdentity="intruder_2", renewTime=now, leaseDurationSeconds=3)
+    response = await stack.client.put(LEASES.path(CONTROLLER_NAMESPACE, LEASE_NAME), json=lease)
+    assert response.status_code == 200, response.text
+    await leader.exited()
+    assert await stack.audit_events("rr-deposed") == [], "delivered after the Lease was lost"
+
+    successor = await stack.start_controller("--leader-elect", *LEADER_TIMINGS)
+    await stack.wait_for(successor.identity, what="the successor to lead")
+
+    async def trail() -> list[str] | None:
+        types = sorted(event["event_type"] for event in await stack.audit_events("rr-deposed"))
+        return types if len(types) >= len(TRAIL) else None
+
+    assert await stack.wait_for(trail, what="the trail from the successor") == sorted(TRAIL)
 
 
 async def test_a_graceful_stop_releases_the_lease(stack: Stack) -> None:

@@ -299,6 +299,18 @@ async def test_stop_flushes_the_buffer_at_once(
     assert harness.submit("wfe-b") is False
 
 
+async def test_a_stop_without_a_flush_sends_nothing_more(
+    make_harness: Callable[..., Harness], datastorage: FakeDataStorage
+) -> None:
+    """A controller that lost its Lease: its successor delivers these from the WFE's status."""
+    harness = make_harness(flush_interval=60.0)
+    harness.submit("wfe-a")
+    await asyncio.sleep(0)
+    left = await harness.delivery.stop(timeout=0)
+    assert left == [PendingEvent("uid-wfe-a", make_event("wfe-a"))]
+    assert datastorage.batches == []
+
+
 async def test_stop_gives_up_at_its_bound_and_returns_what_is_left(
     make_harness: Callable[..., Harness], datastorage: FakeDataStorage
 ) -> None:

@@ -11,7 +11,6 @@ import asyncio
 import base64
 import contextlib
 import datetime
-import ipaddress
 import itertools
 import json
 import os
@@ -27,14 +26,15 @@ import httpx
 import pytest
 import yaml
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from kubernaut_wfe_tools.testing.corpus import ReachCase, fill, reach_cases
 from kubernaut_wfe_tools.testing.relay import tcp_relay
 from kubernaut_wfe_tools.testing.stack import json_lines
 from kubernaut_wfe_tools.testing.testcluster import TestCluster
+from kubernaut_wfe_tools.testing.testcluster.pki import issue, subject_name
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -64,49 +64,26 @@ def _pem(item: x509.Certificate | ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def _certificate(
-    name: str, issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None, **kind: Any
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    signer_name, signer_key = (subject, key) if issuer is None else (issuer[0].subject, issuer[1])
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(signer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
-    )
-    if kind.get("server"):
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-    if kind.get("client"):
-        usage = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH])
-        builder = builder.add_extension(usage, critical=False)
-    return builder.sign(signer_key, hashes.SHA256()), key
-
-
 class OtherPki:
     """A certificate authority of the test's own (it signed nothing of the test cluster), a
     serving certificate for 127.0.0.1 and a client certificate it signed."""
 
     def __init__(self, directory: Path) -> None:
-        self.ca = _certificate("another CA", None)
-        serving = _certificate("not the API server", self.ca, server=True)
-        self.client = _certificate("someone", self.ca, client=True)
         directory.mkdir()
-        self.ca_file = directory / "ca.crt"
-        self.ca_file.write_bytes(_pem(self.ca[0]))
-        (directory / "server.crt").write_bytes(_pem(serving[0]))
-        (directory / "server.key").write_bytes(_pem(serving[1]))
+        ca_pair, ca_cert, ca_key = issue(directory, "ca", subject_name("another CA"), issuer=None)
+        self.ca = (ca_cert, ca_key)
+        serving, _, _ = issue(
+            directory, "server", subject_name("not the API server"), issuer=self.ca,
+            usage=ExtendedKeyUsageOID.SERVER_AUTH, addresses=("127.0.0.1",),
+        )  # fmt: skip
+        _, client_cert, client_key = issue(
+            directory, "client", subject_name("someone"), issuer=self.ca,
+            usage=ExtendedKeyUsageOID.CLIENT_AUTH,
+        )  # fmt: skip
+        self.client = (client_cert, client_key)
+        self.ca_file = ca_pair.cert
         self.server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.server_tls.load_cert_chain(directory / "server.crt", directory / "server.key")
+        self.server_tls.load_cert_chain(serving.cert, serving.key)
 
 
 def _b64(data: bytes) -> str:

@@ -10,7 +10,7 @@ import copy
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -213,13 +213,19 @@ class SettingsCase:
         return self.says.replace(TMP, str(directory))
 
 
-def _settings_case(entry: dict[str, Any]) -> SettingsCase:
+def case_name(entry: Mapping[str, Any], keys: Collection[str]) -> str:
+    """A corpus entry's name, once the entry is known to have one and no key but `keys`."""
     name = entry.get("name")
     if not isinstance(name, str) or not name:
         raise ValueError(f"corpus case without a name: {entry}")
-    unknown = set(entry) - _SETTINGS_KEYS
+    unknown = set(entry) - set(keys)
     if unknown:
         raise ValueError(f"corpus case {name}: unknown keys {sorted(unknown)}")
+    return name
+
+
+def _settings_case(entry: dict[str, Any]) -> SettingsCase:
+    name = case_name(entry, _SETTINGS_KEYS)
     says = entry.get("says")
     if not isinstance(entry.get("exits"), int) or not isinstance(says, str) or not says:
         raise ValueError(f"corpus case {name} must name its outcome: `exits: CODE`, `says: TEXT`")
@@ -334,12 +340,7 @@ class AuditRequestCase:
 
 
 def _audit_request_case(entry: dict[str, Any]) -> AuditRequestCase:
-    name = entry.get("name")
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"corpus case without a name: {entry}")
-    unknown = set(entry) - _REQUEST_KEYS
-    if unknown:
-        raise ValueError(f"corpus case {name}: unknown keys {sorted(unknown)}")
+    name = case_name(entry, _REQUEST_KEYS)
     if not isinstance(entry.get("status"), int):
         raise ValueError(f"corpus case {name} must name its outcome: `status: CODE`")
     if "says" in entry and not (isinstance(entry["says"], str) and entry["says"]):
@@ -454,12 +455,7 @@ def fill(text: str, values: Mapping[str, str]) -> str:
 
 
 def _reach_case(entry: dict[str, Any]) -> ReachCase:
-    name = entry.get("name")
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"corpus case without a name: {entry}")
-    unknown = set(entry) - _REACH_KEYS
-    if unknown:
-        raise ValueError(f"corpus case {name}: unknown keys {sorted(unknown)}")
+    name = case_name(entry, _REACH_KEYS)
     exits, says = entry.get("exits"), entry.get("says")
     retries, readyz_says = entry.get("retries"), entry.get("readyz_says")
     if isinstance(exits, int) and isinstance(says, str) and says and retries is None:

@@ -78,12 +78,9 @@ class RunStatusCase:
 
 
 def _run_status_case(entry: dict[str, Any]) -> RunStatusCase:
-    name = entry.get("name")
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"corpus case without a name: {entry}")
-    unknown = set(entry) - _RUN_STATUS_KEYS
-    if unknown or "status" not in entry:
-        raise ValueError(f"corpus case {name}: unknown keys {sorted(unknown)} or no status")
+    name = corpus.case_name(entry, _RUN_STATUS_KEYS)
+    if "status" not in entry:
+        raise ValueError(f"corpus case {name}: no status")
     outcome = entry.get("outcome")
     reason = None
     if isinstance(outcome, dict) and set(outcome) == {RunVerdict.FAILS.value}:

@@ -41,7 +41,7 @@ class ClusterPki:
     service_account_public_key: Path
 
 
-def _name(common_name: str, organization: str | None = None) -> x509.Name:
+def subject_name(common_name: str, organization: str | None = None) -> x509.Name:
     attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
     if organization:
         attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
@@ -59,7 +59,7 @@ def _write_key(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, path: Path) 
     path.chmod(0o600)
 
 
-def _issue(
+def issue(
     directory: Path,
     stem: str,
     subject: x509.Name,
@@ -68,6 +68,8 @@ def _issue(
     usage: x509.ObjectIdentifier | None = None,
     addresses: tuple[str, ...] = (),
 ) -> tuple[KeyPair, x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A certificate for `subject` (self-signed as a CA without `issuer`) with its key, written
+    to `directory` as `<stem>.crt` and `<stem>.key`."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
     signer_name, signer_key = (issuer[0].subject, issuer[1]) if issuer else (subject, key)
@@ -110,26 +112,26 @@ def _issue(
 def make_pki(directory: Path) -> ClusterPki:
     """Write a new CA and everything it signs into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    ca, ca_cert, ca_key = _issue(
-        directory, "ca", _name("kubernaut-wfe test cluster CA"), issuer=None
+    ca, ca_cert, ca_key = issue(
+        directory, "ca", subject_name("kubernaut-wfe test cluster CA"), issuer=None
     )
     signer = (ca_cert, ca_key)
-    serving, _, _ = _issue(
-        directory, "apiserver", _name("kube-apiserver"), issuer=signer,
+    serving, _, _ = issue(
+        directory, "apiserver", subject_name("kube-apiserver"), issuer=signer,
         usage=ExtendedKeyUsageOID.SERVER_AUTH,
         addresses=("127.0.0.1", "localhost", "kubernetes", "kubernetes.default",
                    "kubernetes.default.svc", "10.96.0.1"),
     )  # fmt: skip
-    admin, _, _ = _issue(
-        directory, "admin", _name("kubernetes-admin", "system:masters"), issuer=signer,
+    admin, _, _ = issue(
+        directory, "admin", subject_name("kubernetes-admin", "system:masters"), issuer=signer,
         usage=ExtendedKeyUsageOID.CLIENT_AUTH,
     )  # fmt: skip
-    controller_manager, _, _ = _issue(
-        directory, "kube-controller-manager", _name("system:kube-controller-manager"),
+    controller_manager, _, _ = issue(
+        directory, "kube-controller-manager", subject_name("system:kube-controller-manager"),
         issuer=signer, usage=ExtendedKeyUsageOID.CLIENT_AUTH,
     )  # fmt: skip
-    proxy, _, _ = _issue(
-        directory, "proxy", _name("kubernaut-wfe fault proxy"), issuer=signer,
+    proxy, _, _ = issue(
+        directory, "proxy", subject_name("kubernaut-wfe fault proxy"), issuer=signer,
         usage=ExtendedKeyUsageOID.SERVER_AUTH, addresses=("127.0.0.1", "localhost"),
     )  # fmt: skip
     signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

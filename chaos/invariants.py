@@ -16,6 +16,8 @@ class ObservedWfe:
     phase: str | None
     """None: the WFE no longer exists."""
     reason: str | None
+    message: str = ""
+    """Its failure message, told when it ended otherwise than expected."""
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,12 @@ def check(cases: Sequence[Case], observed: Observed, ceilings: Ceilings) -> list
     for case in cases:
         seen = observed.wfes.get(case.name, ObservedWfe(None, None))
         want = case.expected
-        if seen.phase != want.phase or (want.reason is not None and seen.reason != want.reason):
+        reasons = {want.reason, *want.also}
+        if seen.phase != want.phase or (want.reason is not None and seen.reason not in reasons):
             wrong.append(
-                f"{case.name} ({case.role}): {seen.phase}/{seen.reason}, "
-                f"expected {want.phase}/{want.reason}"
+                f"{case.name} ({case.role}, {case.engine}, {case.failure_mode}): "
+                f"{seen.phase}/{seen.reason}, expected {want.phase}/{want.reason}"
+                + (f" ({seen.message[:200]})" if seen.message else "")
             )
     events = tally_events(cases, observed)
     return [

@@ -66,3 +66,23 @@ def test_a_wrong_end_orphans_a_kept_lock_a_spool_a_hot_loop_and_bloat_each_fail(
     )
     failed = {name for name, ok in verdicts(broken).items() if not ok}
     assert failed == set(verdicts(broken)) - {"every due audit event stored exactly once"}
+
+
+def test_a_quota_run_that_timed_out_unseen_may_say_deadline_exceeded_and_a_wrong_end_is_told() -> (
+    None
+):
+    quota = next(
+        c for c in make_workload(4, 400) if c.failure_mode == "quota" and c.engine == "tekton"
+    )
+    timed_out = Observed(
+        wfes={quota.name: ObservedWfe("Failed", "DeadlineExceeded")},
+        stored={quota.name: Counter(quota.expected.events)},
+    )
+    assert check([quota], timed_out, CEILINGS)[0].ok
+    wrong = Observed(
+        wfes={quota.name: ObservedWfe("Failed", "Unknown", "the run was deleted")},
+        stored={quota.name: Counter(quota.expected.events)},
+    )
+    first = check([quota], wrong, CEILINGS)[0]
+    assert not first.ok
+    assert "the run was deleted" in first.detail

@@ -100,7 +100,7 @@ test: check-generated lint test-static test-unit test-cluster-build-for-tests te
 bench: $(STAMP) ## benchmarks (about 50 min on 2 cores, both API servers and both engines; `python -m bench --target emulator`: 9 min; not in `test`): writes bench/results/latest.md
 	$(BIN)/python -m bench
 
-chaos: test-cluster-build ## the chaos soak (about 25 min on 2 cores; not in `test`, which runs its short version): 500 WFEs, 20 leader kills, a 5-min DataStorage outage; writes chaos/results/latest.md (CHAOS_SEED=N replays a run)
+chaos: test-cluster-build ## the chaos soak (about 15 min on 2 cores; not in `test`, which runs its short version): 500 WFEs, 20 leader kills, a 5-min DataStorage outage; writes chaos/results/latest.md (CHAOS_SEED=N replays a run)
 	$(BIN)/python -m chaos
 
 mutation: $(STAMP) ## mutation testing of the pure core (slow; not in CI)

@@ -16,14 +16,6 @@ STOP_TIMEOUT = 20.0
 PROFILER_GRACE = 300.0
 
 
-def rss_mib(pid: int) -> float:
-    """Resident set size (VmRSS) of a process in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
     text = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import harness, objects, processes
+from kubernaut_wfe_tools.processes import rss_mib
 from kubernaut_wfe_tools.testing.runtime_install import ensure_runtime_install
 
 SAMPLES = 10
@@ -58,7 +59,7 @@ async def steady_rss(
             settled_after = time.perf_counter() - began
             samples = []
             for _ in range(SAMPLES):
-                samples.append(processes.rss_mib(process.pid))
+                samples.append(rss_mib(process.pid))
                 await asyncio.sleep(SAMPLE_INTERVAL)
             requests = harness.counted_requests(emu.request_log, harness.is_controller)
     return {

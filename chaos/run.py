@@ -22,9 +22,10 @@ from chaos.faults import FaultDriver
 from chaos.invariants import Ceilings, Observed, check, tally_events
 from chaos.plan import ChaosPlan, PlanSettings, make_plan
 from chaos.report import report
-from chaos.services import CONTROLLER_NAMESPACE, AuditService, Replicas, rss_mib
+from chaos.services import CONTROLLER_NAMESPACE, AuditService, Replicas
 from chaos.workload import Case, make_workload
 from kubernaut_wfe_tools.node_simulator import NodeSimulator
+from kubernaut_wfe_tools.processes import rss_mib
 from kubernaut_wfe_tools.tekton_simulator import TektonSimulator
 from kubernaut_wfe_tools.testing.stack import EXECUTION_NAMESPACE, FAST
 from kubernaut_wfe_tools.testing.targets import cluster_target, ensure_namespaces, reset_cluster
@@ -81,7 +82,9 @@ class Memory:
     peak_mib: float = 0.0
 
     def sample(self, pids: Sequence[int]) -> None:
-        self.peak_mib = max([self.peak_mib, *(rss_mib(pid) for pid in pids)])
+        for pid in pids:
+            with contextlib.suppress(OSError):  # a replica killed meanwhile
+                self.peak_mib = max(self.peak_mib, rss_mib(pid))
 
 
 async def run_chaos(
@@ -184,20 +187,21 @@ async def _settle(
             observe.ended_as(found.get(case.name)).phase == case.expected.phase for case in cases
         )
         left = len(await observe.runs(admin))
-        tally = tally_events(
-            cases, Observed(wfes={}, stored=await observe.stored_events(audit_url, cases))
-        )
-        spools = len(
-            await observe.items(admin, observe.SPOOLS, labelSelector=observe.SPOOL_SELECTOR)
-        )
+        telling = loop.time() - told >= 30
+        if (ended < len(cases) or left) and not telling:
+            await asyncio.sleep(5)  # the events are read once the WFEs and runs are done
+            continue
+        stored = await observe.stored_events(audit_url, cases)
+        tally = tally_events(cases, Observed(wfes={}, stored=stored))
+        spools = await observe.items(admin, observe.SPOOLS, labelSelector=observe.SPOOL_SELECTOR)
         if ended == len(cases) and not left and not tally.missing and not spools:
             return
-        if loop.time() - told >= 30:
+        if telling:
             told = loop.time()
             print(
                 f"settling +{told - begun:.0f} s: {ended}/{len(cases)} WFEs ended, "
                 f"{tally.expected - tally.missing}/{tally.expected} due events stored, "
-                f"{left} runs and {spools} spools left",
+                f"{left} runs and {len(spools)} spools left",
                 flush=True,
             )
         await asyncio.sleep(5)

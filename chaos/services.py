@@ -170,15 +170,3 @@ async def buffered_audit_events(replica: Replica) -> float:
             if line.startswith("workflowexecution_audit_buffer_depth"):
                 return float(line.rsplit(" ", 1)[1])
     return 0.0
-
-
-def rss_mib(pid: int) -> float:
-    """A live process's resident set in MiB (0 once it is gone)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
-    except OSError:
-        return 0.0
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0

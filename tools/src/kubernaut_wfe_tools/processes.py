@@ -46,6 +46,14 @@ async def stop_process(
         return await process.wait()
 
 
+def rss_mib(pid: int) -> float:
+    """Resident set size (VmRSS) of a process in MiB (OSError once the process is gone)."""
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise ProcessLookupError(f"no VmRSS for process {pid}")
+
+
 class ProcessError(Exception):
     """A child process exited or never became ready; the message ends with its log's tail."""
 
